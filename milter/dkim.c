@@ -1,0 +1,482 @@
+/*
+ * dkim.c - DKIM verification of every signature of a message (RFC 6376,
+ * RFC 8463 ed25519, RFC 8301 crypto rules) through libopendkim.
+ *
+ * One DKIM_LIB per process (libopendkim documents it as usable by several
+ * threads at once; its options are set once here, before any message).
+ * One DKIM handle per message.  The library parses the signatures at
+ * dkim_eoh(), calls our prescreen hook (which marks signatures we will not
+ * verify, so their keys are never fetched), fetches keys (through
+ * dns_dkim.c) and checks the header hashes there; dkim_eom() checks the body
+ * hashes.  We then turn each signature's flags and error code into an RFC
+ * 8601 result and add the RFC 8301 rules the library does not enforce
+ * (rsa-sha1, per-message RSA key size).
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <opendkim/dkim.h>
+
+#include "buf.h"
+#include "dkim.h"
+#include "dns.h"
+#include "dns_dkim.h"
+
+#define AM_DKIM_HDR_MAX		(1024 * 1024)	/* one rebuilt header field */
+#define AM_DKIM_DEFAULT_TIMEOUT	5		/* seconds, without a resolver */
+#define ED25519_KEY_BITS	256		/* RFC 8463 section 3 */
+
+struct am_dkim_lib {
+	DKIM_LIB	*lib;
+};
+
+struct am_dkim {
+	DKIM		*dkim;
+	unsigned int	 min_key_bits;
+	unsigned int	 max_sigs;
+	int		 failed;	/* sticky internal failure */
+	int		 unusable;	/* dkim_eoh() gave the message up */
+	int		 eoh_done;
+	char		 why[AM_REASON_MAX];	/* for failed / unusable */
+	struct am_buf	 hdr;		/* scratch: "Name:value" */
+};
+
+/* prescreen - before any key fetch: ignore what we will not verify */
+static DKIM_CBSTAT
+prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
+{
+	struct am_dkim	*m = dkim_get_user_context(dkim);
+	dkim_alg_t	 alg;
+	int		 i;
+
+	if (m == NULL)
+		return DKIM_CBSTAT_CONTINUE;
+	for (i = 0; i < nsigs; i++) {
+		if ((unsigned int)i >= m->max_sigs) {
+			dkim_sig_ignore(sigs[i]);
+			continue;
+		}
+		/* RFC 8301 section 3.1: rsa-sha1 is never valid; skip its key */
+		if (dkim_sig_geterror(sigs[i]) == DKIM_SIGERROR_OK &&
+		    dkim_sig_getsignalg(sigs[i], &alg) == DKIM_STAT_OK &&
+		    alg == DKIM_SIGN_RSASHA1)
+			dkim_sig_ignore(sigs[i]);
+	}
+	return DKIM_CBSTAT_CONTINUE;
+}
+
+/* set_uint_opt - one unsigned-int library option; 0 or -1 */
+static int
+set_uint_opt(DKIM_LIB *lib, int opt, unsigned int value)
+{
+	return dkim_options(lib, DKIM_OP_SETOPT, opt, &value,
+	    sizeof(value)) == DKIM_STAT_OK ? 0 : -1;
+}
+
+/* lib_setup - options and hooks of a fresh DKIM_LIB; NULL or the problem */
+static const char *
+lib_setup(DKIM_LIB *lib, struct am_dns *dns)
+{
+	unsigned int	 timeout;
+
+	/* RFC 8463: without ed25519 half of today's signatures look broken */
+	if (!dkim_libfeature(lib, DKIM_FEATURE_ED25519))
+		return "libopendkim lacks ed25519 support";
+	/* verify every signature; keep handles for malformed ones */
+	if (set_uint_opt(lib, DKIM_OPTS_FLAGS, DKIM_LIBFLAGS_BADSIGHANDLES))
+		return "cannot set libopendkim flags";
+	timeout = dns != NULL ? am_dns_timeout(dns) : AM_DKIM_DEFAULT_TIMEOUT;
+	if (set_uint_opt(lib, DKIM_OPTS_TIMEOUT, timeout))
+		return "cannot set libopendkim timeout";
+	/* key size is judged per message (am_dkim_new's min_key_bits) */
+	if (set_uint_opt(lib, DKIM_OPTS_MINKEYBITS, 1))
+		return "cannot set libopendkim minimum key size";
+	if (dkim_set_prescreen(lib, prescreen) != DKIM_STAT_OK)
+		return "cannot set libopendkim prescreen hook";
+	if (am_dns_dkim_install(lib, dns) == -1)
+		return "cannot install libopendkim DNS hooks";
+	return NULL;
+}
+
+/* am_dkim_lib_new - the process-wide libopendkim instance */
+struct am_dkim_lib *
+am_dkim_lib_new(struct am_dns *dns, char *err, size_t errlen)
+{
+	struct am_dkim_lib	*l;
+	const char		*why;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((l->lib = dkim_init(NULL, NULL)) == NULL) {
+		snprintf(err, errlen, "dkim_init failed");
+		free(l);
+		return NULL;
+	}
+	if ((why = lib_setup(l->lib, dns)) != NULL) {
+		snprintf(err, errlen, "%s", why);
+		am_dkim_lib_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* am_dkim_lib_free - shut libopendkim down (our resolver stays up) */
+void
+am_dkim_lib_free(struct am_dkim_lib *l)
+{
+	if (l == NULL)
+		return;
+	dkim_close(l->lib);
+	free(l);
+}
+
+/* am_dkim_new - a verifier for one message */
+struct am_dkim *
+am_dkim_new(struct am_dkim_lib *l, const char *qid, unsigned int min_key_bits,
+    unsigned int max_sigs)
+{
+	struct am_dkim	*m;
+	DKIM_STAT	 st;
+
+	if (l == NULL || (m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->min_key_bits = min_key_bits;
+	m->max_sigs = max_sigs < AM_DKIM_SIGS_MAX ? max_sigs : AM_DKIM_SIGS_MAX;
+	am_buf_init(&m->hdr, AM_DKIM_HDR_MAX);
+	m->dkim = dkim_verify(l->lib,
+	    (const unsigned char *)(qid != NULL ? qid : "NOQUEUE"), NULL, &st);
+	if (m->dkim == NULL ||
+	    dkim_set_user_context(m->dkim, m) != DKIM_STAT_OK) {
+		am_dkim_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* am_dkim_free - release one message's verifier */
+void
+am_dkim_free(struct am_dkim *m)
+{
+	if (m == NULL)
+		return;
+	if (m->dkim != NULL)
+		dkim_free(m->dkim);
+	am_buf_clear(&m->hdr);
+	free(m);
+}
+
+/* fail - record the first internal failure; always -1 */
+static int
+fail(struct am_dkim *m, const char *what, DKIM_STAT st)
+{
+	const char	*detail;
+
+	if (!m->failed) {
+		m->failed = 1;
+		detail = m->dkim != NULL ? dkim_geterror(m->dkim) : NULL;
+		snprintf(m->why, sizeof(m->why), "%s: %s%s%s", what,
+		    dkim_getresultstr(st), detail != NULL ? ": " : "",
+		    detail != NULL ? detail : "");
+	}
+	return -1;
+}
+
+/* internal_stat - is this status libopendkim failing, not the message? */
+static int
+internal_stat(DKIM_STAT st)
+{
+	switch (st) {
+	case DKIM_STAT_NORESOURCE:
+	case DKIM_STAT_INTERNAL:
+	case DKIM_STAT_INVALID:
+	case DKIM_STAT_NOTIMPLEMENT:
+	case DKIM_STAT_CBREJECT:
+	case DKIM_STAT_CBINVALID:
+	case DKIM_STAT_CBTRYAGAIN:
+	case DKIM_STAT_CBERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* am_dkim_header - feed "Name:value" with CRLF line ends, as signed */
+int
+am_dkim_header(struct am_dkim *m, const char *name, const char *value)
+{
+	const char	*p;
+	DKIM_STAT	 st;
+
+	if (m == NULL || name == NULL || value == NULL)
+		return -1;
+	if (m->failed || m->eoh_done)
+		return 0;
+	am_buf_reset(&m->hdr);
+	am_buf_adds(&m->hdr, name);
+	am_buf_addc(&m->hdr, ':');
+	/* RFC 6376 3.4.1: simple canonicalization needs the CRLF folds */
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			am_buf_addc(&m->hdr, '\r');
+		am_buf_addc(&m->hdr, *p);
+	}
+	if (am_buf_failed(&m->hdr))
+		return fail(m, "header field too large", DKIM_STAT_NORESOURCE);
+	st = dkim_header(m->dkim, (u_char *)m->hdr.s, m->hdr.len);
+	/* a field libopendkim cannot parse just is not signed material */
+	if (internal_stat(st) && st != DKIM_STAT_INVALID)
+		return fail(m, "dkim_header", st);
+	return 0;
+}
+
+/* am_dkim_eoh - end of headers: signatures parsed, keys fetched */
+int
+am_dkim_eoh(struct am_dkim *m)
+{
+	DKIM_STAT	 st;
+
+	if (m == NULL)
+		return -1;
+	if (m->failed || m->eoh_done)
+		return 0;
+	m->eoh_done = 1;
+	st = dkim_eoh(m->dkim);
+	if (st == DKIM_STAT_SYNTAX) {
+		/* e.g. no From: the handle is unusable, signatures permerror */
+		m->unusable = 1;
+		snprintf(m->why, sizeof(m->why), "%s",
+		    dkim_geterror(m->dkim) != NULL ? dkim_geterror(m->dkim) :
+		    "message syntax not verifiable");
+		return 0;
+	}
+	if (internal_stat(st))
+		return fail(m, "dkim_eoh", st);
+	return 0;
+}
+
+/* am_dkim_body - one chunk of the body, CRLF line ends as on the wire */
+int
+am_dkim_body(struct am_dkim *m, const unsigned char *p, size_t len)
+{
+	DKIM_STAT	 st;
+
+	if (m == NULL || (p == NULL && len > 0))
+		return -1;
+	if (m->failed || m->unusable || len == 0)
+		return 0;
+	if (!m->eoh_done && am_dkim_eoh(m) == -1)
+		return -1;
+	st = dkim_body(m->dkim, (u_char *)(uintptr_t)p, len);
+	if (internal_stat(st))
+		return fail(m, "dkim_body", st);
+	return 0;
+}
+
+/* copy_text - copy untrusted text, control characters made visible */
+static void
+copy_text(char *dst, size_t dstlen, const unsigned char *src)
+{
+	size_t	 i;
+
+	dst[0] = '\0';
+	if (src == NULL)
+		return;
+	for (i = 0; src[i] != '\0' && i + 1 < dstlen; i++)
+		dst[i] = (src[i] < 0x20 || src[i] == 0x7f) ? '?' : (char)src[i];
+	dst[i] = '\0';
+}
+
+/* copy_bprefix - RFC 6008: the first characters of b=, without FWS */
+static void
+copy_bprefix(char *dst, size_t dstlen, const unsigned char *b)
+{
+	size_t	 n = 0;
+
+	for (; b != NULL && *b != '\0' && n + 1 < dstlen; b++) {
+		if (isspace(*b))
+			continue;
+		if (!isalnum(*b) && *b != '+' && *b != '/' && *b != '=')
+			break;
+		dst[n++] = (char)*b;
+	}
+	dst[n] = '\0';
+}
+
+/* alg_name - a= as we report it */
+static const char *
+alg_name(dkim_alg_t alg)
+{
+	switch (alg) {
+	case DKIM_SIGN_RSASHA1:
+		return "rsa-sha1";
+	case DKIM_SIGN_RSASHA256:
+		return "rsa-sha256";
+	case DKIM_SIGN_ED25519SHA256:
+		return "ed25519-sha256";
+	default:
+		return NULL;
+	}
+}
+
+/* sig_identity - d=, s=, a=, b= prefix and key size of one signature */
+static void
+sig_identity(DKIM_SIGINFO *sig, dkim_alg_t alg, struct am_dkim_sig *out)
+{
+	const char	*name;
+	unsigned int	 bits;
+
+	copy_text(out->domain, sizeof(out->domain), dkim_sig_getdomain(sig));
+	copy_text(out->selector, sizeof(out->selector),
+	    dkim_sig_getselector(sig));
+	if ((name = alg_name(alg)) != NULL)
+		snprintf(out->algorithm, sizeof(out->algorithm), "%s", name);
+	else
+		copy_text(out->algorithm, sizeof(out->algorithm),
+		    dkim_sig_gettagvalue(sig, 0, (u_char *)"a"));
+	copy_bprefix(out->bprefix, sizeof(out->bprefix),
+	    dkim_sig_gettagvalue(sig, 0, (u_char *)"b"));
+	out->keybits = 0;
+	bits = 777; fprintf(stderr, "flags=%x ks=%d bits=%u err=%d\n", dkim_sig_getflags(sig), dkim_sig_getkeysize(sig, &bits), bits, dkim_sig_geterror(sig));
+	if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_KEYLOADED) == 0)
+		return;
+	if (alg == DKIM_SIGN_ED25519SHA256)
+		out->keybits = ED25519_KEY_BITS;
+	else if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
+		out->keybits = bits;
+}
+
+/* error_result - RFC 8601 result for a libopendkim signature error */
+static enum am_dkim_result
+error_result(int err)
+{
+	switch (err) {
+	case DKIM_SIGERROR_KEYFAIL:		/* DNS trouble: try later */
+		return AM_DKIM_TEMPERROR;
+	case DKIM_SIGERROR_BADSIG:
+	case DKIM_SIGERROR_EXPIRED:		/* RFC 6376 3.5 x= */
+	case DKIM_SIGERROR_FUTURE:		/* t= beyond the clock drift */
+	case DKIM_SIGERROR_KEYTOOSMALL:
+	case DKIM_SIGERROR_MBSFAILED:
+		return AM_DKIM_FAIL;
+	default:
+		/* syntax, no key, revoked or unusable key: RFC 8601 2.7.1 */
+		return AM_DKIM_PERMERROR;
+	}
+}
+
+/* set_result - result and reason */
+static void
+set_result(struct am_dkim_sig *out, enum am_dkim_result r, const char *why)
+{
+	out->result = r;
+	snprintf(out->reason, sizeof(out->reason), "%s", why);
+}
+
+/* set_error - result and libopendkim's text for a signature error */
+static void
+set_error(struct am_dkim_sig *out, int err)
+{
+	const char	*s = dkim_sig_geterrorstr(err);
+	char		 other[32];
+
+	if (s == NULL) {
+		snprintf(other, sizeof(other), "signature error %d", err);
+		s = other;
+	}
+	set_result(out, error_result(err), s);
+}
+
+/* sig_result - RFC 8601 result of one signature after dkim_eom() */
+static void
+sig_result(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
+    struct am_dkim_sig *out)
+{
+	unsigned int	 flags = dkim_sig_getflags(sig);
+	int		 err = dkim_sig_geterror(sig), bh = dkim_sig_getbh(sig);
+	dkim_alg_t	 alg;
+	char		 why[AM_REASON_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
+		alg = DKIM_SIGN_UNKNOWN;
+	sig_identity(sig, alg, out);
+	if (idx >= m->max_sigs)
+		set_result(out, AM_DKIM_NEUTRAL, "not verified: signature limit");
+	else if (err != DKIM_SIGERROR_OK && err != DKIM_SIGERROR_UNKNOWN &&
+	    err != DKIM_SIGERROR_BADSIG)
+		set_error(out, err);
+	else if (alg == DKIM_SIGN_RSASHA1)
+		set_result(out, AM_DKIM_FAIL, "rsa-sha1 not accepted (RFC 8301)");
+	else if (m->unusable)
+		set_result(out, AM_DKIM_PERMERROR, m->why);
+	/* RFC 8301 section 3.2; ed25519 keys have a fixed size (RFC 8463) */
+	else if (out->keybits != 0 && alg != DKIM_SIGN_ED25519SHA256 &&
+	    out->keybits < m->min_key_bits) {
+		snprintf(why, sizeof(why), "key too small: %u bits",
+		    out->keybits);
+		set_result(out, AM_DKIM_FAIL, why);
+	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 &&
+	    bh == DKIM_SIGBH_MATCH)
+		set_result(out, AM_DKIM_PASS, "");
+	else if (bh == DKIM_SIGBH_MISMATCH)
+		set_result(out, AM_DKIM_FAIL, "body hash mismatch");
+	else if (err == DKIM_SIGERROR_BADSIG ||
+	    (flags & DKIM_SIGFLAG_PROCESSED) != 0)
+		set_error(out, DKIM_SIGERROR_BADSIG);
+	else
+		set_result(out, AM_DKIM_TEMPERROR, "not verified");
+}
+
+/* fail_entries - internal failure: every entry says temperror */
+static size_t
+fail_entries(const struct am_dkim *m, struct am_dkim_sig *sigs, size_t n,
+    size_t max)
+{
+	size_t	 i;
+
+	if (n == 0 && max > 0) {
+		memset(&sigs[0], 0, sizeof(sigs[0]));
+		n = 1;
+	}
+	for (i = 0; i < n; i++)
+		set_result(&sigs[i], AM_DKIM_TEMPERROR, m->why);
+	return n;
+}
+
+/* am_dkim_eom - finish the message, one result per signature */
+int
+am_dkim_eom(struct am_dkim *m, struct am_dkim_sig *sigs, size_t max,
+    size_t *nsigs)
+{
+	DKIM_SIGINFO	**list = NULL;
+	DKIM_STAT	  st;
+	int		  n = 0;
+	size_t		  i;
+
+	*nsigs = 0;
+	if (m == NULL)
+		return -1;
+	if (!m->failed && !m->eoh_done)
+		(void)am_dkim_eoh(m);
+	if (!m->failed && !m->unusable) {
+		st = dkim_eom(m->dkim, NULL);
+		if (internal_stat(st))
+			(void)fail(m, "dkim_eom", st);
+	}
+	if (dkim_getsiglist(m->dkim, &list, &n) != DKIM_STAT_OK ||
+	    list == NULL || n < 0)
+		n = 0;
+	for (i = 0; i < (size_t)n && i < max; i++)
+		sig_result(m, list[i], i, &sigs[i]);
+	if (m->failed) {
+		*nsigs = fail_entries(m, sigs, i, max);
+		return -1;
+	}
+	*nsigs = i;
+	return 0;
+}

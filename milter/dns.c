@@ -1,0 +1,558 @@
+/*
+ * dns.c - the one libunbound resolver shared by every thread.
+ *
+ * One ub_ctx in threaded async mode.  libunbound resolves in its own
+ * background thread and writes answers to a pipe (ub_fd); our pump thread
+ * poll()s that pipe and a self-pipe (for shutdown) and calls ub_process(),
+ * which runs the query callbacks.  Each query is a small refcounted struct
+ * with its own mutex and condition variable (CLOCK_MONOTONIC):
+ *
+ *	refs = 1 for the owner (until am_dns_query_done)
+ *	     + 1 for the libunbound callback while it may still run.
+ *
+ * ub_cancel() succeeding means the callback will never run (libunbound
+ * marks the query cancelled under its cfglock and ub_process skips it), so
+ * done() drops the callback's reference itself; UB_NOID means the callback
+ * has run or is about to run, and the callback drops its own reference.
+ * Whoever drops the last reference frees the struct.
+ *
+ * Query names are checked before asking (RFC 1035 2.3.4: at most 253
+ * characters without the final dot, labels 1..63 characters).
+ */
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "dns.h"
+
+#define DNS_TIMEOUT_DEFAULT	5	/* seconds, when opts->timeout is 0 */
+#define DNS_CLASS_IN		1
+#define DNS_RCODE_NOERROR	0
+#define DNS_RCODE_NXDOMAIN	3
+#define DNS_LABEL_MAX		63
+
+struct am_dns {
+	struct ub_ctx	*ctx;
+	pthread_t	 pump;
+	int		 pump_running;
+	int		 wake[2];	/* self-pipe: pump stops when readable */
+	unsigned int	 timeout;	/* seconds per query */
+};
+
+struct am_dns_query {
+	struct am_dns		*dns;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	int			 refs;		/* see the file comment */
+	int			 done;		/* status (and res) are final */
+	int			 async_id;
+	enum am_dns_status	 status;
+	struct ub_result	*res;		/* only when status is OK */
+	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
+};
+
+/* seterr - format a message into the caller's error buffer */
+static void
+seterr(char *err, size_t errlen, const char *what, const char *why)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", what, why);
+}
+
+/* is_loopback - is "ip" or "ip@port" a loopback address? */
+static int
+is_loopback(const char *ns)
+{
+	char		 host[INET6_ADDRSTRLEN + 1];
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	size_t		 n;
+
+	n = strcspn(ns, "@#");
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, ns, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
+/* set_upstream - forwarders, resolv.conf, or nothing at all (local_only) */
+static int
+set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
+    size_t errlen)
+{
+	size_t	 i;
+	int	 r, loop = 0;
+
+	if (o->local_only) {
+		/*
+		 * Everything not under a more specific local zone answers
+		 * NXDOMAIN from memory: no query ever leaves the process.
+		 */
+		if ((r = ub_ctx_zone_add(dns->ctx, ".", "static")) != 0) {
+			seterr(err, errlen, "local zone .", ub_strerror(r));
+			return -1;
+		}
+		return 0;
+	}
+	if (o->nameservers == NULL || o->nnameservers == 0) {
+		if ((r = ub_ctx_resolvconf(dns->ctx, NULL)) != 0) {
+			seterr(err, errlen, "/etc/resolv.conf", ub_strerror(r));
+			return -1;
+		}
+		/*
+		 * resolv.conf often names a local cache (127.0.0.1,
+		 * 127.0.0.53); libunbound refuses to query localhost
+		 * unless told.  We only forward, so this is harmless.
+		 */
+		loop = 1;
+	}
+	for (i = 0; o->nameservers != NULL && i < o->nnameservers; i++) {
+		if ((r = ub_ctx_set_fwd(dns->ctx, o->nameservers[i])) != 0) {
+			seterr(err, errlen, o->nameservers[i], ub_strerror(r));
+			return -1;
+		}
+		if (is_loopback(o->nameservers[i]))
+			loop = 1;
+	}
+	/*
+	 * Note: libunbound answers the RFC 6303 reverse zones itself even
+	 * when forwarding; a deployment that needs them would add
+	 * `local-zone: "<zone>" nodefault` here.  Not needed now.
+	 */
+	if (loop && (r = ub_ctx_set_option(dns->ctx, "do-not-query-localhost:",
+	    "no")) != 0) {
+		seterr(err, errlen, "do-not-query-localhost", ub_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+/* pump - thread body: run libunbound callbacks until told to stop */
+static void *
+pump(void *arg)
+{
+	struct am_dns	*dns = arg;
+	struct pollfd	 pfd[2];
+
+	pfd[0].fd = ub_fd(dns->ctx);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = dns->wake[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents != 0)
+			break;
+		if (pfd[0].revents & (POLLERR | POLLNVAL))
+			break;
+		if (pfd[0].revents != 0 && ub_process(dns->ctx) != 0)
+			break;
+	}
+	return NULL;
+}
+
+/* am_dns_new - create the resolver and start its pump thread */
+struct am_dns *
+am_dns_new(const struct am_dns_opts *o, char *err, size_t errlen)
+{
+	struct am_dns	*dns;
+	int		 r;
+
+	if ((dns = calloc(1, sizeof(*dns))) == NULL) {
+		seterr(err, errlen, "am_dns_new", strerror(errno));
+		return NULL;
+	}
+	dns->wake[0] = dns->wake[1] = -1;
+	dns->timeout = o->timeout ? o->timeout : DNS_TIMEOUT_DEFAULT;
+	if ((dns->ctx = ub_ctx_create()) == NULL) {
+		seterr(err, errlen, "ub_ctx_create", "failed");
+		goto fail;
+	}
+	if ((r = ub_ctx_async(dns->ctx, 1)) != 0) {
+		seterr(err, errlen, "ub_ctx_async", ub_strerror(r));
+		goto fail;
+	}
+	if (set_upstream(dns, o, err, errlen) == -1)
+		goto fail;
+	if (pipe2(dns->wake, O_CLOEXEC) == -1) {
+		seterr(err, errlen, "pipe", strerror(errno));
+		goto fail;
+	}
+	if ((r = pthread_create(&dns->pump, NULL, pump, dns)) != 0) {
+		seterr(err, errlen, "pthread_create", strerror(r));
+		goto fail;
+	}
+	dns->pump_running = 1;
+	return dns;
+fail:
+	am_dns_free(dns);
+	return NULL;
+}
+
+/* am_dns_free - stop the pump, delete the context (cancels what is left) */
+void
+am_dns_free(struct am_dns *dns)
+{
+	char	 c = 'q';
+
+	if (dns == NULL)
+		return;
+	if (dns->pump_running) {
+		while (write(dns->wake[1], &c, 1) == -1 && errno == EINTR)
+			continue;
+		pthread_join(dns->pump, NULL);
+	}
+	if (dns->ctx != NULL)
+		ub_ctx_delete(dns->ctx);
+	if (dns->wake[0] != -1)
+		close(dns->wake[0]);
+	if (dns->wake[1] != -1)
+		close(dns->wake[1]);
+	free(dns);
+}
+
+/* am_dns_add_zone - make zone authoritative from local data */
+int
+am_dns_add_zone(struct am_dns *dns, const char *zone)
+{
+	return ub_ctx_zone_add(dns->ctx, zone, "static") == 0 ? 0 : -1;
+}
+
+/* am_dns_add_local - add one zone-file line of local data */
+int
+am_dns_add_local(struct am_dns *dns, const char *rr)
+{
+	return ub_ctx_data_add(dns->ctx, rr) == 0 ? 0 : -1;
+}
+
+/* am_dns_timeout - seconds a query may take */
+unsigned int
+am_dns_timeout(const struct am_dns *dns)
+{
+	return dns->timeout;
+}
+
+/* name_ok - RFC 1035 2.3.4 lengths; no empty label; one final dot allowed */
+static int
+name_ok(const char *name)
+{
+	size_t	 len, lab = 0;
+
+	len = strlen(name);
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return 0;
+	for (; len > 0; name++, len--) {
+		if (*name != '.') {
+			if (++lab > DNS_LABEL_MAX)
+				return 0;
+			continue;
+		}
+		if (lab == 0)
+			return 0;
+		lab = 0;
+	}
+	return lab > 0;
+}
+
+/* classify - libunbound's answer as an am_dns_status */
+static enum am_dns_status
+classify(int err, const struct ub_result *r)
+{
+	if (err != 0 || r == NULL || r->bogus)
+		return AM_DNS_TEMP;
+	if (r->rcode == DNS_RCODE_NXDOMAIN)
+		return AM_DNS_NXDOMAIN;
+	if (r->rcode != DNS_RCODE_NOERROR)
+		return AM_DNS_TEMP;	/* SERVFAIL, REFUSED, ... */
+	return r->havedata ? AM_DNS_OK : AM_DNS_NODATA;
+}
+
+/* query_unref - drop one reference (mutex held); unlocks; frees on last */
+static void
+query_unref(struct am_dns_query *q)
+{
+	int	 last;
+
+	last = (--q->refs == 0);
+	pthread_mutex_unlock(&q->mtx);
+	if (!last)
+		return;
+	ub_resolve_free(q->res);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->mtx);
+	free(q);
+}
+
+/* query_cb - libunbound callback (pump thread): store, signal, unref */
+static void
+query_cb(void *arg, int err, struct ub_result *r)
+{
+	struct am_dns_query	*q = arg;
+
+	pthread_mutex_lock(&q->mtx);
+	q->status = classify(err, r);
+	if (q->status == AM_DNS_OK)
+		q->res = r;
+	else
+		ub_resolve_free(r);
+	q->done = 1;
+	pthread_cond_broadcast(&q->cond);
+	query_unref(q);
+}
+
+/* query_new - zeroed query with a monotonic condvar; NULL on failure */
+static struct am_dns_query *
+query_new(struct am_dns *dns)
+{
+	struct am_dns_query	*q;
+	pthread_condattr_t	 ca;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	if (pthread_condattr_init(&ca) != 0)
+		goto fail;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&q->cond, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		goto fail;
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&q->mtx, NULL) != 0) {
+		pthread_cond_destroy(&q->cond);
+		goto fail;
+	}
+	q->dns = dns;
+	q->refs = 1;
+	clock_gettime(CLOCK_MONOTONIC, &q->deadline);
+	q->deadline.tv_sec += dns->timeout;
+	return q;
+fail:
+	free(q);
+	return NULL;
+}
+
+/* am_dns_query_start - begin one query; the handle ends in query_done */
+struct am_dns_query *
+am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
+{
+	struct am_dns_query	*q;
+	int			 r;
+
+	if ((q = query_new(dns)) == NULL)
+		return NULL;
+	if (name == NULL || !name_ok(name)) {
+		q->status = AM_DNS_PERM;	/* never asked */
+		q->done = 1;
+		return q;
+	}
+	q->refs = 2;			/* owner + callback */
+	r = ub_resolve_async(dns->ctx, name, rrtype, DNS_CLASS_IN, q,
+	    query_cb, &q->async_id);
+	if (r != 0) {
+		q->refs = 1;		/* the callback will never run */
+		q->status = AM_DNS_TEMP;
+		q->done = 1;
+	}
+	return q;
+}
+
+/* am_dns_query_wait - wait for the answer until the deadline */
+enum am_dns_status
+am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
+    struct ub_result **res)
+{
+	struct timespec		 dl = q->deadline;
+	enum am_dns_status	 st;
+
+	if (res != NULL)
+		*res = NULL;
+	if (deadline_sec != 0) {
+		dl.tv_sec = deadline_sec;
+		dl.tv_nsec = 0;
+	}
+	pthread_mutex_lock(&q->mtx);
+	while (!q->done)
+		if (pthread_cond_timedwait(&q->cond, &q->mtx, &dl) == ETIMEDOUT)
+			break;
+	if (!q->done) {
+		pthread_mutex_unlock(&q->mtx);
+		return AM_DNS_TEMP;	/* timed out; may wait again */
+	}
+	st = q->status;
+	if (st == AM_DNS_OK && res != NULL) {
+		*res = q->res;		/* handed over once */
+		q->res = NULL;
+	}
+	pthread_mutex_unlock(&q->mtx);
+	return st;
+}
+
+/* am_dns_query_done - cancel if still running, drop the owner's reference */
+void
+am_dns_query_done(struct am_dns_query *q)
+{
+	int	 done;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mtx);
+	done = q->done;
+	pthread_mutex_unlock(&q->mtx);
+	/*
+	 * Cancel without holding our mutex: the callback takes it, and
+	 * libunbound may be inside ub_process() holding its own lock.
+	 */
+	if (!done && ub_cancel(q->dns->ctx, q->async_id) == 0) {
+		pthread_mutex_lock(&q->mtx);
+		q->refs--;		/* the callback will never run */
+		pthread_mutex_unlock(&q->mtx);
+	}
+	pthread_mutex_lock(&q->mtx);
+	query_unref(q);
+}
+
+/* am_dns_query - blocking query: start, wait, done */
+enum am_dns_status
+am_dns_query(struct am_dns *dns, const char *name, int rrtype,
+    struct ub_result **res)
+{
+	struct am_dns_query	*q;
+	enum am_dns_status	 st;
+
+	if (res != NULL)
+		*res = NULL;
+	if ((q = am_dns_query_start(dns, name, rrtype)) == NULL)
+		return AM_DNS_TEMP;
+	st = am_dns_query_wait(q, 0, res);
+	am_dns_query_done(q);
+	return st;
+}
+
+/* am_dns_result_free - free an answer handed over by a query */
+void
+am_dns_result_free(struct ub_result *r)
+{
+	if (r != NULL)
+		ub_resolve_free(r);
+}
+
+/* txt_join - one TXT rdata's character-strings joined into *out */
+static enum am_dns_status
+txt_join(const unsigned char *p, size_t len, char **out)
+{
+	char	*s, *o;
+	size_t	 n;
+
+	*out = NULL;
+	if ((s = malloc(len + 1)) == NULL)
+		return AM_DNS_TEMP;
+	for (o = s; len > 0; p += n, len -= n) {
+		n = *p++;
+		len--;
+		if (n > len) {		/* string runs past the rdata */
+			free(s);
+			return AM_DNS_PERM;
+		}
+		memcpy(o, p, n);
+		o += n;
+	}
+	*o = '\0';
+	*out = s;
+	return AM_DNS_OK;
+}
+
+/* txt_split - every TXT record of r as a string; a status */
+static enum am_dns_status
+txt_split(const struct ub_result *r, char ***txt, size_t *ntxt)
+{
+	char			**v;
+	size_t			 i, n;
+	enum am_dns_status	 st;
+
+	for (n = 0; r->data[n] != NULL; n++)
+		continue;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return AM_DNS_TEMP;
+	for (i = 0; i < n; i++) {
+		st = txt_join((const unsigned char *)r->data[i],
+		    (size_t)r->len[i], &v[i]);
+		if (st != AM_DNS_OK) {
+			am_dns_txt_free(v, i);
+			return st;	/* malformed: PERM; ENOMEM: TEMP */
+		}
+	}
+	*txt = v;
+	*ntxt = n;
+	return AM_DNS_OK;
+}
+
+/* am_dns_txt - TXT records of name, strings concatenated per record */
+enum am_dns_status
+am_dns_txt(struct am_dns *dns, const char *name, char ***txt, size_t *ntxt)
+{
+	struct ub_result	*r;
+	enum am_dns_status	 st;
+
+	*txt = NULL;
+	*ntxt = 0;
+	if ((st = am_dns_query(dns, name, 16, &r)) != AM_DNS_OK)
+		return st;
+	st = txt_split(r, txt, ntxt);
+	am_dns_result_free(r);
+	return st;
+}
+
+/* am_dns_txt_free - free what am_dns_txt returned */
+void
+am_dns_txt_free(char **txt, size_t ntxt)
+{
+	size_t	 i;
+
+	if (txt == NULL)
+		return;
+	for (i = 0; i < ntxt; i++)
+		free(txt[i]);
+	free(txt);
+}
+
+/* am_dns_status_str - "ok", "nxdomain", "nodata", "temp", "perm" */
+const char *
+am_dns_status_str(enum am_dns_status st)
+{
+	switch (st) {
+	case AM_DNS_OK:
+		return "ok";
+	case AM_DNS_NXDOMAIN:
+		return "nxdomain";
+	case AM_DNS_NODATA:
+		return "nodata";
+	case AM_DNS_TEMP:
+		return "temp";
+	case AM_DNS_PERM:
+		return "perm";
+	}
+	return "unknown";
+}

@@ -1,0 +1,90 @@
+/*
+ * dns.h - the one DNS resolver (libunbound) shared by SPF, DKIM and DMARC.
+ *
+ * One struct am_dns per process, created at start-up, shared by every
+ * thread: all functions here are thread-safe.  It owns one ub_ctx (so one
+ * cache) with threaded async mode and a pump thread that runs ub_process();
+ * each query waits on its own condition variable, at most `timeout` seconds,
+ * then is cancelled and reported as AM_DNS_TEMP.
+ *
+ * Outcomes are classified the Postfix way so callers map them straight onto
+ * results: OK (records), NXDOMAIN, NODATA (name exists, no such type),
+ * TEMP (SERVFAIL, REFUSED, timeout, network: try again later),
+ * PERM (malformed answer or a query name that cannot be asked).
+ */
+#ifndef AM_DNS_H
+#define AM_DNS_H
+
+#include <stddef.h>
+
+struct ub_result;
+
+enum am_dns_status {
+	AM_DNS_OK = 0,
+	AM_DNS_NXDOMAIN,
+	AM_DNS_NODATA,
+	AM_DNS_TEMP,
+	AM_DNS_PERM
+};
+
+struct am_dns_opts {
+	const char *const *nameservers;	/* "ip" or "ip@port"; NULL/0: /etc/resolv.conf */
+	size_t		 nnameservers;
+	unsigned int	 timeout;	/* seconds per query; 0 means 5 */
+	int		 local_only;	/* unit tests: answer only from am_dns_add_local data */
+};
+
+struct am_dns;
+
+/* NULL with a message in err */
+struct am_dns	*am_dns_new(const struct am_dns_opts *, char *err, size_t errlen);
+void		 am_dns_free(struct am_dns *);		/* NULL is fine; joins the pump */
+
+/*
+ * Unit-test seam: serve records from memory.  zone is a name to make
+ * authoritative ("example.com"), rr a zone-file line
+ * ("example.com. 300 IN TXT \"v=spf1 -all\"").  Call before the first query.
+ * Names under a local zone without data answer NXDOMAIN.  Returns 0 or -1.
+ */
+int	am_dns_add_zone(struct am_dns *, const char *zone);
+int	am_dns_add_local(struct am_dns *, const char *rr);
+
+/*
+ * Blocking query (rrtype: 1 A, 28 AAAA, 15 MX, 16 TXT, 12 PTR, 5 CNAME...).
+ * On AM_DNS_OK *res holds the answer (caller frees with am_dns_result_free);
+ * otherwise *res is NULL.  res may be NULL when only the status matters.
+ */
+enum am_dns_status am_dns_query(struct am_dns *, const char *name, int rrtype,
+	    struct ub_result **res);
+
+/*
+ * Asynchronous form, for libopendkim's start/wait hooks: start returns a
+ * handle (NULL on ENOMEM, or with the failure already recorded in it);
+ * wait blocks up to the timeout (or until *deadline_sec, absolute
+ * CLOCK_MONOTONIC seconds, when non-zero) and returns the status, handing
+ * the answer over like am_dns_query; a wait that times out returns
+ * AM_DNS_TEMP and may be called again.  Every handle must end in exactly
+ * one am_dns_query_done (which cancels it if still running).
+ */
+struct am_dns_query;
+struct am_dns_query *am_dns_query_start(struct am_dns *, const char *name, int rrtype);
+enum am_dns_status am_dns_query_wait(struct am_dns_query *, long deadline_sec,
+	    struct ub_result **res);
+void	am_dns_query_done(struct am_dns_query *);
+
+void	am_dns_result_free(struct ub_result *);		/* NULL is fine */
+
+/*
+ * TXT helper: each TXT record's character-strings concatenated (RFC 7208
+ * 3.3, RFC 6376 3.6.2.2, RFC 9989 4.7), as NUL-terminated malloc'd strings.
+ * On AM_DNS_OK *txt and *ntxt are set (free with am_dns_txt_free); otherwise
+ * *txt is NULL and *ntxt 0.
+ */
+enum am_dns_status am_dns_txt(struct am_dns *, const char *name, char ***txt,
+	    size_t *ntxt);
+void	am_dns_txt_free(char **txt, size_t ntxt);
+
+unsigned int	 am_dns_timeout(const struct am_dns *);
+const char	*am_dns_status_str(enum am_dns_status);	/* "ok", "nxdomain", ... */
+
+#endif /* AM_DNS_H */

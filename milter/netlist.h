@@ -1,0 +1,45 @@
+/*
+ * netlist.h - lists of IPv4/IPv6 networks (CIDR) for IgnoreHosts and
+ * allow-lists.
+ *
+ * Pure: no I/O but am_netlist_add_file.  A list is built at config load and
+ * is read-only afterwards, so any number of threads may call
+ * am_netlist_match on it at once.
+ */
+#ifndef AM_NETLIST_H
+#define AM_NETLIST_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct am_netlist;
+
+struct am_netlist *am_netlist_new(void);		/* NULL on ENOMEM */
+void		 am_netlist_free(struct am_netlist *);	/* NULL is fine */
+
+/*
+ * Add one entry: "192.0.2.1", "192.0.2.0/24", "2001:db8::/32", "::1",
+ * optionally in [brackets].  Host bits beyond the prefix are ignored (masked).
+ * Returns 0, or -1 with a message in err ("bad prefix length", ...).
+ */
+int	am_netlist_add(struct am_netlist *, const char *entry, char *err, size_t errlen);
+
+/*
+ * Add a comma/whitespace separated list of entries.  Returns 0 or -1 with the
+ * first bad entry named in err.
+ */
+int	am_netlist_add_list(struct am_netlist *, const char *list, char *err, size_t errlen);
+
+/*
+ * Add every entry of a file: one or more per line, '#' comments, blank lines.
+ * Returns 0, or -1 with "path:line: problem" (or the open error) in err.
+ */
+int	am_netlist_add_file(struct am_netlist *, const char *path, char *err, size_t errlen);
+
+/* 1 if the address (AF_INET or AF_INET6; IPv4-mapped IPv6 matches IPv4 entries) is listed */
+int	am_netlist_match(const struct am_netlist *, const struct sockaddr *);
+/* the same for an address in text form; 0 for unparsable text */
+int	am_netlist_match_str(const struct am_netlist *, const char *addr);
+size_t	am_netlist_count(const struct am_netlist *);
+
+#endif /* AM_NETLIST_H */

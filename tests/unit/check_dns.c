@@ -1,0 +1,555 @@
+/*
+ * check_dns.c - the libunbound resolver: local data (TXT joining, several
+ * records, NXDOMAIN, NODATA, A/AAAA, bad names), the async handle API,
+ * many threads on one context, and upstream failures from a real UDP
+ * socket on loopback: one that never answers (timeout -> TEMP) and one
+ * that answers SERVFAIL or REFUSED (-> TEMP).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "dns.h"
+
+#define T_A	1
+#define T_TXT	16
+#define T_AAAA	28
+#define T_MX	15
+
+static struct am_dns	*dns;
+
+static const char *zone_data[] = {
+	"example.com. 300 IN TXT \"v=spf1 -all\"",
+	"multi.example.com. 300 IN TXT \"v=spf1 \" \"ip4:192.0.2.0/24 \" \"-all\"",
+	"many.example.com. 300 IN TXT \"one\"",
+	"many.example.com. 300 IN TXT \"two\" \"2\"",
+	"many.example.com. 300 IN TXT \"three\"",
+	"host.example.com. 300 IN A 192.0.2.10",
+	"host.example.com. 300 IN A 192.0.2.11",
+	"host6.example.com. 300 IN AAAA 2001:db8::1",
+	"empty.example.com. 300 IN TXT \"\"",
+	"example.com. 300 IN MX 10 mx.example.com.",
+};
+
+/* mono - CLOCK_MONOTONIC seconds as a double */
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* setup - a local-only resolver with the test zone */
+static void
+setup(void)
+{
+	struct am_dns_opts	 o = { .local_only = 1, .timeout = 2 };
+	char			 err[256];
+	size_t			 i;
+
+	dns = am_dns_new(&o, err, sizeof(err));
+	ck_assert_msg(dns != NULL, "am_dns_new: %s", err);
+	ck_assert_int_eq(am_dns_add_zone(dns, "example.com"), 0);
+	for (i = 0; i < sizeof(zone_data) / sizeof(zone_data[0]); i++)
+		ck_assert_int_eq(am_dns_add_local(dns, zone_data[i]), 0);
+}
+
+static void
+teardown(void)
+{
+	am_dns_free(dns);
+	dns = NULL;
+}
+
+/* txt_one - exactly one TXT string expected */
+static void
+txt_one(const char *name, const char *want)
+{
+	char	**txt;
+	size_t	 n;
+
+	ck_assert_int_eq(am_dns_txt(dns, name, &txt, &n), AM_DNS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(txt[0], want);
+	am_dns_txt_free(txt, n);
+}
+
+START_TEST(test_txt_single)
+{
+	txt_one("example.com", "v=spf1 -all");
+	txt_one("example.com.", "v=spf1 -all");
+	txt_one("EXAMPLE.com", "v=spf1 -all");
+	txt_one("empty.example.com", "");
+}
+END_TEST
+
+START_TEST(test_txt_multistring)
+{
+	txt_one("multi.example.com", "v=spf1 ip4:192.0.2.0/24 -all");
+}
+END_TEST
+
+START_TEST(test_txt_several)
+{
+	char	**txt;
+	size_t	 n, i;
+	int	 seen = 0;
+
+	ck_assert_int_eq(am_dns_txt(dns, "many.example.com", &txt, &n),
+	    AM_DNS_OK);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n; i++) {
+		if (strcmp(txt[i], "one") == 0)
+			seen |= 1;
+		else if (strcmp(txt[i], "two2") == 0)
+			seen |= 2;
+		else if (strcmp(txt[i], "three") == 0)
+			seen |= 4;
+	}
+	ck_assert_int_eq(seen, 7);
+	am_dns_txt_free(txt, n);
+}
+END_TEST
+
+START_TEST(test_nxdomain)
+{
+	char		**txt = (char **)1;
+	size_t		 n = 9;
+	double		 t0 = mono();
+	struct ub_result *r = (struct ub_result *)1;
+
+	ck_assert_int_eq(am_dns_txt(dns, "nope.example.com", &txt, &n),
+	    AM_DNS_NXDOMAIN);
+	ck_assert_ptr_null(txt);
+	ck_assert_uint_eq(n, 0);
+	/* outside every zone we added: still answered from memory */
+	ck_assert_int_eq(am_dns_query(dns, "www.example.net", T_A, &r),
+	    AM_DNS_NXDOMAIN);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(am_dns_query(dns, "google.com", T_TXT, NULL),
+	    AM_DNS_NXDOMAIN);
+	ck_assert_msg(mono() - t0 < 0.5, "local NXDOMAIN took %.2fs",
+	    mono() - t0);
+}
+END_TEST
+
+START_TEST(test_nodata)
+{
+	char	**txt;
+	size_t	 n;
+
+	ck_assert_int_eq(am_dns_txt(dns, "host.example.com", &txt, &n),
+	    AM_DNS_NODATA);
+	ck_assert_ptr_null(txt);
+	ck_assert_int_eq(am_dns_query(dns, "host6.example.com", T_A, NULL),
+	    AM_DNS_NODATA);
+	ck_assert_int_eq(am_dns_query(dns, "example.com", T_AAAA, NULL),
+	    AM_DNS_NODATA);
+}
+END_TEST
+
+START_TEST(test_addr)
+{
+	struct ub_result	*r;
+	unsigned char		 a6[16];
+	int			 i, seen = 0;
+
+	ck_assert_int_eq(am_dns_query(dns, "host.example.com", T_A, &r),
+	    AM_DNS_OK);
+	ck_assert_ptr_nonnull(r);
+	for (i = 0; r->data[i] != NULL; i++) {
+		ck_assert_int_eq(r->len[i], 4);
+		ck_assert_int_eq((unsigned char)r->data[i][0], 192);
+		seen |= 1 << ((unsigned char)r->data[i][3] - 10);
+	}
+	ck_assert_int_eq(i, 2);
+	ck_assert_int_eq(seen, 3);
+	am_dns_result_free(r);
+
+	ck_assert_int_eq(am_dns_query(dns, "host6.example.com", T_AAAA, &r),
+	    AM_DNS_OK);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", a6), 1);
+	ck_assert_int_eq(r->len[0], 16);
+	ck_assert_int_eq(memcmp(r->data[0], a6, 16), 0);
+	ck_assert_ptr_null(r->data[1]);
+	am_dns_result_free(r);
+
+	ck_assert_int_eq(am_dns_query(dns, "example.com", T_MX, &r),
+	    AM_DNS_OK);
+	am_dns_result_free(r);
+	am_dns_result_free(NULL);
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+	char	 longname[300];
+	char	 label[70];
+
+	memset(longname, 'a', sizeof(longname));
+	longname[sizeof(longname) - 1] = '\0';
+	ck_assert_int_eq(am_dns_query(dns, longname, T_TXT, NULL), AM_DNS_PERM);
+	/* 254 characters: one too many */
+	longname[254] = '\0';
+	for (int i = 63; i < 254; i += 64)
+		longname[i] = '.';
+	ck_assert_int_eq(am_dns_query(dns, longname, T_TXT, NULL), AM_DNS_PERM);
+	longname[253] = '\0';		/* 253: fine, just not there */
+	ck_assert_int_eq(am_dns_query(dns, longname, T_TXT, NULL),
+	    AM_DNS_NXDOMAIN);
+	memset(label, 'b', 64);
+	strcpy(label + 64, ".com");
+	ck_assert_int_eq(am_dns_query(dns, label, T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, "a..example.com", T_TXT, NULL),
+	    AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, ".example.com", T_TXT, NULL),
+	    AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, "", T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, ".", T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, "example.com..", T_TXT, NULL),
+	    AM_DNS_PERM);
+}
+END_TEST
+
+START_TEST(test_async_api)
+{
+	struct am_dns_query	*q;
+	struct ub_result	*r;
+
+	/* answer handed over once, then kept no more */
+	q = am_dns_query_start(dns, "host.example.com", T_A);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(am_dns_query_wait(q, 0, &r), AM_DNS_OK);
+	ck_assert_ptr_nonnull(r);
+	am_dns_result_free(r);
+	ck_assert_int_eq(am_dns_query_wait(q, 0, &r), AM_DNS_OK);
+	ck_assert_ptr_null(r);
+	am_dns_query_done(q);
+
+	/* wait without taking the answer: done frees it */
+	q = am_dns_query_start(dns, "host.example.com", T_A);
+	ck_assert_int_eq(am_dns_query_wait(q, 0, NULL), AM_DNS_OK);
+	am_dns_query_done(q);
+
+	/* done without a wait at all, and a done on a bad name */
+	am_dns_query_done(am_dns_query_start(dns, "example.com", T_TXT));
+	q = am_dns_query_start(dns, "a..b", T_TXT);
+	ck_assert_int_eq(am_dns_query_wait(q, 0, &r), AM_DNS_PERM);
+	ck_assert_ptr_null(r);
+	am_dns_query_done(q);
+	am_dns_query_done(NULL);
+}
+END_TEST
+
+START_TEST(test_strings)
+{
+	ck_assert_str_eq(am_dns_status_str(AM_DNS_OK), "ok");
+	ck_assert_str_eq(am_dns_status_str(AM_DNS_NXDOMAIN), "nxdomain");
+	ck_assert_str_eq(am_dns_status_str(AM_DNS_NODATA), "nodata");
+	ck_assert_str_eq(am_dns_status_str(AM_DNS_TEMP), "temp");
+	ck_assert_str_eq(am_dns_status_str(AM_DNS_PERM), "perm");
+	ck_assert_uint_eq(am_dns_timeout(dns), 2);
+}
+END_TEST
+
+/* concurrency: many threads, one context, every answer checked */
+#define NTHREADS	8
+#define NQUERIES	200
+
+static const struct {
+	const char		*name;
+	int			 type;
+	enum am_dns_status	 want;
+	const char		*txt;	/* first TXT string, when TXT and OK */
+} mix[] = {
+	{ "example.com", T_TXT, AM_DNS_OK, "v=spf1 -all" },
+	{ "multi.example.com", T_TXT, AM_DNS_OK, "v=spf1 ip4:192.0.2.0/24 -all" },
+	{ "host.example.com", T_A, AM_DNS_OK, NULL },
+	{ "host.example.com", T_TXT, AM_DNS_NODATA, NULL },
+	{ "host6.example.com", T_AAAA, AM_DNS_OK, NULL },
+	{ "missing.example.com", T_TXT, AM_DNS_NXDOMAIN, NULL },
+	{ "x.example.org", T_A, AM_DNS_NXDOMAIN, NULL },
+};
+
+/* hammer - one thread's share of the queries; returns failures */
+static void *
+hammer(void *arg)
+{
+	size_t	 seed = (size_t)arg, k, n, bad = 0;
+	char	**txt;
+	int	 i;
+	enum am_dns_status st;
+
+	for (i = 0; i < NQUERIES; i++) {
+		k = (seed + (size_t)i) % (sizeof(mix) / sizeof(mix[0]));
+		if (mix[k].type == T_TXT) {
+			st = am_dns_txt(dns, mix[k].name, &txt, &n);
+			if (st == AM_DNS_OK && strcmp(txt[0], mix[k].txt) != 0)
+				bad++;
+			am_dns_txt_free(txt, n);
+		} else
+			st = am_dns_query(dns, mix[k].name, mix[k].type, NULL);
+		if (st != mix[k].want)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+START_TEST(test_threads)
+{
+	pthread_t	 t[NTHREADS];
+	void		*bad;
+	size_t		 i, total = 0;
+
+	for (i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, hammer,
+		    (void *)i), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], &bad);
+		total += (size_t)bad;
+	}
+	ck_assert_uint_eq(total, 0);
+}
+END_TEST
+
+/* a UDP "server" on 127.0.0.1: silent, or answering with one rcode */
+struct fake_ns {
+	int		 fd;
+	int		 rcode;		/* -1: never answer */
+	volatile int	 stop;
+	unsigned int	 nqueries;
+	pthread_t	 th;
+	char		 addr[64];	/* "127.0.0.1@port" */
+};
+
+/* fake_reply - header (id, opcode, RD copied; QR, RA, rcode) + question */
+static ssize_t
+fake_reply(unsigned char *p, ssize_t n, int rcode)
+{
+	ssize_t	 i = 12;
+
+	if (n < 17)
+		return -1;
+	while (i < n && p[i] != 0)
+		i += p[i] + 1;
+	if (i + 5 > n)
+		return -1;
+	p[2] = 0x80 | (p[2] & 0x79);		/* QR, opcode, RD */
+	p[3] = 0x80 | (rcode & 0x0f);		/* RA, rcode */
+	p[4] = 0; p[5] = 1;			/* QDCOUNT 1 */
+	memset(p + 6, 0, 6);			/* no AN, NS, AR */
+	return i + 5;
+}
+
+/* fake_run - serve until stop */
+static void *
+fake_run(void *arg)
+{
+	struct fake_ns		*f = arg;
+	struct pollfd		 pfd = { .fd = f->fd, .events = POLLIN };
+	struct sockaddr_storage	 from;
+	socklen_t		 fl;
+	unsigned char		 buf[1500];
+	ssize_t			 n;
+
+	while (!f->stop) {
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		fl = sizeof(from);
+		n = recvfrom(f->fd, buf, sizeof(buf), 0,
+		    (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			continue;
+		__atomic_add_fetch(&f->nqueries, 1, __ATOMIC_SEQ_CST);
+		if (f->rcode < 0 || (n = fake_reply(buf, n, f->rcode)) < 0)
+			continue;
+		sendto(f->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
+	return NULL;
+}
+
+/* fake_start - bind 127.0.0.1:0 and start serving */
+static void
+fake_start(struct fake_ns *f, int rcode)
+{
+	struct sockaddr_in	 sin = { .sin_family = AF_INET };
+	socklen_t		 sl = sizeof(sin);
+
+	memset(f, 0, sizeof(*f));
+	f->rcode = rcode;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	f->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(f->fd, 0);
+	ck_assert_int_eq(bind(f->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(f->fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(f->addr, sizeof(f->addr), "127.0.0.1@%u",
+	    (unsigned)ntohs(sin.sin_port));
+	ck_assert_int_eq(pthread_create(&f->th, NULL, fake_run, f), 0);
+}
+
+/* fake_stop - stop serving and close */
+static void
+fake_stop(struct fake_ns *f)
+{
+	f->stop = 1;
+	pthread_join(f->th, NULL);
+	close(f->fd);
+}
+
+/* upstream_new - a forwarding resolver pointed at f, with one local zone */
+static struct am_dns *
+upstream_new(struct fake_ns *f)
+{
+	const char		*ns[1] = { f->addr };
+	struct am_dns_opts	 o = { .nameservers = ns, .nnameservers = 1,
+				    .timeout = 1 };
+	struct am_dns		*d;
+	char			 err[256];
+
+	d = am_dns_new(&o, err, sizeof(err));
+	ck_assert_msg(d != NULL, "am_dns_new: %s", err);
+	ck_assert_int_eq(am_dns_add_zone(d, "local.example"), 0);
+	ck_assert_int_eq(am_dns_add_local(d,
+	    "local.example. 60 IN TXT \"still here\""), 0);
+	return d;
+}
+
+START_TEST(test_timeout)
+{
+	struct fake_ns		 f;
+	struct am_dns		*d;
+	struct am_dns_query	*q;
+	struct timespec		 now;
+	char			**txt;
+	size_t			 n;
+	double			 t0, dt;
+
+	fake_start(&f, -1);
+	d = upstream_new(&f);
+	t0 = mono();
+	ck_assert_int_eq(am_dns_query(d, "silent.example.com", T_TXT, NULL),
+	    AM_DNS_TEMP);
+	dt = mono() - t0;
+	ck_assert_msg(dt >= 0.9 && dt < 2.0, "timeout took %.2fs", dt);
+	ck_assert_uint_ge(f.nqueries, 1);	/* it really went upstream */
+
+	/* the context still works: local data, and a second timeout */
+	ck_assert_int_eq(am_dns_txt(d, "local.example", &txt, &n), AM_DNS_OK);
+	ck_assert_str_eq(txt[0], "still here");
+	am_dns_txt_free(txt, n);
+	t0 = mono();
+	ck_assert_int_eq(am_dns_query(d, "silent2.example.com", T_A, NULL),
+	    AM_DNS_TEMP);
+	dt = mono() - t0;
+	ck_assert_msg(dt >= 0.9 && dt < 2.0, "second timeout took %.2fs", dt);
+
+	/* an explicit past deadline returns at once; may wait again */
+	q = am_dns_query_start(d, "silent3.example.com", T_A);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ck_assert_int_eq(am_dns_query_wait(q, now.tv_sec, NULL), AM_DNS_TEMP);
+	ck_assert_int_eq(am_dns_query_wait(q, now.tv_sec, NULL), AM_DNS_TEMP);
+	am_dns_query_done(q);		/* cancels a running query */
+
+	/* pending queries left behind in libunbound at free time */
+	am_dns_query_done(am_dns_query_start(d, "silent4.example.com", T_A));
+	am_dns_free(d);
+	fake_stop(&f);
+}
+END_TEST
+
+static const struct {
+	const char	*label;
+	int		 rcode;
+} bad_rcodes[] = {
+	{ "SERVFAIL", 2 },
+	{ "REFUSED", 5 },
+	{ "NOTIMP", 4 },
+};
+
+START_TEST(test_bad_rcode)
+{
+	struct fake_ns		 f;
+	struct am_dns		*d;
+	double			 t0, dt;
+
+	fake_start(&f, bad_rcodes[_i].rcode);
+	d = upstream_new(&f);
+	t0 = mono();
+	ck_assert_int_eq(am_dns_query(d, "refused.example.com", T_TXT, NULL),
+	    AM_DNS_TEMP);
+	dt = mono() - t0;
+	ck_assert_uint_ge(f.nqueries, 1);
+	ck_assert_msg(dt < 2.0, "%s took %.2fs", bad_rcodes[_i].label, dt);
+	am_dns_free(d);
+	fake_stop(&f);
+}
+END_TEST
+
+START_TEST(test_new_errors)
+{
+	const char		*ns[1] = { "not-an-address" };
+	struct am_dns_opts	 o = { .nameservers = ns, .nnameservers = 1 };
+	char			 err[256] = "";
+
+	ck_assert_ptr_null(am_dns_new(&o, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "not-an-address") != NULL, "err: %s", err);
+	am_dns_free(NULL);
+}
+END_TEST
+
+/* dns_suite - local data, async API, threads, upstream failures */
+static Suite *
+dns_suite(void)
+{
+	Suite	*s = suite_create("dns");
+	TCase	*tc = tcase_create("local");
+	TCase	*tu = tcase_create("upstream");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_txt_single);
+	tcase_add_test(tc, test_txt_multistring);
+	tcase_add_test(tc, test_txt_several);
+	tcase_add_test(tc, test_nxdomain);
+	tcase_add_test(tc, test_nodata);
+	tcase_add_test(tc, test_addr);
+	tcase_add_test(tc, test_bad_names);
+	tcase_add_test(tc, test_async_api);
+	tcase_add_test(tc, test_strings);
+	tcase_add_test(tc, test_threads);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(tu, test_timeout);
+	tcase_add_loop_test(tu, test_bad_rcode, 0,
+	    sizeof(bad_rcodes) / sizeof(bad_rcodes[0]));
+	tcase_add_test(tu, test_new_errors);
+	tcase_set_timeout(tu, 30);
+	suite_add_tcase(s, tu);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(dns_suite());
+	int	 nfail;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
