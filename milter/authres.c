@@ -260,7 +260,7 @@ add_spf(struct am_buf *b, const char *ptype, const struct am_spf_check *c)
 	am_buf_addf(b, ";\n\tspf=%s", am_spf_result_str(c->result));
 	if (c->result != AM_SPF_PASS)
 		add_reason(b, c->reason);
-	/* RFC 7208 9.2: the identity as checked; its domain if that is all */
+	/* RFC 8601 2.7.2: the identity as checked; its domain if that is all */
 	id = c->identity[0] != '\0' ? c->identity : c->domain;
 	if (*id == '\0')
 		return;
@@ -364,7 +364,7 @@ am_authres_build(struct am_buf *b, const char *authserv_id,
 	return am_buf_failed(b) ? -1 : 0;
 }
 
-/* has_ctext - does s hold a character add_comment would keep? */
+/* has_ctext - does s hold a visible character add_comment would keep? */
 static int
 has_ctext(const char *s)
 {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <opendkim/dkim.h>
 
@@ -26,7 +27,7 @@
 #include "dns_dkim.h"
 
 #define AM_DKIM_HDR_MAX		(1024 * 1024)	/* one rebuilt header field */
-#define AM_DKIM_DEFAULT_TIMEOUT	5		/* seconds, without a resolver */
+#define AM_DKIM_DEFAULT_TIMEOUT	5		/* seconds, no resolver */
 #define ED25519_KEY_BITS	256		/* RFC 8463 section 3 */
 
 struct am_dkim_lib {
@@ -40,31 +41,84 @@ struct am_dkim {
 	int		 failed;	/* sticky internal failure */
 	int		 unusable;	/* dkim_eoh() gave the message up */
 	int		 eoh_done;
+	int		 eom_done;
 	char		 why[AM_REASON_MAX];	/* for failed / unusable */
 	struct am_buf	 hdr;		/* scratch: "Name:value" */
 };
+
+/*
+ * sig_alg - the a= algorithm, from the tag itself: libopendkim leaves its
+ * default (rsa-sha1) in place when a= is absent or parsing stopped early
+ */
+static dkim_alg_t
+sig_alg(DKIM_SIGINFO *sig)
+{
+	const char	*a;
+
+	a = (const char *)dkim_sig_gettagvalue(sig, 0, (u_char *)"a");
+	if (a == NULL)
+		return DKIM_SIGN_UNKNOWN;
+	if (strcasecmp(a, "rsa-sha256") == 0)
+		return DKIM_SIGN_RSASHA256;
+	if (strcasecmp(a, "ed25519-sha256") == 0)
+		return DKIM_SIGN_ED25519SHA256;
+	if (strcasecmp(a, "rsa-sha1") == 0)
+		return DKIM_SIGN_RSASHA1;
+	return DKIM_SIGN_UNKNOWN;
+}
+
+/* key_name_len - length of "<s>._domainkey.<d>" */
+static size_t
+key_name_len(DKIM_SIGINFO *sig)
+{
+	const u_char	*s = dkim_sig_getselector(sig);
+	const u_char	*d = dkim_sig_getdomain(sig);
+
+	return (s != NULL ? strlen((const char *)s) : 0) +
+	    sizeof("._domainkey.") - 1 +
+	    (d != NULL ? strlen((const char *)d) : 0);
+}
+
+/*
+ * skip_why - why signature idx is not to be verified (NULL: verify it),
+ * with the result it gets.  Asked by the prescreen hook, before any key
+ * fetch, and again for the results: the answers must agree.
+ */
+static const char *
+skip_why(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
+    enum am_dkim_result *res)
+{
+	int	 err = dkim_sig_geterror(sig);
+
+	*res = AM_DKIM_NEUTRAL;
+	if (idx >= m->max_sigs)
+		return "not verified: signature limit";
+	if (err != DKIM_SIGERROR_OK && err != DKIM_SIGERROR_UNKNOWN)
+		return NULL;			/* libopendkim's verdict */
+	/* RFC 8301 section 3.1: rsa-sha1 is never valid; skip its key */
+	*res = AM_DKIM_FAIL;
+	if (sig_alg(sig) == DKIM_SIGN_RSASHA1)
+		return "rsa-sha1 not accepted (RFC 8301)";
+	/* RFC 1035 2.3.4; libopendkim would fail the message, not the sig */
+	*res = AM_DKIM_PERMERROR;
+	if (key_name_len(sig) > AM_DOMAIN_MAX)
+		return "key query name too long";
+	return NULL;
+}
 
 /* prescreen - before any key fetch: ignore what we will not verify */
 static DKIM_CBSTAT
 prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 {
-	struct am_dkim	*m = dkim_get_user_context(dkim);
-	dkim_alg_t	 alg;
-	int		 i;
+	struct am_dkim		*m = dkim_get_user_context(dkim);
+	enum am_dkim_result	 res;
+	int			 i;
 
 	if (m == NULL)
 		return DKIM_CBSTAT_CONTINUE;
-	for (i = 0; i < nsigs; i++) {
-		if ((unsigned int)i >= m->max_sigs) {
+	for (i = 0; i < nsigs; i++)
+		if (skip_why(m, sigs[i], (size_t)i, &res) != NULL)
 			dkim_sig_ignore(sigs[i]);
-			continue;
-		}
-		/* RFC 8301 section 3.1: rsa-sha1 is never valid; skip its key */
-		if (dkim_sig_geterror(sigs[i]) == DKIM_SIGERROR_OK &&
-		    dkim_sig_getsignalg(sigs[i], &alg) == DKIM_STAT_OK &&
-		    alg == DKIM_SIGN_RSASHA1)
-			dkim_sig_ignore(sigs[i]);
-	}
 	return DKIM_CBSTAT_CONTINUE;
 }
 
@@ -170,19 +224,24 @@ am_dkim_free(struct am_dkim *m)
 	free(m);
 }
 
-/* fail - record the first internal failure; always -1 */
+/* fail - record the first internal failure (st OK: none); always -1 */
 static int
 fail(struct am_dkim *m, const char *what, DKIM_STAT st)
 {
-	const char	*detail;
+	const char	*detail = NULL;
 
-	if (!m->failed) {
-		m->failed = 1;
-		detail = m->dkim != NULL ? dkim_geterror(m->dkim) : NULL;
-		snprintf(m->why, sizeof(m->why), "%s: %s%s%s", what,
-		    dkim_getresultstr(st), detail != NULL ? ": " : "",
-		    detail != NULL ? detail : "");
+	if (m->failed)
+		return -1;
+	m->failed = 1;
+	if (st == DKIM_STAT_OK) {
+		snprintf(m->why, sizeof(m->why), "%s", what);
+		return -1;
 	}
+	if (m->dkim != NULL)
+		detail = dkim_geterror(m->dkim);
+	snprintf(m->why, sizeof(m->why), "%s: %s%s%s%s", what,
+	    dkim_getresultstr(st), detail != NULL ? " (" : "",
+	    detail != NULL ? detail : "", detail != NULL ? ")" : "");
 	return -1;
 }
 
@@ -226,10 +285,10 @@ am_dkim_header(struct am_dkim *m, const char *name, const char *value)
 		am_buf_addc(&m->hdr, *p);
 	}
 	if (am_buf_failed(&m->hdr))
-		return fail(m, "header field too large", DKIM_STAT_NORESOURCE);
+		return fail(m, "header field too large", DKIM_STAT_OK);
 	st = dkim_header(m->dkim, (u_char *)m->hdr.s, m->hdr.len);
-	/* a field libopendkim cannot parse just is not signed material */
-	if (internal_stat(st) && st != DKIM_STAT_INVALID)
+	/* DKIM_STAT_SYNTAX: a field it cannot parse (no name) is not signed */
+	if (internal_stat(st))
 		return fail(m, "dkim_header", st);
 	return 0;
 }
@@ -267,10 +326,10 @@ am_dkim_body(struct am_dkim *m, const unsigned char *p, size_t len)
 
 	if (m == NULL || (p == NULL && len > 0))
 		return -1;
-	if (m->failed || m->unusable || len == 0)
-		return 0;
 	if (!m->eoh_done && am_dkim_eoh(m) == -1)
 		return -1;
+	if (m->failed || m->unusable || len == 0)
+		return 0;
 	st = dkim_body(m->dkim, (u_char *)(uintptr_t)p, len);
 	if (internal_stat(st))
 		return fail(m, "dkim_body", st);
@@ -328,6 +387,7 @@ static void
 sig_identity(DKIM_SIGINFO *sig, dkim_alg_t alg, struct am_dkim_sig *out)
 {
 	const char	*name;
+	const u_char	*p, *k;
 	unsigned int	 bits;
 
 	copy_text(out->domain, sizeof(out->domain), dkim_sig_getdomain(sig));
@@ -340,11 +400,17 @@ sig_identity(DKIM_SIGINFO *sig, dkim_alg_t alg, struct am_dkim_sig *out)
 		    dkim_sig_gettagvalue(sig, 0, (u_char *)"a"));
 	copy_bprefix(out->bprefix, sizeof(out->bprefix),
 	    dkim_sig_gettagvalue(sig, 0, (u_char *)"b"));
+	/*
+	 * DKIM_SIGFLAG_KEYLOADED is only set when signing; a key record with
+	 * a non-empty p= is what we have.  libopendkim 2.11 reports no size
+	 * for ed25519 keys.
+	 */
 	out->keybits = 0;
-	bits = 777; fprintf(stderr, "flags=%x ks=%d bits=%u err=%d\n", dkim_sig_getflags(sig), dkim_sig_getkeysize(sig, &bits), bits, dkim_sig_geterror(sig));
-	if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_KEYLOADED) == 0)
+	p = dkim_sig_gettagvalue(sig, 1, (u_char *)"p");
+	if (p == NULL || *p == '\0')
 		return;
-	if (alg == DKIM_SIGN_ED25519SHA256)
+	k = dkim_sig_gettagvalue(sig, 1, (u_char *)"k");
+	if (k != NULL && strcasecmp((const char *)k, "ed25519") == 0)
 		out->keybits = ED25519_KEY_BITS;
 	else if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		out->keybits = bits;
@@ -396,22 +462,21 @@ static void
 sig_result(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
     struct am_dkim_sig *out)
 {
-	unsigned int	 flags = dkim_sig_getflags(sig);
-	int		 err = dkim_sig_geterror(sig), bh = dkim_sig_getbh(sig);
-	dkim_alg_t	 alg;
-	char		 why[AM_REASON_MAX];
+	unsigned int		 flags = dkim_sig_getflags(sig);
+	int			 err = dkim_sig_geterror(sig);
+	int			 bh = dkim_sig_getbh(sig);
+	dkim_alg_t		 alg = sig_alg(sig);
+	enum am_dkim_result	 res;
+	const char		*skip;
+	char			 why[AM_REASON_MAX];
 
 	memset(out, 0, sizeof(*out));
-	if (dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
-		alg = DKIM_SIGN_UNKNOWN;
 	sig_identity(sig, alg, out);
-	if (idx >= m->max_sigs)
-		set_result(out, AM_DKIM_NEUTRAL, "not verified: signature limit");
+	if ((skip = skip_why(m, sig, idx, &res)) != NULL)
+		set_result(out, res, skip);
 	else if (err != DKIM_SIGERROR_OK && err != DKIM_SIGERROR_UNKNOWN &&
 	    err != DKIM_SIGERROR_BADSIG)
 		set_error(out, err);
-	else if (alg == DKIM_SIGN_RSASHA1)
-		set_result(out, AM_DKIM_FAIL, "rsa-sha1 not accepted (RFC 8301)");
 	else if (m->unusable)
 		set_result(out, AM_DKIM_PERMERROR, m->why);
 	/* RFC 8301 section 3.2; ed25519 keys have a fixed size (RFC 8463) */
@@ -463,7 +528,8 @@ am_dkim_eom(struct am_dkim *m, struct am_dkim_sig *sigs, size_t max,
 		return -1;
 	if (!m->failed && !m->eoh_done)
 		(void)am_dkim_eoh(m);
-	if (!m->failed && !m->unusable) {
+	if (!m->failed && !m->unusable && !m->eom_done) {
+		m->eom_done = 1;
 		st = dkim_eom(m->dkim, NULL);
 		if (internal_stat(st))
 			(void)fail(m, "dkim_eom", st);

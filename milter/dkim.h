@@ -24,7 +24,7 @@ void		 am_dkim_lib_free(struct am_dkim_lib *);	/* NULL is fine */
 /*
  * One message.  min_key_bits: RSA keys shorter than this fail (RFC 8301
  * says 1024); max_sigs: signatures beyond this are not verified (reported
- * as neutral "not verified: over the limit"), capped at AM_DKIM_SIGS_MAX.
+ * as neutral "not verified: signature limit"), capped at AM_DKIM_SIGS_MAX.
  * NULL on failure.
  */
 struct am_dkim	*am_dkim_new(struct am_dkim_lib *, const char *qid,

@@ -26,6 +26,19 @@ struct am_psl;
  * is kept (fail under reject > fail under quarantine > fail under none >
  * temperror > permerror > none > pass).  nfrom == 0 gives permerror.
  * psl NULL: RFC 9989 mode; non-NULL: RFC 7489 mode.
+ *
+ * RFC 9989 mode: the record is the author domain's, else its
+ * Organizational Domain's, else its PSD's (4.10.1); sp/np apply to a
+ * record found above the author domain, np when an A (then AAAA, MX)
+ * query for the author domain says NXDOMAIN (3.2.13); t=y is recorded in
+ * out->testing (policy.c downgrades); out->pct is 100.  RFC 7489 mode:
+ * author domain then PSL org domain, pct recorded, np/psd/t ignored.
+ * A DNS TEMP in discovery is temperror (never a parent's policy instead)
+ * unless an identifier identical to the author domain passed; a
+ * temperror of SPF/DKIM on an identifier that would align, with no pass,
+ * is temperror too.  Every DKIM pass is considered, in any order.
+ * The DNS look-ups of one call are cached: no name is asked twice.
+ * All pointers are borrowed; thread-safe (no shared state).
  * Writes *out; returns 0, or -1 on an internal failure (then *out is
  * temperror with a reason).
  */

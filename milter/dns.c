@@ -42,13 +42,16 @@
 #define DNS_RCODE_NOERROR	0
 #define DNS_RCODE_NXDOMAIN	3
 #define DNS_LABEL_MAX		63
+#define DNS_NAME_MAX		255	/* with the final dot, some slack */
 
 struct am_dns {
 	struct ub_ctx	*ctx;
+	struct ub_ctx	*scratch;	/* checks local data; see add_data */
 	pthread_t	 pump;
 	int		 pump_running;
 	int		 wake[2];	/* self-pipe: pump stops when readable */
 	unsigned int	 timeout;	/* seconds per query */
+	int		 local_only;	/* "." is a static zone */
 };
 
 struct am_dns_query {
@@ -104,8 +107,13 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 		/*
 		 * Everything not under a more specific local zone answers
 		 * NXDOMAIN from memory: no query ever leaves the process.
+		 * Measured (libunbound 1.17): this must be config, applied
+		 * at finalize; ub_ctx_zone_add(".") followed by a later
+		 * ub_ctx_zone_add(child) loses "." for names outside the
+		 * child, and those queries go out to the root servers.
 		 */
-		if ((r = ub_ctx_zone_add(dns->ctx, ".", "static")) != 0) {
+		if ((r = ub_ctx_set_option(dns->ctx, "local-zone:",
+		    ". static")) != 0) {
 			seterr(err, errlen, "local zone .", ub_strerror(r));
 			return -1;
 		}
@@ -185,6 +193,7 @@ am_dns_new(const struct am_dns_opts *o, char *err, size_t errlen)
 	}
 	dns->wake[0] = dns->wake[1] = -1;
 	dns->timeout = o->timeout ? o->timeout : DNS_TIMEOUT_DEFAULT;
+	dns->local_only = o->local_only;
 	if ((dns->ctx = ub_ctx_create()) == NULL) {
 		seterr(err, errlen, "ub_ctx_create", "failed");
 		goto fail;
@@ -225,6 +234,8 @@ am_dns_free(struct am_dns *dns)
 	}
 	if (dns->ctx != NULL)
 		ub_ctx_delete(dns->ctx);
+	if (dns->scratch != NULL)
+		ub_ctx_delete(dns->scratch);
 	if (dns->wake[0] != -1)
 		close(dns->wake[0]);
 	if (dns->wake[1] != -1)
@@ -232,18 +243,72 @@ am_dns_free(struct am_dns *dns)
 	free(dns);
 }
 
+/*
+ * zone_live - add a zone after finalize (the header says not to; still
+ * works for flat zones).  Re-adding "." links the new zone to it again.
+ */
+static int
+zone_live(struct am_dns *dns, const char *name)
+{
+	if (ub_ctx_zone_add(dns->ctx, name, "static") != 0)
+		return -1;
+	if (!dns->local_only)
+		return 0;
+	if (ub_ctx_zone_remove(dns->ctx, ".") != 0 ||
+	    ub_ctx_zone_add(dns->ctx, ".", "static") != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * add_data - local zone or data: as config while libunbound has not been
+ * finalized yet (it builds its zone tree in one go then), else live.
+ * Measured (libunbound 1.17): a zone added live gets no parent link, so a
+ * name sorting just after it misses the enclosing "." static zone of
+ * local_only mode and is sent upstream; config zones do not have that
+ * problem.  Config is only parsed at finalize, so each item is first
+ * tried live on a scratch context to report a bad one now.
+ */
+static int
+add_data(struct am_dns *dns, int zone, const char *name, const char *val)
+{
+	int	 r;
+
+	if (dns->scratch == NULL && (dns->scratch = ub_ctx_create()) == NULL)
+		return -1;
+	r = zone ? ub_ctx_zone_add(dns->scratch, name, "static") :
+	    ub_ctx_data_add(dns->scratch, val);
+	if (r != 0)
+		return -1;
+	r = ub_ctx_set_option(dns->ctx, zone ? "local-zone:" : "local-data:",
+	    val);
+	if (r == UB_AFTERFINAL && !zone)
+		r = ub_ctx_data_add(dns->ctx, val);
+	else if (r == UB_AFTERFINAL)
+		r = zone_live(dns, name);
+	return r == 0 ? 0 : -1;
+}
+
 /* am_dns_add_zone - make zone authoritative from local data */
 int
 am_dns_add_zone(struct am_dns *dns, const char *zone)
 {
-	return ub_ctx_zone_add(dns->ctx, zone, "static") == 0 ? 0 : -1;
+	char	 val[DNS_NAME_MAX + sizeof(" static") + 1];
+	int	 n;
+
+	if (strpbrk(zone, " \t\"") != NULL)
+		return -1;
+	n = snprintf(val, sizeof(val), "%s static", zone);
+	if (n < 0 || (size_t)n >= sizeof(val))
+		return -1;
+	return add_data(dns, 1, zone, val);
 }
 
 /* am_dns_add_local - add one zone-file line of local data */
 int
 am_dns_add_local(struct am_dns *dns, const char *rr)
 {
-	return ub_ctx_data_add(dns->ctx, rr) == 0 ? 0 : -1;
+	return add_data(dns, 0, NULL, rr);
 }
 
 /* am_dns_timeout - seconds a query may take */
@@ -459,28 +524,37 @@ am_dns_result_free(struct ub_result *r)
 		ub_resolve_free(r);
 }
 
-/* txt_join - one TXT rdata's character-strings joined into *out */
-static enum am_dns_status
-txt_join(const unsigned char *p, size_t len, char **out)
+/* am_dns_txt_rdata - one TXT rdata's character-strings joined into out */
+int
+am_dns_txt_rdata(const void *rdata, size_t len, char *out)
 {
-	char	*s, *o;
-	size_t	 n;
+	const unsigned char	*p = rdata;
+	char			*o = out;
+	size_t			 n;
 
-	*out = NULL;
-	if ((s = malloc(len + 1)) == NULL)
-		return AM_DNS_TEMP;
-	for (o = s; len > 0; p += n, len -= n) {
+	for (; len > 0; p += n, len -= n) {
 		n = *p++;
 		len--;
-		if (n > len) {		/* string runs past the rdata */
-			free(s);
-			return AM_DNS_PERM;
-		}
+		if (n > len)		/* string runs past the rdata */
+			return -1;
 		memcpy(o, p, n);
 		o += n;
 	}
 	*o = '\0';
-	*out = s;
+	return (int)(o - out);
+}
+
+/* txt_join - one TXT rdata as a malloc'd string in *out */
+static enum am_dns_status
+txt_join(const char *p, size_t len, char **out)
+{
+	if ((*out = malloc(len + 1)) == NULL)
+		return AM_DNS_TEMP;
+	if (am_dns_txt_rdata(p, len, *out) == -1) {
+		free(*out);
+		*out = NULL;
+		return AM_DNS_PERM;
+	}
 	return AM_DNS_OK;
 }
 
@@ -497,8 +571,7 @@ txt_split(const struct ub_result *r, char ***txt, size_t *ntxt)
 	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
 		return AM_DNS_TEMP;
 	for (i = 0; i < n; i++) {
-		st = txt_join((const unsigned char *)r->data[i],
-		    (size_t)r->len[i], &v[i]);
+		st = txt_join(r->data[i], (size_t)r->len[i], &v[i]);
 		if (st != AM_DNS_OK) {
 			am_dns_txt_free(v, i);
 			return st;	/* malformed: PERM; ENOMEM: TEMP */

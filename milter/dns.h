@@ -84,6 +84,15 @@ enum am_dns_status am_dns_txt(struct am_dns *, const char *name, char ***txt,
 	    size_t *ntxt);
 void	am_dns_txt_free(char **txt, size_t ntxt);
 
+/*
+ * One TXT rdata as libunbound hands it over (ub_result data[i], len[i]):
+ * its character-strings concatenated into out, which must hold len + 1
+ * bytes; NUL-terminated.  Returns the string length, or -1 if a string
+ * runs past the end of the rdata.  For DNS layers that fill their own
+ * structures (dns_spf.c).
+ */
+int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
+
 unsigned int	 am_dns_timeout(const struct am_dns *);
 const char	*am_dns_status_str(enum am_dns_status);	/* "ok", "nxdomain", ... */
 

@@ -36,7 +36,7 @@ struct dkim_query {
 	int			 answered;	/* reply already in buf */
 	int			 status;	/* DKIM_DNS_* once answered */
 	size_t			 len;		/* reply length once answered */
-	int			 dnssec;	/* DKIM_DNSSEC_* once answered */
+	int			 dnssec;	/* DKIM_DNSSEC_* */
 };
 
 /* put16 - store a 16-bit value in network order */
@@ -91,7 +91,8 @@ synth_reply(struct dkim_query *dq, unsigned int rcode)
 	p[2] = 0x81;			/* QR, RD */
 	p[3] = 0x80 | (rcode & 0x0f);	/* RA, rcode */
 	put16(p + 4, 1);		/* QDCOUNT */
-	n = encode_name(dq->name, p + DNS_HDR_LEN, dq->buflen - DNS_HDR_LEN - 4);
+	n = encode_name(dq->name, p + DNS_HDR_LEN,
+	    dq->buflen - DNS_HDR_LEN - 4);
 	if (n == 0) {
 		p[DNS_HDR_LEN] = 0;
 		n = 1;

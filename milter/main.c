@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "amconfig.h"
 #include "callbacks.h"
 #include "config.h"
 #include "daemon.h"
@@ -111,6 +114,24 @@ setup_milter(struct am_daemon *d, const struct am_config *cfg)
 	return 0;
 }
 
+/*
+ * block_signals - libmilter's signal thread sigwait()s for SIGHUP, SIGTERM
+ * and SIGINT; threads we start before smfi_main() (the resolver's pump)
+ * must not take them, or the default action kills the process mid-message.
+ */
+static void
+block_signals(void)
+{
+	sigset_t	 set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* drain - give sessions still running after smfi_main a moment to end */
 static int
 drain(void)
@@ -148,6 +169,7 @@ main(int argc, char **argv)
 	}
 	am_log_open("authmilter", cfg->syslog, cfg->syslog_facility, o.foreground);
 	am_log_set_level((enum am_log_level)cfg->log_level);
+	block_signals();
 	if (am_daemon_init(&d, cfg, err, sizeof(err)) == -1) {
 		am_log_err(NULL, "%s", err);
 		return EX_OSERR;

@@ -18,7 +18,7 @@
 
 #include "policy.h"
 
-#define DEFAULT_REJECT	"rejected by DMARC policy for %{domain}"
+#define DEFAULT_REJECT	"Rejected by DMARC policy for %{domain}"
 
 /* what a DMARC failure comes to after the config has had its say */
 enum outcome {

@@ -34,7 +34,7 @@ import dns.query  # noqa: E402
 import dns.rcode  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
-from milterclient import run_transaction, split_message  # noqa: E402
+from milterclient import parse_socket, run_transaction, split_message  # noqa: E402
 
 AUTHSERV_ID = "mx.authmilter.example"
 
@@ -169,6 +169,29 @@ def inserted_ar(res):
             assert other.name.lower() == "authentication-results" and \
                 other.value == "", "unexpected header change %r" % other
     return op.value
+
+
+def accepted_ar(res):
+    """The message is delivered (not rejected, tempfailed or held) with
+    our A-R as the single new header at the top; returns the A-R value."""
+    assert res.step == "eom", "filter ended the transaction at %s: %r" % (
+        res.step, res)
+    assert res.action in ("continue", "accept") and res.reply is None, \
+        "expected the message to be accepted, got %r" % res
+    assert res.quarantine is None, "unexpected quarantine %r" % res
+    value = inserted_ar(res)
+    delivered = res.apply(res.headers_sent)
+    assert delivered[0] == ("Authentication-Results", value)
+    return value
+
+
+def rejected(res, code="550", xcode="5.7.26"):
+    """The filter rejected at EOM with an SMTP reply; returns its text"""
+    assert res.action == "replycode" and res.reply, \
+        "expected a %s reply, got %r" % (code, res)
+    parts = res.reply_shown.split(" ", 2)
+    assert parts[0] == code and parts[1] == xcode, res.reply
+    return parts[2] if len(parts) > 2 else ""
 
 
 def assert_ar(value, expected, ignore_helo=True, authserv_id=AUTHSERV_ID):
@@ -478,8 +501,13 @@ class Authmilter:
         self.dir = workdir
         self.name = name
         os.makedirs(workdir, exist_ok=True)
-        self.port = free_port()
-        self.spec = "inet:%d@127.0.0.1" % self.port
+        sock = dict((k.lower(), v) for k, v in overrides).get("socket")
+        if sock is None:
+            self.port = free_port()
+            self.spec = "inet:%d@127.0.0.1" % self.port
+        else:
+            self.port = None
+            self.spec = sock
         self.conf = os.path.join(workdir, "authmilter-%s.conf" % name)
         self.logfile = os.path.join(workdir, "authmilter-%s.log" % name)
         settings = [
@@ -510,11 +538,16 @@ class Authmilter:
         def up():
             if self.proc.poll() is not None:
                 return True
+            fam, addr = parse_socket(self.spec)
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.settimeout(0.2)
             try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                s.connect(addr)
                 return True
             except OSError:
                 return False
+            finally:
+                s.close()
         wait_for(up, timeout, 0.05)
         if self.proc.poll() is not None:
             raise RuntimeError("authmilter (%s) exited with %s at start:\n%s"

@@ -160,6 +160,12 @@ class MilterResult:
         self.progress = 0
 
     @property
+    def reply_shown(self):
+        """the reply as the MTA sends it to the SMTP client: libmilter's
+        smfi_setreply wants '%' doubled, and MTAs undo that"""
+        return self.reply.replace("%%", "%") if self.reply else self.reply
+
+    @property
     def reply_code(self):
         """'550' from '550 5.7.26 text', or None"""
         return self.reply.split(" ", 1)[0] if self.reply else None
@@ -533,38 +539,59 @@ def run_transaction(spec, message, *, client_addr="192.0.2.10", family="4",
                     helo="mail.example.org", mailfrom="<user@example.org>",
                     rcpts=("<rcpt@example.net>",), queue_id="TESTQID",
                     auth_authen=None, mta_name="mx.authmilter.example",
-                    timeout=30.0):
+                    timeout=30.0, offer_actions=SMFIF_ALL,
+                    offer_protocol=SMFIP_ALL, send_macros=True):
     """One SMTP connection with one message, the way an MTA drives a
     filter.  message: bytes of an RFC 5322 message, or ([(name, value)],
-    body).  Returns the MilterResult of the step that ended it."""
+    body).  helo=None skips HELO; send_macros=False sends no macro at all.
+    Returns the MilterResult of the step that ended it."""
+    with MilterClient(spec, timeout=timeout) as c:
+        c.optneg(offer_actions, offer_protocol)
+        res = c.connect(client_name, family, client_port, client_addr,
+                        macros=send_macros and {
+                            "j": mta_name, "{daemon_name}": "smtpd"})
+        if res is None and helo is not None:
+            res = c.helo(helo)
+        if res is None:
+            res = transaction(c, message, mailfrom=mailfrom, rcpts=rcpts,
+                              queue_id=queue_id, auth_authen=auth_authen,
+                              send_macros=send_macros)
+        else:
+            res.headers_sent = split_message(message)[0] \
+                if isinstance(message, (bytes, str)) else message[0]
+        c.quit()
+        res.client = c
+        return res
+
+
+def transaction(c, message, *, mailfrom="<user@example.org>",
+                rcpts=("<rcpt@example.net>",), queue_id="TESTQID",
+                auth_authen=None, send_macros=True):
+    """One message (MAIL .. end of message) on an open, negotiated
+    connection.  Returns the MilterResult of the step that ended it, with
+    .headers_sent set."""
     if isinstance(message, (bytes, str)):
         headers, body = split_message(message)
     else:
         headers, body = message
-    with MilterClient(spec, timeout=timeout) as c:
-        c.optneg()
-        res = c.connect(client_name, family, client_port, client_addr,
-                        macros={"j": mta_name, "{daemon_name}": "smtpd"})
+
+    def mac(d):
+        return d if send_macros else None
+    res = c.mail(mailfrom, macros=mac({"i": queue_id,
+                                       "{auth_authen}": auth_authen}))
+    for r in rcpts:
         if res is None:
-            res = c.helo(helo)
+            res = c.rcpt(r)
+    if res is None:
+        res = c.data(macros=mac({"i": queue_id}))
+    for name, value in headers:
         if res is None:
-            res = c.mail(mailfrom, macros={"i": queue_id,
-                                           "{auth_authen}": auth_authen})
-        for r in rcpts:
-            if res is None:
-                res = c.rcpt(r)
-        if res is None:
-            res = c.data(macros={"i": queue_id})
-        for name, value in headers:
-            if res is None:
-                res = c.header(name, value)
-        if res is None:
-            res = c.eoh(macros={"i": queue_id})
-        if res is None:
-            res = c.body(body)
-        if res is None:
-            res = c.eom(macros={"i": queue_id})
-        c.quit()
-        res.headers_sent = headers
-        res.client = c
-        return res
+            res = c.header(name, value)
+    if res is None:
+        res = c.eoh(macros=mac({"i": queue_id}))
+    if res is None:
+        res = c.body(body)
+    if res is None:
+        res = c.eom(macros=mac({"i": queue_id}))
+    res.headers_sent = headers
+    return res

@@ -225,6 +225,35 @@ START_TEST(test_bad_names)
 }
 END_TEST
 
+START_TEST(test_bad_local_data)
+{
+	ck_assert_int_eq(am_dns_add_local(dns, "bad. 300 IN MX x y."), -1);
+	ck_assert_int_eq(am_dns_add_local(dns, "bad. 300 IN A 1.2.3"), -1);
+	ck_assert_int_eq(am_dns_add_local(dns, "bad. 300 IN NOPE x"), -1);
+	ck_assert_int_eq(am_dns_add_zone(dns, "a b"), -1);
+	ck_assert_int_eq(am_dns_add_zone(dns, "a..b"), -1);
+	/* nothing bad reached the resolver: it still answers */
+	txt_one("example.com", "v=spf1 -all");
+}
+END_TEST
+
+START_TEST(test_late_zone)
+{
+	txt_one("example.com", "v=spf1 -all");		/* finalizes */
+	ck_assert_int_eq(am_dns_add_zone(dns, "late.example"), 0);
+	ck_assert_int_eq(am_dns_add_local(dns,
+	    "late.example. 300 IN TXT \"late\""), 0);
+	txt_one("late.example", "late");
+	/* names sorting next to the new zone still stay local */
+	ck_assert_int_eq(am_dns_query(dns, "m.example", T_A, NULL),
+	    AM_DNS_NXDOMAIN);
+	ck_assert_int_eq(am_dns_query(dns, "zz.late.example", T_A, NULL),
+	    AM_DNS_NXDOMAIN);
+	ck_assert_int_eq(am_dns_query(dns, "www.example.net", T_A, NULL),
+	    AM_DNS_NXDOMAIN);
+}
+END_TEST
+
 START_TEST(test_async_api)
 {
 	struct am_dns_query	*q;
@@ -330,8 +359,8 @@ END_TEST
 struct fake_ns {
 	int		 fd;
 	int		 rcode;		/* -1: never answer */
-	volatile int	 stop;
-	unsigned int	 nqueries;
+	int		 stop;		/* atomic */
+	unsigned int	 nqueries;	/* atomic */
 	pthread_t	 th;
 	char		 addr[64];	/* "127.0.0.1@port" */
 };
@@ -366,7 +395,7 @@ fake_run(void *arg)
 	unsigned char		 buf[1500];
 	ssize_t			 n;
 
-	while (!f->stop) {
+	while (!__atomic_load_n(&f->stop, __ATOMIC_SEQ_CST)) {
 		if (poll(&pfd, 1, 50) <= 0)
 			continue;
 		fl = sizeof(from);
@@ -405,7 +434,7 @@ fake_start(struct fake_ns *f, int rcode)
 static void
 fake_stop(struct fake_ns *f)
 {
-	f->stop = 1;
+	__atomic_store_n(&f->stop, 1, __ATOMIC_SEQ_CST);
 	pthread_join(f->th, NULL);
 	close(f->fd);
 }
@@ -445,7 +474,8 @@ START_TEST(test_timeout)
 	    AM_DNS_TEMP);
 	dt = mono() - t0;
 	ck_assert_msg(dt >= 0.9 && dt < 2.0, "timeout took %.2fs", dt);
-	ck_assert_uint_ge(f.nqueries, 1);	/* it really went upstream */
+	/* it really went upstream */
+	ck_assert_uint_ge(__atomic_load_n(&f.nqueries, __ATOMIC_SEQ_CST), 1);
 
 	/* the context still works: local data, and a second timeout */
 	ck_assert_int_eq(am_dns_txt(d, "local.example", &txt, &n), AM_DNS_OK);
@@ -492,7 +522,8 @@ START_TEST(test_bad_rcode)
 	ck_assert_int_eq(am_dns_query(d, "refused.example.com", T_TXT, NULL),
 	    AM_DNS_TEMP);
 	dt = mono() - t0;
-	ck_assert_uint_ge(f.nqueries, 1);
+	ck_assert_uint_ge(__atomic_load_n(&f.nqueries, __ATOMIC_SEQ_CST),
+	    1);
 	ck_assert_msg(dt < 2.0, "%s took %.2fs", bad_rcodes[_i].label, dt);
 	am_dns_free(d);
 	fake_stop(&f);
@@ -527,6 +558,8 @@ dns_suite(void)
 	tcase_add_test(tc, test_nodata);
 	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_bad_names);
+	tcase_add_test(tc, test_bad_local_data);
+	tcase_add_test(tc, test_late_zone);
 	tcase_add_test(tc, test_async_api);
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_threads);

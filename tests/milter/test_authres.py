@@ -1,0 +1,107 @@
+"""Our Authentication-Results header: its place and shape, and forged ones
+claiming our authserv-id removed (RFC 8601 section 5)."""
+
+import pytest
+
+from conftest import (GOOD_IP, AUTHSERV_ID, accepted_ar, assert_ar, make_msg,
+                      sign)
+from milterclient import HeaderOp, split_message
+
+FORGED = [
+    "mx.authmilter.example; spf=pass smtp.mailfrom=user@example.org",
+    "MX.AUTHMILTER.EXAMPLE; dkim=pass header.d=example.org",
+    "  (forged)  mx.authmilter.example ; dmarc=pass header.from=example.org",
+    "\t\"mx.authmilter.example\"; dmarc=pass",
+    "mx.authmilter.example;\r\n\tdkim=pass header.d=example.org",
+]
+FOREIGN = [
+    "other.example; spf=pass smtp.mailfrom=user@example.org",
+    "mx.authmilter.example.evil; dkim=pass header.d=example.org",
+    "other.example; dmarc=pass (mx.authmilter.example; not the id)",
+]
+
+
+def build(headers):
+    """message bytes with the given (name, value) headers first; values
+    are written after "Name:" as given (caller supplies the space)"""
+    base = make_msg(from_="user@example.org")
+    head = b"".join(b"%s:%s\r\n" % (n.encode(), v.encode())
+                    for n, v in headers)
+    return head + base
+
+
+def test_ar_shape(milter, keys):
+    msg = sign(make_msg(from_="user@example.org"), "rsa", "example.org",
+               keys.rsa_key)
+    res = milter.send(msg, mailfrom="<user@example.org>", client_addr=GOOD_IP,
+                      helo="mail.example.org")
+    ar = accepted_ar(res)
+    # exact layout: authserv-id, then one method per line folded "\n\t"
+    lines = ar.split("\n\t")
+    assert lines[0] == AUTHSERV_ID + ";", ar
+    assert lines[1] == "spf=pass smtp.helo=mail.example.org;", ar
+    assert lines[2] == "spf=pass smtp.mailfrom=user@example.org;", ar
+    assert lines[3].startswith("dkim=pass header.d=example.org header.s=rsa "
+                               "header.a=rsa-sha256 header.b="), ar
+    assert lines[4] == "dmarc=pass (p=reject dis=none) header.from=example.org",\
+        ar
+    assert len(lines) == 5
+
+
+def test_forged_ar_removed_foreign_kept(milter):
+    # interleave forged and foreign ones with other headers
+    hdrs = []
+    for i in range(max(len(FORGED), len(FOREIGN))):
+        if i < len(FORGED):
+            hdrs.append(("Authentication-Results", " " + FORGED[i]
+                         if not FORGED[i][0].isspace() else FORGED[i]))
+        if i < len(FOREIGN):
+            hdrs.append(("Authentication-Results", " " + FOREIGN[i]))
+        hdrs.append(("X-Filler-%d" % i, " x"))
+    msg = build(hdrs)
+    res = milter.send(msg, mailfrom="<user@example.org>", client_addr=GOOD_IP)
+    ar = accepted_ar(res)
+    assert_ar(ar, [("spf", "pass", {"smtp.mailfrom": "user@example.org"}),
+                   ("dkim", "none", {}),
+                   ("dmarc", "pass", {"header.from": "example.org"})])
+
+    sent, _ = split_message(msg)
+    ars = [v for n, v in sent if n.lower() == "authentication-results"]
+    forged_idx = [i + 1 for i, v in enumerate(ars)
+                  if v.strip().replace("\r\n", "").lstrip() in
+                  [f.replace("\r\n", "").strip() for f in FORGED]]
+    assert len(forged_idx) == len(FORGED)
+    deletions = [op for op in res.ops if op.kind == "change"]
+    # one delete (empty value) per forged header, with its 1-based index
+    assert sorted(op.index for op in deletions) == forged_idx, res.ops
+    assert all(op.value == "" for op in deletions), res.ops
+    # applied in order, the deletions must hit exactly the forged ones
+    delivered = res.apply(sent)
+    got_ars = [v for n, v in delivered if n.lower() == "authentication-results"]
+    assert got_ars[0] == ar
+    assert [v.strip() for v in got_ars[1:]] == FOREIGN
+    # everything else is untouched and in order
+    others = [(n, v) for n, v in delivered[1:]
+              if n.lower() != "authentication-results"]
+    assert others == [(n, v) for n, v in sent
+                      if n.lower() != "authentication-results"]
+
+
+def test_forged_ar_only_one(milter):
+    msg = build([("Authentication-Results", " " + FORGED[0])])
+    res = milter.send(msg, mailfrom="<user@example.org>", client_addr=GOOD_IP)
+    accepted_ar(res)
+    assert [op for op in res.ops if op.kind == "change"] == [
+        HeaderOp("change", 1, "Authentication-Results", "")]
+
+
+@pytest.mark.parametrize("client", ["192.0.2.99", None])
+def test_forged_ar_removed_for_exempt_clients_too(milters, milter, client):
+    m = milters.get("ignore", [("IgnoreHosts", "192.0.2.99")]) \
+        if client else milter
+    msg = build([("Authentication-Results", " " + FORGED[0])])
+    kw = {"client_addr": client} if client else {"auth_authen": "alice"}
+    res = m.send(msg, mailfrom="<user@example.org>", **kw)
+    accepted_ar(res)
+    assert [op for op in res.ops if op.kind == "change"] == [
+        HeaderOp("change", 1, "Authentication-Results", "")]
