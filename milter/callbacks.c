@@ -32,6 +32,7 @@
 #define CB_STEPS_SKIP	(SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA)
 
 struct cb_state {
+	int		 in_msg;	/* counted in busy */
 	unsigned long	 actions;	/* negotiated SMFIF_* */
 	unsigned long	 steps;		/* negotiated SMFIP_* */
 	struct am_conn	*conn;
@@ -39,6 +40,7 @@ struct cb_state {
 
 static struct am_daemon	*daemon_ctx;	/* set once before smfi_main() */
 static int		 active;	/* open connections; __atomic */
+static int		 busy;		/* messages between MAIL and EOM; __atomic */
 
 /* am_callbacks_init - remember the daemon */
 void
@@ -52,6 +54,32 @@ int
 am_callbacks_active(void)
 {
 	return __atomic_load_n(&active, __ATOMIC_SEQ_CST);
+}
+
+/* am_callbacks_busy - messages in progress right now */
+int
+am_callbacks_busy(void)
+{
+	return __atomic_load_n(&busy, __ATOMIC_SEQ_CST);
+}
+
+/* msg_begin, msg_end - keep the busy count for a clean shutdown */
+static void
+msg_begin(struct cb_state *st)
+{
+	if (!st->in_msg) {
+		st->in_msg = 1;
+		__atomic_add_fetch(&busy, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void
+msg_end(struct cb_state *st)
+{
+	if (st != NULL && st->in_msg) {
+		st->in_msg = 0;
+		__atomic_sub_fetch(&busy, 1, __ATOMIC_SEQ_CST);
+	}
 }
 
 /* state_get - our per-connection state, made on first use */
@@ -162,6 +190,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	    smfi_getsymval(ctx, "{auth_authen}"));
 	if (m == NULL)
 		return internal(ctx, "out of memory at MAIL");
+	msg_begin(st);
 	am_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	return noreply(st, SMFIP_NR_MAIL);
 }
@@ -325,6 +354,7 @@ cb_eom(SMFICTX *ctx)
 	log_summary(m, &v);
 	rc = reply(ctx, m, &v);
 	am_msg_free(m);
+	msg_end(st);
 	return rc;
 }
 
@@ -336,6 +366,7 @@ cb_abort(SMFICTX *ctx)
 
 	if (st != NULL && st->conn != NULL)
 		am_msg_free(st->conn->msg);
+	msg_end(st);
 	return SMFIS_CONTINUE;
 }
 
@@ -346,6 +377,7 @@ cb_close(SMFICTX *ctx)
 	struct cb_state	*st = smfi_getpriv(ctx);
 
 	if (st != NULL) {
+		msg_end(st);
 		am_conn_free(st->conn);
 		free(st);
 		smfi_setpriv(ctx, NULL);

@@ -16,5 +16,7 @@ void		 am_callbacks_init(struct am_daemon *);
 struct smfiDesc	*am_callbacks_desc(void);
 /* connections open right now (for a clean shutdown) */
 int		 am_callbacks_active(void);
+/* messages between MAIL FROM and end of message right now */
+int		 am_callbacks_busy(void);
 
 #endif /* AM_CALLBACKS_H */

@@ -49,7 +49,7 @@ struct am_dns {
 	struct ub_ctx	*scratch;	/* checks local data; see add_data */
 	pthread_t	 pump;
 	int		 pump_running;
-	int		 wake[2];	/* self-pipe: pump stops when readable */
+	int		 wake[2];	/* self-pipe: pump stops if readable */
 	unsigned int	 timeout;	/* seconds per query */
 	int		 local_only;	/* "." is a static zone */
 };
@@ -58,7 +58,7 @@ struct am_dns_query {
 	struct am_dns		*dns;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
-	int			 refs;		/* see the file comment */
+	int			 refs;		/* atomic; see top of file */
 	int			 done;		/* status (and res) are final */
 	int			 async_id;
 	enum am_dns_status	 status;
@@ -95,6 +95,26 @@ is_loopback(const char *ns)
 	return 0;
 }
 
+/* set_local_only - no upstream at all: "." is a static local zone */
+static int
+set_local_only(struct am_dns *dns, char *err, size_t errlen)
+{
+	int	 r;
+
+	/*
+	 * Everything not under a more specific local zone answers NXDOMAIN
+	 * from memory: no query ever leaves the process.  Measured
+	 * (libunbound 1.17): this must be config, applied at finalize;
+	 * ub_ctx_zone_add(".") and a later ub_ctx_zone_add(child) lose "."
+	 * for names sorting after the child, which then go to the roots.
+	 */
+	if ((r = ub_ctx_set_option(dns->ctx, "local-zone:", ". static")) != 0) {
+		seterr(err, errlen, "local zone .", ub_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
 /* set_upstream - forwarders, resolv.conf, or nothing at all (local_only) */
 static int
 set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
@@ -103,22 +123,8 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 	size_t	 i;
 	int	 r, loop = 0;
 
-	if (o->local_only) {
-		/*
-		 * Everything not under a more specific local zone answers
-		 * NXDOMAIN from memory: no query ever leaves the process.
-		 * Measured (libunbound 1.17): this must be config, applied
-		 * at finalize; ub_ctx_zone_add(".") followed by a later
-		 * ub_ctx_zone_add(child) loses "." for names outside the
-		 * child, and those queries go out to the root servers.
-		 */
-		if ((r = ub_ctx_set_option(dns->ctx, "local-zone:",
-		    ". static")) != 0) {
-			seterr(err, errlen, "local zone .", ub_strerror(r));
-			return -1;
-		}
-		return 0;
-	}
+	if (o->local_only)
+		return set_local_only(dns, err, errlen);
 	if (o->nameservers == NULL || o->nnameservers == 0) {
 		if ((r = ub_ctx_resolvconf(dns->ctx, NULL)) != 0) {
 			seterr(err, errlen, "/etc/resolv.conf", ub_strerror(r));
@@ -126,8 +132,8 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 		}
 		/*
 		 * resolv.conf often names a local cache (127.0.0.1,
-		 * 127.0.0.53); libunbound refuses to query localhost
-		 * unless told.  We only forward, so this is harmless.
+		 * 127.0.0.53), which libunbound will not query unless told.
+		 * We only forward, so allowing localhost is harmless.
 		 */
 		loop = 1;
 	}
@@ -144,8 +150,8 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 	 * when forwarding; a deployment that needs them would add
 	 * `local-zone: "<zone>" nodefault` here.  Not needed now.
 	 */
-	if (loop && (r = ub_ctx_set_option(dns->ctx, "do-not-query-localhost:",
-	    "no")) != 0) {
+	if (loop && (r = ub_ctx_set_option(dns->ctx,
+	    "do-not-query-localhost:", "no")) != 0) {
 		seterr(err, errlen, "do-not-query-localhost", ub_strerror(r));
 		return -1;
 	}
@@ -355,15 +361,15 @@ classify(int err, const struct ub_result *r)
 	return r->havedata ? AM_DNS_OK : AM_DNS_NODATA;
 }
 
-/* query_unref - drop one reference (mutex held); unlocks; frees on last */
+/*
+ * query_unref - drop one reference, mutex NOT held; the last one frees.
+ * The count is atomic and dropped after unlocking, so the mutex is
+ * destroyed only once the other side has entirely left it.
+ */
 static void
 query_unref(struct am_dns_query *q)
 {
-	int	 last;
-
-	last = (--q->refs == 0);
-	pthread_mutex_unlock(&q->mtx);
-	if (!last)
+	if (__atomic_sub_fetch(&q->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	ub_resolve_free(q->res);
 	pthread_cond_destroy(&q->cond);
@@ -385,6 +391,7 @@ query_cb(void *arg, int err, struct ub_result *r)
 		ub_resolve_free(r);
 	q->done = 1;
 	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->mtx);
 	query_unref(q);
 }
 
@@ -433,18 +440,24 @@ am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
 		q->done = 1;
 		return q;
 	}
-	q->refs = 2;			/* owner + callback */
+	__atomic_store_n(&q->refs, 2, __ATOMIC_RELEASE); /* owner + callback */
 	r = ub_resolve_async(dns->ctx, name, rrtype, DNS_CLASS_IN, q,
 	    query_cb, &q->async_id);
 	if (r != 0) {
-		q->refs = 1;		/* the callback will never run */
+		/* the callback will never run */
+		__atomic_store_n(&q->refs, 1, __ATOMIC_RELEASE);
 		q->status = AM_DNS_TEMP;
 		q->done = 1;
 	}
 	return q;
 }
 
-/* am_dns_query_wait - wait for the answer until the deadline */
+/*
+ * am_dns_query_wait - wait for the answer until the deadline: deadline_sec
+ * (absolute CLOCK_MONOTONIC seconds) if set, else the query's own (start
+ * plus the resolver timeout), so a second wait after a timeout returns at
+ * once unless the answer has come in meanwhile.
+ */
 enum am_dns_status
 am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
     struct ub_result **res)
@@ -490,12 +503,8 @@ am_dns_query_done(struct am_dns_query *q)
 	 * Cancel without holding our mutex: the callback takes it, and
 	 * libunbound may be inside ub_process() holding its own lock.
 	 */
-	if (!done && ub_cancel(q->dns->ctx, q->async_id) == 0) {
-		pthread_mutex_lock(&q->mtx);
-		q->refs--;		/* the callback will never run */
-		pthread_mutex_unlock(&q->mtx);
-	}
-	pthread_mutex_lock(&q->mtx);
+	if (!done && ub_cancel(q->dns->ctx, q->async_id) == 0)
+		query_unref(q);		/* the callback will never run */
 	query_unref(q);
 }
 

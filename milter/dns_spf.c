@@ -28,7 +28,7 @@
 struct layer_state {
 	struct am_dns	*dns;
 	unsigned int	 nvoid;		/* since am_dns_spf_reset */
-	SPF_dns_rr_t	*spare;		/* TRY_AGAIN answer when out of memory */
+	SPF_dns_rr_t	*spare;		/* TRY_AGAIN answer for ENOMEM */
 };
 
 /* state - our data behind the libspf2 layer */
@@ -126,7 +126,7 @@ put_one(SPF_dns_rr_t *rr, int idx, ns_type type, const char *d, size_t len)
 	case ns_t_mx:
 		if (len < 3)
 			return 1;
-		return put_name(rr, idx, u + 2, len - 2);	/* skip preference */
+		return put_name(rr, idx, u + 2, len - 2); /* after preference */
 	case ns_t_ptr:
 		return put_name(rr, idx, u, len);
 	case ns_t_txt:
@@ -206,7 +206,7 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
 		st = AM_DNS_NXDOMAIN;		/* already permerror */
 	else
-		st = am_dns_query(ls->dns, domain, type, &res);
+		st = am_dns_query(ls->dns, domain, (int)type, &res);
 	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
 	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
 		ls->nvoid++;

@@ -45,7 +45,7 @@ struct SPF_dns_server_struct;		/* SPF_dns_server_t */
 
 /* NULL on ENOMEM */
 struct SPF_dns_server_struct *am_dns_spf_new(struct am_dns *);
-void	am_dns_spf_free(struct SPF_dns_server_struct *);	/* NULL is fine */
+void	am_dns_spf_free(struct SPF_dns_server_struct *);  /* NULL is fine */
 
 /* Start a new check: void count back to 0. */
 void	am_dns_spf_reset(struct SPF_dns_server_struct *);

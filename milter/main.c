@@ -36,7 +36,7 @@
 #define AM_SYSCONFDIR	"/etc"
 #endif
 #define AM_DEFAULT_CONF	AM_SYSCONFDIR "/authmilter.conf"
-#define AM_DRAIN_SECS	30	/* wait this long for open sessions at exit */
+#define AM_DRAIN_SECS	10	/* wait this long for messages in progress at exit */
 
 struct options {
 	const char	*conf;
@@ -132,18 +132,23 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* drain - give sessions still running after smfi_main a moment to end */
+/*
+ * drain - give messages in progress after smfi_main() returned a moment to
+ * finish.  Returns 0 when no connection is left, so the handles can be
+ * freed; otherwise they stay (idle MTA connections may still hold them)
+ * and the process just exits.
+ */
 static int
 drain(void)
 {
 	int	 i;
 
-	for (i = 0; i < AM_DRAIN_SECS * 10; i++) {
-		if (am_callbacks_active() == 0)
-			return 0;
+	for (i = 0; i < AM_DRAIN_SECS * 10 && am_callbacks_busy() > 0; i++)
 		usleep(100000);
-	}
-	return -1;
+	if (am_callbacks_busy() > 0)
+		am_log_warn(NULL, "exiting with %d messages in progress",
+		    am_callbacks_busy());
+	return am_callbacks_active() == 0 ? 0 : -1;
 }
 
 int
@@ -151,7 +156,7 @@ main(int argc, char **argv)
 {
 	struct options		 o;
 	struct am_config	*cfg;
-	struct am_daemon	 d;
+	static struct am_daemon	 d;	/* lives past main() for late sessions */
 	char			 err[512];
 	int			 problems = 0, rc;
 
@@ -170,17 +175,18 @@ main(int argc, char **argv)
 	am_log_open("authmilter", cfg->syslog, cfg->syslog_facility, o.foreground);
 	am_log_set_level((enum am_log_level)cfg->log_level);
 	block_signals();
-	if (am_daemon_init(&d, cfg, err, sizeof(err)) == -1) {
-		am_log_err(NULL, "%s", err);
-		return EX_OSERR;
-	}
-	am_config_unref(cfg);
-	if (setup_milter(&d, d.cfg) == -1)
+	/* socket first (errors on the terminal), fork next, threads last */
+	if (setup_milter(&d, cfg) == -1)
 		return EX_OSERR;
 	if (!o.foreground && daemon(0, 0) == -1) {
 		am_log_err(NULL, "daemon: %s", strerror(errno));
 		return EX_OSERR;
 	}
+	if (am_daemon_init(&d, cfg, err, sizeof(err)) == -1) {
+		am_log_err(NULL, "%s", err);
+		return EX_OSERR;
+	}
+	am_config_unref(cfg);
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s",
 	    PACKAGE_VERSION, d.cfg->socket, d.cfg->authserv_id);
 	rc = smfi_main();

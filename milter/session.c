@@ -122,7 +122,8 @@ run_spf(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot create SPF server");
 		return;
 	}
-	if (am_spf_check_helo(c->spf, c->client_ip, helo,
+	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
+	if (*helo != '\0' && am_spf_check_helo(c->spf, c->client_ip, helo,
 	    &m->res.spf_helo) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
 	if (am_spf_check_mailfrom(c->spf, c->client_ip, helo, m->mailfrom,
@@ -403,7 +404,7 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 	add_kv(b, "mailfrom", domain_of(m->mailfrom));
 	add_kv(b, "from", r->dmarc.from_domain);
 	if (m->exempt != NULL) {
-		add_kv(b, "exempt", m->exempt);
+		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
 	} else {
 		am_buf_addf(b, " spf_helo=%s spf=%s",
 		    r->spf_helo.checked ? am_spf_result_str(r->spf_helo.result) : "-",

@@ -296,8 +296,10 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 	if ((req = SPF_request_new(spf->server)) == NULL)
 		return internal(out, "out of memory");
 	if (set_client(req, client_ip) == -1) {
+		/* no address to check (odd MTA input): none, not an error */
 		SPF_request_free(req);
-		return internal(out, "bad client address");
+		set_reason(out, "no usable client address");
+		return 0;
 	}
 	if ((helo != NULL && *helo != '\0' &&
 	    SPF_request_set_helo_dom(req, helo) != SPF_E_SUCCESS) ||

@@ -227,8 +227,10 @@ def assert_ar(value, expected, ignore_helo=True, authserv_id=AUTHSERV_ID):
 
 
 def dmarc_comment(value):
-    """the comment after dmarc=result, e.g. 'p=reject dis=none', or None"""
-    m = re.search(r"dmarc\s*=\s*[a-z]+\s*\(([^)]*)\)", value)
+    """the comment after dmarc=result (and its reason="..." if any), e.g.
+    'p=reject dis=none', or None"""
+    m = re.search(r'dmarc\s*=\s*[a-z]+\s*(?:reason\s*=\s*(?:"(?:[^"\\]|\\.)*"'
+                  r'|[^\s;(]+)\s*)?\(([^)]*)\)', value)
     return m.group(1) if m else None
 
 
@@ -636,13 +638,18 @@ class MilterPool:
         return self.daemons[key]
 
     def new(self, name, overrides=(), nameservers=None):
-        """a daemon of the caller's own (the caller stops it)"""
-        return Authmilter(self.binary, self.dir, name,
-                          nameservers or self.nameservers, overrides)
+        """a daemon of the caller's own, not shared; one the caller does not
+        wait for is stopped (and checked) with the others at the end"""
+        m = Authmilter(self.binary, self.dir, name,
+                       nameservers or self.nameservers, overrides)
+        self.extra.append(m)
+        return m
 
     def stop_all(self, timeout=10):
         problems = []
-        ms = list(self.daemons.values())
+        ms = list(self.daemons.values()) + [
+            m for m in self.extra
+            if m.proc is not None and m.returncode is None]
         for m in ms:
             m.terminate()
         end = time.monotonic() + timeout

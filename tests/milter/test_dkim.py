@@ -129,3 +129,12 @@ def test_dkim_large_body_pass(milter, keys):
     ar = accepted_ar(send(milter, msg))
     assert_ar(ar, [SPF_PASS, DMARC_PASS,
                    ("dkim", "pass", {"header.d": "example.org"})])
+
+
+def test_dkim_512_bit_key_allowed_by_config(milters, keys):
+    m = milters.get("minkey512", [("MinimumKeyBits", "512")])
+    msg = sign(make_msg(), "short", "example.org", keys.short_key)
+    ar = accepted_ar(send(m, msg))
+    assert_ar(ar, [SPF_PASS, DMARC_PASS,
+                   ("dkim", "pass", {"header.d": "example.org",
+                                     "header.s": "short"})])

@@ -32,7 +32,8 @@ static struct am_dns	*dns;
 
 static const char *zone_data[] = {
 	"example.com. 300 IN TXT \"v=spf1 -all\"",
-	"multi.example.com. 300 IN TXT \"v=spf1 \" \"ip4:192.0.2.0/24 \" \"-all\"",
+	"multi.example.com. 300 IN TXT "
+	    "\"v=spf1 \" \"ip4:192.0.2.0/24 \" \"-all\"",
 	"many.example.com. 300 IN TXT \"one\"",
 	"many.example.com. 300 IN TXT \"two\" \"2\"",
 	"many.example.com. 300 IN TXT \"three\"",
@@ -68,6 +69,7 @@ setup(void)
 		ck_assert_int_eq(am_dns_add_local(dns, zone_data[i]), 0);
 }
 
+/* teardown - free the resolver */
 static void
 teardown(void)
 {
@@ -254,6 +256,34 @@ START_TEST(test_late_zone)
 }
 END_TEST
 
+START_TEST(test_txt_rdata)
+{
+	static const char	 good[] = "\003abc\000\002de";
+	static const char	 bad[] = "\003abc\005de";
+	char			 out[16];
+
+	ck_assert_int_eq(am_dns_txt_rdata(good, sizeof(good) - 1, out), 5);
+	ck_assert_str_eq(out, "abcde");
+	ck_assert_int_eq(am_dns_txt_rdata(bad, sizeof(bad) - 1, out), -1);
+	ck_assert_int_eq(am_dns_txt_rdata("", 0, out), 0);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(test_resolvconf)
+{
+	struct am_dns_opts	 o = { .timeout = 1 };
+	struct am_dns		*d;
+	char			 err[256] = "";
+
+	/* reads /etc/resolv.conf; asks nothing */
+	d = am_dns_new(&o, err, sizeof(err));
+	ck_assert_msg(d != NULL, "am_dns_new: %s", err);
+	ck_assert_uint_eq(am_dns_timeout(d), 1);
+	am_dns_free(d);
+}
+END_TEST
+
 START_TEST(test_async_api)
 {
 	struct am_dns_query	*q;
@@ -306,7 +336,8 @@ static const struct {
 	const char		*txt;	/* first TXT string, when TXT and OK */
 } mix[] = {
 	{ "example.com", T_TXT, AM_DNS_OK, "v=spf1 -all" },
-	{ "multi.example.com", T_TXT, AM_DNS_OK, "v=spf1 ip4:192.0.2.0/24 -all" },
+	{ "multi.example.com", T_TXT, AM_DNS_OK,
+	    "v=spf1 ip4:192.0.2.0/24 -all" },
 	{ "host.example.com", T_A, AM_DNS_OK, NULL },
 	{ "host.example.com", T_TXT, AM_DNS_NODATA, NULL },
 	{ "host6.example.com", T_AAAA, AM_DNS_OK, NULL },
@@ -570,6 +601,8 @@ dns_suite(void)
 	tcase_add_loop_test(tu, test_bad_rcode, 0,
 	    sizeof(bad_rcodes) / sizeof(bad_rcodes[0]));
 	tcase_add_test(tu, test_new_errors);
+	tcase_add_test(tu, test_txt_rdata);
+	tcase_add_test(tu, test_resolvconf);
 	tcase_set_timeout(tu, 30);
 	suite_add_tcase(s, tu);
 	return s;
