@@ -294,21 +294,11 @@ add_dkim(struct am_buf *b, const struct am_dkim_sig *s)
 	add_prop(b, "header.b", s->bprefix);
 }
 
-/* dis_str - the disposition policy applied, for the dmarc comment */
+/* dis_str - the disposition for the dmarc comment: "none" when delivered */
 static const char *
 dis_str(enum am_action a)
 {
-	switch (a) {
-	case AM_ACT_QUARANTINE:
-		return "quarantine";
-	case AM_ACT_REJECT:
-		return "reject";
-	case AM_ACT_TEMPFAIL:
-		return "tempfail";
-	case AM_ACT_ACCEPT:
-	default:
-		return "none";
-	}
+	return a == AM_ACT_ACCEPT ? "none" : am_action_str(a);
 }
 
 /*
