@@ -345,11 +345,12 @@ cb_eom(SMFICTX *ctx)
 	am_msg_finish(m);
 	am_msg_decide(m, &v);
 	if (v.action == AM_ACT_ACCEPT || v.action == AM_ACT_QUARANTINE) {
+		/* Received-SPF first: A-R, inserted last at index 0, ends on top */
+		add_received_spf(ctx, m);
 		if (edit_headers(ctx, m, &v) == -1) {
 			am_msg_set_err(m, AM_ERR_MILTER, "header edit failed");
 			am_msg_decide(m, &v);
 		}
-		add_received_spf(ctx, m);
 	}
 	log_summary(m, &v);
 	rc = reply(ctx, m, &v);
