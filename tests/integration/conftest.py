@@ -47,7 +47,8 @@ Authmilter = milter_harness.Authmilter
 
 # authmilter configurations, by Postfix listener name: (overrides, dns)
 # dns: "nsd" the test zone, "dead" a port where no name server listens
-# (the name server is down), "none" no authmilter at all (milter down)
+# (the name server is down), "blackhole" a name server that never answers
+# (every query times out), "none" no authmilter at all (milter down)
 MILTER_CONFIGS = {
     "default": ([], "nsd"),
     "hold": ([("HoldQuarantinedMessages", "yes")], "nsd"),
@@ -56,6 +57,8 @@ MILTER_CONFIGS = {
                           ("DNSTimeout", "1")], "dead"),
     "dnsdown-accept": ([("OnTempError", "accept"),
                         ("DNSTimeout", "1")], "dead"),
+    "dnsslow-tempfail": ([("OnTempError", "tempfail"),
+                          ("DNSTimeout", "1")], "blackhole"),
     "milterdown": (None, "none"),
 }
 
@@ -75,12 +78,15 @@ def stack(authmilter_bin, nsd, workdir):
     listeners = {}
     pf = None
     dead_dns = "127.0.0.1@%d" % free_port()
+    blackhole = milter_harness.BlackHole()
+    dns_of = {"nsd": "127.0.0.1@%d" % nsd.port, "dead": dead_dns,
+              "blackhole": "127.0.0.1@%d" % blackhole.port}
     try:
         for name, (overrides, dns) in MILTER_CONFIGS.items():
             if overrides is None:
                 mport = free_port()      # nothing listens there
             else:
-                ns = dead_dns if dns == "dead" else "127.0.0.1@%d" % nsd.port
+                ns = dns_of[dns]
                 m = Authmilter(authmilter_bin, workdir, "pf-" + name, ns,
                                overrides)
                 milters[name] = m.start()
@@ -101,6 +107,7 @@ def stack(authmilter_bin, nsd, workdir):
             if m.wait(10) is None:
                 problems.append("%s still running after SIGTERM" % m.name)
                 m.kill()
+        blackhole.close()
         if pf is not None and not problems:
             pf.cleanup()
         assert not problems, problems

@@ -160,6 +160,26 @@ def test_dns_down_tempfail(stack):
     assert no_delivery(pf, "<pf-dns-tempfail@example.org>")
 
 
+def test_dns_timeout_tempfail(stack, keys):
+    """a name server that never answers: every query waits DNSTimeout (1 s
+    here).  SPF (HELO, MAIL FROM), the DKIM key and DMARC each time out:
+    451 well within milter_content_timeout (30 s here), no
+    milter_default_action taking over"""
+    pf = stack.postfix
+    msg = sign(make_msg(msgid="pf-dns-slow"), "rsa", "example.org",
+               keys.rsa_key)
+    t0 = time.monotonic()
+    code, text = pf.send("dnsslow-tempfail", msg, "user@example.org",
+                         addr=GOOD_IP)
+    elapsed = time.monotonic() - t0
+    assert code == 451, (code, text, pf.log()[-2000:])
+    assert re.match(r"4\.\d+\.\d+ ", text), text
+    assert "Service unavailable" not in text, text   # not the default
+    assert elapsed < 15, elapsed
+    print("451 after %.1f s with DNSTimeout 1" % elapsed)
+    assert no_delivery(pf, "<pf-dns-slow@example.org>")
+
+
 def test_dns_down_accept(stack):
     pf = stack.postfix
     msg = make_msg(msgid="pf-dns-accept")
