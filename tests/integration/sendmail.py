@@ -56,6 +56,7 @@ define(`confDONT_BLAME_SENDMAIL', `GroupWritableDirPathSafe')dnl
 define(`LOCAL_MAILER_PATH', `%(dir)s/deliver')dnl
 define(`LOCAL_MAILER_ARGS', `deliver $u')dnl
 FEATURE(`nocanonify')dnl
+FEATURE(`no_default_msa')dnl
 FEATURE(`accept_unresolvable_domains')dnl
 FEATURE(`promiscuous_relay')dnl
 LOCAL_DOMAIN(`%(domain)s')dnl

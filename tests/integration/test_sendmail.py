@@ -120,3 +120,20 @@ def test_sendmail_forged_ar(sendmail):
            if n.lower() == "authentication-results"]
     assert len(ars) == 2 and ars[1].strip().startswith("other.example;"), ars
     assert b"evil.example" not in raw
+
+
+def test_sendmail_milter_down_tempfail(sendmail):
+    """a second Sendmail whose filter (F=T) does not listen: the client
+    is told to try later, nothing is delivered"""
+    from conftest import free_port
+    from sendmail import Sendmail
+    down = Sendmail(sendmail.root, free_port(), free_port()).start()
+    try:
+        msg = make_msg(to="root@example.net", msgid="sm-down")
+        code, text = down.send(msg, "user@example.org", source=GOOD_IP)
+        assert code == 451, (code, text)
+        assert text.startswith("4.3.2 "), text
+        assert down.delivered("<sm-down@example.org>", timeout=1.5) is None
+    finally:
+        down.stop()
+        down.cleanup()
