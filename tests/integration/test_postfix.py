@@ -11,8 +11,8 @@ import re
 import subprocess
 import time
 
-from milter_harness import (AUTHSERV_ID, BAD_IP, GOOD_IP, IGNORED_IP,
-                            assert_ar, make_msg, sign)
+from milter_harness import (AUTHSERV_ID, BAD_IP, GOOD_IP, GOOD_IP6,
+                            IGNORED_IP, assert_ar, make_msg, sign)
 from postfix import headers_of, queue_id_of
 
 # headers the delivery agent (virtual(8)) prepends when it writes the
@@ -127,6 +127,10 @@ def test_forged_ar_removed_foreign_kept(stack, keys):
          "  " + AUTHSERV_ID.upper() + " ;spf=pass smtp.mailfrom=evil.example"),
         ("AUTHENTICATION-RESULTS",
          "\r\n\t" + AUTHSERV_ID + ";\r\n\tdmarc=pass header.from=example.org"),
+        ("Authentication-Results",
+         "(a comment) " + AUTHSERV_ID + "; dkim=pass header.d=evil.example"),
+        ("Authentication-Results",
+         '"' + AUTHSERV_ID + '" 1; dkim=pass header.d=evil.example'),
     ]
     foreign = ("Authentication-Results",
                "other.example; spf=pass smtp.mailfrom=user@example.org")
@@ -142,6 +146,23 @@ def test_forged_ar_removed_foreign_kept(stack, keys):
     assert len(ars) == 2, ars
     assert ars[1].strip().startswith("other.example;"), ars
     assert b"evil.example" not in raw
+    kv = stack.milters["default"].summary(queue_id_of(text))
+    assert kv.get("removed_ar") == "5", kv["line"]
+
+
+def test_ipv6_client_pass(stack):
+    """XCLIENT ADDR=IPV6:...: the milter gets an IPv6 client address"""
+    pf = stack.postfix
+    msg = make_msg(msgid="pf-ipv6")
+    code, text = pf.send("default", msg, "user@example.org",
+                         addr="IPV6:" + GOOD_IP6)
+    assert code == 250, (code, text)
+    raw = pf.delivered("<pf-ipv6@example.org>")
+    assert raw is not None, pf.log()[-3000:]
+    assert_ar(assert_ar_on_top(raw), [SPF_PASS, ("dkim", "none", {}),
+                                      DMARC_PASS])
+    kv = stack.milters["default"].summary(queue_id_of(text))
+    assert kv["client"] == GOOD_IP6, kv["line"]
 
 
 def test_dns_down_tempfail(stack):
@@ -224,6 +245,8 @@ def test_sasl_client_not_rejected(stack):
     value = assert_ar_on_top(raw)
     assert re.match(r"\s*%s; none \(exempt" % re.escape(AUTHSERV_ID),
                     value), value
+    kv = stack.milters["default"].summary(queue_id_of(text))
+    assert "authenticated" in kv["reason"], kv["line"]
 
 
 def test_ignore_hosts_client_not_rejected(stack):
