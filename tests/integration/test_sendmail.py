@@ -105,6 +105,10 @@ def test_sendmail_forged_ar(sendmail):
          AUTHSERV_ID + "; dkim=pass header.d=evil.example"),
         ("authentication-results",
          "  " + AUTHSERV_ID.upper() + " ;spf=pass smtp.mailfrom=evil.example"),
+        ("AUTHENTICATION-RESULTS",
+         "\r\n\t" + AUTHSERV_ID + ";\r\n\tdmarc=pass header.from=example.org"),
+        ("Authentication-Results",
+         "(a comment) " + AUTHSERV_ID + "; dkim=pass header.d=evil.example"),
     ]
     foreign = ("Authentication-Results",
                "other.example; spf=pass smtp.mailfrom=user@example.org")
