@@ -235,9 +235,22 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return noreply(st, SMFIP_NR_BODY);
 }
 
+/*
+ * value_start - begin a header value we add.  With SMFIP_HDR_LEADSPC
+ * negotiated, Postfix and sendmail take an added value as everything after
+ * the colon and add no space of their own, so the space is ours to send.
+ */
+static void
+value_start(const struct cb_state *st, struct am_buf *b)
+{
+	if (st->steps & SMFIP_HDR_LEADSPC)
+		am_buf_addc(b, ' ');
+}
+
 /* edit_headers - delete forged A-R (reverse order), insert ours at the top */
 static int
-edit_headers(SMFICTX *ctx, struct am_msg *m, const struct am_verdict *v)
+edit_headers(SMFICTX *ctx, const struct cb_state *st, struct am_msg *m,
+    const struct am_verdict *v)
 {
 	struct am_buf	 b;
 	size_t		 i;
@@ -248,7 +261,8 @@ edit_headers(SMFICTX *ctx, struct am_msg *m, const struct am_verdict *v)
 		if (smfi_chgheader(ctx, "Authentication-Results",
 		    (int)m->forged[i - 1], NULL) != MI_SUCCESS)
 			rc = -1;
-	am_buf_init(&b, AM_AUTHRES_MAX);
+	am_buf_init(&b, AM_AUTHRES_MAX + 1);
+	value_start(st, &b);
 	if (am_msg_authres(m, v, &b) == -1 ||
 	    smfi_insheader(ctx, 0, "Authentication-Results",
 	    (char *)am_buf_str(&b)) != MI_SUCCESS)
@@ -259,7 +273,7 @@ edit_headers(SMFICTX *ctx, struct am_msg *m, const struct am_verdict *v)
 
 /* add_received_spf - RFC 7208 9.1 header, when configured */
 static void
-add_received_spf(SMFICTX *ctx, struct am_msg *m)
+add_received_spf(SMFICTX *ctx, const struct cb_state *st, struct am_msg *m)
 {
 	struct am_buf	 b;
 	struct am_conn	*c = m->conn;
@@ -267,7 +281,8 @@ add_received_spf(SMFICTX *ctx, struct am_msg *m)
 	if (!c->cfg->add_received_spf || m->exempt != NULL ||
 	    !m->res.spf_mailfrom.checked)
 		return;
-	am_buf_init(&b, AM_AUTHRES_MAX);
+	am_buf_init(&b, AM_AUTHRES_MAX + 1);
+	value_start(st, &b);
 	am_spf_received(&m->res.spf_mailfrom, c->client_ip, c->helo ? c->helo : "",
 	    c->cfg->authserv_id, &b);
 	if (am_buf_failed(&b) ||
@@ -346,8 +361,8 @@ cb_eom(SMFICTX *ctx)
 	am_msg_decide(m, &v);
 	if (v.action == AM_ACT_ACCEPT || v.action == AM_ACT_QUARANTINE) {
 		/* Received-SPF first: A-R, inserted last at index 0, ends on top */
-		add_received_spf(ctx, m);
-		if (edit_headers(ctx, m, &v) == -1) {
+		add_received_spf(ctx, st, m);
+		if (edit_headers(ctx, st, m, &v) == -1) {
 			am_msg_set_err(m, AM_ERR_MILTER, "header edit failed");
 			am_msg_decide(m, &v);
 		}

@@ -164,6 +164,9 @@ def inserted_ar(res):
     assert op.kind == "insert" and op.index == 0, \
         "A-R must be inserted at index 0 (top), got %r" % op
     assert op.name.lower() == "authentication-results", op
+    assert op.leadspc_ok, \
+        "under SMFIP_HDR_LEADSPC the value must bring its own leading " \
+        "space (Postfix would write 'Name:value'): %r" % op.raw
     for other in res.ops:
         if other.kind == "change":
             assert other.name.lower() == "authentication-results" and \

@@ -119,12 +119,23 @@ class MilterError(Exception):
 
 class HeaderOp:
     """One header modification: kind is 'add' ('h'), 'insert' ('i') or
-    'change' ('m'); index is None for add, else as sent."""
+    'change' ('m'); index is None for add, else as sent.  raw is the value
+    as sent; value is what follows "Name: " in the message.  Under
+    SMFIP_HDR_LEADSPC the MTA (Postfix, sendmail) adds no space after the
+    colon of a header the filter adds, so raw must bring its own: value is
+    then raw less that one space (and an add without it is flagged by
+    leadspc_ok = False)."""
 
-    def __init__(self, kind, index, name, value):
+    def __init__(self, kind, index, name, value, leadspc=False):
         self.kind = kind
         self.index = index
         self.name = name
+        self.raw = value
+        self.leadspc_ok = True
+        if leadspc and value:
+            self.leadspc_ok = value[0] in " \t"
+            if value[0] == " ":
+                value = value[1:]
         self.value = value
 
     def __repr__(self):
@@ -467,12 +478,14 @@ class MilterClient:
             elif code in (b"h", b"i", b"m"):
                 if code == b"h":
                     name, value = _split_cstrs(data)
-                    res.ops.append(HeaderOp("add", None, name, value))
+                    res.ops.append(HeaderOp("add", None, name, value,
+                                            self.has(SMFIP_HDR_LEADSPC)))
                 else:
                     (idx,) = struct.unpack("!I", data[:4])
                     name, value = _split_cstrs(data[4:])
                     kind = "insert" if code == b"i" else "change"
-                    res.ops.append(HeaderOp(kind, idx, name, value))
+                    res.ops.append(HeaderOp(kind, idx, name, value,
+                                            self.has(SMFIP_HDR_LEADSPC)))
             elif code == b"q":
                 res.quarantine = _split_cstrs(data)[0]
             elif code in MODS:

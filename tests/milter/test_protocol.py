@@ -58,6 +58,28 @@ def test_mta_without_noreply_or_leadspc(milter, keys):
                    ("dmarc", "pass", {"header.from": "example.org"})])
 
 
+def test_added_header_leading_space(milter):
+    """Postfix and sendmail add no space after the colon of a header the
+    filter adds when SMFIP_HDR_LEADSPC is negotiated: the value must start
+    with one (found end to end: Postfix wrote 'Authentication-Results:mx')"""
+    res = good(milter)
+    ins = [op for op in res.ops if op.kind == "insert"]
+    assert res.client.protocol & mc.SMFIP_HDR_LEADSPC
+    assert len(ins) == 1 and ins[0].raw.startswith(" ") and \
+        not ins[0].raw.startswith("  "), ins
+
+
+def test_added_header_no_leadspc(milter):
+    """without SMFIP_HDR_LEADSPC the MTA adds the space: none of ours"""
+    offer = (mc.SMFIP_NOUNKNOWN | mc.SMFIP_NODATA | mc.SMFIP_NR_HDR |
+             mc.SMFIP_NR_BODY)
+    res = good(milter, offer_protocol=offer)
+    assert not res.client.protocol & mc.SMFIP_HDR_LEADSPC
+    ins = [op for op in res.ops if op.kind == "insert"]
+    assert len(ins) == 1 and not ins[0].raw[:1].isspace(), ins
+    assert_ar(ins[0].value, PASS_AR)
+
+
 def test_mta_without_quarantine_action(milters):
     """MTA that cannot quarantine: a held p=quarantine message is still
     delivered with its A-R, never lost"""
