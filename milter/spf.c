@@ -314,6 +314,10 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 	}
 	out->result = map_result(resp, err);
 	reason_of(spf, resp, out);
+	if (out->result == AM_SPF_FAIL &&
+	    SPF_response_get_explanation(resp) != NULL)
+		scopy(out->explanation, sizeof(out->explanation),
+		    SPF_response_get_explanation(resp));
 	if (am_dns_spf_voids(spf->layer) > AM_DNS_SPF_VOID_MAX) {
 		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6.4 */
 		set_reason(out, "void lookup limit exceeded");
