@@ -125,10 +125,18 @@ put_name(SPF_dns_rr_t *rr, int idx, const unsigned char *p, size_t len)
 static int
 put_txt(SPF_dns_rr_t *rr, int idx, const char *p, size_t len)
 {
+	char	*t;
+	int	 n, i;
+
 	if (SPF_dns_rr_buf_realloc(rr, idx, len + 1) != SPF_E_SUCCESS)
 		return -1;
-	if (am_dns_txt_rdata(p, len, rr->rr[idx]->txt) == -1)
+	t = rr->rr[idx]->txt;
+	if ((n = am_dns_txt_rdata(p, len, t)) == -1)
 		return 1;			/* malformed: skip */
+	/* a NUL inside: visible to the record check (3.1), not a cut */
+	for (i = 0; i < n; i++)
+		if (t[i] == '\0')
+			t[i] = '\x01';
 	return 0;
 }
 

@@ -464,6 +464,25 @@ rewrite_exp(const char *p, const char *e, unsigned int idx, char *out,
 	return put(out, outlen, o, buf, strlen(buf));
 }
 
+/* has_all - does the record have an "all" mechanism (6.1)? */
+static int
+has_all(const char *rec)
+{
+	const char	*p, *e;
+
+	for (p = rec + 6; *p != '\0'; p = e) {
+		while (*p == ' ')
+			p++;
+		for (e = p; *e != '\0' && *e != ' '; e++)
+			continue;
+		if (e > p && strchr("+-~?", *p) != NULL)
+			p++;
+		if (span_eq(p, e, "all"))
+			return 1;
+	}
+	return 0;
+}
+
 /* am_spf_record_rewrite - see spf_check.h */
 int
 am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
@@ -471,7 +490,7 @@ am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
 {
 	const char	*p, *e, *eq;
 	size_t		 o = 0;
-	int		 nr = 0, nx = 0, c0, r;
+	int		 nr = 0, nx = 0, c0, r, all = has_all(rec);
 
 	if (put(out, outlen, &o, "v=spf1", 6) == -1)
 		return -1;
@@ -482,10 +501,18 @@ am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
 			break;
 		for (e = p; *e != '\0' && *e != ' '; e++)
 			continue;
-		if (put(out, outlen, &o, " ", 1) == -1 ||
-		    term(p, e, &nr, &nx, &c0) != NULL)
+		if (term(p, e, &nr, &nx, &c0) != NULL)
 			return -1;
 		eq = modifier_name(p, e);
+		/*
+		 * 6.3: unknown modifiers are ignored (libspf2 refuses some
+		 * valid names); 6.1: redirect= is ignored if there is "all".
+		 */
+		if (eq != NULL && !span_eq(p, eq, "exp") &&
+		    (!span_eq(p, eq, "redirect") || all))
+			continue;
+		if (put(out, outlen, &o, " ", 1) == -1)
+			return -1;
 		if (eq != NULL && span_eq(p, eq, "exp"))
 			r = rewrite_exp(p, e, exp_index, out, outlen, &o);
 		else if (eq == NULL && c0 && strchr("iI", p[strchr(

@@ -66,8 +66,8 @@ def rdata(t, v):
     return str(v)
 
 
-def records(name, recs):
-    """(lines, timeout) for one name, in the suite's order"""
+def records(recs):
+    """([(type, value)], timeout) for one name, in the suite's order"""
     out, gen, has_txt, timeout = [], [], False, False
     for r in recs:
         if r == 'TIMEOUT':
@@ -80,17 +80,30 @@ def records(name, recs):
                 continue
             if t == 'SPF':
                 gen.append(v)
+                continue        # type 99 is never asked (RFC 7208 3.1)
             out.append((t, v))
-    lines = []
-    for t, v in out:
-        if t == 'SPF':
-            continue            # type 99 is never asked (RFC 7208 3.1)
-        lines.append('%s 300 IN %s %s' % (zname(name), t, rdata(t, v)))
-    if not has_txt and not timeout:
-        for v in gen:
-            lines.append('%s 300 IN TXT %s' % (zname(name), rdata('TXT', v)))
     # with TIMEOUT, generated TXT records come after it: never reached
-    return lines, timeout
+    if not has_txt and not timeout:
+        out += [('TXT', v) for v in gen]
+    return out, timeout
+
+
+def flatten(data):
+    """A CNAME to a name with data answers with that data, as a recursive
+    resolver's answer would (libunbound does not chase CNAMEs between
+    local-data names); a CNAME to nothing or to a CNAME stays."""
+    res = {}
+    for name, (recs, timeout) in data.items():
+        out = []
+        for t, v in recs:
+            target = str(v).lower().rstrip('.') if t == 'CNAME' else None
+            trecs = data.get(target, ([], False))[0] if target else []
+            if trecs and not any(tt == 'CNAME' for tt, _ in trecs):
+                out += trecs
+            else:
+                out.append((t, v))
+        res[name] = (out, timeout)
+    return res
 
 
 def main():
@@ -99,16 +112,18 @@ def main():
             continue
         print('S\t' + field(doc.get('description', '')))
         zd = doc.get('zonedata') or {}
+        data = flatten({name.lower(): records(recs)
+                        for name, recs in zd.items()})
         tnames = []
-        for name, recs in zd.items():
-            lines, timeout = records(name, recs)
-            for l in lines:
-                print('R\t' + field(l))
+        for name, (recs, timeout) in data.items():
+            for t, v in recs:
+                print('R\t' + field('%s 300 IN %s %s' %
+                                     (zname(name), t, rdata(t, v))))
             if timeout:
                 print('T\t' + field(zname(name)))
-                tnames.append(name.lower())
-        for name in zd:
-            if any(name.lower().endswith('.' + t) for t in tnames):
+                tnames.append(name)
+        for name in data:
+            if any(name.endswith('.' + t) for t in tnames):
                 print('Z\t' + field(zname(name)))
         for tname, t in doc['tests'].items():
             res = t['result']
