@@ -262,6 +262,12 @@ note_hosts(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type)
 	ls->npending = ls->pos = 0;
 	if (type == ns_t_mx && rr->num_rr > AM_DNS_SPF_MX_MAX)
 		set_limit(ls, "more than 10 MX names");
+	/*
+	 * 4.6.4: of more than 10 PTR names only 10 are looked at, without
+	 * an error (libspf2 gives a permerror instead)
+	 */
+	if (type == ns_t_ptr && rr->num_rr > AM_DNS_SPF_PTR_MAX)
+		rr->num_rr = AM_DNS_SPF_PTR_MAX;
 	for (i = 0; i < rr->num_rr && i < PENDING_MAX; i++)
 		snprintf(ls->pending[ls->npending++], NAME_TEXT_MAX, "%s",
 		    type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr);

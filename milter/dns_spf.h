@@ -48,6 +48,7 @@
 #define AM_DNS_SPF_VOID_MAX	2	/* RFC 7208 4.6.4 */
 #define AM_DNS_SPF_TERMS_MAX	10	/* RFC 7208 4.6.4: DNS terms */
 #define AM_DNS_SPF_MX_MAX	10	/* RFC 7208 4.6.4: names per mx */
+#define AM_DNS_SPF_PTR_MAX	10	/* RFC 7208 4.6.4: PTR names used */
 #define AM_DNS_SPF_EXP_MAX	8	/* exp= modifiers noted per check */
 
 /* An exp= seen in an SPF record: its domain-spec and the record's domain */
