@@ -488,7 +488,7 @@ int
 am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
     size_t outlen)
 {
-	const char	*p, *e, *eq;
+	const char	*p, *e, *eq, *redir = NULL, *redir_end = NULL;
 	size_t		 o = 0;
 	int		 nr = 0, nx = 0, c0, r, all = has_all(rec);
 
@@ -511,6 +511,13 @@ am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
 		if (eq != NULL && !span_eq(p, eq, "exp") &&
 		    (!span_eq(p, eq, "redirect") || all))
 			continue;
+		/* 6.1: redirect= after every mechanism (libspf2 follows it
+		 * where it stands) */
+		if (eq != NULL && span_eq(p, eq, "redirect")) {
+			redir = p;
+			redir_end = e;
+			continue;
+		}
 		if (put(out, outlen, &o, " ", 1) == -1)
 			return -1;
 		if (eq != NULL && span_eq(p, eq, "exp"))
@@ -525,6 +532,9 @@ am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
 		if (r == -1)
 			return -1;
 	}
+	if (redir != NULL && (put(out, outlen, &o, " ", 1) == -1 ||
+	    put(out, outlen, &o, redir, (size_t)(redir_end - redir)) == -1))
+		return -1;
 	return 0;
 }
 

@@ -102,6 +102,7 @@ static const struct {
 	    "v=spf1 -all exp=msg.example.com." AM_SPF_EXP_MARK "3" },
 	{ "v=spf1 x-y.z=1 ip4:1.2.3.4", "v=spf1 ip4:1.2.3.4" },	/* 6.3 */
 	{ "v=spf1 redirect=r.example.com ~all", "v=spf1 ~all" },	/* 6.1 */
+	{ "v=spf1 redirect=r.example.com ip4:1.2.3.4", "v=spf1 ip4:1.2.3.4 redirect=r.example.com" },
 	{ "v=spf1 ip4:1.2.3.4 redirect=r.example.com",
 	    "v=spf1 ip4:1.2.3.4 redirect=r.example.com" },
 };
