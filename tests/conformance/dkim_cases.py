@@ -2,6 +2,9 @@
 """dkim_cases.py - DKIM vectors for dkim_suite, made at test time.
 
 Usage: dkim_cases.py OUTDIR   (writes OUTDIR/NN.eml and prints the manifest)
+       dkim_cases.py --random N SEED OUTDIR   (differential corpus: random
+           messages, signing parameters and edits; the expected result is
+           dkimpy's verdict: pass, or any non-pass result for its fail)
 
 Messages are signed here by dkimpy (python3-dkim, the library behind
 dkimsign) with keys from tests/unit/data/dkim and from dkimpy's own test
@@ -244,6 +247,61 @@ def build():
          'dkimpy tests/data, RFC 8463 A.3 rsa')
 
 
+EDITS = [
+    ('none', lambda m, r: m),
+    ('body-ws', lambda m, r: m.replace(b'Hello  world.', b'Hello world. \t')),
+    ('header-ws', lambda m, r: m.replace(b'Subject: Test  message',
+                                         b'Subject:  Test message ')),
+    ('header-case', lambda m, r: m.replace(b'\nTo:', b'\nTO:')),
+    ('append', lambda m, r: m + b'More text.\n'),
+    ('trailing-blank', lambda m, r: m + b'\n\n'),
+    ('body-char', lambda m, r: m.replace(b'Second', b'Sec0nd')),
+    ('add-subject', lambda m, r: m.replace(b'\nDate:',
+                                           b'\nSubject: extra\nDate:')),
+    ('add-reply-to', lambda m, r: m.replace(b'\nDate:',
+                                            b'\nReply-To: r@x.example\nDate:')),
+    ('change-to', lambda m, r: m.replace(b'bob@example.net',
+                                         b'eve@example.net')),
+    ('drop-date', lambda m, r: b'\n'.join(l for l in m.split(b'\n')
+                                          if not l.startswith(b'Date:'))),
+    ('refold-subject', lambda m, r: m.replace(b'Subject: Test  message',
+                                              b'Subject: Test\n  message')),
+]
+
+
+def build_random(n, seed):
+    import random
+    r = random.Random(seed)
+    sels = ['rs', 'ed', 'py2048', 'pyed', 'py1024']
+    canons = [(a, b) for a in (b'simple', b'relaxed')
+              for b in (b'simple', b'relaxed')]
+    hdrsets = [HDRS, ['from'], ['from', 'subject', 'subject'],
+               ['from', 'reply-to', 'to', 'subject'],
+               ['from', 'to', 'to', 'date', 'subject']]
+    for i in range(n):
+        body = r.choice([b'Hello  world.\nSecond line.\n', b'',
+                         b'Hello  world.\nSecond line.\n\n\n',
+                         b'x' * r.randrange(1, 300) + b'\n'])
+        msg = BASE.split(b'\n\n')[0] + b'\n\n' + body
+        used = []
+        for _ in range(r.choice([1, 1, 1, 2])):
+            sel = r.choice([x for x in sels if x not in used])
+            used.append(sel)
+            msg = sign(msg, sel, r.choice(canons), r.choice(hdrsets),
+                       length=r.random() < 0.2)
+        ename, edit = r.choice(EDITS)
+        msg = edit(msg, r)
+        keys = [keyrec(s) for s in used]
+        kprob = ''
+        if r.random() < 0.1:
+            kprob = r.choice(['revoked', 'missing'])
+            keys = keys[1:] if kprob == 'missing' else \
+                [(keys[0][0], 'v=DKIM1; p=')] + keys[1:]
+        name = 'r%05d-%s-%s%s' % (i, '+'.join(used), ename,
+                                   '-' + kprob if kprob else '')
+        CASES.append((name, msg, keys, None, 'random'))
+
+
 def dkimpy_verdicts(msg, keys):
     table = {k.encode(): v.encode() for k, v in keys}
 
@@ -274,8 +332,12 @@ def enc(s):
 
 
 def main():
-    out = sys.argv[1]
-    build()
+    if sys.argv[1] == '--random':
+        out = sys.argv[4]
+        build_random(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        out = sys.argv[1]
+        build()
     for n, (name, msg, keys, expect, note) in enumerate(CASES):
         path = os.path.join(out, '%03d.eml' % n)
         with open(path, 'wb') as f:
@@ -284,6 +346,9 @@ def main():
         for k, v in keys:
             print('K\t%s\t%s' % (enc(k), enc(v)))
         py = dkimpy_verdicts(msg, keys)
+        if expect is None:      # differential: dkimpy's verdict
+            expect = {s: PASS if v == 'pass' else PERMFAIL
+                      for s, v in py.items()}
         for sel, acc in expect.items():
             print('E\t%s\t%s\t%s\t%s' % (enc(sel), enc(','.join(acc)),
                                          py.get(sel, 'absent'), enc(note)))
