@@ -10,8 +10,16 @@
  *   - its "invalid" result (no verdict, only an error code): DNS trouble
  *     is temperror, a record that does not compile is permerror, and a
  *     domain whose TXT records hold no SPF record is none;
- *   - RFC 7208 4.6.4, the void-lookup limit (counted by dns_spf.c);
+ *   - record syntax (RFC 7208 12) and the rewrites libspf2 needs, done on
+ *     every TXT answer by dns_spf.c with spf_check.c: a syntax error seen
+ *     there is permerror here, whatever libspf2 made of the record;
+ *   - RFC 7208 4.6.4, the DNS-term, MX-name and void-lookup limits
+ *     (counted by dns_spf.c), each permerror here;
+ *   - RFC 7208 5: an IPv4-mapped IPv6 client is checked as IPv4;
+ *   - RFC 7208 6.2: the explanation of a fail, looked up and expanded here
+ *     (libspf2 only tells which exp= applies);
  *   - RFC 7208 2.3/4.3: identities that are not domains are not looked up.
+ * Conformance: the openspf suites pass in full (tests/conformance).
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -17,6 +17,9 @@
  *     dns_spf.c, which answers an address lookup under it with the client
  *     address whenever the real name has any address); ip4:x/0 becomes
  *     ip4:0.0.0.0/1 ip4:128.0.0.0/1, ip6:x/0 likewise;
+ *   - unknown modifiers are dropped (6.3: ignored; libspf2 refuses some
+ *     valid names), redirect= is dropped when the record has "all" (6.1)
+ *     and otherwise moved to the end (libspf2 follows it where it stands);
  *   - exp=D becomes exp=D.<AM_SPF_EXP_MARK><n>, so dns_spf.c sees which TXT
  *     lookup is the explanation and can keep its text for us (we expand it
  *     ourselves, libspf2's expansion is broken: spaces become '%', several
