@@ -2,9 +2,11 @@
 """dmarc_diff.py - random DMARC cases through authmilter (dmarc_eval, RFC
 7489 mode with the Public Suffix List) and mailauth@4 (also PSL-based).
 
-Usage: dmarc_diff.py N SEED DMARC_EVAL NODE_MODULES_DIR WORKDIR
+Usage: dmarc_diff.py N SEED DMARC_EVAL NODE_MODULES_DIR WORKDIR [perl]
 Prints disagreements and "DMARC agreement with mailauth@4: a/n", then
 "N passed, N failed" where a failure is an unexplained disagreement.
+With "perl" as the last argument the reference is Mail::DMARC::PurePerl
+(libmail-dmarc-perl, mail_dmarc.pl beside this file) instead.
 
 Compared: the result (pass/fail/none) and, for fail, the policy that
 applies (p or sp).  Left out of the generated cases, because mailauth@4
@@ -65,9 +67,13 @@ def main():
                     f.write('R\t%s. 300 IN TXT "%s"\n' % (name, t))
     ours = subprocess.run([prog, '--rfc7489', work + '/dmarc.lines'],
                           capture_output=True, text=True, check=True).stdout
-    theirs = subprocess.run(['node', work + '/mailauth_dmarc.js', mods],
-                            input=json.dumps(cases), capture_output=True,
-                            text=True, check=True).stdout
+    perl = len(sys.argv) > 6 and sys.argv[6] == 'perl'
+    ref = 'Mail::DMARC' if perl else 'mailauth@4'
+    cmd = ['perl', work + '/mail_dmarc.pl'] if perl else \
+        ['node', work + '/mailauth_dmarc.js', mods]
+    theirs = subprocess.run(cmd, input=json.dumps(cases),
+                            capture_output=True, text=True,
+                            check=True).stdout
     o = {l.split()[0]: l.split()[1:] for l in ours.splitlines()}
     t = {l.split()[0]: l.split()[1:] for l in theirs.splitlines()}
     agree = 0
@@ -78,11 +84,11 @@ def main():
         if same:
             agree += 1
         else:
-            print('   DIFFERS %s: ours %s, mailauth %s; from %s spf %s:%s '
-                  'dkim %s records %s' % (c['name'], a, b, c['from'],
+            print('   DIFFERS %s: ours %s, %s %s; from %s spf %s:%s '
+                  'dkim %s records %s' % (c['name'], a, ref, b, c['from'],
                                           c['spf'], c['spfdom'], c['dkim'],
                                           c['records']))
-    print('DMARC agreement with mailauth@4: %d/%d' % (agree, n))
+    print('DMARC agreement with %s: %d/%d' % (ref, agree, n))
     print('%d passed, %d failed' % (agree, n - agree))
 
 
