@@ -6,7 +6,8 @@ Usage: dmarc_diff.py N SEED DMARC_EVAL NODE_MODULES_DIR WORKDIR [perl]
 Prints disagreements and "DMARC agreement with mailauth@4: a/n", then
 "N passed, N failed" where a failure is an unexplained disagreement.
 With "perl" as the last argument the reference is Mail::DMARC::PurePerl
-(libmail-dmarc-perl, mail_dmarc.pl beside this file) instead.
+(libmail-dmarc-perl, mail_dmarc.pl beside this file) instead, and the
+cases then include adkim=s / aspf=s, which it implements.
 
 Compared: the result (pass/fail/none) and, for fail, the policy that
 applies (p or sp).  Left out of the generated cases, because mailauth@4
@@ -22,7 +23,7 @@ import sys
 ORGS = ['example.com', 'example.co.uk', 'example.org']
 
 
-def case(r, i):
+def case(r, i, strict):
     org = r.choice(ORGS)
     frm = r.choice([org, 'sub.' + org, 'a.b.' + org])
     records = {}
@@ -33,8 +34,12 @@ def case(r, i):
         rec = 'v=DMARC1; p=%s' % r.choice(pols)
         if r.random() < 0.5:
             rec += '; sp=%s' % r.choice(pols)
-        if r.random() < 0.3:
-            rec += '; adkim=r; aspf=r'
+        # each tag at most once (a repeated tag: first or last wins,
+        # implementations differ and the RFCs do not say)
+        for tag in ('adkim', 'aspf'):
+            v = r.choice(['', '', 'r'] + (['s', 's'] if strict else []))
+            if v:
+                rec += '; %s=%s' % (tag, v)
         records.setdefault('_dmarc.' + org, []).append(rec)
     if r.random() < 0.1:
         records.setdefault('_dmarc.' + org, []).append('v=spf1 -all')
@@ -55,8 +60,9 @@ def case(r, i):
 def main():
     n, seed = int(sys.argv[1]), int(sys.argv[2])
     prog, mods, work = sys.argv[3], sys.argv[4], sys.argv[5]
+    perl = len(sys.argv) > 6 and sys.argv[6] == 'perl'
     r = random.Random(seed)
-    cases = [case(r, i) for i in range(n)]
+    cases = [case(r, i, perl) for i in range(n)]
     with open(work + '/dmarc.lines', 'w') as f:
         for c in cases:
             dk = ','.join('%s:%s' % x for x in c['dkim']) or '-'
@@ -67,7 +73,6 @@ def main():
                     f.write('R\t%s. 300 IN TXT "%s"\n' % (name, t))
     ours = subprocess.run([prog, '--rfc7489', work + '/dmarc.lines'],
                           capture_output=True, text=True, check=True).stdout
-    perl = len(sys.argv) > 6 and sys.argv[6] == 'perl'
     ref = 'Mail::DMARC' if perl else 'mailauth@4'
     cmd = ['perl', work + '/mail_dmarc.pl'] if perl else \
         ['node', work + '/mailauth_dmarc.js', mods]
