@@ -317,6 +317,25 @@ am_dns_add_local(struct am_dns *dns, const char *rr)
 	return add_data(dns, 0, NULL, rr);
 }
 
+/* am_dns_add_stub - test seam: zone answered by addr where data is silent */
+int
+am_dns_add_stub(struct am_dns *dns, const char *zone, const char *addr)
+{
+	char	 val[DNS_NAME_MAX + sizeof(" typetransparent") + 1];
+	int	 n;
+
+	if (strpbrk(zone, " \t\"") != NULL)
+		return -1;
+	n = snprintf(val, sizeof(val), "%s typetransparent", zone);
+	if (n < 0 || (size_t)n >= sizeof(val))
+		return -1;
+	if (ub_ctx_set_option(dns->ctx, "local-zone:", val) != 0 ||
+	    ub_ctx_set_stub(dns->ctx, zone, addr, 0) != 0 ||
+	    ub_ctx_set_option(dns->ctx, "do-not-query-localhost:", "no") != 0)
+		return -1;
+	return 0;
+}
+
 /* am_dns_timeout - seconds a query may take */
 unsigned int
 am_dns_timeout(const struct am_dns *dns)

@@ -50,6 +50,15 @@ int	am_dns_add_zone(struct am_dns *, const char *zone);
 int	am_dns_add_local(struct am_dns *, const char *rr);
 
 /*
+ * Test seam (conformance suites): queries for zone and below that its
+ * local data (am_dns_add_local) does not answer go to addr ("ip@port"),
+ * e.g. a socket that never answers, to simulate a DNS timeout.  The zone
+ * is made "typetransparent": local data still answers matching types.
+ * Call before the first query.  Never used by the daemon.  0 or -1.
+ */
+int	am_dns_add_stub(struct am_dns *, const char *zone, const char *addr);
+
+/*
  * Blocking query (rrtype: 1 A, 28 AAAA, 15 MX, 16 TXT, 12 PTR, 5 CNAME...).
  * On AM_DNS_OK *res holds the answer (caller frees with am_dns_result_free);
  * otherwise *res is NULL.  res may be NULL when only the status matters.

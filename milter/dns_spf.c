@@ -10,10 +10,13 @@
 #include <netinet/in.h>
 #include <arpa/nameser.h>
 
+#include <ctype.h>
 #include <netdb.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
@@ -22,12 +25,26 @@
 
 #include "dns.h"
 #include "dns_spf.h"
+#include "spf_check.h"
 
 #define NAME_TEXT_MAX	254	/* 253 characters and the NUL */
+#define PENDING_MAX	16	/* host names of the last MX/PTR answer */
+#define REC_MAX		2048	/* a rewritten record */
 
 struct layer_state {
 	struct am_dns	*dns;
 	unsigned int	 nvoid;		/* since am_dns_spf_reset */
+	unsigned int	 nterms;	/* RFC 7208 4.6.4 DNS terms so far */
+	unsigned int	 ntxt;		/* SPF record lookups so far */
+	int		 client_v6;
+	unsigned char	 client[16];
+	const char	*syntax;	/* first record syntax error, static */
+	const char	*limit;		/* first limit exceeded, static */
+	char		 pending[PENDING_MAX][NAME_TEXT_MAX];
+	unsigned int	 npending, pos;
+	struct am_dns_spf_exp	 exps[AM_DNS_SPF_EXP_MAX];
+	unsigned int	 nexp;
+	int		 exp_asked;	/* index + 1 of the exp= libspf2 wants */
 	SPF_dns_rr_t	*spare;		/* TRY_AGAIN answer for ENOMEM */
 };
 
@@ -71,6 +88,13 @@ wire_name(const unsigned char *p, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+/* am_dns_spf_name - a PTR/MX rdata name as text, see dns_spf.h */
+int
+am_dns_spf_name(const void *rdata, size_t len, char *out, size_t outlen)
+{
+	return wire_name(rdata, len, out, outlen);
+}
+
 /* put_bytes - store one fixed-size record (A, AAAA) at index idx */
 static int
 put_bytes(SPF_dns_rr_t *rr, int idx, const void *p, size_t len)
@@ -101,10 +125,18 @@ put_name(SPF_dns_rr_t *rr, int idx, const unsigned char *p, size_t len)
 static int
 put_txt(SPF_dns_rr_t *rr, int idx, const char *p, size_t len)
 {
+	char	*t;
+	int	 n, i;
+
 	if (SPF_dns_rr_buf_realloc(rr, idx, len + 1) != SPF_E_SUCCESS)
 		return -1;
-	if (am_dns_txt_rdata(p, len, rr->rr[idx]->txt) == -1)
+	t = rr->rr[idx]->txt;
+	if ((n = am_dns_txt_rdata(p, len, t)) == -1)
 		return 1;			/* malformed: skip */
+	/* a NUL inside: visible to the record check (3.1), not a cut */
+	for (i = 0; i < n; i++)
+		if (t[i] == '\0')
+			t[i] = '\x01';
 	return 0;
 }
 
@@ -192,6 +224,203 @@ out_of_memory(SPF_dns_server_t *srv)
 	return rr;
 }
 
+/* set_limit - note the first processing limit exceeded (4.6.4) */
+static void
+set_limit(struct layer_state *ls, const char *why)
+{
+	if (ls->limit == NULL)
+		ls->limit = why;
+}
+
+/*
+ * count_term - RFC 7208 4.6.4: a query that starts a DNS term (include,
+ * redirect, a, mx, ptr, exists) counts; the first SPF record lookup and
+ * the address lookups of the names an MX or PTR answer gave do not.
+ */
+static void
+count_term(struct layer_state *ls, const char *name, ns_type type)
+{
+	if (type == ns_t_a || type == ns_t_aaaa) {
+		if (ls->pos < ls->npending &&
+		    strcasecmp(ls->pending[ls->pos], name) == 0) {
+			ls->pos++;		/* an MX or PTR host */
+			return;
+		}
+		ls->npending = ls->pos = 0;
+	} else if (type == ns_t_txt && ls->ntxt++ == 0)
+		return;				/* the record itself */
+	if (++ls->nterms > AM_DNS_SPF_TERMS_MAX)
+		set_limit(ls, "more than 10 DNS lookups");
+}
+
+/* note_hosts - remember the host names of an MX or PTR answer */
+static void
+note_hosts(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type)
+{
+	int	 i;
+
+	ls->npending = ls->pos = 0;
+	if (type == ns_t_mx && rr->num_rr > AM_DNS_SPF_MX_MAX)
+		set_limit(ls, "more than 10 MX names");
+	/*
+	 * 4.6.4: of more than 10 PTR names only 10 are looked at, without
+	 * an error (libspf2 gives a permerror instead)
+	 */
+	if (type == ns_t_ptr && rr->num_rr > AM_DNS_SPF_PTR_MAX)
+		rr->num_rr = AM_DNS_SPF_PTR_MAX;
+	for (i = 0; i < rr->num_rr && i < PENDING_MAX; i++)
+		snprintf(ls->pending[ls->npending++], NAME_TEXT_MAX, "%s",
+		    type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr);
+}
+
+/* exp_of - the exp= domain-spec of a valid record into buf, or 0 */
+static int
+exp_of(const char *rec, char *buf, size_t len)
+{
+	const char	*p;
+	size_t		 n;
+
+	for (p = rec; (p = strchr(p, ' ')) != NULL; ) {
+		while (*p == ' ')
+			p++;
+		if (strncasecmp(p, "exp=", 4) != 0)
+			continue;
+		n = strcspn(p + 4, " ");
+		if (n >= len)
+			return 0;
+		memcpy(buf, p + 4, n);
+		buf[n] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* fix_record - check one TXT string; rewrite an SPF record for libspf2 */
+static int
+fix_record(struct layer_state *ls, SPF_dns_rr_t *rr, int i,
+    const char *domain)
+{
+	char		 out[REC_MAX];
+	const char	*rec = rr->rr[i]->txt, *why;
+	struct am_dns_spf_exp *x = &ls->exps[ls->nexp];
+
+	if (!am_spf_is_record(rec))
+		return 0;			/* not an SPF record (4.5) */
+	if ((why = am_spf_record_check(rec)) != NULL) {
+		if (ls->syntax == NULL)
+			ls->syntax = why;
+		return 0;
+	}
+	if (ls->nexp < AM_DNS_SPF_EXP_MAX && exp_of(rec, x->spec,
+	    sizeof(x->spec))) {
+		snprintf(x->domain, sizeof(x->domain), "%s", domain);
+		ls->nexp++;
+	}
+	if (am_spf_record_rewrite(rec, ls->nexp - (ls->nexp > 0), out,
+	    sizeof(out)) == -1)
+		return 0;
+	if (SPF_dns_rr_buf_realloc(rr, i, strlen(out) + 1) != SPF_E_SUCCESS)
+		return -1;
+	memcpy(rr->rr[i]->txt, out, strlen(out) + 1);
+	return 0;
+}
+
+/* fix_records - fix_record for every TXT string of an answer */
+static int
+fix_records(struct layer_state *ls, SPF_dns_rr_t *rr, const char *domain)
+{
+	int	 i;
+
+	for (i = 0; i < rr->num_rr; i++)
+		if (fix_record(ls, rr, i, domain) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * exp_marked - is this the TXT lookup of an exp= we rewrote?  Then note
+ * which one (spf.c looks it up and expands it itself) and answer libspf2
+ * with a placeholder.
+ */
+static SPF_dns_rr_t *
+exp_marked(SPF_dns_server_t *srv, const char *domain, ns_type type)
+{
+	struct layer_state	*ls = state(srv);
+	const char		*m;
+	SPF_dns_rr_t		*rr;
+	unsigned int		 idx;
+
+	if (type != ns_t_txt || (m = strstr(domain, "." AM_SPF_EXP_MARK)) ==
+	    NULL || sscanf(m + sizeof(AM_SPF_EXP_MARK), "%u", &idx) != 1)
+		return NULL;
+	ls->exp_asked = (int)idx + 1;
+	rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
+	if (rr == NULL)
+		return out_of_memory(srv);
+	if (SPF_dns_rr_buf_realloc(rr, 0, 2) != SPF_E_SUCCESS) {
+		SPF_dns_rr_free(rr);
+		return out_of_memory(srv);
+	}
+	memcpy(rr->rr[0]->txt, "-", 2);
+	rr->num_rr = 1;
+	return rr;
+}
+
+/* any_marker - strip an AM_SPF_ANY* label; *fam: 4, 6 or 46, else 0 */
+static const char *
+any_marker(const char *domain, int *fam)
+{
+	static const struct { const char *m; int f; } mk[] = {
+		{ AM_SPF_ANY46 ".", 46 }, { AM_SPF_ANY4 ".", 4 },
+		{ AM_SPF_ANY6 ".", 6 },
+	};
+	size_t	 i, n;
+
+	*fam = 0;
+	for (i = 0; i < sizeof(mk) / sizeof(mk[0]); i++) {
+		n = strlen(mk[i].m);
+		if (strncasecmp(domain, mk[i].m, n) == 0) {
+			*fam = mk[i].f;
+			return domain + n;
+		}
+	}
+	return domain;
+}
+
+/*
+ * any_answer - a CIDR length of 0 (see spf_check.h): an address answer
+ * for a marked name becomes the client address; MX host names keep the
+ * marker so their address lookups come back here.
+ */
+static int
+any_answer(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type, int fam,
+    const char *marker, size_t mlen)
+{
+	char	 name[NAME_TEXT_MAX + 16];
+	int	 i;
+
+	if (rr->herrno != NETDB_SUCCESS || rr->num_rr == 0)
+		return 0;
+	if (type == ns_t_mx) {
+		for (i = 0; i < rr->num_rr; i++) {
+			snprintf(name, sizeof(name), "%.*s%s", (int)mlen,
+			    marker, rr->rr[i]->mx);
+			if (SPF_dns_rr_buf_realloc(rr, i, strlen(name) + 1) !=
+			    SPF_E_SUCCESS)
+				return -1;
+			memcpy(rr->rr[i]->mx, name, strlen(name) + 1);
+		}
+		return 0;
+	}
+	if ((type == ns_t_a && fam == 6) || (type == ns_t_aaaa && fam == 4))
+		return 0;			/* that family keeps its CIDR */
+	if ((type == ns_t_a) == (ls->client_v6 != 0))
+		return 0;			/* client of the other family */
+	rr->num_rr = 1;
+	memcpy(rr->rr[0], ls->client, type == ns_t_a ? 4 : 16);
+	return 0;
+}
+
 /* lookup - SPF_dns_lookup_t: one question through am_dns */
 static SPF_dns_rr_t *
 lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
@@ -200,22 +429,35 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	struct ub_result	*res = NULL;
 	enum am_dns_status	 st;
 	SPF_dns_rr_t		*rr;
+	const char		*real;
+	int			 fam;
 
+	(void)cache;
+	if ((rr = exp_marked(srv, domain, type)) != NULL)
+		return rr;
+	real = any_marker(domain, &fam);
+	if (type != ns_t_spf)
+		count_term(ls, domain, type);
 	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
 		st = AM_DNS_NODATA;
 	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
 		st = AM_DNS_NXDOMAIN;		/* already permerror */
 	else
-		st = am_dns_query(ls->dns, domain, (int)type, &res);
+		st = am_dns_query(ls->dns, real, (int)type, &res);
 	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
 	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
 		ls->nvoid++;
 	rr = SPF_dns_rr_new_init(srv, domain, type,
 	    res != NULL ? res->ttl : 0, herrno_of(st));
-	if (rr != NULL && res != NULL && fill(rr, res, type) == -1) {
+	if (rr != NULL && res != NULL && (fill(rr, res, type) == -1 ||
+	    (fam != 0 && any_answer(ls, rr, type, fam, domain,
+	    (size_t)(real - domain)) == -1) ||
+	    (type == ns_t_txt && fix_records(ls, rr, real) == -1))) {
 		SPF_dns_rr_free(rr);
 		rr = NULL;
 	}
+	if (rr != NULL && (type == ns_t_mx || type == ns_t_ptr))
+		note_hosts(ls, rr, type);
 	am_dns_result_free(res);
 	return rr != NULL ? rr : out_of_memory(srv);
 }
@@ -261,11 +503,21 @@ am_dns_spf_free(SPF_dns_server_t *srv)
 	free(srv);
 }
 
-/* am_dns_spf_reset - new check, no void lookups yet */
+/* am_dns_spf_reset - new check: counts, flags and notes cleared */
 void
-am_dns_spf_reset(SPF_dns_server_t *srv)
+am_dns_spf_reset(SPF_dns_server_t *srv, int v6, const unsigned char *addr)
 {
-	state(srv)->nvoid = 0;
+	struct layer_state	*ls = state(srv);
+
+	ls->nvoid = ls->nterms = ls->ntxt = 0;
+	ls->syntax = ls->limit = NULL;
+	ls->npending = ls->pos = 0;
+	ls->nexp = 0;
+	ls->exp_asked = 0;
+	ls->client_v6 = v6;
+	memset(ls->client, 0, sizeof(ls->client));
+	if (addr != NULL)
+		memcpy(ls->client, addr, v6 ? 16 : 4);
 }
 
 /* am_dns_spf_voids - void lookups since the last reset */
@@ -273,4 +525,29 @@ unsigned int
 am_dns_spf_voids(const SPF_dns_server_t *srv)
 {
 	return state(srv)->nvoid;
+}
+
+/* am_dns_spf_syntax - the first record syntax error, or NULL */
+const char *
+am_dns_spf_syntax(const SPF_dns_server_t *srv)
+{
+	return state(srv)->syntax;
+}
+
+/* am_dns_spf_limit - the first processing limit exceeded, or NULL */
+const char *
+am_dns_spf_limit(const SPF_dns_server_t *srv)
+{
+	return state(srv)->limit;
+}
+
+/* am_dns_spf_exp - the exp= libspf2 asked for, or NULL */
+const struct am_dns_spf_exp *
+am_dns_spf_exp(const SPF_dns_server_t *srv)
+{
+	const struct layer_state *ls = state(srv);
+
+	if (ls->exp_asked <= 0 || (unsigned int)ls->exp_asked > ls->nexp)
+		return NULL;
+	return &ls->exps[ls->exp_asked - 1];
 }

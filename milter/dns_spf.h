@@ -18,6 +18,11 @@
  * asking would double the queries; the layer answers NO_DATA at once, so
  * libspf2 falls through to TXT.
  *
+ * Records: each TXT answer's SPF records are checked (spf_check.c) and
+ * rewritten for libspf2 (CIDR /0, exp= marker); address lookups under an
+ * AM_SPF_ANY* marker label are answered for the real name (see
+ * spf_check.h).  DNS terms and MX names are counted (RFC 7208 4.6.4).
+ *
  * RFC 7208 4.6.4 void lookups: every A, AAAA, MX or PTR lookup answered
  * NXDOMAIN or NODATA (or with an unaskable name) counts.  TXT lookups do
  * not: a void TXT answer for include/redirect is already a permerror, and
@@ -38,7 +43,19 @@
 #ifndef AM_DNS_SPF_H
 #define AM_DNS_SPF_H
 
+#include <stddef.h>
+
 #define AM_DNS_SPF_VOID_MAX	2	/* RFC 7208 4.6.4 */
+#define AM_DNS_SPF_TERMS_MAX	10	/* RFC 7208 4.6.4: DNS terms */
+#define AM_DNS_SPF_MX_MAX	10	/* RFC 7208 4.6.4: names per mx */
+#define AM_DNS_SPF_PTR_MAX	10	/* RFC 7208 4.6.4: PTR names used */
+#define AM_DNS_SPF_EXP_MAX	8	/* exp= modifiers noted per check */
+
+/* An exp= seen in an SPF record: its domain-spec and the record's domain */
+struct am_dns_spf_exp {
+	char	 spec[512];
+	char	 domain[256];
+};
 
 struct am_dns;
 struct SPF_dns_server_struct;		/* SPF_dns_server_t */
@@ -47,10 +64,32 @@ struct SPF_dns_server_struct;		/* SPF_dns_server_t */
 struct SPF_dns_server_struct *am_dns_spf_new(struct am_dns *);
 void	am_dns_spf_free(struct SPF_dns_server_struct *);  /* NULL is fine */
 
-/* Start a new check: void count back to 0. */
-void	am_dns_spf_reset(struct SPF_dns_server_struct *);
+/*
+ * Start a new check: counts and notes cleared; the client address (4 or
+ * 16 bytes by v6) answers address lookups for a CIDR length of 0.
+ */
+void	am_dns_spf_reset(struct SPF_dns_server_struct *, int v6,
+	    const unsigned char *addr);
 
 /* Void lookups since the last reset (may exceed AM_DNS_SPF_VOID_MAX by 1). */
 unsigned int am_dns_spf_voids(const struct SPF_dns_server_struct *);
+
+/*
+ * Since the last reset: the first SPF record syntax error (spf_check.c)
+ * and the first RFC 7208 4.6.4 limit exceeded (more than 10 DNS terms,
+ * more than 10 MX names), as static text, or NULL.  Either is permerror.
+ */
+const char *am_dns_spf_syntax(const struct SPF_dns_server_struct *);
+const char *am_dns_spf_limit(const struct SPF_dns_server_struct *);
+
+/*
+ * The exp= whose explanation libspf2 asked for (records are rewritten so
+ * that the layer can tell, see spf_check.h), or NULL.  Valid until the
+ * next reset.
+ */
+const struct am_dns_spf_exp *am_dns_spf_exp(const struct SPF_dns_server_struct *);
+
+/* An uncompressed wire-format name (PTR rdata) as text; 0 or -1. */
+int	am_dns_spf_name(const void *rdata, size_t len, char *out, size_t outlen);
 
 #endif /* AM_DNS_SPF_H */

@@ -34,7 +34,8 @@ struct am_spf_check {
 	enum am_spf_result	 result;
 	char			 identity[AM_ADDR_MAX + 1]; /* mailfrom address or helo name */
 	char			 domain[AM_DOMAIN_MAX + 1];  /* domain the check ran for */
-	char			 reason[AM_REASON_MAX];	    /* comment, explanation */
+	char			 reason[AM_REASON_MAX];	    /* comment for log and A-R */
+	char			 explanation[AM_REASON_MAX]; /* RFC 7208 6.2, fail only */
 };
 
 /* RFC 8601 section 2.7.1 */

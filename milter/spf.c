@@ -10,11 +10,21 @@
  *   - its "invalid" result (no verdict, only an error code): DNS trouble
  *     is temperror, a record that does not compile is permerror, and a
  *     domain whose TXT records hold no SPF record is none;
- *   - RFC 7208 4.6.4, the void-lookup limit (counted by dns_spf.c);
+ *   - record syntax (RFC 7208 12) and the rewrites libspf2 needs, done on
+ *     every TXT answer by dns_spf.c with spf_check.c: a syntax error seen
+ *     there is permerror here, whatever libspf2 made of the record;
+ *   - RFC 7208 4.6.4, the DNS-term, MX-name and void-lookup limits
+ *     (counted by dns_spf.c), each permerror here;
+ *   - RFC 7208 5: an IPv4-mapped IPv6 client is checked as IPv4;
+ *   - RFC 7208 6.2: the explanation of a fail, looked up and expanded here
+ *     (libspf2 only tells which exp= applies);
  *   - RFC 7208 2.3/4.3: identities that are not domains are not looked up.
+ * Conformance: the openspf suites pass in full (tests/conformance).
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
 
 #include <ctype.h>
@@ -22,17 +32,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <spf2/spf.h>
+#include <unbound.h>
 
 #include "buf.h"
+#include "dns.h"
 #include "dns_spf.h"
+#include "spf_check.h"
 #include "results.h"
 #include "spf.h"
+
+#define PTR_NAMES_MAX	10	/* RFC 7208 4.6.4: PTR names looked at */
 
 struct am_spf {
 	SPF_server_t		*server;
 	SPF_dns_server_t	*layer;		/* ours; freed after server */
+	struct am_dns		*dns;		/* borrowed; explanations */
+	char			 receiver[AM_DOMAIN_MAX + 1];
+};
+
+/* One check's client address, normalised (RFC 7208 5: v4-mapped is v4) */
+struct client {
+	int		 v6;
+	unsigned char	 addr[16];
+	char		 text[INET6_ADDRSTRLEN];
 };
 
 /* am_spf_new - libspf2 server on our DNS layer, for one connection */
@@ -47,6 +73,9 @@ am_spf_new(struct am_dns *dns, const char *receiver)
 		goto fail;
 	if ((spf->server = SPF_server_new_dns(spf->layer, 0)) == NULL)
 		goto fail;
+	spf->dns = dns;
+	snprintf(spf->receiver, sizeof(spf->receiver), "%s",
+	    receiver != NULL ? receiver : "");
 	if (SPF_server_set_rec_dom(spf->server, receiver) != SPF_E_SUCCESS)
 		goto fail;
 	return spf;
@@ -82,16 +111,22 @@ scopy(char *dst, size_t size, const char *src)
 	return 0;
 }
 
-/* set_reason - printable ASCII only, bounded */
+/* set_text - printable ASCII only, bounded */
 static void
-set_reason(struct am_spf_check *out, const char *text)
+set_text(char *dst, size_t size, const char *text)
 {
 	size_t	 i;
 
-	for (i = 0; text[i] != '\0' && i < sizeof(out->reason) - 1; i++)
-		out->reason[i] = (text[i] >= ' ' && text[i] <= '~') ?
-		    text[i] : '?';
-	out->reason[i] = '\0';
+	for (i = 0; text[i] != '\0' && i < size - 1; i++)
+		dst[i] = (text[i] >= ' ' && text[i] <= '~') ? text[i] : '?';
+	dst[i] = '\0';
+}
+
+/* set_reason - the reason text of a check */
+static void
+set_reason(struct am_spf_check *out, const char *text)
+{
+	set_text(out->reason, sizeof(out->reason), text);
 }
 
 /* is_label_char - letters, digits, hyphen, underscore */
@@ -259,19 +294,184 @@ reason_of(struct am_spf *spf, SPF_response_t *resp, struct am_spf_check *out)
 	set_reason(out, c);
 }
 
-/* set_client - client address as text into the request */
+/*
+ * client_parse - the client address, an IPv4-mapped IPv6 address as the
+ * IPv4 one (RFC 7208 5: "::FFFF:1.2.3.4" is checked as 1.2.3.4); -1 if
+ * it is not an address.
+ */
 static int
-set_client(SPF_request_t *req, const char *ip)
+client_parse(const char *ip, struct client *c)
+{
+	struct in6_addr	 a6;
+
+	memset(c, 0, sizeof(*c));
+	if (ip == NULL)
+		return -1;
+	if (inet_pton(AF_INET, ip, c->addr) == 1) {
+		inet_ntop(AF_INET, c->addr, c->text, sizeof(c->text));
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, &a6) != 1)
+		return -1;
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memcpy(c->addr, a6.s6_addr + 12, 4);
+		inet_ntop(AF_INET, c->addr, c->text, sizeof(c->text));
+		return 0;
+	}
+	c->v6 = 1;
+	memcpy(c->addr, a6.s6_addr, 16);
+	inet_ntop(AF_INET6, c->addr, c->text, sizeof(c->text));
+	return 0;
+}
+
+/* set_client - client address into the request */
+static int
+set_client(SPF_request_t *req, const struct client *c)
 {
 	SPF_errcode_t	 e;
 
-	if (ip == NULL)
-		return -1;
-	if (strchr(ip, ':') != NULL)
-		e = SPF_request_set_ipv6_str(req, ip);
+	if (c->v6)
+		e = SPF_request_set_ipv6_str(req, c->text);
 	else
-		e = SPF_request_set_ipv4_str(req, ip);
+		e = SPF_request_set_ipv4_str(req, c->text);
 	return e == SPF_E_SUCCESS ? 0 : -1;
+}
+
+/* reverse_name - the in-addr.arpa / ip6.arpa name of the client */
+static void
+reverse_name(const struct client *c, char *out, size_t len)
+{
+	size_t	 o = 0;
+	int	 i;
+
+	if (!c->v6) {
+		snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", c->addr[3],
+		    c->addr[2], c->addr[1], c->addr[0]);
+		return;
+	}
+	for (i = 15; i >= 0 && o + 5 < len; i--)
+		o += (size_t)snprintf(out + o, len - o, "%x.%x.",
+		    c->addr[i] & 15, c->addr[i] >> 4);
+	snprintf(out + o, len - o, "ip6.arpa");
+}
+
+/* has_addr - does name have the client's address? */
+static int
+has_addr(struct am_spf *spf, const char *name, const struct client *c)
+{
+	struct ub_result	*res;
+	int			 i, hit = 0;
+
+	if (am_dns_query(spf->dns, name, c->v6 ? 28 : 1, &res) != AM_DNS_OK)
+		return 0;
+	for (i = 0; res->data[i] != NULL && !hit; i++)
+		hit = res->len[i] == (c->v6 ? 16 : 4) &&
+		    memcmp(res->data[i], c->addr, c->v6 ? 16 : 4) == 0;
+	am_dns_result_free(res);
+	return hit;
+}
+
+/* sub_of - is name domain or below it? */
+static int
+sub_of(const char *name, const char *domain)
+{
+	size_t	 n = strlen(name), d = strlen(domain);
+
+	if (n == d)
+		return strcasecmp(name, domain) == 0;
+	return n > d && name[n - d - 1] == '.' &&
+	    strcasecmp(name + n - d, domain) == 0;
+}
+
+/*
+ * validated_ptr - RFC 7208 7.3 %{p}: a PTR name of the client whose
+ * addresses include the client, preferring domain or a name below it;
+ * "unknown" if none.
+ */
+static void
+validated_ptr(struct am_spf *spf, const struct client *c, const char *domain,
+    char *out, size_t len)
+{
+	struct ub_result	*res;
+	char			 rev[80], name[AM_DOMAIN_MAX + 2];
+	int			 i, found = 0;
+
+	snprintf(out, len, "unknown");
+	reverse_name(c, rev, sizeof(rev));
+	if (am_dns_query(spf->dns, rev, 12, &res) != AM_DNS_OK)
+		return;
+	for (i = 0; res->data[i] != NULL && i < PTR_NAMES_MAX; i++) {
+		if (am_dns_spf_name(res->data[i], (size_t)res->len[i], name,
+		    sizeof(name)) == -1 || !has_addr(spf, name, c))
+			continue;
+		if (!found || sub_of(name, domain))
+			snprintf(out, len, "%s", name);
+		if (sub_of(name, domain))
+			break;
+		found = 1;
+	}
+	am_dns_result_free(res);
+}
+
+/* truncate_name - RFC 7208 7.3: drop left labels until <= 253 chars */
+static const char *
+truncate_name(const char *name)
+{
+	while (strlen(name) > AM_DOMAIN_MAX && strchr(name, '.') != NULL)
+		name = strchr(name, '.') + 1;
+	return name;
+}
+
+/*
+ * explain - RFC 7208 6.2: the explanation of a fail result, if the record
+ * had an exp= that expands, names exactly one TXT record, and that
+ * record's explain-string expands; else it stays empty (the caller's
+ * default).  libspf2 only tells us which exp= applies (dns_spf.c).
+ */
+static void
+explain(struct am_spf *spf, const struct client *c, const char *helo,
+    const char *sender, struct am_spf_check *out)
+{
+	const struct am_dns_spf_exp	*x = am_dns_spf_exp(spf->layer);
+	struct am_spf_macros		 m;
+	char				 local[AM_ADDR_MAX + 1], name[1024];
+	char				 text[2048], ptr[AM_DOMAIN_MAX + 2];
+	char				**txt;
+	const char			*at;
+	size_t				 ntxt;
+
+	if (x == NULL)
+		return;
+	at = strrchr(sender, '@');
+	snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
+	memset(&m, 0, sizeof(m));
+	m.sender = sender;
+	m.local = local[0] != '\0' ? local : "postmaster";
+	m.sender_dom = at + 1;
+	m.domain = x->domain;
+	m.ip = c->text;
+	m.ipv6 = c->v6;
+	memcpy(m.addr, c->addr, sizeof(m.addr));
+	m.helo = helo != NULL ? helo : "";
+	m.receiver = spf->receiver;
+	m.now = (long long)time(NULL);
+	if (am_spf_macro_uses_p(x->spec)) {
+		validated_ptr(spf, c, x->domain, ptr, sizeof(ptr));
+		m.ptr = ptr;
+	}
+	if (am_spf_macro_expand(x->spec, 0, &m, name, sizeof(name)) == -1)
+		return;
+	if (am_dns_txt(spf->dns, truncate_name(name), &txt, &ntxt) !=
+	    AM_DNS_OK)
+		return;				/* 6.2: DNS trouble, no text */
+	if (ntxt == 1 && am_spf_macro_uses_p(txt[0]) && m.ptr == NULL) {
+		validated_ptr(spf, c, x->domain, ptr, sizeof(ptr));
+		m.ptr = ptr;
+	}
+	if (ntxt == 1 && am_spf_macro_expand(txt[0], 1, &m, text,
+	    sizeof(text)) == 0)
+		set_text(out->explanation, sizeof(out->explanation), text);
+	am_dns_txt_free(txt, ntxt);
 }
 
 /* internal - an internal failure: temperror with a reason, -1 */
@@ -283,6 +483,26 @@ internal(struct am_spf_check *out, const char *why)
 	return -1;
 }
 
+/* overrides - RFC 7208 rules libspf2 misses: permerror over its result */
+static void
+overrides(struct am_spf *spf, struct am_spf_check *out)
+{
+	const char	*why;
+
+	if ((why = am_dns_spf_syntax(spf->layer)) != NULL) {
+		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6 */
+		set_reason(out, "SPF record syntax error: ");
+		set_text(out->reason + strlen(out->reason),
+		    sizeof(out->reason) - strlen(out->reason), why);
+	} else if ((why = am_dns_spf_limit(spf->layer)) != NULL) {
+		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6.4 */
+		set_reason(out, why);
+	} else if (am_dns_spf_voids(spf->layer) > AM_DNS_SPF_VOID_MAX) {
+		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6.4 */
+		set_reason(out, "void lookup limit exceeded");
+	}
+}
+
 /* evaluate - run check_host() for sender; fill result and reason */
 static int
 evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
@@ -291,12 +511,17 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 	SPF_request_t	*req;
 	SPF_response_t	*resp = NULL;
 	SPF_errcode_t	 err;
+	struct client	 c;
 
-	am_dns_spf_reset(spf->layer);
+	if (client_parse(client_ip, &c) == -1) {
+		/* no address to check (odd MTA input): none, not an error */
+		set_reason(out, "no usable client address");
+		return 0;
+	}
+	am_dns_spf_reset(spf->layer, c.v6, c.addr);
 	if ((req = SPF_request_new(spf->server)) == NULL)
 		return internal(out, "out of memory");
-	if (set_client(req, client_ip) == -1) {
-		/* no address to check (odd MTA input): none, not an error */
+	if (set_client(req, &c) == -1) {
 		SPF_request_free(req);
 		set_reason(out, "no usable client address");
 		return 0;
@@ -314,10 +539,9 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 	}
 	out->result = map_result(resp, err);
 	reason_of(spf, resp, out);
-	if (am_dns_spf_voids(spf->layer) > AM_DNS_SPF_VOID_MAX) {
-		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6.4 */
-		set_reason(out, "void lookup limit exceeded");
-	}
+	overrides(spf, out);
+	if (out->result == AM_SPF_FAIL)
+		explain(spf, &c, helo, sender, out);
 	SPF_response_free(resp);
 	SPF_request_free(req);
 	return err == SPF_E_NO_MEMORY ? -1 : 0;

@@ -26,6 +26,8 @@ void		 am_spf_free(struct am_spf *);		/* NULL is fine */
  * RFC 7208 2.3: helo is checked as "postmaster@helo".
  * RFC 7208 2.4: an empty mailfrom ("" or "<>") is checked as
  * "postmaster@helo"; out->identity then says so.
+ * A fail result carries the domain's exp= explanation in out->explanation
+ * (empty when there is none or it does not resolve, RFC 7208 6.2).
  */
 int	am_spf_check_helo(struct am_spf *, const char *client_ip,
 	    const char *helo, struct am_spf_check *out);

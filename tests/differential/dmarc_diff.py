@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""dmarc_diff.py - random DMARC cases through authmilter (dmarc_eval, RFC
+7489 mode with the Public Suffix List) and mailauth@4 (also PSL-based).
+
+Usage: dmarc_diff.py N SEED DMARC_EVAL NODE_MODULES_DIR WORKDIR [perl]
+Prints disagreements and "DMARC agreement with mailauth@4: a/n", then
+"N passed, N failed" where a failure is an unexplained disagreement.
+With "perl" as the last argument the reference is Mail::DMARC::PurePerl
+(libmail-dmarc-perl, mail_dmarc.pl beside this file) instead, and the
+cases then include adkim=s / aspf=s, which it implements.
+
+Compared: the result (pass/fail/none) and, for fail, the policy that
+applies (p or sp).  Left out of the generated cases, because mailauth@4
+does not implement them: adkim=s/aspf=s (its getAlignment() receives an
+object as "strict", so strict mode is never plain), np and psd (RFC 9989),
+and syntax errors in records (it takes any text after v=DMARC1).
+"""
+import json
+import random
+import subprocess
+import sys
+
+ORGS = ['example.com', 'example.co.uk', 'example.org']
+
+
+def case(r, i, strict):
+    org = r.choice(ORGS)
+    frm = r.choice([org, 'sub.' + org, 'a.b.' + org])
+    records = {}
+    pols = ['none', 'quarantine', 'reject']
+    if r.random() < 0.35:
+        records['_dmarc.' + frm] = ['v=DMARC1; p=%s' % r.choice(pols)]
+    if r.random() < 0.75:
+        rec = 'v=DMARC1; p=%s' % r.choice(pols)
+        if r.random() < 0.5:
+            rec += '; sp=%s' % r.choice(pols)
+        # each tag at most once (a repeated tag: first or last wins,
+        # implementations differ and the RFCs do not say)
+        for tag in ('adkim', 'aspf'):
+            v = r.choice(['', '', 'r'] + (['s', 's'] if strict else []))
+            if v:
+                rec += '; %s=%s' % (tag, v)
+        records.setdefault('_dmarc.' + org, []).append(rec)
+    if r.random() < 0.1:
+        records.setdefault('_dmarc.' + org, []).append('v=spf1 -all')
+    # an RRset holds no duplicates (RFC 2181 5): as DNS would serve them
+    records = {k: list(dict.fromkeys(v)) for k, v in records.items()}
+    cands = [org, 'bounce.' + org, frm, 'other.net', 'example.net',
+             'x.' + r.choice(ORGS)]
+    spf = r.choice(['pass', 'fail'])
+    spfdom = r.choice(cands)
+    dkim = [(r.choice(['pass', 'fail']), r.choice(cands))
+            for _ in range(r.randrange(0, 3))]
+    return {'name': 'm%05d' % i, 'from': frm, 'records': records,
+            'spf': spf, 'spfdom': spfdom, 'dkim': dkim,
+            'spfDomains': [spfdom] if spf == 'pass' else [],
+            'dkimDomains': [d for res, d in dkim if res == 'pass']}
+
+
+def main():
+    n, seed = int(sys.argv[1]), int(sys.argv[2])
+    prog, mods, work = sys.argv[3], sys.argv[4], sys.argv[5]
+    perl = len(sys.argv) > 6 and sys.argv[6] == 'perl'
+    r = random.Random(seed)
+    cases = [case(r, i, perl) for i in range(n)]
+    with open(work + '/dmarc.lines', 'w') as f:
+        for c in cases:
+            dk = ','.join('%s:%s' % x for x in c['dkim']) or '-'
+            f.write('C\t%s\t%s\t%s\t%s\t%s\n' % (c['name'], c['from'],
+                                                 c['spf'], c['spfdom'], dk))
+            for name, txts in c['records'].items():
+                for t in txts:          # one TXT record each
+                    f.write('R\t%s. 300 IN TXT "%s"\n' % (name, t))
+    ours = subprocess.run([prog, '--rfc7489', work + '/dmarc.lines'],
+                          capture_output=True, text=True, check=True).stdout
+    ref = 'Mail::DMARC' if perl else 'mailauth@4'
+    cmd = ['perl', work + '/mail_dmarc.pl'] if perl else \
+        ['node', work + '/mailauth_dmarc.js', mods]
+    theirs = subprocess.run(cmd, input=json.dumps(cases),
+                            capture_output=True, text=True,
+                            check=True).stdout
+    o = {l.split()[0]: l.split()[1:] for l in ours.splitlines()}
+    t = {l.split()[0]: l.split()[1:] for l in theirs.splitlines()}
+    agree = 0
+    for c in cases:
+        a, b = o.get(c['name']), t.get(c['name'])
+        same = a is not None and b is not None and a[0] == b[0] and \
+            (a[0] != 'fail' or a[1] == b[1])
+        if same:
+            agree += 1
+        else:
+            print('   DIFFERS %s: ours %s, %s %s; from %s spf %s:%s '
+                  'dkim %s records %s' % (c['name'], a, ref, b, c['from'],
+                                          c['spf'], c['spfdom'], c['dkim'],
+                                          c['records']))
+    print('DMARC agreement with %s: %d/%d' % (ref, agree, n))
+    print('%d passed, %d failed' % (agree, n - agree))
+
+
+main()
