@@ -188,11 +188,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (st == NULL || st->conn == NULL)
 		return internal(ctx, "no connection state at MAIL");
+	/* busy from here: the SPF look-ups below belong to the message too */
+	msg_begin(st);
 	m = am_msg_new(st->conn, argv != NULL ? argv[0] : NULL,
 	    smfi_getsymval(ctx, "{auth_authen}"));
-	if (m == NULL)
+	if (m == NULL) {
+		msg_end(st);
 		return internal(ctx, "out of memory at MAIL");
-	msg_begin(st);
+	}
 	am_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	return noreply(st, SMFIP_NR_MAIL);
 }

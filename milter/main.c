@@ -35,6 +35,7 @@
 #include "callbacks.h"
 #include "config.h"
 #include "daemon.h"
+#include "drain.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -138,11 +139,15 @@ setup_milter(struct am_daemon *d, const struct am_config *cfg)
 		return -1;
 	}
 	/* remove a stale unix socket; errors here are bind/permission errors */
+	am_drain_before_listen();
 	if (smfi_opensocket(1) != MI_SUCCESS) {
 		am_log_err(NULL, "cannot listen on %s: %s", cfg->socket,
 		    strerror(errno));
 		return -1;
 	}
+	if (am_drain_attach() == -1)
+		am_log_warn(NULL, "listening socket not found: a stop will "
+		    "not refuse connections early");
 	return 0;
 }
 
@@ -163,25 +168,6 @@ block_signals(void)
 	sigaddset(&set, SIGUSR1);	/* taken by the reload thread only */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/*
- * drain - give messages in progress after smfi_main() returned a moment to
- * finish.  Returns 0 when no connection is left, so the handles can be
- * freed; otherwise they stay (idle MTA connections may still hold them)
- * and the process just exits.
- */
-static int
-drain(void)
-{
-	int	 i;
-
-	for (i = 0; i < AM_DRAIN_SECS * 10 && am_callbacks_busy() > 0; i++)
-		usleep(100000);
-	if (am_callbacks_busy() > 0)
-		am_log_warn(NULL, "exiting with %d messages in progress",
-		    am_callbacks_busy());
-	return am_callbacks_active() == 0 ? 0 : -1;
 }
 
 /* offline - -t: the checks on one file, no libmilter */
@@ -279,7 +265,7 @@ main(int argc, char **argv)
 	struct am_config	*cfg;
 	static struct am_daemon	 d;	/* lives past main() for late sessions */
 	struct am_metrics_http	*mh = NULL;
-	char			*pid_file = NULL;
+	char			*pid_file = NULL, *sock = NULL;
 	int			 problems = 0, rc;
 
 	parse_args(argc, argv, &o);
@@ -306,6 +292,7 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	if (become_daemon(&o, cfg, &mh) == -1 ||
 	    (cfg->pid_file != NULL && (pid_file = strdup(cfg->pid_file)) == NULL) ||
+	    (sock = strdup(cfg->socket)) == NULL ||
 	    start_threads(&d, cfg, mh, o.conf) == -1) {
 		am_pidfile_remove(cfg->pid_file);
 		return EX_OSERR;
@@ -313,13 +300,14 @@ main(int argc, char **argv)
 	am_config_unref(cfg);
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
 	    PACKAGE_VERSION, d.cfg->socket, d.cfg->authserv_id, (long)getuid());
-	rc = smfi_main();
+	rc = am_drain_run(AM_DRAIN_SECS, unix_path(sock));
 	am_log_info(NULL, "stopping (%s)", rc == MI_SUCCESS ? "signal" : "error");
 	am_reload_stop();
-	if (drain() == 0)
+	if (am_callbacks_active() == 0)
 		am_daemon_clear(&d);	/* else sessions still use it: leave it */
 	am_metrics_http_free(mh);
 	am_pidfile_remove(pid_file);
 	free(pid_file);
+	free(sock);
 	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }
