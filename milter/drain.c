@@ -24,6 +24,7 @@
 
 static unsigned char	 was_listening[FD_SCAN_MAX];
 static int		 listen_fd = -1;
+static int		 wake_fd = -1;	/* pipe write end behind listen_fd */
 static pthread_t	 main_thread;
 static int		 milter_rc = MI_FAILURE;
 static int		 milter_done;	/* atomic: smfi_main returned */
@@ -61,26 +62,40 @@ am_drain_attach(void)
 }
 
 /*
- * close_listener - put a pipe's read end (whose write end stays open, so
- * it never becomes readable) in place of the listening socket: the socket
- * closes and refuses connections, libmilter polls a quiet descriptor until
- * smfi_stop() closes it.
+ * close_listener - put a pipe's read end in place of the listening socket
+ * (dup2), then shut the socket down: it refuses connections at once, and
+ * libmilter's listener, woken, polls a descriptor that stays quiet until
+ * wake_listener writes to the pipe after smfi_stop().
  */
 static void
 close_listener(const char *unix_path)
 {
-	int	 p[2];
+	int	 p[2], old;
 
 	if (listen_fd == -1)
 		return;
-	if (pipe2(p, O_CLOEXEC) == -1 || dup2(p[0], listen_fd) == -1) {
+	if ((old = dup(listen_fd)) == -1 || pipe2(p, O_CLOEXEC) == -1 ||
+	    dup2(p[0], listen_fd) == -1) {
 		am_log_warn(NULL, "cannot close the listening socket: %s",
 		    strerror(errno));
+		if (old != -1)
+			close(old);
 		return;
 	}
-	close(p[0]);		/* p[1] stays open until exit */
+	close(p[0]);
+	wake_fd = p[1];
+	(void)shutdown(old, SHUT_RDWR);
+	close(old);
 	if (unix_path != NULL && unlink(unix_path) == -1 && errno != ENOENT)
 		am_log_warn(NULL, "unlink %s: %s", unix_path, strerror(errno));
+}
+
+/* wake_listener - after smfi_stop(): libmilter's listener returns now */
+static void
+wake_listener(void)
+{
+	if (wake_fd != -1)
+		(void)write(wake_fd, "x", 1);
 }
 
 /* wait_idle - until no message is in progress, at most secs */
@@ -134,6 +149,7 @@ am_drain_run(unsigned int drain_secs, const char *unix_path)
 		close_listener(unix_path);
 		wait_idle(drain_secs);
 		smfi_stop();
+		wake_listener();
 	}
 	pthread_join(t, NULL);
 	return milter_rc;
