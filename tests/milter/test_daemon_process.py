@@ -75,6 +75,8 @@ def test_userid_umask_pidfile(authmilter_bin, nsd, workdir, rundir):
     pid = int(text)
     try:
         assert alive(pid)
+        # the PidFile is written just before the drop: give it a moment
+        wait_for(lambda: proc_ids(pid)[0] == [nobody.pw_uid] * 4, 10)
         uids, gids, groups = proc_ids(pid)
         assert uids == [nobody.pw_uid] * 4, uids
         assert gids == [nobody.pw_gid] * 4, gids
