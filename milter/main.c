@@ -297,15 +297,16 @@ main(int argc, char **argv)
 		am_pidfile_remove(cfg->pid_file);
 		return EX_OSERR;
 	}
-	am_config_unref(cfg);
+	/* cfg, not d.cfg: the reload thread may swap that one already */
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
-	    PACKAGE_VERSION, d.cfg->socket, d.cfg->authserv_id, (long)getuid());
+	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
+	am_config_unref(cfg);
 	rc = am_drain_run(AM_DRAIN_SECS, unix_path(sock));
 	am_log_info(NULL, "stopping (%s)", rc == MI_SUCCESS ? "signal" : "error");
 	am_reload_stop();
+	am_metrics_http_free(mh);	/* before the resolver it reads */
 	if (am_callbacks_active() == 0)
 		am_daemon_clear(&d);	/* else sessions still use it: leave it */
-	am_metrics_http_free(mh);
 	am_pidfile_remove(pid_file);
 	free(pid_file);
 	free(sock);
