@@ -5,11 +5,14 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +27,9 @@
 
 static unsigned char	 was_listening[FD_SCAN_MAX];
 static int		 listen_fd = -1;
-static int		 wake_fd = -1;	/* pipe write end behind listen_fd */
+static int		 swapped;	/* listen_fd is the quiet socket */
+static struct sockaddr_un quiet_addr;
+static socklen_t	 quiet_len;
 static pthread_t	 main_thread;
 static int		 milter_rc = MI_FAILURE;
 static int		 milter_done;	/* atomic: smfi_main returned */
@@ -62,40 +67,107 @@ am_drain_attach(void)
 }
 
 /*
- * close_listener - put a pipe's read end in place of the listening socket
- * (dup2), then shut the socket down: it refuses connections at once, and
- * libmilter's listener, woken, polls a descriptor that stays quiet until
- * wake_listener writes to the pipe after smfi_stop().
+ * quiet_socket - a listening unix socket in the abstract namespace under a
+ * random name: nobody connects to it but the waker below.  libmilter then
+ * select()s and accept()s on it without errors (each accept error costs
+ * it a sleep of a second or more).  -1 on failure.
+ */
+static int
+quiet_socket(void)
+{
+	int	 fd;
+
+	memset(&quiet_addr, 0, sizeof(quiet_addr));
+	quiet_addr.sun_family = AF_UNIX;
+	snprintf(quiet_addr.sun_path + 1, sizeof(quiet_addr.sun_path) - 1,
+	    "authmilter-drain-%ld-%08x", (long)getpid(), arc4random());
+	quiet_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(quiet_addr.sun_path + 1));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&quiet_addr, quiet_len) == -1 ||
+	    listen(fd, 8) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* poke - one connection to the quiet socket; never blocks */
+static void
+poke(void)
+{
+	int	 fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		return;
+	(void)connect(fd, (struct sockaddr *)&quiet_addr, quiet_len);
+	close(fd);
+}
+
+/*
+ * close_listener - put the quiet socket in place of the listening socket
+ * (dup2), then shut the real one down: it refuses connections at once.
+ * poll() only re-reads the descriptor table when it wakes, and only waits
+ * on the files it first saw: so a connection is queued on the quiet socket
+ * first, and the wake-up from the shutdown makes libmilter accept that one
+ * (a session that ends at once) and poll the quiet socket from then on.
  */
 static void
 close_listener(const char *unix_path)
 {
-	int	 p[2], old;
+	int	 q = -1, old = -1;
 
 	if (listen_fd == -1)
 		return;
-	if ((old = dup(listen_fd)) == -1 || pipe2(p, O_CLOEXEC) == -1 ||
-	    dup2(p[0], listen_fd) == -1) {
+	if ((q = quiet_socket()) == -1 || (old = dup(listen_fd)) == -1 ||
+	    dup2(q, listen_fd) == -1) {
 		am_log_warn(NULL, "cannot close the listening socket: %s",
 		    strerror(errno));
+		if (q != -1)
+			close(q);
 		if (old != -1)
 			close(old);
 		return;
 	}
-	close(p[0]);
-	wake_fd = p[1];
+	close(q);
+	swapped = 1;
+	poke();
 	(void)shutdown(old, SHUT_RDWR);
 	close(old);
 	if (unix_path != NULL && unlink(unix_path) == -1 && errno != ENOENT)
 		am_log_warn(NULL, "unlink %s: %s", unix_path, strerror(errno));
 }
 
-/* wake_listener - after smfi_stop(): libmilter's listener returns now */
-static void
-wake_listener(void)
+/*
+ * waker - libmilter's listener holds its mutex while it waits for a
+ * connection, and smfi_stop() needs that mutex to close the socket.
+ * smfi_stop() sets the stop flag first, so connecting to the quiet socket
+ * (every 100 ms until smfi_main returned) lets the listener see the flag.
+ */
+static void *
+waker(void *arg)
 {
-	if (wake_fd != -1)
-		(void)write(wake_fd, "x", 1);
+	int	 i;
+
+	for (i = 0; i < 100 && !__atomic_load_n(&milter_done,
+	    __ATOMIC_SEQ_CST); i++) {
+		usleep(100000);
+		poke();
+	}
+	return NULL;
+}
+
+/* stop_milter - smfi_stop(), without waiting for the listener's timeout */
+static void
+stop_milter(void)
+{
+	pthread_t	 t;
+
+	if (swapped && pthread_create(&t, NULL, waker, NULL) == 0)
+		pthread_detach(t);
+	smfi_stop();
 }
 
 /* wait_idle - until no message is in progress, at most secs */
@@ -148,8 +220,7 @@ am_drain_run(unsigned int drain_secs, const char *unix_path)
 		    am_callbacks_busy(), am_callbacks_busy() == 1 ? "" : "s");
 		close_listener(unix_path);
 		wait_idle(drain_secs);
-		smfi_stop();
-		wake_listener();
+		stop_milter();
 	}
 	pthread_join(t, NULL);
 	return milter_rc;

@@ -6,9 +6,10 @@
  * reading from connections that wait for their next command, so a message
  * in flight would never get its reply.  So authmilter handles the stop
  * signals itself and stops in this order:
- *   1. stop accepting: the listening socket is replaced (dup2) by an inert
- *      descriptor, so it is closed and new connections are refused while
- *      libmilter's listener keeps running; a unix socket file is removed;
+ *   1. stop accepting: the listening socket is replaced (dup2) by a quiet
+ *      one (abstract unix namespace, random name) and shut down, so new
+ *      connections are refused while libmilter's listener keeps running;
+ *      a unix socket file is removed;
  *   2. wait, at most a bound, until no message is between MAIL and the
  *      end of message (am_callbacks_busy);
  *   3. smfi_stop(): smfi_main() returns.
