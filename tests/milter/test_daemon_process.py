@@ -11,7 +11,8 @@ import tempfile
 
 import pytest
 
-from conftest import GOOD_IP, Authmilter, accepted_ar, make_msg, wait_for
+from conftest import (GOOD_IP, Authmilter, accepted_ar, free_port,
+                      make_msg, wait_for)
 
 
 def proc_ids(pid):
@@ -161,3 +162,19 @@ def test_stale_unix_socket_removed_in_background(authmilter_bin, nsd,
     finally:
         os.kill(pid, signal.SIGTERM)
     assert wait_for(lambda: not alive(pid), 20)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to start as another user")
+def test_userid_refused_when_not_root(authmilter_bin, nsd, rundir):
+    """started as nobody with UserID root: no drop possible, exit 71"""
+    conf = os.path.join(rundir, "notroot.conf")
+    with open(conf, "w") as f:
+        f.write("Socket inet:%d@127.0.0.1\nNameservers 127.0.0.1@%d\n"
+                "Syslog no\nUserID root\n" % (free_port(), nsd.port))
+    os.chmod(conf, 0o644)
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                        "--clear-groups", authmilter_bin, "-f", "-c", conf],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 71, p
+    assert "must be started as root" in p.stderr, p.stderr
