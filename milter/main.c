@@ -288,13 +288,21 @@ main(int argc, char **argv)
 	if (cfg->umask_set)
 		umask((mode_t)cfg->umask);
 	/* socket first (errors on the terminal), fork next, threads last */
-	if (setup_milter(&d, cfg) == -1)
+	if (setup_milter(&d, cfg) == -1) {
+		am_config_unref(cfg);
 		return EX_OSERR;
+	}
 	if (become_daemon(&o, cfg, &mh) == -1 ||
 	    (cfg->pid_file != NULL && (pid_file = strdup(cfg->pid_file)) == NULL) ||
 	    (sock = strdup(cfg->socket)) == NULL ||
 	    start_threads(&d, cfg, mh, o.conf) == -1) {
+		am_metrics_http_free(mh);
+		if (d.cfg != NULL)
+			am_daemon_clear(&d);
 		am_pidfile_remove(cfg->pid_file);
+		free(pid_file);
+		free(sock);
+		am_config_unref(cfg);
 		return EX_OSERR;
 	}
 	/* cfg, not d.cfg: the reload thread may swap that one already */
