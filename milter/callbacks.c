@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libmilter/mfapi.h>
 
@@ -18,6 +19,7 @@
 #include "callbacks.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "spf.h"
 
@@ -186,11 +188,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 
 	if (st == NULL || st->conn == NULL)
 		return internal(ctx, "no connection state at MAIL");
+	/* busy from here: the SPF look-ups below belong to the message too */
+	msg_begin(st);
 	m = am_msg_new(st->conn, argv != NULL ? argv[0] : NULL,
 	    smfi_getsymval(ctx, "{auth_authen}"));
-	if (m == NULL)
+	if (m == NULL) {
+		msg_end(st);
 		return internal(ctx, "out of memory at MAIL");
-	msg_begin(st);
+	}
 	am_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	return noreply(st, SMFIP_NR_MAIL);
 }
@@ -351,10 +356,12 @@ cb_eom(SMFICTX *ctx)
 	struct cb_state		*st = smfi_getpriv(ctx);
 	struct am_msg		*m;
 	struct am_verdict	 v;
+	struct timespec		 t0, t1;
 	sfsistat		 rc;
 
 	if (st == NULL || st->conn == NULL || st->conn->msg == NULL)
 		return internal(ctx, "no message state at end of message");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m = st->conn->msg;
 	am_msg_set_qid(m, smfi_getsymval(ctx, "i"));
 	am_msg_finish(m);
@@ -369,6 +376,9 @@ cb_eom(SMFICTX *ctx)
 	}
 	log_summary(m, &v);
 	rc = reply(ctx, m, &v);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	am_metrics_message(&m->res, m->exempt != NULL, v.action,
+	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	am_msg_free(m);
 	msg_end(st);
 	return rc;

@@ -21,7 +21,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -501,6 +503,121 @@ set_psl(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_userid - "user" or "user:group"; both must exist now */
+static int
+set_userid(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct passwd	 pw, *pwp = NULL;
+	struct group	 gr, *grp = NULL;
+	char		 buf[16384], *user, *group;
+
+	if ((user = strdup(val)) == NULL)
+		return nomem(err, errlen);
+	if ((group = strchr(user, ':')) != NULL)
+		*group++ = '\0';
+	if (*user == '\0' || (group != NULL && *group == '\0')) {
+		snprintf(err, errlen, "\"%s\": expected user or user:group", val);
+		goto fail;
+	}
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL) {
+		snprintf(err, errlen, "no such user \"%s\"", user);
+		goto fail;
+	}
+	if (group != NULL && (getgrnam_r(group, &gr, buf, sizeof(buf),
+	    &grp) != 0 || grp == NULL)) {
+		snprintf(err, errlen, "no such group \"%s\"", group);
+		goto fail;
+	}
+	if (replace_str(&cfg->user, user, err, errlen) == -1 ||
+	    (group != NULL &&
+	    replace_str(&cfg->group, group, err, errlen) == -1))
+		goto fail;
+	free(user);
+	return 0;
+fail:
+	free(user);
+	return -1;
+}
+
+/* set_umask - octal 0 .. 0777 */
+static int
+set_umask(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	unsigned long	 v = 0;
+	const char	*p;
+
+	for (p = val; *p >= '0' && *p <= '7' && v <= 0777; p++)
+		v = v * 8 + (unsigned long)(*p - '0');
+	if (*val == '\0' || *p != '\0' || v > 0777) {
+		snprintf(err, errlen, "\"%s\" is not an octal mode from 000 "
+		    "to 777", val);
+		return -1;
+	}
+	cfg->umask = (unsigned int)v;
+	cfg->umask_set = 1;
+	return 0;
+}
+
+/* set_path - an absolute file name */
+static int
+set_path(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	if (val[0] != '/' || strlen(val) >= PATH_LEN) {
+		snprintf(err, errlen, "\"%s\" is not an absolute path", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/* check_metrics - inet:port@ipv4 or inet6:port@ipv6; NULL or a problem */
+static const char *
+check_metrics(const char *val)
+{
+	const char	*rest, *at, *why;
+	char		 host[INET6_ADDRSTRLEN + 2];
+	unsigned char	 addr[16];
+	size_t		 len;
+	int		 af = AF_INET;
+
+	if ((rest = prefix_of(val, "inet6:")) != NULL)
+		af = AF_INET6;
+	else if ((rest = prefix_of(val, "inet:")) == NULL)
+		return "expected inet:port@address or inet6:port@address";
+	if ((why = check_inet(rest, af)) != NULL)
+		return why;
+	if ((at = strchr(rest, '@')) == NULL)
+		return NULL;		/* loopback */
+	at++;
+	len = strlen(at);
+	if (len >= 2 && at[0] == '[' && at[len - 1] == ']') {
+		at++;
+		len -= 2;
+	}
+	if (len >= sizeof(host))
+		return "bad address";
+	memcpy(host, at, len);
+	host[len] = '\0';
+	return inet_pton(af, host, addr) == 1 ? NULL :
+	    "the host must be an address";
+}
+
+/* set_metrics - where the metrics HTTP server listens */
+static int
+set_metrics(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*why;
+
+	if ((why = check_metrics(val)) != NULL) {
+		snprintf(err, errlen, "\"%s\": %s", val, why);
+		return -1;
+	}
+	return replace_str(&cfg->metrics_socket, val, err, errlen);
+}
+
 /* the keys, in the order of conf/authmilter.conf */
 #define F(field)	offsetof(struct am_config, field)
 
@@ -527,6 +644,10 @@ static const struct key keys[] = {
 	{ "Syslog", set_bool, F(syslog), 0, 0, "yes" },
 	{ "SyslogFacility", set_facility, F(syslog_facility), 0, 0, "mail" },
 	{ "LogLevel", set_loglevel, F(log_level), 0, 0, "info" },
+	{ "UserID", set_userid, 0, 0, 0, NULL },
+	{ "UMask", set_umask, 0, 0, 0, NULL },
+	{ "PidFile", set_path, F(pid_file), 0, 0, NULL },
+	{ "MetricsSocket", set_metrics, 0, 0, 0, NULL },
 };
 
 #define NKEYS	nitems(keys)
@@ -826,6 +947,10 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->reject_string);
 	free(cfg->psl_path);
 	am_psl_free(cfg->psl);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->pid_file);
+	free(cfg->metrics_socket);
 	free(cfg);
 }
 

@@ -48,6 +48,14 @@ struct am_config {
 	int		 syslog;		/* Syslog (default 1) */
 	int		 syslog_facility;	/* SyslogFacility (default LOG_MAIL) */
 	int		 log_level;		/* LogLevel, enum am_log_level (default info) */
+
+	/* process keys (read at start; a reload only warns when they change) */
+	char		*user;			/* UserID user name; NULL = keep running as started */
+	char		*group;			/* UserID ":group"; NULL = the user's login group */
+	int		 umask_set;		/* UMask given */
+	unsigned int	 umask;			/* UMask, 0 .. 0777 */
+	char		*pid_file;		/* PidFile; NULL = none */
+	char		*metrics_socket;	/* MetricsSocket inet:port@addr; NULL = off */
 };
 
 /* error callback: one call per problem, already formatted "file:line: ..." */

@@ -52,6 +52,8 @@ struct am_dns {
 	int		 wake[2];	/* self-pipe: pump stops if readable */
 	unsigned int	 timeout;	/* seconds per query */
 	int		 local_only;	/* "." is a static zone */
+	unsigned long	 nqueries;	/* atomic: queries sent, for metrics */
+	unsigned long	 ntimeouts;	/* atomic: queries that timed out */
 };
 
 struct am_dns_query {
@@ -64,6 +66,7 @@ struct am_dns_query {
 	enum am_dns_status	 status;
 	struct ub_result	*res;		/* only when status is OK */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
+	int			 timed_out;	/* counted in ntimeouts */
 };
 
 /* seterr - format a message into the caller's error buffer */
@@ -336,6 +339,15 @@ am_dns_add_stub(struct am_dns *dns, const char *zone, const char *addr)
 	return 0;
 }
 
+/* am_dns_stats - queries sent and timed out so far (for metrics) */
+void
+am_dns_stats(struct am_dns *dns, unsigned long *queries,
+    unsigned long *timeouts)
+{
+	*queries = __atomic_load_n(&dns->nqueries, __ATOMIC_RELAXED);
+	*timeouts = __atomic_load_n(&dns->ntimeouts, __ATOMIC_RELAXED);
+}
+
 /* am_dns_timeout - seconds a query may take */
 unsigned int
 am_dns_timeout(const struct am_dns *dns)
@@ -462,6 +474,8 @@ am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
 	__atomic_store_n(&q->refs, 2, __ATOMIC_RELEASE); /* owner + callback */
 	r = ub_resolve_async(dns->ctx, name, rrtype, DNS_CLASS_IN, q,
 	    query_cb, &q->async_id);
+	if (r == 0)
+		__atomic_add_fetch(&dns->nqueries, 1, __ATOMIC_RELAXED);
 	if (r != 0) {
 		/* the callback will never run */
 		__atomic_store_n(&q->refs, 1, __ATOMIC_RELEASE);
@@ -495,6 +509,9 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 		if (pthread_cond_timedwait(&q->cond, &q->mtx, &dl) == ETIMEDOUT)
 			break;
 	if (!q->done) {
+		if (!q->timed_out++)
+			__atomic_add_fetch(&q->dns->ntimeouts, 1,
+			    __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&q->mtx);
 		return AM_DNS_TEMP;	/* timed out; may wait again */
 	}

@@ -103,6 +103,9 @@ void	am_dns_txt_free(char **txt, size_t ntxt);
 int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
 
 unsigned int	 am_dns_timeout(const struct am_dns *);
+/* counters since am_dns_new: queries sent upstream (or to the cache) and timeouts */
+void		 am_dns_stats(struct am_dns *, unsigned long *queries,
+		    unsigned long *timeouts);
 const char	*am_dns_status_str(enum am_dns_status);	/* "ok", "nxdomain", ... */
 
 #endif /* AM_DNS_H */

@@ -2,15 +2,19 @@
  * main.c - authmilter: SPF, DKIM and DMARC in one milter.
  *
  * Usage: authmilter [-c file] [-f] [-n] [-V]
+ *        authmilter [-c file] -t file [-i ip] [-H helo] [-m mailfrom] [-a user]
  *   -c file  configuration (default SYSCONFDIR/authmilter.conf)
  *   -f       stay in the foreground and log to stderr as well
  *   -n       check the configuration, print every problem, exit
+ *   -t file  check one message file offline and print the outcome
  *   -V       print the version
  *
  * Start-up: load the config (every problem reported, exit EX_CONFIG on
- * any), open the log, create the resolver and the DKIM library, bind the
- * socket (a stale unix socket is removed), then hand over to smfi_main().
- * Exit codes follow sysexits(3).
+ * any), open the log, block the signals threads must not take, bind the
+ * socket under UMask (a stale unix socket is removed), bind the metrics
+ * port, go to the background, write the PidFile, drop to UserID, and only
+ * then start threads: resolver, DKIM library, metrics server, the SIGUSR1
+ * reload thread, and smfi_main().  Exit codes follow sysexits(3).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -21,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -30,7 +35,14 @@
 #include "callbacks.h"
 #include "config.h"
 #include "daemon.h"
+#include "drain.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "offline.h"
+#include "pidfile.h"
+#include "privs.h"
+#include "reload.h"
 
 #ifndef AM_SYSCONFDIR
 #define AM_SYSCONFDIR	"/etc"
@@ -39,16 +51,19 @@
 #define AM_DRAIN_SECS	10	/* wait this long for messages in progress at exit */
 
 struct options {
-	const char	*conf;
-	int		 foreground;
-	int		 check_only;
+	const char		*conf;
+	int			 foreground;
+	int			 check_only;
+	struct am_offline_opts	 t;	/* -t: t.file set */
 };
 
 /* usage - print the synopsis and exit */
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: authmilter [-c file] [-f] [-n] [-V]\n");
+	fprintf(stderr, "usage: authmilter [-c file] [-f] [-n] [-V]\n"
+	    "       authmilter [-c file] -t file [-i ip] [-H helo] "
+	    "[-m mailfrom] [-a user]\n");
 	exit(EX_USAGE);
 }
 
@@ -60,8 +75,23 @@ parse_args(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->conf = AM_DEFAULT_CONF;
-	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:fH:i:m:nt:Vh")) != -1) {
 		switch (ch) {
+		case 'a':
+			o->t.auth = optarg;
+			break;
+		case 'H':
+			o->t.helo = optarg;
+			break;
+		case 'i':
+			o->t.ip = optarg;
+			break;
+		case 'm':
+			o->t.mailfrom = optarg;
+			break;
+		case 't':
+			o->t.file = optarg;
+			break;
 		case 'c':
 			o->conf = optarg;
 			break;
@@ -79,6 +109,9 @@ parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind != argc)
+		usage();
+	if (o->t.file == NULL && (o->t.auth || o->t.helo || o->t.ip ||
+	    o->t.mailfrom))
 		usage();
 }
 
@@ -106,11 +139,15 @@ setup_milter(struct am_daemon *d, const struct am_config *cfg)
 		return -1;
 	}
 	/* remove a stale unix socket; errors here are bind/permission errors */
+	am_drain_before_listen();
 	if (smfi_opensocket(1) != MI_SUCCESS) {
 		am_log_err(NULL, "cannot listen on %s: %s", cfg->socket,
 		    strerror(errno));
 		return -1;
 	}
+	if (am_drain_attach() == -1)
+		am_log_warn(NULL, "listening socket not found: a stop will "
+		    "not refuse connections early");
 	return 0;
 }
 
@@ -128,27 +165,97 @@ block_signals(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);	/* taken by the reload thread only */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* offline - -t: the checks on one file, no libmilter */
+static int
+offline(const struct options *o, struct am_config *cfg)
+{
+	struct am_daemon	 d;
+	char			 err[512];
+	int			 rc;
+
+	am_log_open("authmilter", 0, 0, 1);
+	am_log_set_level(AM_LOG_WARN);
+	if (am_daemon_init(&d, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "authmilter: %s\n", err);
+		am_config_unref(cfg);
+		return EX_OSERR;
+	}
+	am_config_unref(cfg);
+	rc = am_offline_check(&d.env, d.cfg, &o->t, stdout);
+	am_daemon_clear(&d);
+	return rc;
+}
+
+/* unix_path - the file of a unix socket spec, or NULL */
+static const char *
+unix_path(const char *spec)
+{
+	if (strncasecmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncasecmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
 /*
- * drain - give messages in progress after smfi_main() returned a moment to
- * finish.  Returns 0 when no connection is left, so the handles can be
- * freed; otherwise they stay (idle MTA connections may still hold them)
- * and the process just exits.
+ * become_daemon - after the socket is bound: background, PidFile, the
+ * metrics port, then drop root.  Still no thread.  0 or -1 (logged).
  */
 static int
-drain(void)
+become_daemon(const struct options *o, const struct am_config *cfg,
+    struct am_metrics_http **mh)
 {
-	int	 i;
+	char	 err[512];
+	uid_t	 uid = (uid_t)-1;
+	gid_t	 gid = (gid_t)-1;
 
-	for (i = 0; i < AM_DRAIN_SECS * 10 && am_callbacks_busy() > 0; i++)
-		usleep(100000);
-	if (am_callbacks_busy() > 0)
-		am_log_warn(NULL, "exiting with %d messages in progress",
-		    am_callbacks_busy());
-	return am_callbacks_active() == 0 ? 0 : -1;
+	if (!o->foreground && daemon(0, 0) == -1) {
+		am_log_err(NULL, "daemon: %s", strerror(errno));
+		return -1;
+	}
+	if (cfg->user != NULL && geteuid() == 0 &&
+	    am_privs_lookup(cfg->user, cfg->group, &uid, &gid, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	if (cfg->pid_file != NULL &&
+	    am_pidfile_write(cfg->pid_file, uid, gid, err, sizeof(err)) == -1)
+		goto fail;
+	if (cfg->metrics_socket != NULL &&
+	    (*mh = am_metrics_http_new(cfg->metrics_socket, err,
+	    sizeof(err))) == NULL)
+		goto fail;
+	if (cfg->user != NULL && am_privs_drop(cfg->user, cfg->group,
+	    unix_path(cfg->socket), err, sizeof(err)) == -1)
+		goto fail;
+	return 0;
+fail:
+	am_log_err(NULL, "%s", err);
+	return -1;
+}
+
+/* start_threads - everything that runs next to smfi_main; 0 or -1 */
+static int
+start_threads(struct am_daemon *d, struct am_config *cfg,
+    struct am_metrics_http *mh, const char *conf)
+{
+	char	 err[512];
+
+	if (am_daemon_init(d, cfg, err, sizeof(err)) == -1)
+		goto fail;
+	am_metrics_set_dns(d->env.dns);
+	if (mh != NULL && am_metrics_http_start(mh, err, sizeof(err)) == -1)
+		goto fail;
+	if (am_reload_start(d, conf, err, sizeof(err)) == -1)
+		goto fail;
+	return 0;
+fail:
+	am_log_err(NULL, "%s", err);
+	return -1;
 }
 
 int
@@ -157,7 +264,8 @@ main(int argc, char **argv)
 	struct options		 o;
 	struct am_config	*cfg;
 	static struct am_daemon	 d;	/* lives past main() for late sessions */
-	char			 err[512];
+	struct am_metrics_http	*mh = NULL;
+	char			*pid_file = NULL, *sock = NULL;
 	int			 problems = 0, rc;
 
 	parse_args(argc, argv, &o);
@@ -172,26 +280,43 @@ main(int argc, char **argv)
 		am_config_unref(cfg);
 		return EX_OK;
 	}
+	if (o.t.file != NULL)
+		return offline(&o, cfg);
 	am_log_open("authmilter", cfg->syslog, cfg->syslog_facility, o.foreground);
 	am_log_set_level((enum am_log_level)cfg->log_level);
 	block_signals();
+	if (cfg->umask_set)
+		umask((mode_t)cfg->umask);
 	/* socket first (errors on the terminal), fork next, threads last */
-	if (setup_milter(&d, cfg) == -1)
-		return EX_OSERR;
-	if (!o.foreground && daemon(0, 0) == -1) {
-		am_log_err(NULL, "daemon: %s", strerror(errno));
+	if (setup_milter(&d, cfg) == -1) {
+		am_config_unref(cfg);
 		return EX_OSERR;
 	}
-	if (am_daemon_init(&d, cfg, err, sizeof(err)) == -1) {
-		am_log_err(NULL, "%s", err);
+	if (become_daemon(&o, cfg, &mh) == -1 ||
+	    (cfg->pid_file != NULL && (pid_file = strdup(cfg->pid_file)) == NULL) ||
+	    (sock = strdup(cfg->socket)) == NULL ||
+	    start_threads(&d, cfg, mh, o.conf) == -1) {
+		am_metrics_http_free(mh);
+		if (d.cfg != NULL)
+			am_daemon_clear(&d);
+		am_pidfile_remove(cfg->pid_file);
+		free(pid_file);
+		free(sock);
+		am_config_unref(cfg);
 		return EX_OSERR;
 	}
+	/* cfg, not d.cfg: the reload thread may swap that one already */
+	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
+	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
 	am_config_unref(cfg);
-	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s",
-	    PACKAGE_VERSION, d.cfg->socket, d.cfg->authserv_id);
-	rc = smfi_main();
+	rc = am_drain_run(AM_DRAIN_SECS, unix_path(sock));
 	am_log_info(NULL, "stopping (%s)", rc == MI_SUCCESS ? "signal" : "error");
-	if (drain() == 0)
+	am_reload_stop();
+	am_metrics_http_free(mh);	/* before the resolver it reads */
+	if (am_callbacks_active() == 0)
 		am_daemon_clear(&d);	/* else sessions still use it: leave it */
+	am_pidfile_remove(pid_file);
+	free(pid_file);
+	free(sock);
 	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
 }

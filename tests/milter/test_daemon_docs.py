@@ -1,0 +1,131 @@
+"""Docs and packaging stay in step with the code: every config key is in
+authmilter.conf(5), the shipped config and the README; the man pages render
+without warnings; the systemd unit passes systemd-analyze verify; make
+install puts man pages and systemd files in place."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def read(*path):
+    with open(os.path.join(ROOT, *path)) as f:
+        return f.read()
+
+
+def table_keys():
+    """key names from config.c's keys[] table"""
+    src = read("milter", "config.c")
+    table = src[src.index("static const struct key keys[]"):]
+    table = table[:table.index("};")]
+    keys = re.findall(r'\{\s*"(\w+)",\s*set_\w+', table)
+    assert len(keys) >= 20, keys
+    return keys
+
+
+def conf_keys():
+    """keys documented ("##  Key ...") in conf/authmilter.conf"""
+    return re.findall(r"^##  ([A-Z]\w+) .*\n##\tdefault:",
+                      read("conf", "authmilter.conf"), re.M)
+
+
+def man_keys():
+    return re.findall(r"^\.It Cm (\w+)", read("man", "authmilter.conf.5"),
+                      re.M)
+
+
+def test_every_key_in_man_page():
+    man = set(man_keys())
+    missing = [k for k in table_keys() + conf_keys() if k not in man]
+    assert not missing, "keys missing from man/authmilter.conf.5: %s" % missing
+
+
+def test_man_page_has_no_unknown_key():
+    known = set(table_keys())
+    extra = [k for k in man_keys() if k not in known]
+    assert not extra, "man/authmilter.conf.5 documents unknown keys %s" % extra
+
+
+def test_every_key_in_shipped_conf_and_readme():
+    conf = set(conf_keys())
+    readme = set(re.findall(r"^\| `(\w+)` \|", read("README"), re.M))
+    for k in table_keys():
+        assert k in conf, "%s not documented in conf/authmilter.conf" % k
+        assert k in readme, "%s not in the README configuration table" % k
+
+
+def test_restart_keys_agree():
+    """keys the reload code calls restart-only are marked so in the man page"""
+    src = read("milter", "reload.c")
+    code = set(re.findall(r'add_name\(out, outlen, &n, "(\w+)"\)', src))
+    man = read("man", "authmilter.conf.5")
+    marked = set()
+    for block in man.split(".It Cm ")[1:]:
+        if ".Em restart" in block:
+            marked.add(block.split()[0])
+    assert code == marked, (code, marked)
+
+
+@pytest.mark.parametrize("page", ["authmilter.8", "authmilter.conf.5"])
+def test_man_page_renders_cleanly(page):
+    groff = shutil.which("groff")
+    if groff is None:
+        pytest.skip("groff not installed")
+    p = subprocess.run([groff, "-mandoc", "-ww", "-z",
+                        os.path.join(ROOT, "man", page)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def test_systemd_unit_verifies(tmp_path, authmilter_bin):
+    """systemd-analyze verify on the unit, with its paths pointed at this
+    build (verify checks that ExecStart's program exists)"""
+    sa = shutil.which("systemd-analyze")
+    if sa is None:
+        pytest.skip("systemd-analyze not installed (package systemd)")
+    unit = read("systemd", "authmilter.service")
+    for want in ("NoNewPrivileges=yes", "ProtectSystem=strict",
+                 "ProtectHome=yes", "PrivateTmp=yes", "RuntimeDirectory=",
+                 "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service",
+                 "ExecReload=/bin/kill -USR1 $MAINPID", "User="):
+        assert want in unit, "unit lacks %r" % want
+    unit = unit.replace("/usr/local/sbin/authmilter", authmilter_bin)
+    unit = unit.replace("/usr/local/etc/authmilter.conf",
+                        os.path.join(ROOT, "conf", "authmilter.conf"))
+    path = tmp_path / "authmilter.service"
+    path.write_text(unit)
+    p = subprocess.run([sa, "verify", "--man=no", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    out = p.stdout + p.stderr
+    if p.returncode != 0 and re.search(r"(?i)failed to (initialize|connect|"
+                                       r"create|set up)", out) and \
+            "authmilter.service" not in out:
+        pytest.skip("systemd-analyze cannot run here: %s" % out.strip())
+    assert p.returncode == 0, out
+    assert "authmilter.service" not in out, out   # no warning about it
+
+
+def test_make_install(tmp_path):
+    build = os.environ.get("AUTHMILTER_BUILD")
+    if not build or not os.path.isfile(os.path.join(build, "Makefile")):
+        pytest.skip("AUTHMILTER_BUILD (a configured build directory) not set")
+    dest = str(tmp_path / "dest")
+    p = subprocess.run(["make", "-s", "-C", build, "install",
+                        "DESTDIR=" + dest], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    files = set()
+    for d, _, fs in os.walk(dest):
+        for f in fs:
+            files.add(os.path.relpath(os.path.join(d, f), dest))
+    for suffix in ("sbin/authmilter", "man/man8/authmilter.8",
+                   "man/man5/authmilter.conf.5",
+                   "systemd/system/authmilter.service",
+                   "sysusers.d/authmilter.conf",
+                   "tmpfiles.d/authmilter.conf"):
+        assert any(f.endswith(suffix) for f in files), (suffix, files)
