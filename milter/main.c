@@ -13,7 +13,10 @@
  * Exit codes follow sysexits(3).
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -92,6 +95,33 @@ print_problem(void *arg, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
+/*
+ * nodelay_listeners - TCP_NODELAY on libmilter's listening TCP socket (it
+ * has no API for its descriptor, so look for it).  Linux copies the option
+ * to every accepted connection.  Without it, the reply that follows a
+ * header edit at EOM ('i' then 'c') waits for the MTA's delayed ACK:
+ * measured 40 ms per message over inet sockets (bench/, 190 msg/s at c=8).
+ */
+static void
+nodelay_listeners(void)
+{
+	int		 fd, on = 1, listening;
+	socklen_t	 len;
+	struct sockaddr_storage ss;
+
+	for (fd = 0; fd < 64; fd++) {
+		len = sizeof(listening);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+		    &len) == -1 || !listening)
+			continue;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			continue;
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	}
+}
+
 /* setup_milter - register callbacks and bind the socket */
 static int
 setup_milter(struct am_daemon *d, const struct am_config *cfg)
@@ -111,6 +141,7 @@ setup_milter(struct am_daemon *d, const struct am_config *cfg)
 		    strerror(errno));
 		return -1;
 	}
+	nodelay_listeners();
 	return 0;
 }
 
