@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "dkim.h"
+#include "dkim_keycache.h"
 #include "dns.h"
 #include "dns_dkim.h"
 
@@ -186,6 +187,7 @@ am_dkim_lib_free(struct am_dkim_lib *l)
 	if (l == NULL)
 		return;
 	dkim_close(l->lib);
+	am_keycache_flush();		/* decoded keys (dkim_keycache.h) */
 	free(l);
 }
 
