@@ -780,9 +780,12 @@ record(long seq, const struct msg *m, struct outcome *o, double ms)
 		    strstr(m->expected, "action=reject") == NULL;
 	} else
 		bad[seq] = strcmp(v, m->expected) != 0;
-	if (bad[seq] && !quiet)
+	if (bad[seq] && !quiet) {
 		fprintf(stderr, "mismatch %s: expected \"%s\" got \"%s\"\n",
 		    m->file, m->expected, v);
+		for (i = 0; i < o->nadded; i++)
+			fprintf(stderr, "\tA-R: %s\n", o->added[i]);
+	}
 	for (i = 0; i < ntally; i++)
 		if (strcmp(tally_keys[i], v) == 0)
 			break;
