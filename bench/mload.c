@@ -15,7 +15,8 @@
  * -p PID (repeatable): report the CPU time (utime+stime from
  * /proc/PID/stat) used during the run and the peak RSS (VmHWM).
  * -A: count only A-R headers with this authserv-id (default: all).
- * -q: no line per mismatch; -k: report speed even when verdicts differ
+ * gen_cpu_ms_msg is mload's own CPU (it shares the machine with the
+ * milter).  -q: no line per mismatch; -k: report speed even when verdicts differ
  * (for peers whose semantics differ from the corpus's, e.g. RFC 7489).
  *
  * The verdict of a message is taken from what the filters return: the
@@ -31,6 +32,7 @@
  * Folded header values are sent with "\n" line breaks, body chunks with
  * CRLF lines, at most 65535 bytes each, as Postfix does.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -921,6 +923,7 @@ main(int argc, char **argv)
 {
 	const char	*dir = NULL;
 	pthread_t	*th;
+	struct rusage	 ru;
 	double		 t0, wall, cpu0[MAX_PIDS], cpu1, cpu = 0;
 	long		 i, nbad = 0, hwm = 0, h;
 	int		 c, j;
@@ -986,6 +989,10 @@ main(int argc, char **argv)
 		if (npids > 0)
 			printf(" cpu_ms_msg=%.3f hwm_mb=%.1f",
 			    cpu * 1e3 / total, hwm / 1024.0);
+		if (getrusage(RUSAGE_SELF, &ru) == 0)	/* ours, for context */
+			printf(" gen_cpu_ms_msg=%.3f", (ru.ru_utime.tv_sec +
+			    ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec +
+			    ru.ru_stime.tv_usec) / 1e6) * 1e3 / total);
 	} else
 		printf(" (no speed reported: verdicts or protocol wrong)");
 	printf("\n");
