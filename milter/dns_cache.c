@@ -200,9 +200,12 @@ am_dns_cache_get(struct am_dns_cache *c, const char *name, int rrtype,
 		}
 		hit = 1;
 		*st = e->st;
-		if (e->st == AM_DNS_OK && res != NULL &&
-		    (*res = copy_result(e->res)) == NULL)
-			hit = 0;
+		if (e->st == AM_DNS_OK && res != NULL) {
+			if ((*res = copy_result(e->res)) == NULL)
+				hit = 0;
+			else		/* what is left of the TTL */
+				(*res)->ttl = (int)(e->expires - now_sec());
+		}
 		break;
 	}
 	pthread_mutex_unlock(&c->lock);

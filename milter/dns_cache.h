@@ -16,7 +16,8 @@
  * are (lower-cased name without the final dot, type).  Bounded: at most
  * AM_DNS_CACHE_MAX entries; when full it is emptied.  Thread-safe (one
  * mutex).  Answers handed out are deep copies the caller frees with
- * ub_resolve_free() (am_dns_result_free), like libunbound's own.
+ * ub_resolve_free() (am_dns_result_free), like libunbound's own, with
+ * ttl set to what is left of it.
  */
 #ifndef AM_DNS_CACHE_H
 #define AM_DNS_CACHE_H
