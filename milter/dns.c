@@ -36,6 +36,7 @@
 #include <unbound.h>
 
 #include "dns.h"
+#include "dns_cache.h"
 
 #define DNS_TIMEOUT_DEFAULT	5	/* seconds, when opts->timeout is 0 */
 #define DNS_CLASS_IN		1
@@ -54,6 +55,7 @@ struct am_dns {
 	int		 local_only;	/* "." is a static zone */
 	unsigned long	 nqueries;	/* atomic: queries sent, for metrics */
 	unsigned long	 ntimeouts;	/* atomic: queries that timed out */
+	struct am_dns_cache *cache;	/* answers in front of libunbound */
 };
 
 struct am_dns_query {
@@ -67,6 +69,8 @@ struct am_dns_query {
 	struct ub_result	*res;		/* only when status is OK */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
 	int			 timed_out;	/* counted in ntimeouts */
+	int			 rrtype;
+	char			 name[DNS_NAME_MAX + 1];	/* for the cache */
 };
 
 /* seterr - format a message into the caller's error buffer */
@@ -203,6 +207,11 @@ am_dns_new(const struct am_dns_opts *o, char *err, size_t errlen)
 	dns->wake[0] = dns->wake[1] = -1;
 	dns->timeout = o->timeout ? o->timeout : DNS_TIMEOUT_DEFAULT;
 	dns->local_only = o->local_only;
+	/* local data (unit tests) may change between queries: no cache */
+	if (!o->local_only && (dns->cache = am_dns_cache_new()) == NULL) {
+		seterr(err, errlen, "am_dns_new", strerror(errno));
+		goto fail;
+	}
 	if ((dns->ctx = ub_ctx_create()) == NULL) {
 		seterr(err, errlen, "ub_ctx_create", "failed");
 		goto fail;
@@ -245,6 +254,7 @@ am_dns_free(struct am_dns *dns)
 		ub_ctx_delete(dns->ctx);
 	if (dns->scratch != NULL)
 		ub_ctx_delete(dns->scratch);
+	am_dns_cache_free(dns->cache);
 	if (dns->wake[0] != -1)
 		close(dns->wake[0]);
 	if (dns->wake[1] != -1)
@@ -416,6 +426,9 @@ query_cb(void *arg, int err, struct ub_result *r)
 
 	pthread_mutex_lock(&q->mtx);
 	q->status = classify(err, r);
+	if (err == 0)
+		am_dns_cache_put(q->dns->cache, q->name, q->rrtype, q->status,
+		    r);
 	if (q->status == AM_DNS_OK)
 		q->res = r;
 	else
@@ -471,6 +484,13 @@ am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
 		q->done = 1;
 		return q;
 	}
+	/* a repeated question is answered here, in the caller's thread */
+	if (am_dns_cache_get(dns->cache, name, rrtype, &q->status, &q->res)) {
+		q->done = 1;
+		return q;
+	}
+	snprintf(q->name, sizeof(q->name), "%s", name);
+	q->rrtype = rrtype;
 	__atomic_store_n(&q->refs, 2, __ATOMIC_RELEASE); /* owner + callback */
 	r = ub_resolve_async(dns->ctx, name, rrtype, DNS_CLASS_IN, q,
 	    query_cb, &q->async_id);

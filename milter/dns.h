@@ -5,7 +5,8 @@
  * thread: all functions here are thread-safe.  It owns one ub_ctx (so one
  * cache) with threaded async mode and a pump thread that runs ub_process();
  * each query waits on its own condition variable, at most `timeout` seconds,
- * then is cancelled and reported as AM_DNS_TEMP.
+ * then is cancelled and reported as AM_DNS_TEMP.  A question answered before
+ * (within its TTL) is answered from dns_cache.c in the caller's thread.
  *
  * Outcomes are classified the Postfix way so callers map them straight onto
  * results: OK (records), NXDOMAIN, NODATA (name exists, no such type),

@@ -17,7 +17,10 @@
  * reload thread, and smfi_main().  Exit codes follow sysexits(3).
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -125,10 +128,31 @@ print_problem(void *arg, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
+/*
+ * nodelay - TCP_NODELAY on libmilter's listening socket (found by drain.c:
+ * libmilter has no API for it); Linux copies the option to every accepted
+ * connection.  Without it, the reply that follows a header edit at EOM
+ * ('i' then 'c') waits for the MTA's delayed ACK: measured 40 ms per
+ * message over inet sockets (bench/, 190 msg/s at c=8).
+ */
+static void
+nodelay(int fd)
+{
+	int			 on = 1;
+	socklen_t		 len = sizeof(struct sockaddr_storage);
+	struct sockaddr_storage	 ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
 /* setup_milter - register callbacks and bind the socket */
 static int
 setup_milter(struct am_daemon *d, const struct am_config *cfg)
 {
+	int	 fd;
+
 	am_callbacks_init(d);
 	if (smfi_register(*am_callbacks_desc()) != MI_SUCCESS) {
 		am_log_err(NULL, "smfi_register failed");
@@ -145,9 +169,11 @@ setup_milter(struct am_daemon *d, const struct am_config *cfg)
 		    strerror(errno));
 		return -1;
 	}
-	if (am_drain_attach() == -1)
+	if ((fd = am_drain_attach()) == -1)
 		am_log_warn(NULL, "listening socket not found: a stop will "
 		    "not refuse connections early");
+	else
+		nodelay(fd);
 	return 0;
 }
 
