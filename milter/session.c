@@ -42,17 +42,41 @@ addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
 		snprintf(out, outlen, "unknown");
 }
 
+/*
+ * unmap - an IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address
+ * it is (RFC 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and
+ * IgnoreHosts' IPv4 entries match it.  Other addresses unchanged.
+ */
+static const struct sockaddr *
+unmap(const struct sockaddr *sa, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6	*sin6;
+
+	if (sa == NULL || sa->sa_family != AF_INET6)
+		return sa;
+	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return sa;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)sin;
+}
+
 /* am_conn_new - state for one SMTP connection */
 struct am_conn *
 am_conn_new(const struct am_env *env, struct am_config *cfg,
     const char *hostname, const struct sockaddr *client)
 {
-	struct am_conn	*c;
+	struct am_conn		*c;
+	struct sockaddr_in	 v4;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->env = env;
 	c->cfg = am_config_ref(cfg);
+	client = unmap(client, &v4);
 	addr_to_text(client, c->client_ip, sizeof(c->client_ip));
 	if ((c->hostname = strdup(hostname ? hostname : "")) == NULL) {
 		am_conn_free(c);

@@ -2,8 +2,8 @@
  * fuzz_from.c - am_rfc5322_from_domains (RFC 5322 mailbox-list in From).
  *
  * Properties checked besides "no crash": the count is -1 or >= 0, and
- * every domain written is NUL-terminated, lower-case, non-empty, without
- * a final dot.
+ * every domain written is NUL-terminated, lower-case ASCII (U-labels
+ * become A-labels), non-empty, without a final dot.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -27,7 +27,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(len > 0 && len <= AM_DOMAIN_MAX);
 		assert(dom[i][len - 1] != '.');
 		for (size_t j = 0; j < len; j++)
-			assert(!isupper((unsigned char)dom[i][j]));
+			assert(!isupper((unsigned char)dom[i][j]) &&
+			    (unsigned char)dom[i][j] < 0x80);
 	}
 	/* a small array must never be overrun either */
 	(void)am_rfc5322_from_domains(s, dom, 1);
