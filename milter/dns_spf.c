@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
@@ -28,6 +29,9 @@
 struct layer_state {
 	struct am_dns	*dns;
 	unsigned int	 nvoid;		/* since am_dns_spf_reset */
+	unsigned int	 ntxt;		/* TXT lookups since the reset */
+	unsigned int	 nterms;	/* see AM_DNS_SPF_TERMS_MAX */
+	int		 too_big;	/* see AM_DNS_SPF_LIB_MECH_MAX */
 	SPF_dns_rr_t	*spare;		/* TRY_AGAIN answer for ENOMEM */
 };
 
@@ -95,6 +99,28 @@ put_name(SPF_dns_rr_t *rr, int idx, const unsigned char *p, size_t len)
 		return -1;
 	memcpy(rr->rr[idx], name, n);
 	return 0;
+}
+
+/* mechanisms - how many mechanisms a "v=spf1" record has; 0 if not SPF */
+static size_t
+mechanisms(const char *s)
+{
+	size_t	 n = 0, k;
+
+	if (strncasecmp(s, "v=spf1", 6) != 0 || (s[6] != ' ' && s[6] != '\0'))
+		return 0;
+	for (s += 6; *s != '\0'; s += k) {
+		s += strspn(s, " ");
+		if ((k = strcspn(s, " ")) == 0)
+			break;
+		/* RFC 7208 12: modifier = name "=" macro-string */
+		if (strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") >= k ||
+		    s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")] != '=')
+			n++;
+	}
+	return n;
 }
 
 /* put_txt - store one TXT record, strings joined, at index idx */
@@ -200,9 +226,15 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	struct ub_result	*res = NULL;
 	enum am_dns_status	 st;
 	SPF_dns_rr_t		*rr;
+	int			 i;
 
+	if ((type == ns_t_txt && ls->ntxt++ > 0) || type == ns_t_mx ||
+	    type == ns_t_ptr)
+		ls->nterms++;
 	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
 		st = AM_DNS_NODATA;
+	else if (ls->nterms > AM_DNS_SPF_TERMS_MAX)
+		st = AM_DNS_NXDOMAIN;		/* already permerror */
 	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
 		st = AM_DNS_NXDOMAIN;		/* already permerror */
 	else
@@ -217,6 +249,9 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 		rr = NULL;
 	}
 	am_dns_result_free(res);
+	for (i = 0; rr != NULL && type == ns_t_txt && i < rr->num_rr; i++)
+		if (mechanisms(rr->rr[i]->txt) > AM_DNS_SPF_LIB_MECH_MAX)
+			ls->too_big = 1;
 	return rr != NULL ? rr : out_of_memory(srv);
 }
 
@@ -266,6 +301,23 @@ void
 am_dns_spf_reset(SPF_dns_server_t *srv)
 {
 	state(srv)->nvoid = 0;
+	state(srv)->ntxt = 0;
+	state(srv)->nterms = 0;
+	state(srv)->too_big = 0;
+}
+
+/* am_dns_spf_too_big - a record of this check is beyond libspf2 */
+int
+am_dns_spf_too_big(const SPF_dns_server_t *srv)
+{
+	return state(srv)->too_big;
+}
+
+/* am_dns_spf_terms - DNS-querying terms since the last reset */
+unsigned int
+am_dns_spf_terms(const SPF_dns_server_t *srv)
+{
+	return state(srv)->nterms;
 }
 
 /* am_dns_spf_voids - void lookups since the last reset */

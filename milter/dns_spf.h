@@ -40,6 +40,33 @@
 
 #define AM_DNS_SPF_VOID_MAX	2	/* RFC 7208 4.6.4 */
 
+/*
+ * RFC 7208 4.6.4: at most 10 DNS-querying terms per check, across
+ * include/redirect.  libspf2 counts per record only, so a chain of 11
+ * includes passed.  This layer counts the lookups that only terms cause
+ * (TXT after the first: include/redirect; MX; PTR) over the whole check;
+ * past the limit it answers HOST_NOT_FOUND without asking, and spf.c
+ * turns a count over the limit into permerror.  (A/AAAA lookups are not
+ * counted: they also come from MX and PTR targets; libspf2's per-record
+ * limit and the message's DNS budget bound those.)
+ */
+#define AM_DNS_SPF_TERMS_MAX	10
+
+/*
+ * libspf2 1.2 evaluates only the first 64 mechanisms of a record and then
+ * answers neutral, silently (a record with 65 ip4 terms and -all is
+ * "neutral" for every client).  This layer counts the mechanisms of every
+ * "v=spf1" TXT it hands over; spf.c turns a record over the limit into
+ * permerror ("cannot be evaluated") instead of that wrong neutral.
+ */
+#define AM_DNS_SPF_LIB_MECH_MAX	64
+
+/* 1 if a record of this check had more than AM_DNS_SPF_LIB_MECH_MAX */
+int	am_dns_spf_too_big(const struct SPF_dns_server_struct *);
+
+/* DNS-querying terms counted since the last reset (see above). */
+unsigned int am_dns_spf_terms(const struct SPF_dns_server_struct *);
+
 struct am_dns;
 struct SPF_dns_server_struct;		/* SPF_dns_server_t */
 

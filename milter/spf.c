@@ -318,6 +318,14 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6.4 */
 		set_reason(out, "void lookup limit exceeded");
 	}
+	if (am_dns_spf_terms(spf->layer) > AM_DNS_SPF_TERMS_MAX) {
+		out->result = AM_SPF_PERMERROR;		/* RFC 7208 4.6.4 */
+		set_reason(out, "DNS lookup limit exceeded");
+	}
+	if (am_dns_spf_too_big(spf->layer)) {
+		out->result = AM_SPF_PERMERROR;		/* see dns_spf.h */
+		set_reason(out, "SPF record has more mechanisms than libspf2 evaluates");
+	}
 	SPF_response_free(resp);
 	SPF_request_free(req);
 	return err == SPF_E_NO_MEMORY ? -1 : 0;
