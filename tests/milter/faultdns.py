@@ -8,6 +8,8 @@ for names given a fault:
               must retry over TCP, where the real answer is relayed
   ("slow", s) relay the real answer after s seconds (UDP and TCP)
 
+A key "*.name" applies to every name below name.
+
 UDP and TCP on the same loopback port; one thread each, plus one thread
 per slow answer.  Uses dnspython (python3-dnspython) to read queries.
 """
@@ -53,7 +55,13 @@ class FaultDNS:
             name = q.question[0].name.to_text().lower().rstrip(".")
         except Exception:
             return None, None, None
-        return q, name, self.faults.get(name)
+        f = self.faults.get(name)
+        labels = name.split(".")
+        for i in range(1, len(labels)):
+            if f is not None:
+                break
+            f = self.faults.get("*." + ".".join(labels[i:]))
+        return q, name, f
 
     def _relay_udp(self, wire):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
