@@ -464,6 +464,24 @@ set_error(struct am_dkim_sig *out, int err)
 	set_result(out, error_result(err), s);
 }
 
+/*
+ * partial_body - RFC 6376 8.2: l= signed less than the body we got, so
+ * what follows is vouched for by nobody (appended content).  Such a
+ * signature is "policy" (RFC 8601 2.7.1: not acceptable to us), never a
+ * pass DMARC could use.  Compared with the raw body length: trailing
+ * whitespace beyond l= also counts as more.
+ */
+static int
+partial_body(const struct am_dkim *m, DKIM_SIGINFO *sig)
+{
+	ssize_t	 msglen = -1, canonlen = -1, signlen = -1;
+
+	if (dkim_sig_getcanonlen(m->dkim, sig, &msglen, &canonlen,
+	    &signlen) != DKIM_STAT_OK)
+		return 0;
+	return signlen >= 0 && msglen > signlen;
+}
+
 /* sig_result - RFC 8601 result of one signature after dkim_eom() */
 static void
 sig_result(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
@@ -493,6 +511,9 @@ sig_result(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
 		    out->keybits);
 		set_result(out, AM_DKIM_FAIL, why);
 	} else if ((flags & DKIM_SIGFLAG_PASSED) != 0 &&
+	    bh == DKIM_SIGBH_MATCH && partial_body(m, sig))
+		set_result(out, AM_DKIM_POLICY, "l= does not cover the whole body");
+	else if ((flags & DKIM_SIGFLAG_PASSED) != 0 &&
 	    bh == DKIM_SIGBH_MATCH)
 		set_result(out, AM_DKIM_PASS, "");
 	else if (bh == DKIM_SIGBH_MISMATCH)

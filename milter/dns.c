@@ -358,6 +358,80 @@ am_dns_stats(struct am_dns *dns, unsigned long *queries,
 	*timeouts = __atomic_load_n(&dns->ntimeouts, __ATOMIC_RELAXED);
 }
 
+/* the budget this thread's queries count against, or NULL */
+static __thread struct am_dns_budget *cur_budget;
+
+/* now_ms - CLOCK_MONOTONIC in milliseconds */
+static long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* am_dns_budget_arm - a new phase: deadline from now and a lookup cap */
+void
+am_dns_budget_arm(struct am_dns_budget *b, unsigned int seconds,
+    unsigned int max_lookups)
+{
+	b->deadline_ms = seconds > 0 ? now_ms() + (long)seconds * 1000 : 0;
+	b->lookups = 0;
+	b->max_lookups = max_lookups;
+}
+
+/* am_dns_budget_enter - this thread's queries count against b */
+void
+am_dns_budget_enter(struct am_dns_budget *b)
+{
+	cur_budget = b;
+}
+
+/* am_dns_budget_leave - this thread's queries are free again */
+void
+am_dns_budget_leave(void)
+{
+	cur_budget = NULL;
+}
+
+/* budget_take - may this thread start one more query? */
+static int
+budget_take(void)
+{
+	struct am_dns_budget	*b = cur_budget;
+
+	if (b == NULL)
+		return 1;
+	if (b->max_lookups > 0 && b->lookups >= b->max_lookups) {
+		b->exhausted |= AM_DNS_BUDGET_LOOKUPS;
+		return 0;
+	}
+	if (b->deadline_ms > 0 && now_ms() >= b->deadline_ms) {
+		b->exhausted |= AM_DNS_BUDGET_TIME;
+		return 0;
+	}
+	b->lookups++;
+	return 1;
+}
+
+/* budget_clamp - bring *dl forward to this thread's budget deadline */
+static int
+budget_clamp(struct timespec *dl)
+{
+	struct am_dns_budget	*b = cur_budget;
+	long			 ms;
+
+	if (b == NULL || b->deadline_ms == 0)
+		return 0;
+	ms = (long)dl->tv_sec * 1000 + dl->tv_nsec / 1000000;
+	if (ms <= b->deadline_ms)
+		return 0;
+	dl->tv_sec = b->deadline_ms / 1000;
+	dl->tv_nsec = (b->deadline_ms % 1000) * 1000000;
+	return 1;
+}
+
 /* am_dns_timeout - seconds a query may take */
 unsigned int
 am_dns_timeout(const struct am_dns *dns)
@@ -489,6 +563,11 @@ am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
 		q->done = 1;
 		return q;
 	}
+	if (!budget_take()) {
+		q->status = AM_DNS_TEMP;	/* over the message's budget */
+		q->done = 1;
+		return q;
+	}
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	q->rrtype = rrtype;
 	__atomic_store_n(&q->refs, 2, __ATOMIC_RELEASE); /* owner + callback */
@@ -517,6 +596,7 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 {
 	struct timespec		 dl = q->deadline;
 	enum am_dns_status	 st;
+	int			 clamped;
 
 	if (res != NULL)
 		*res = NULL;
@@ -524,6 +604,7 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 		dl.tv_sec = deadline_sec;
 		dl.tv_nsec = 0;
 	}
+	clamped = budget_clamp(&dl);
 	pthread_mutex_lock(&q->mtx);
 	while (!q->done)
 		if (pthread_cond_timedwait(&q->cond, &q->mtx, &dl) == ETIMEDOUT)
@@ -533,6 +614,8 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 			__atomic_add_fetch(&q->dns->ntimeouts, 1,
 			    __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&q->mtx);
+		if (clamped && cur_budget != NULL)
+			cur_budget->exhausted |= AM_DNS_BUDGET_TIME;
 		return AM_DNS_TEMP;	/* timed out; may wait again */
 	}
 	st = q->status;

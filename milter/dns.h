@@ -103,6 +103,33 @@ void	am_dns_txt_free(char **txt, size_t ntxt);
  */
 int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
 
+/*
+ * Per-message DNS budget (session.c enforces the caps): while a budget is
+ * entered on a thread, every query that thread starts counts as one
+ * lookup, and every wait ends by the budget's deadline.  A query started
+ * past the lookup cap or the deadline is not asked and is AM_DNS_TEMP
+ * at once; a wait cut short by the deadline is AM_DNS_TEMP.  Either way
+ * b->exhausted records why, so the caller can report it.  Entering is
+ * per thread (libmilter may run one connection's callbacks on different
+ * threads, one at a time), so enter at the start of a callback's work and
+ * leave before it returns.  The budget is the caller's; not shared.
+ */
+#define AM_DNS_BUDGET_LOOKUPS	0x1	/* lookup cap reached */
+#define AM_DNS_BUDGET_TIME	0x2	/* deadline passed */
+
+struct am_dns_budget {
+	long		 deadline_ms;	/* CLOCK_MONOTONIC milliseconds; 0: none */
+	unsigned int	 lookups;	/* queries started so far */
+	unsigned int	 max_lookups;	/* 0: no cap */
+	int		 exhausted;	/* AM_DNS_BUDGET_* bits */
+};
+
+/* start a budget phase: seconds from now (0: no deadline), lookup cap */
+void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
+	    unsigned int max_lookups);
+void	am_dns_budget_enter(struct am_dns_budget *);	/* this thread */
+void	am_dns_budget_leave(void);			/* this thread */
+
 unsigned int	 am_dns_timeout(const struct am_dns *);
 /* counters since am_dns_new: queries sent upstream (or to the cache) and timeouts */
 void		 am_dns_stats(struct am_dns *, unsigned long *queries,

@@ -49,6 +49,8 @@
 #define AM_DNS_SPF_TERMS_MAX	10	/* RFC 7208 4.6.4: DNS terms */
 #define AM_DNS_SPF_MX_MAX	10	/* RFC 7208 4.6.4: names per mx */
 #define AM_DNS_SPF_PTR_MAX	10	/* RFC 7208 4.6.4: PTR names used */
+/* libspf2 evaluates this many mechanisms of a record, then says neutral */
+#define AM_DNS_SPF_LIB_MECH_MAX	64
 #define AM_DNS_SPF_EXP_MAX	8	/* exp= modifiers noted per check */
 
 /* An exp= seen in an SPF record: its domain-spec and the record's domain */

@@ -18,7 +18,9 @@
 /*
  * Author domains of one From field value (RFC 5322 3.6.2 mailbox-list,
  * with obsolete forms, comments, quoted strings, groups, encoded words in
- * display names).  Domains are lower-cased, without a final dot.
+ * display names).  Domains are lower-cased, without a final dot; UTF-8
+ * (SMTPUTF8, RFC 6532) labels are turned into A-labels (RFC 8616 4,
+ * RFC 3492), so a U-label domain meets its own DNS records.
  * Writes up to max domains and returns the number of addresses found
  * (duplicates kept), or -1 if the value is not a mailbox-list or any
  * address has no usable domain (an empty group counts as no address).

@@ -42,17 +42,41 @@ addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
 		snprintf(out, outlen, "unknown");
 }
 
+/*
+ * unmap - an IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address
+ * it is (RFC 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and
+ * IgnoreHosts' IPv4 entries match it.  Other addresses unchanged.
+ */
+static const struct sockaddr *
+unmap(const struct sockaddr *sa, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6	*sin6;
+
+	if (sa == NULL || sa->sa_family != AF_INET6)
+		return sa;
+	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return sa;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)sin;
+}
+
 /* am_conn_new - state for one SMTP connection */
 struct am_conn *
 am_conn_new(const struct am_env *env, struct am_config *cfg,
     const char *hostname, const struct sockaddr *client)
 {
-	struct am_conn	*c;
+	struct am_conn		*c;
+	struct sockaddr_in	 v4;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->env = env;
 	c->cfg = am_config_ref(cfg);
+	client = unmap(client, &v4);
 	addr_to_text(client, c->client_ip, sizeof(c->client_ip));
 	if ((c->hostname = strdup(hostname ? hostname : "")) == NULL) {
 		am_conn_free(c);
@@ -110,6 +134,23 @@ strip_angle(const char *s)
 	return strndup(s, len);
 }
 
+/* budget_enter - this thread's DNS queries count against the message */
+static void
+budget_enter(struct am_msg *m)
+{
+	m->dnsb.exhausted = 0;
+	am_dns_budget_enter(&m->dnsb);
+}
+
+/* budget_leave - back to no budget; returns the phase's exhausted bits */
+static int
+budget_leave(struct am_msg *m)
+{
+	am_dns_budget_leave();
+	m->dns_over |= m->dnsb.exhausted;
+	return m->dnsb.exhausted;
+}
+
 /* run_spf - RFC 7208 checks of HELO and MAIL FROM; failures become results */
 static void
 run_spf(struct am_msg *m)
@@ -122,6 +163,9 @@ run_spf(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot create SPF server");
 		return;
 	}
+	/* Postfix waits for the next command: SPF has AM_DNS_SPF_SECS */
+	am_dns_budget_arm(&m->dnsb, AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS);
+	budget_enter(m);
 	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
 	if (*helo != '\0' && am_spf_check_helo(c->spf, c->client_ip, helo,
 	    &m->res.spf_helo) == -1)
@@ -129,6 +173,7 @@ run_spf(struct am_msg *m)
 	if (am_spf_check_mailfrom(c->spf, c->client_ip, helo, m->mailfrom,
 	    &m->res.spf_mailfrom) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
+	budget_leave(m);
 }
 
 /* am_msg_new - a new transaction on the connection */
@@ -204,6 +249,12 @@ note_authres(struct am_msg *m, const char *value)
 	m->nauthres++;
 	if (!am_authres_is_ours(value, m->conn->cfg->authserv_id))
 		return;
+	if (m->nforged >= AM_AUTHRES_FORGED_MAX) {
+		/* we could not remove it: never deliver it */
+		am_msg_set_err(m, AM_ERR_RESOURCE,
+		    "too many forged Authentication-Results fields");
+		return;
+	}
 	if ((p = reallocarray(m->forged, m->nforged + 1, sizeof(*p))) == NULL) {
 		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (A-R index)");
 		return;
@@ -219,6 +270,7 @@ note_from(struct am_msg *m, const char *value)
 	size_t	 n = m->nfrom++;
 
 	/* RFC 5322 3.6: exactly one From; more than we keep is a permerror anyway */
+	/* kept even past a header limit: padding must not hide the author */
 	if (n >= AM_FROM_HDRS_MAX || strlen(value) > AM_HEADER_VALUE_MAX) {
 		m->from_bad = 1;
 		return;
@@ -239,6 +291,30 @@ start_dkim(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot start DKIM verification");
 }
 
+/*
+ * header_limit - AM_HEADERS_MAX, AM_HEADER_VALUE_MAX, AM_HEADER_BYTES_MAX:
+ * the first one passed stops DKIM verification for this message.
+ */
+static void
+header_limit(struct am_msg *m, const char *name, const char *value)
+{
+	size_t	 len = strlen(name) + strlen(value);
+
+	m->hdrbytes += len;
+	if (m->limit != NULL)
+		return;
+	if (m->nheaders > AM_HEADERS_MAX)
+		m->limit = "too many header fields";
+	else if (len > AM_HEADER_VALUE_MAX)
+		m->limit = "header field too long";
+	else if (m->hdrbytes > AM_HEADER_BYTES_MAX)
+		m->limit = "header too large";
+	else
+		return;
+	am_dkim_free(m->dkim);		/* nothing more is stored for it */
+	m->dkim = NULL;
+}
+
 /* am_msg_header - one header field, name and value as the MTA sent them */
 void
 am_msg_header(struct am_msg *m, const char *name, const char *value)
@@ -250,9 +326,10 @@ am_msg_header(struct am_msg *m, const char *name, const char *value)
 		note_authres(m, value);
 	if (m->exempt != NULL)
 		return;
+	header_limit(m, name, value);
 	if (strcasecmp(name, "From") == 0)
 		note_from(m, value);
-	if (m->nheaders > AM_HEADERS_MAX)
+	if (m->limit != NULL)
 		return;
 	if (m->dkim == NULL && m->err == AM_ERR_NONE && m->nheaders == 1)
 		start_dkim(m);
@@ -264,8 +341,14 @@ am_msg_header(struct am_msg *m, const char *name, const char *value)
 void
 am_msg_eoh(struct am_msg *m)
 {
-	if (m->dkim != NULL && am_dkim_eoh(m->dkim) == -1)
+	if (m->dkim == NULL)
+		return;
+	/* key look-ups may start here: the DKIM budget starts too */
+	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
+	budget_enter(m);
+	if (am_dkim_eoh(m->dkim) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
+	budget_leave(m);
 }
 
 /* am_msg_body - one body chunk */
@@ -308,9 +391,14 @@ run_dmarc(struct am_msg *m)
 	struct am_dmarc_res	*d = &m->res.dmarc;
 
 	bad = from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom);
+	am_dns_budget_arm(&m->dnsb, AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS);
+	budget_enter(m);
 	if (am_dmarc_eval(m->conn->env->dns, m->conn->cfg->psl, dom, ndom,
 	    &m->res, d) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DMARC evaluation failed");
+	if (budget_leave(m) != 0)
+		am_msg_set_err(m, AM_ERR_RESOURCE,
+		    "DNS budget exhausted in DMARC policy discovery");
 	if (m->nfrom == 0) {
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason), "no From header");
@@ -323,15 +411,38 @@ run_dmarc(struct am_msg *m)
 	}
 }
 
+/* run_dkim - DKIM results; a header limit leaves one permerror entry */
+static void
+run_dkim(struct am_msg *m)
+{
+	struct am_dkim_sig	*s = &m->res.dkim[0];
+
+	if (m->limit != NULL) {
+		memset(s, 0, sizeof(*s));
+		s->result = AM_DKIM_PERMERROR;
+		snprintf(s->reason, sizeof(s->reason), "not verified: %s",
+		    m->limit);
+		m->res.ndkim = 1;
+		return;
+	}
+	if (m->dkim == NULL)
+		return;
+	/* a fresh deadline: the body took its own time since EOH */
+	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
+	budget_enter(m);
+	if (am_dkim_eom(m->dkim, m->res.dkim, AM_DKIM_SIGS_MAX,
+	    &m->res.ndkim) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
+	budget_leave(m);
+}
+
 /* am_msg_finish - end of message: DKIM results, then DMARC */
 void
 am_msg_finish(struct am_msg *m)
 {
 	if (m->exempt != NULL)
 		return;
-	if (m->dkim != NULL && am_dkim_eom(m->dkim, m->res.dkim,
-	    AM_DKIM_SIGS_MAX, &m->res.ndkim) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
+	run_dkim(m);
 	run_dmarc(m);
 }
 
@@ -342,16 +453,33 @@ am_msg_decide(const struct am_msg *m, struct am_verdict *v)
 	am_policy_decide(m->conn->cfg, &m->facts, &m->res, m->err, v);
 }
 
-/* am_msg_authres - our Authentication-Results value */
+/*
+ * am_msg_authres - our Authentication-Results value.  When it does not fit
+ * AM_AUTHRES_MAX, DKIM entries are left out from the end until it does
+ * (they still counted for DMARC; the summary line has them all).
+ */
 int
 am_msg_authres(const struct am_msg *m, const struct am_verdict *v,
     struct am_buf *b)
 {
+	struct am_results	*r;
+	const char		*id = m->conn->cfg->authserv_id;
+	int			 rc;
+
 	if (m->exempt != NULL)
-		return am_authres_build_none(b, m->conn->cfg->authserv_id,
-		    m->exempt);
-	return am_authres_build(b, m->conn->cfg->authserv_id, &m->res,
-	    v->action);
+		return am_authres_build_none(b, id, m->exempt);
+	if (am_authres_build(b, id, &m->res, v->action) == 0)
+		return 0;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -1;
+	*r = m->res;
+	for (rc = -1; rc == -1 && r->ndkim > 0; ) {
+		r->ndkim--;
+		am_buf_reset(b);
+		rc = am_authres_build(b, id, r, v->action);
+	}
+	free(r);
+	return rc;
 }
 
 /* add_kv - " key=value", the value sanitised for a one-line log */
@@ -419,6 +547,13 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 	}
 	if (m->nforged > 0)
 		am_buf_addf(b, " removed_ar=%zu", m->nforged);
+	if (m->limit != NULL)
+		add_kv(b, "limit", m->limit);
+	if (m->dns_over != 0)
+		am_buf_addf(b, " dns_budget=%s%s",
+		    m->dns_over & AM_DNS_BUDGET_LOOKUPS ? "lookups" : "",
+		    m->dns_over == (AM_DNS_BUDGET_LOOKUPS | AM_DNS_BUDGET_TIME) ?
+		    ",time" : m->dns_over & AM_DNS_BUDGET_TIME ? "time" : "");
 	if (m->err != AM_ERR_NONE)
 		am_buf_addf(b, " error=%s", am_err_str(m->err));
 	am_buf_addf(b, " action=%s reason=\"%s%s%s\"", am_action_str(v->action),

@@ -19,13 +19,51 @@
 
 #include "buf.h"
 #include "config.h"
+#include "dmarc.h"
+#include "dns.h"
 #include "policy.h"
 #include "results.h"
+#include "rfc5322.h"
 
+/*
+ * Input limits, enforced here.  Going over one is a result, never a crash,
+ * a hang or unbounded growth (README "Limits" has the table):
+ *
+ * AM_HEADERS_MAX, AM_HEADER_VALUE_MAX, AM_HEADER_BYTES_MAX: past any of
+ *	them DKIM verification of the message stops (dkim=permerror "not
+ *	verified: ..."); From and A-R fields are still tracked, DMARC is
+ *	still evaluated (so a spoof cannot escape p=reject by padding).
+ * AM_FROM_HDRS_MAX: more From fields than this is dmarc=permerror (or
+ *	fail, when a kept From domain fails).
+ * AM_AUTHRES_FORGED_MAX: more A-R fields claiming our authserv-id than
+ *	we can remove is an internal error (OnInternalError), never a
+ *	delivery with a forged header left in.
+ * AM_AUTHRES_MAX: our A-R value; DKIM entries that do not fit are left
+ *	out of the header (they still count for DMARC and are logged).
+ * AM_DNS_*: the DNS budget of each phase (dns.h am_dns_budget).  Postfix
+ *	waits milter_command_timeout (30 s) for the command after MAIL, so
+ *	SPF (run at MAIL, SMFIP_NR_MAIL) must finish well within 30 s; EOH
+ *	and EOM fall under milter_content_timeout (300 s).  Worst case per
+ *	message: 20 (SPF) + 30 (DKIM at EOH) + 30 (DKIM at EOM) + 60 (DMARC)
+ *	= 140 s of DNS waiting.  SPF and DKIM over budget: the queries not
+ *	asked are temperror, like a timeout.  DMARC over budget: an internal
+ *	error "DNS budget exhausted" (OnInternalError), because a DMARC
+ *	temperror under OnTempError=accept would let a message listing many
+ *	slow From domains before a spoofed one escape that one's policy.
+ */
 #define AM_FROM_HDRS_MAX	8	/* From fields kept; more is a permerror */
-#define AM_HEADER_VALUE_MAX	(64 * 1024)	/* longer From values are not parsed */
-#define AM_HEADERS_MAX		2000	/* headers past this are not fed to DKIM */
+#define AM_HEADER_VALUE_MAX	(128 * 1024)	/* one field (Postfix header_size_limit is 100 KB) */
+#define AM_HEADER_BYTES_MAX	(1024 * 1024)	/* all header fields together */
+#define AM_HEADERS_MAX		2000	/* header fields */
 #define AM_AUTHRES_MAX		(8 * 1024)	/* our A-R value's cap */
+#define AM_AUTHRES_FORGED_MAX	100	/* A-R fields claiming our id that we remove */
+
+#define AM_DNS_SPF_SECS		20	/* SPF at MAIL: HELO + MAIL FROM */
+#define AM_DNS_SPF_LOOKUPS	240	/* > RFC 7208 4.6.4 worst case for two identities */
+#define AM_DNS_DKIM_SECS	30	/* key look-ups, at EOH and again at EOM */
+#define AM_DNS_DKIM_LOOKUPS	(2 * AM_DKIM_SIGS_MAX)
+#define AM_DNS_DMARC_SECS	60	/* policy discovery of every From domain */
+#define AM_DNS_DMARC_LOOKUPS	(AM_FROM_ADDRS_MAX * (AM_DMARC_WALK_MAX + 3))
 
 struct am_dns;
 struct am_dkim_lib;
@@ -67,6 +105,10 @@ struct am_msg {
 	size_t			*forged;	/* 1-based A-R indexes claiming our id */
 	size_t			 nforged;
 	size_t			 nheaders;
+	size_t			 hdrbytes;	/* header names + values so far */
+	const char		*limit;		/* first header limit hit, or NULL */
+	struct am_dns_budget	 dnsb;		/* this phase's DNS budget */
+	int			 dns_over;	/* AM_DNS_BUDGET_* bits of any phase */
 	enum am_err		 err;		/* first internal failure */
 	char			 errwhy[128];
 };

@@ -107,7 +107,7 @@ static const struct {
 	{ "domain literal in angle", "Joe <user@[IPv6:2001:db8::1]>", -1, { NULL } },
 	{ "literal among good ones", "a@x.example, b@[192.0.2.1]", -1, { NULL } },
 	{ "atext not LDH", "a@x!.example", -1, { NULL } },
-	{ "U-label (not converted)", "a@b\xc3\xbc" "cher.example", -1, { NULL } },
+	{ "U-label: A-label (RFC 8616)", "a@b\xc3\xbc" "cher.example", 1, { "xn--bcher-kva.example" } },
 	{ "label of 64", "a@" L63 "4.example", -1, { NULL } },
 	{ "domain over 253", "a@" L50 "." L50 "." L50 "." L50 "." L50 ".example", -1, { NULL } },
 };

@@ -1,0 +1,70 @@
+/*
+ * check_idn.c - SMTPUTF8 (RFC 6532) From domains become A-labels
+ * (RFC 8616 4, RFC 3492 Punycode) so DMARC finds the domain's records;
+ * invalid UTF-8 or an over-long result is no usable domain.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfc5322.h"
+
+static const struct {
+	const char	*from;
+	int		 n;		/* am_rfc5322_from_domains result */
+	const char	*domain;
+} cases[] = {
+	{ " a@b\xc3\xbc" "cher.example", 1, "xn--bcher-kva.example" },
+	{ " a@B\xc3\x9c" "CHER.Example", 1, "xn--bcher-kva.example" },	/* Latin-1 capital */
+	{ " a@xn--bcher-kva.example", 1, "xn--bcher-kva.example" },
+	{ " <j@\xe4\xbe\x8b\xe3\x81\x88.example>", 1, "xn--r8jz45g.example" },	/* RFC 3492-style */
+	{ " x@\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.example", 1,
+	    "xn--e1afmkfd.example" },					/* пример */
+	{ " \xc3\xa9l\xc3\xa8ve <e@\xc3\xa9" "cole.example>", 1, "xn--cole-9oa.example" },
+	{ " a@b\xc3" "cher.example", -1, NULL },			/* truncated UTF-8 */
+	{ " a@b\xc0\xbc" "cher.example", -1, NULL },			/* overlong */
+	{ " a@\xed\xa0\x80.example", -1, NULL },			/* surrogate */
+};
+
+START_TEST(test_idn)
+{
+	char	 dom[AM_FROM_ADDRS_MAX][AM_DOMAIN_MAX + 1];
+	int	 n;
+
+	n = am_rfc5322_from_domains(cases[_i].from, dom, AM_FROM_ADDRS_MAX);
+	ck_assert_int_eq(n, cases[_i].n);
+	if (n == 1)
+		ck_assert_str_eq(dom[0], cases[_i].domain);
+}
+END_TEST
+
+START_TEST(test_idn_label_too_long)
+{
+	char	 dom[AM_FROM_ADDRS_MAX][AM_DOMAIN_MAX + 1];
+	char	 v[512] = " a@";
+	int	 i;
+
+	for (i = 0; i < 70; i++)
+		strcat(v, "\xc3\xbc");		/* 70 x u-umlaut: > 63 as A-label */
+	strcat(v, ".example");
+	ck_assert_int_eq(am_rfc5322_from_domains(v, dom, AM_FROM_ADDRS_MAX), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("idn");
+	TCase	*tc = tcase_create("idn");
+	SRunner	*sr;
+	int	 nfail;
+
+	tcase_add_loop_test(tc, test_idn, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, test_idn_label_too_long);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
