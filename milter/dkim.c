@@ -22,6 +22,7 @@
 #include <opendkim/dkim.h>
 
 #include "buf.h"
+#include "bodylen.h"
 #include "dkim.h"
 #include "dkim_keycache.h"
 #include "dns.h"
@@ -45,6 +46,7 @@ struct am_dkim {
 	int		 eom_done;
 	char		 why[AM_REASON_MAX];	/* for failed / unusable */
 	struct am_buf	 hdr;		/* scratch: "Name:value" */
+	struct am_bodylen body;		/* canonical body lengths, for l= */
 };
 
 /*
@@ -204,6 +206,7 @@ am_dkim_new(struct am_dkim_lib *l, const char *qid, unsigned int min_key_bits,
 	m->min_key_bits = min_key_bits;
 	m->max_sigs = max_sigs < AM_DKIM_SIGS_MAX ? max_sigs : AM_DKIM_SIGS_MAX;
 	am_buf_init(&m->hdr, AM_DKIM_HDR_MAX);
+	am_bodylen_init(&m->body);
 	m->dkim = dkim_verify(l->lib,
 	    (const unsigned char *)(qid != NULL ? qid : "NOQUEUE"), NULL, &st);
 	if (m->dkim == NULL ||
@@ -337,6 +340,7 @@ am_dkim_body(struct am_dkim *m, const unsigned char *p, size_t len)
 		return -1;
 	if (m->failed || m->unusable || len == 0)
 		return 0;
+	am_bodylen_feed(&m->body, p, len);
 	st = dkim_body(m->dkim, (u_char *)(uintptr_t)p, len);
 	if (internal_stat(st))
 		return fail(m, "dkim_body", st);
@@ -465,21 +469,27 @@ set_error(struct am_dkim_sig *out, int err)
 }
 
 /*
- * partial_body - RFC 6376 8.2: l= signed less than the body we got, so
+ * partial_body - RFC 6376 8.2: l= signed less than the canonical body, so
  * what follows is vouched for by nobody (appended content).  Such a
  * signature is "policy" (RFC 8601 2.7.1: not acceptable to us), never a
- * pass DMARC could use.  Compared with the raw body length: trailing
- * whitespace beyond l= also counts as more.
+ * pass DMARC could use.  Compared with the canonical length of the whole
+ * body under the signature's own body canonicalization, so trailing blank
+ * lines or whitespace, which canonicalization drops, do not count.
  */
 static int
 partial_body(const struct am_dkim *m, DKIM_SIGINFO *sig)
 {
-	ssize_t	 msglen = -1, canonlen = -1, signlen = -1;
+	ssize_t		 msglen = -1, canonlen = -1, signlen = -1;
+	dkim_canon_t	 hc = DKIM_CANON_UNKNOWN, bc = DKIM_CANON_UNKNOWN;
+	size_t		 whole;
 
 	if (dkim_sig_getcanonlen(m->dkim, sig, &msglen, &canonlen,
-	    &signlen) != DKIM_STAT_OK)
+	    &signlen) != DKIM_STAT_OK || signlen < 0 ||
+	    dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK)
 		return 0;
-	return signlen >= 0 && msglen > signlen;
+	whole = bc == DKIM_CANON_RELAXED ? am_bodylen_relaxed(&m->body) :
+	    am_bodylen_simple(&m->body);
+	return (size_t)signlen < whole;
 }
 
 /* sig_result - RFC 8601 result of one signature after dkim_eom() */
