@@ -13,16 +13,24 @@
 
 #include "pidfile.h"
 
-/* am_pidfile_write - "PID\n" into path */
+/*
+ * am_pidfile_write - "PID\n" into path, atomically: written to a temporary
+ * file beside it and renamed, so a reader never sees an empty PidFile
+ */
 int
 am_pidfile_write(const char *path, uid_t owner, gid_t group, char *err,
     size_t errlen)
 {
-	char	 buf[32];
+	char	 buf[32], tmp[4096];
 	int	 fd, len, rc = 0;
 
-	(void)unlink(path);	/* a stale file, or one that is not ours */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path,
+	    (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "PidFile %s: name too long", path);
+		return -1;
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0644);
 	if (fd == -1) {
 		snprintf(err, errlen, "PidFile %s: %s", path, strerror(errno));
@@ -30,16 +38,17 @@ am_pidfile_write(const char *path, uid_t owner, gid_t group, char *err,
 	}
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (write(fd, buf, (size_t)len) != len ||
-	    (owner != (uid_t)-1 && fchown(fd, owner, group) == -1)) {
-		snprintf(err, errlen, "PidFile %s: %s", path, strerror(errno));
+	    (owner != (uid_t)-1 && fchown(fd, owner, group) == -1))
 		rc = -1;
-	}
-	if (close(fd) == -1 && rc == 0) {
-		snprintf(err, errlen, "PidFile %s: %s", path, strerror(errno));
+	if (close(fd) == -1)
 		rc = -1;
+	/* rename replaces a stale file, or one that is not ours */
+	if (rc == 0 && rename(tmp, path) == -1)
+		rc = -1;
+	if (rc == -1) {
+		snprintf(err, errlen, "PidFile %s: %s", path, strerror(errno));
+		(void)unlink(tmp);
 	}
-	if (rc == -1)
-		(void)unlink(path);
 	return rc;
 }
 
