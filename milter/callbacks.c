@@ -37,6 +37,7 @@ struct cb_state {
 	int		 in_msg;	/* counted in busy */
 	unsigned long	 actions;	/* negotiated SMFIF_* */
 	unsigned long	 steps;		/* negotiated SMFIP_* */
+	struct am_config *cfg;		/* snapshot taken when the MTA connected */
 	struct am_conn	*conn;
 };
 
@@ -93,6 +94,8 @@ state_get(SMFICTX *ctx)
 	if (st == NULL && (st = calloc(1, sizeof(*st))) != NULL) {
 		/* an MTA that did not negotiate: assume it sends everything */
 		st->actions = CB_ACTIONS_WANT;
+		/* the connection's config is the one in force when it arrived */
+		st->cfg = am_daemon_config(daemon_ctx);
 		smfi_setpriv(ctx, st);
 		__atomic_add_fetch(&active, 1, __ATOMIC_SEQ_CST);
 	}
@@ -159,7 +162,9 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
 
 	if (st == NULL)
 		return internal(ctx, "out of memory at connect");
-	cfg = am_daemon_config(daemon_ctx);
+	/* taken at negotiation; a later connect on the same socket: current */
+	cfg = st->cfg != NULL ? st->cfg : am_daemon_config(daemon_ctx);
+	st->cfg = NULL;
 	am_conn_free(st->conn);
 	st->conn = am_conn_new(&daemon_ctx->env, cfg, hostname, addr);
 	am_config_unref(cfg);
@@ -405,6 +410,7 @@ cb_close(SMFICTX *ctx)
 	if (st != NULL) {
 		msg_end(st);
 		am_conn_free(st->conn);
+		am_config_unref(st->cfg);
 		free(st);
 		smfi_setpriv(ctx, NULL);
 		__atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
