@@ -49,10 +49,22 @@ def rundir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+_started = []                   # configs of background daemons started here
+
+
+@pytest.fixture(autouse=True)
+def _reap_background():
+    """a test that fails half-way must not leave its daemon running"""
+    yield
+    while _started:
+        subprocess.run(["pkill", "-KILL", "-f", _started.pop()], check=False)
+
+
 def start_background(authmilter_bin, workdir, name, nameservers, overrides):
     """write the config like the pool does, start without -f; the parent
     must exit 0 once the daemon is listening"""
     m = Authmilter(authmilter_bin, workdir, name, nameservers, overrides)
+    _started.append(m.conf)
     p = subprocess.run([authmilter_bin, "-c", m.conf], capture_output=True,
                        text=True, timeout=20)
     assert p.returncode == 0, p
