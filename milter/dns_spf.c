@@ -421,31 +421,6 @@ any_answer(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type, int fam,
 	return 0;
 }
 
-/*
- * mechanisms - terms of an SPF record that are not modifiers.  libspf2
- * evaluates only the first AM_DNS_SPF_LIB_MECH_MAX and then answers
- * neutral, silently; such a record is a permerror here instead.
- */
-static size_t
-mechanisms(const char *s)
-{
-	static const char	 name[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
-	size_t			 n = 0, k, m;
-
-	if (strncasecmp(s, "v=spf1", 6) != 0 || (s[6] != ' ' && s[6] != '\0'))
-		return 0;
-	for (s += 6; *s != '\0'; s += k) {
-		s += strspn(s, " ");
-		if ((k = strcspn(s, " ")) == 0)
-			break;
-		m = strspn(s, name);	/* RFC 7208 12: modifier = name "=" ... */
-		if (m >= k || s[m] != '=')
-			n++;
-	}
-	return n;
-}
-
 /* lookup - SPF_dns_lookup_t: one question through am_dns */
 static SPF_dns_rr_t *
 lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
@@ -484,7 +459,9 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	if (rr != NULL && (type == ns_t_mx || type == ns_t_ptr))
 		note_hosts(ls, rr, type);
 	for (i = 0; rr != NULL && type == ns_t_txt && i < rr->num_rr; i++)
-		if (mechanisms(rr->rr[i]->txt) > AM_DNS_SPF_LIB_MECH_MAX)
+		/* libspf2 evaluates only the first 64, then says neutral */
+		if (am_spf_record_mechanisms(rr->rr[i]->txt) >
+		    AM_DNS_SPF_LIB_MECH_MAX)
 			set_limit(ls, "more mechanisms than libspf2 evaluates (64)");
 	am_dns_result_free(res);
 	return rr != NULL ? rr : out_of_memory(srv);

@@ -358,6 +358,22 @@ term(const char *p, const char *e, int *nredir, int *nexp, int *c0)
 	return mechanism(p, e, c0);
 }
 
+/* next_term - the next space-separated term of a record: *p..*e; 0 at end */
+static int
+next_term(const char **p, const char **e)
+{
+	const char	*q = *e;
+
+	while (*q == ' ')
+		q++;
+	if (*q == '\0')
+		return 0;
+	for (*p = q; *q != '\0' && *q != ' '; q++)
+		continue;
+	*e = q;
+	return 1;
+}
+
 /* am_spf_is_record - 4.5: "v=spf1" followed by SP or the end */
 int
 am_spf_is_record(const char *rec)
@@ -378,17 +394,25 @@ am_spf_record_check(const char *rec)
 			return "character outside printable ASCII";
 	if (!am_spf_is_record(rec))
 		return "not an SPF record";
-	for (p = rec + 6; *p != '\0'; p = e) {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		for (e = p; *e != '\0' && *e != ' '; e++)
-			continue;
+	for (e = rec + 6; next_term(&p, &e);)
 		if ((why = term(p, e, &nredir, &nexp, &c0)) != NULL)
 			return why;
-	}
 	return NULL;
+}
+
+/* am_spf_record_mechanisms - terms of a record that are not modifiers */
+size_t
+am_spf_record_mechanisms(const char *rec)
+{
+	const char	*p, *e;
+	size_t		 n = 0;
+
+	if (!am_spf_is_record(rec))
+		return 0;
+	for (e = rec + 6; next_term(&p, &e);)
+		if (modifier_name(p, e) == NULL)
+			n++;
+	return n;
 }
 
 /* put - append [p, p+n) to out; -1 if it does not fit */
@@ -470,12 +494,8 @@ has_all(const char *rec)
 {
 	const char	*p, *e;
 
-	for (p = rec + 6; *p != '\0'; p = e) {
-		while (*p == ' ')
-			p++;
-		for (e = p; *e != '\0' && *e != ' '; e++)
-			continue;
-		if (e > p && strchr("+-~?", *p) != NULL)
+	for (e = rec + 6; next_term(&p, &e);) {
+		if (strchr("+-~?", *p) != NULL)
 			p++;
 		if (span_eq(p, e, "all"))
 			return 1;
@@ -494,13 +514,7 @@ am_spf_record_rewrite(const char *rec, unsigned int exp_index, char *out,
 
 	if (put(out, outlen, &o, "v=spf1", 6) == -1)
 		return -1;
-	for (p = rec + 6; *p != '\0'; p = e) {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		for (e = p; *e != '\0' && *e != ' '; e++)
-			continue;
+	for (e = rec + 6; next_term(&p, &e);) {
 		if (term(p, e, &nr, &nx, &c0) != NULL)
 			return -1;
 		eq = modifier_name(p, e);

@@ -43,6 +43,8 @@ const char	*am_spf_record_check(const char *rec);
 
 /* Is rec an SPF record at all (4.5: "v=spf1" then SP or end)? */
 int		 am_spf_is_record(const char *rec);
+/* mechanisms (terms that are not modifiers) of an SPF record; 0 if it is none */
+size_t		 am_spf_record_mechanisms(const char *rec);
 
 /*
  * Rewrite a valid record into out (outlen bytes).  exp_index numbers the

@@ -209,6 +209,20 @@ START_TEST(test_macro_table)
 }
 END_TEST
 
+/* mechanisms, not modifiers: what libspf2's 64-term limit counts */
+START_TEST(test_mechanisms)
+{
+	ck_assert_uint_eq(am_spf_record_mechanisms("v=spf1"), 0);
+	ck_assert_uint_eq(am_spf_record_mechanisms("v=spf1 -all"), 1);
+	ck_assert_uint_eq(am_spf_record_mechanisms(
+	    "v=spf1  a mx:x.example  redirect=y.example exp=e.example ~all"), 3);
+	ck_assert_uint_eq(am_spf_record_mechanisms(
+	    "v=spf1 ip4:192.0.2.1 x-foo=%{d} -all "), 2);
+	ck_assert_uint_eq(am_spf_record_mechanisms("v=spf10 a"), 0);
+	ck_assert_uint_eq(am_spf_record_mechanisms("not spf"), 0);
+}
+END_TEST
+
 START_TEST(test_is_record)
 {
 	ck_assert(am_spf_is_record("v=spf1"));
@@ -233,6 +247,7 @@ suite(void)
 	tcase_add_test(tc, test_rewrite_small);
 	tcase_add_loop_test(tc, test_macro_table, 0, nitems(macro_cases));
 	tcase_add_test(tc, test_is_record);
+	tcase_add_test(tc, test_mechanisms);
 	suite_add_tcase(s, tc);
 	return s;
 }
