@@ -47,6 +47,7 @@ struct am_dkim {
 	char		 why[AM_REASON_MAX];	/* for failed / unusable */
 	struct am_buf	 hdr;		/* scratch: "Name:value" */
 	struct am_bodylen body;		/* canonical body lengths, for l= */
+	int		 count_body;	/* some signature has l=: count it */
 };
 
 /*
@@ -303,6 +304,25 @@ am_dkim_header(struct am_dkim *m, const char *name, const char *value)
 	return 0;
 }
 
+/*
+ * has_length_limit - does a signature carry l=?  Only then is the
+ * canonical body length needed (partial_body); counting it costs a pass
+ * over every body byte, so messages without l= skip it.
+ */
+static int
+has_length_limit(struct am_dkim *m)
+{
+	DKIM_SIGINFO	**sigs = NULL;
+	int		  n = 0, i;
+
+	if (dkim_getsiglist(m->dkim, &sigs, &n) != DKIM_STAT_OK)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (dkim_sig_gettagvalue(sigs[i], 0, (u_char *)"l") != NULL)
+			return 1;
+	return 0;
+}
+
 /* am_dkim_eoh - end of headers: signatures parsed, keys fetched */
 int
 am_dkim_eoh(struct am_dkim *m)
@@ -325,6 +345,7 @@ am_dkim_eoh(struct am_dkim *m)
 	}
 	if (internal_stat(st))
 		return fail(m, "dkim_eoh", st);
+	m->count_body = has_length_limit(m);
 	return 0;
 }
 
@@ -340,7 +361,8 @@ am_dkim_body(struct am_dkim *m, const unsigned char *p, size_t len)
 		return -1;
 	if (m->failed || m->unusable || len == 0)
 		return 0;
-	am_bodylen_feed(&m->body, p, len);
+	if (m->count_body)
+		am_bodylen_feed(&m->body, p, len);
 	st = dkim_body(m->dkim, (u_char *)(uintptr_t)p, len);
 	if (internal_stat(st))
 		return fail(m, "dkim_body", st);
