@@ -1,37 +1,29 @@
 /*
- * drain.h - a clean stop on SIGTERM, SIGINT or SIGHUP.
- *
- * Debian's libmilter runs connections in a worker pool: once smfi_stop()
- * (or libmilter's own signal thread) sets its stop flag, the pool stops
- * reading from connections that wait for their next command, so a message
- * in flight would never get its reply.  So authmilter handles the stop
- * signals itself and stops in this order:
- *   1. stop accepting: the listening socket is replaced (dup2) by a quiet
- *      one (abstract unix namespace, random name) and shut down, so new
- *      connections are refused while libmilter's listener keeps running;
- *      a unix socket file is removed;
+ * drain.h - run the milter engine until SIGTERM, SIGINT or SIGHUP, then
+ * stop without cutting messages in flight:
+ *   1. stop accepting (the unix socket file is removed): new connections
+ *      are refused, so the MTA applies its milter default action to them;
  *   2. wait, at most a bound, until no message is between MAIL and the
  *      end of message (am_callbacks_busy);
- *   3. smfi_stop(): smfi_main() returns.
- * The stop signals are taken with sigwait() in the main thread (the thread
- * group leader, which Linux picks first for a process-directed signal when
- * it waits for it), while smfi_main() runs in a thread of its own.
- * main() only; not thread-safe.
+ *   3. close the remaining (idle) connections and wait for the workers.
+ * The stop signals are taken with sigwait() in the calling thread (main,
+ * the thread group leader, which Linux picks first for a process-directed
+ * signal when it waits for it); they must be blocked in every thread
+ * beforehand.  main() only; not thread-safe.
  */
 #ifndef AM_DRAIN_H
 #define AM_DRAIN_H
 
-/* around smfi_opensocket(): note the listening descriptors before and find
- * the one it made after; -1 from attach if none was found */
-void	am_drain_before_listen(void);
-int	am_drain_attach(void);
+struct am_engine;
 
 /*
- * Run smfi_main() in a thread and wait in this one for SIGTERM, SIGINT or
- * SIGHUP (blocked in every thread beforehand), then stop as above, giving
- * messages in progress up to drain_secs.  unix_path: the socket file to
- * remove, or NULL.  Returns smfi_main()'s result (MI_SUCCESS/MI_FAILURE).
+ * Start the engine and wait for a stop signal (or the engine's failure),
+ * then stop as above, giving messages in progress up to drain_secs.
+ * Returns 0 after a signal, -1 when the engine failed.  *busy_workers:
+ * workers still inside a callback at the end (the daemon's state must
+ * then not be freed).
  */
-int	am_drain_run(unsigned int drain_secs, const char *unix_path);
+int	am_drain_run(struct am_engine *, unsigned int drain_secs,
+	    int *busy_workers);
 
 #endif /* AM_DRAIN_H */

@@ -14,13 +14,12 @@
  * socket under UMask (a stale unix socket is removed), bind the metrics
  * port, go to the background, write the PidFile, drop to UserID, and only
  * then start threads: resolver, DKIM library, metrics server, the SIGUSR1
- * reload thread, and smfi_main().  Exit codes follow sysexits(3).
+ * reload thread, and the milter engine (engine.h).  Exit codes follow
+ * sysexits(3).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,13 +31,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
-
 #include "amconfig.h"
 #include "callbacks.h"
 #include "config.h"
 #include "daemon.h"
 #include "drain.h"
+#include "engine.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -128,58 +126,23 @@ print_problem(void *arg, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-/*
- * nodelay - TCP_NODELAY on libmilter's listening socket (found by drain.c:
- * libmilter has no API for it); Linux copies the option to every accepted
- * connection.  Without it, the reply that follows a header edit at EOM
- * ('i' then 'c') waits for the MTA's delayed ACK: measured 40 ms per
- * message over inet sockets (bench/, 190 msg/s at c=8).
- */
-static void
-nodelay(int fd)
-{
-	int			 on = 1;
-	socklen_t		 len = sizeof(struct sockaddr_storage);
-	struct sockaddr_storage	 ss;
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-}
-
-/* setup_milter - register callbacks and bind the socket */
-static int
+/* setup_milter - callbacks and the listening socket (before fork) */
+static struct am_engine *
 setup_milter(struct am_daemon *d, const struct am_config *cfg)
 {
-	int	 fd;
+	struct am_engine	*e;
+	char			 err[512];
 
 	am_callbacks_init(d);
-	if (smfi_register(*am_callbacks_desc()) != MI_SUCCESS) {
-		am_log_err(NULL, "smfi_register failed");
-		return -1;
-	}
-	if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS) {
-		am_log_err(NULL, "bad socket %s", cfg->socket);
-		return -1;
-	}
-	/* remove a stale unix socket; errors here are bind/permission errors */
-	am_drain_before_listen();
-	if (smfi_opensocket(1) != MI_SUCCESS) {
-		am_log_err(NULL, "cannot listen on %s: %s", cfg->socket,
-		    strerror(errno));
-		return -1;
-	}
-	if ((fd = am_drain_attach()) == -1)
-		am_log_warn(NULL, "listening socket not found: a stop will "
-		    "not refuse connections early");
-	else
-		nodelay(fd);
-	return 0;
+	if ((e = am_engine_new(cfg->socket, am_callbacks_milter(), err,
+	    sizeof(err))) == NULL)
+		am_log_err(NULL, "cannot listen on %s: %s", cfg->socket, err);
+	return e;
 }
 
 /*
- * block_signals - libmilter's signal thread sigwait()s for SIGHUP, SIGTERM
- * and SIGINT; threads we start before smfi_main() (the resolver's pump)
+ * block_signals - the main thread sigwait()s for SIGHUP, SIGTERM and
+ * SIGINT (drain.c); every other thread (resolver pump, engine, reload)
  * must not take them, or the default action kills the process mid-message.
  */
 static void
@@ -196,7 +159,7 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* offline - -t: the checks on one file, no libmilter */
+/* offline - -t: the checks on one file, no MTA */
 static int
 offline(const struct options *o, struct am_config *cfg)
 {
@@ -264,7 +227,7 @@ fail:
 	return -1;
 }
 
-/* start_threads - everything that runs next to smfi_main; 0 or -1 */
+/* start_threads - everything that runs next to the engine; 0 or -1 */
 static int
 start_threads(struct am_daemon *d, struct am_config *cfg,
     struct am_metrics_http *mh, const char *conf)
@@ -291,8 +254,9 @@ main(int argc, char **argv)
 	struct am_config	*cfg;
 	static struct am_daemon	 d;	/* lives past main() for late sessions */
 	struct am_metrics_http	*mh = NULL;
-	char			*pid_file = NULL, *sock = NULL;
-	int			 problems = 0, rc;
+	struct am_engine	*e;
+	char			*pid_file = NULL;
+	int			 problems = 0, rc, stuck = 0;
 
 	parse_args(argc, argv, &o);
 	cfg = am_config_load(o.conf, print_problem, &problems);
@@ -314,20 +278,19 @@ main(int argc, char **argv)
 	if (cfg->umask_set)
 		umask((mode_t)cfg->umask);
 	/* socket first (errors on the terminal), fork next, threads last */
-	if (setup_milter(&d, cfg) == -1) {
+	if ((e = setup_milter(&d, cfg)) == NULL) {
 		am_config_unref(cfg);
 		return EX_OSERR;
 	}
 	if (become_daemon(&o, cfg, &mh) == -1 ||
 	    (cfg->pid_file != NULL && (pid_file = strdup(cfg->pid_file)) == NULL) ||
-	    (sock = strdup(cfg->socket)) == NULL ||
 	    start_threads(&d, cfg, mh, o.conf) == -1) {
 		am_metrics_http_free(mh);
 		if (d.cfg != NULL)
 			am_daemon_clear(&d);
+		am_engine_free(e);
 		am_pidfile_remove(cfg->pid_file);
 		free(pid_file);
-		free(sock);
 		am_config_unref(cfg);
 		return EX_OSERR;
 	}
@@ -335,14 +298,15 @@ main(int argc, char **argv)
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
 	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
 	am_config_unref(cfg);
-	rc = am_drain_run(AM_DRAIN_SECS, unix_path(sock));
-	am_log_info(NULL, "stopping (%s)", rc == MI_SUCCESS ? "signal" : "error");
+	rc = am_drain_run(e, AM_DRAIN_SECS, &stuck);
+	am_log_info(NULL, "stopping (%s)", rc == 0 ? "signal" : "error");
 	am_reload_stop();
 	am_metrics_http_free(mh);	/* before the resolver it reads */
-	if (am_callbacks_active() == 0)
+	if (stuck == 0 && am_callbacks_active() == 0) {
+		am_engine_free(e);
 		am_daemon_clear(&d);	/* else sessions still use it: leave it */
+	}
 	am_pidfile_remove(pid_file);
 	free(pid_file);
-	free(sock);
-	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+	return rc == 0 ? EX_OK : EX_SOFTWARE;
 }
