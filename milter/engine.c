@@ -356,16 +356,13 @@ mail_step(struct am_mctx *c, const struct am_mp_packet *pkt)
 	return answer(c, AM_MPP_NR_MAIL, st);
 }
 
-/* one_string - the single NUL-terminated string of a packet, or NULL */
+/* one_string - the first NUL-terminated string of a packet, or NULL */
 static const char *
 one_string(const struct am_mp_packet *pkt)
 {
-	const char	*v[1];
-	size_t		 n;
-
-	if (am_mp_strings(pkt->data, pkt->len, v, 1, &n) == -1 || n != 1)
+	if (pkt->len == 0 || memchr(pkt->data, '\0', pkt->len) == NULL)
 		return NULL;
-	return v[0];
+	return (const char *)pkt->data;
 }
 
 /* header - 'L' */

@@ -161,18 +161,23 @@ am_mp_strings(const unsigned char *data, size_t len, const char **v,
 	return 0;
 }
 
-/* am_mp_header_parse - exactly name\0value\0 */
+/*
+ * am_mp_header_parse - name\0value\0; bytes after the value's NUL are
+ * ignored, as libmilter ignores them: a NUL inside a header value ends
+ * the value for every filter alike
+ */
 int
 am_mp_header_parse(const struct am_mp_packet *pkt, const char **name,
     const char **value)
 {
-	const char	*v[2];
-	size_t		 n;
+	const unsigned char	*end = pkt->data + pkt->len;
+	ssize_t			 n;
 
-	if (am_mp_strings(pkt->data, pkt->len, v, 2, &n) == -1 || n != 2)
+	if ((n = terminated(pkt->data, end)) == -1 ||
+	    terminated(pkt->data + n + 1, end) == -1)
 		return -1;
-	*name = v[0];
-	*value = v[1];
+	*name = (const char *)pkt->data;
+	*value = (const char *)pkt->data + n + 1;
 	return 0;
 }
 

@@ -135,7 +135,10 @@ int	am_mp_connect_parse(const struct am_mp_packet *, const char **host,
 int	am_mp_strings(const unsigned char *data, size_t len, const char **v,
 	    size_t max, size_t *n);
 
-/* am_mp_header_parse - name and value of a header packet; 0 or -1 */
+/*
+ * am_mp_header_parse - name and value of a header packet; 0 or -1.  Bytes
+ * after the value's NUL are ignored (libmilter does the same).
+ */
 int	am_mp_header_parse(const struct am_mp_packet *, const char **name,
 	    const char **value);
 
