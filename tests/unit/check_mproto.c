@@ -89,6 +89,9 @@ static const struct {
 	{ "huge length",	B("\xff\xff\xff\xff"), 65536, -1, 0, 0 },
 	{ "2^24 + 1",		B("\x01\0\0\x01" "B"), 65536, -1, 0, 0 },
 	{ "big-endian 0x0100",	B("\0\0\x01\0" "B"), 65536, 0, 0, 0 },
+	/* no limit: max + 1 must not wrap to 0 and refuse everything */
+	{ "max SIZE_MAX",	B("\0\0\0\x02" "Bx"), SIZE_MAX, 6, 'B', 1 },
+	{ "max SIZE_MAX, huge",	B("\xff\xff\xff\xff" "B"), SIZE_MAX, 0, 0, 0 },
 };
 
 /* test_frame - one packet, or 0 for more bytes, or -1 */
