@@ -44,7 +44,7 @@ am_mp_frame(const unsigned char *buf, size_t len, size_t max,
 	if (len < 4)
 		return 0;
 	n = get32(buf);
-	if (n == 0 || (size_t)n > max + 1)
+	if (n == 0 || (size_t)n - 1 > max)
 		return -1;
 	if (len - 4 < (size_t)n)
 		return 0;
