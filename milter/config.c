@@ -290,7 +290,7 @@ prefix_of(const char *s, const char *pfx)
 	return strncasecmp(s, pfx, n) == 0 ? s + n : NULL;
 }
 
-/* check_socket - libmilter's socket syntax; NULL or a problem */
+/* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
 {

@@ -36,7 +36,7 @@ am_daemon_init(struct am_daemon *d, struct am_config *cfg, char *err,
 	return 0;
 }
 
-/* am_daemon_clear - release everything (after smfi_main returned) */
+/* am_daemon_clear - release everything (after the engine stopped) */
 void
 am_daemon_clear(struct am_daemon *d)
 {

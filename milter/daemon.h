@@ -2,7 +2,7 @@
  * daemon.h - the only process-wide state: the current config snapshot, the
  * resolver and the DKIM library handle.
  *
- * Made once in main() before smfi_main() starts threads.  The config pointer
+ * Made once in main() before the engine starts threads.  The config pointer
  * is swapped under a mutex (am_daemon_swap_config, for reload); every
  * connection takes its own reference with am_daemon_config and keeps that
  * snapshot until it closes.  env is read-only after start-up.

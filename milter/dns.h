@@ -110,8 +110,8 @@ int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
  * past the lookup cap or the deadline is not asked and is AM_DNS_TEMP
  * at once; a wait cut short by the deadline is AM_DNS_TEMP.  Either way
  * b->exhausted records why, so the caller can report it.  Entering is
- * per thread (libmilter may run one connection's callbacks on different
- * threads, one at a time), so enter at the start of a callback's work and
+ * per thread (a filter framework may run one connection's callbacks on
+ * different threads, one at a time), so enter at the start of a callback's work and
  * leave before it returns.  The budget is the caller's; not shared.
  */
 #define AM_DNS_BUDGET_LOOKUPS	0x1	/* lookup cap reached */

@@ -2,7 +2,7 @@
  * offline.c - run one message file through session.c, as the milter would.
  *
  * The file is read as an RFC 5322 message with LF or CRLF line ends.  Each
- * header field goes to am_msg_header the way libmilter hands it over with
+ * header field goes to am_msg_header the way the engine hands it over with
  * SMFIP_HDR_LEADSPC: the name, and the value as it follows the colon with
  * folds kept as "\n" line breaks.  The body is fed with CRLF line ends, as
  * an MTA sends it.

@@ -1,7 +1,7 @@
 /*
  * offline.h - the offline checker (authmilter -t FILE): one message file
  * through the same pipeline the milter runs (session.c), with the same
- * configuration and resolver, without libmilter or an MTA.
+ * configuration and resolver, without an MTA.
  *
  * Prints our Authentication-Results header, the action with its SMTP reply
  * if any, and the summary log line.  Not thread-safe (main() only).

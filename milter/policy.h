@@ -17,7 +17,7 @@
 enum am_err {
 	AM_ERR_NONE = 0,
 	AM_ERR_RESOURCE,	/* out of memory, a limit of ours */
-	AM_ERR_MILTER,		/* a libmilter call failed */
+	AM_ERR_MILTER,		/* a reply or header edit failed */
 	AM_ERR_LIBRARY,		/* libspf2/libopendkim/... failed internally */
 	AM_ERR_INTERNAL		/* state we did not expect */
 };

@@ -1,8 +1,8 @@
 /*
  * reload.c - SIGUSR1: parse the config again and swap the snapshot in.
  *
- * SIGHUP is not used: libmilter's own signal thread takes SIGHUP, SIGTERM
- * and SIGINT as "stop".  The thread here waits for SIGUSR1 only, with
+ * SIGHUP is not used: SIGHUP, SIGTERM and SIGINT mean "stop" (drain.c,
+ * as with libmilter-based milters).  The thread here waits for SIGUSR1 only, with
  * sigwait(), so no work happens in a signal handler.  A reload in
  * progress is not cancelled: cancellation is enabled only around the wait.
  */

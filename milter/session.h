@@ -2,9 +2,10 @@
  * session.h - per-connection (struct am_conn) and per-message (struct
  * am_msg) state, and the message pipeline that runs the checks.
  *
- * Knows nothing of libmilter: callbacks.c unpacks libmilter's arguments and
- * calls these functions, so the whole pipeline can be driven from a unit
- * test.  libmilter runs one connection's callbacks one at a time, so an
+ * Knows nothing of the milter protocol: callbacks.c unpacks the engine's
+ * arguments and calls these functions, so the whole pipeline can be driven
+ * from a unit test.  The engine runs one connection's callbacks one at a
+ * time, so an
  * am_conn and its am_msg need no locks.  Shared things are read-only (the
  * config snapshot) or internally thread-safe (am_dns, am_dkim_lib).
  *

@@ -4,7 +4,7 @@
  *
  * Threads: one struct am_spf per connection (libspf2's SPF_server_t is not
  * shared between threads).  Results are plain values the caller owns.
- * This module never talks to libmilter and never decides policy.
+ * This module never talks to the MTA and never decides policy.
  */
 #ifndef AM_SPF_H
 #define AM_SPF_H
