@@ -50,6 +50,7 @@ SMFIC_MAIL = b"M"
 SMFIC_EOH = b"N"
 SMFIC_OPTNEG = b"O"
 SMFIC_QUIT = b"Q"
+SMFIC_QUIT_NC = b"K"
 SMFIC_RCPT = b"R"
 SMFIC_DATA = b"T"
 SMFIC_UNKNOWN = b"U"
@@ -257,6 +258,8 @@ def parse_socket(spec):
         kind, rest = spec.split(":", 1)
         port, _, host = rest.partition("@")
         host = host or ("127.0.0.1" if kind == "inet" else "::1")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]           # inet6:8895@[::1]
         fam = socket.AF_INET6 if kind == "inet6" else socket.AF_INET
         return fam, (host, int(port))
     if spec.startswith(("unix:", "local:")):
@@ -465,11 +468,16 @@ class MilterClient:
                 return res
         return None
 
-    def eom(self, macros=None):
+    def eom(self, macros=None, data=b""):
         """end of message: collect every modification up to the final
-        answer"""
+        answer.  data: a last body chunk carried in the EOM packet itself
+        (MTAs may send one; empty by default)"""
         self.macros(SMFIC_BODYEOB, macros)
-        self._send(SMFIC_BODYEOB)
+        self._send(SMFIC_BODYEOB, data)
+        return self.read_eom()
+
+    def read_eom(self):
+        """the filter's answer to an end of message already sent"""
         res = MilterResult("eom")
         while True:
             code, data = self._recv()
@@ -500,6 +508,11 @@ class MilterClient:
 
     def abort(self):
         self._send(SMFIC_ABORT)
+
+    def quit_nc(self):
+        """'K': this SMTP connection is over, a new one (CONNECT, no new
+        OPTNEG) follows on the same milter connection"""
+        self._send(SMFIC_QUIT_NC)
 
     def quit(self):
         try:
