@@ -25,7 +25,7 @@
 #define ENGINE_PACKET_MAX	(1024 * 1024)	/* payload; header fields */
 #define ENGINE_BUF_START	(AM_MP_CHUNK + 4096)	/* a whole body chunk */
 #define ENGINE_OUT_MAX		(1024 * 1024)	/* replies at end of message */
-#define ENGINE_MACROS_MAX	(64 * 1024)	/* one stage's macros */
+#define ENGINE_MACROS_MAX	ENGINE_PACKET_MAX	/* one stage's macros: any packet we take */
 #define ENGINE_READ_TIMEOUT	7210	/* s, libmilter's default */
 #define ENGINE_WRITE_TIMEOUT	60	/* s */
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
