@@ -329,6 +329,8 @@ log_summary(const struct am_msg *m, const struct am_verdict *v)
 {
 	struct am_buf	 b;
 
+	if (!am_log_enabled(AM_LOG_INFO))
+		return;			/* LogLevel below info: not built */
 	am_buf_init(&b, 4096);
 	am_msg_summary(m, v, &b);
 	am_log_info(m->qid, "%s%s", am_buf_str(&b),

@@ -589,8 +589,9 @@ untrack(struct am_engine *e, struct am_mctx *c)
 		e->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	close(c->fd);
 	pthread_mutex_unlock(&e->mu);
+	/* off the list first: am_engine_stop never touches a closed fd */
+	close(c->fd);
 }
 
 /* serve - one MTA connection, from accept to close */
@@ -727,8 +728,9 @@ enqueue(struct am_engine *e, int fd)
 	/* a worker per queued connection: nobody waits behind a slow one */
 	if ((size_t)e->idle < e->qlen)
 		(void)start_worker(e);
-	pthread_cond_signal(&e->work_cv);
 	pthread_mutex_unlock(&e->mu);
+	/* after the unlock: the worker woken does not block on the mutex */
+	pthread_cond_signal(&e->work_cv);
 }
 
 /* transient - an accept() error that passes */

@@ -196,8 +196,12 @@ am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
 	m->facts.trusted_net = c->trusted_net;
 	m->facts.authenticated = c->cfg->ignore_auth &&
 	    auth_authen != NULL && *auth_authen != '\0';
-	/* RFC 7489 6.6.4: one sample per message, drawn here, not in policy */
-	m->facts.pct_sample = (int)arc4random_uniform(100);
+	/*
+	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy;
+	 * only the RFC 7489 mode has pct= (drawing costs a getrandom() call)
+	 */
+	m->facts.pct_sample = c->cfg->psl != NULL ?
+	    (int)arc4random_uniform(100) : 0;
 	m->exempt = am_policy_exempt(&m->facts);
 	if (m->exempt == NULL)
 		run_spf(m);

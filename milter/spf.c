@@ -1,7 +1,8 @@
 /*
  * spf.c - SPF checks (RFC 7208) of HELO and MAIL FROM through libspf2.
  *
- * One SPF_server_t per struct am_spf (per connection), built on our own
+ * One SPF_server_t per struct am_spf (per connection, reused by the
+ * thread's next connection: see am_spf_new), built on our own
  * DNS layer (dns_spf.c) so that every lookup goes through dns.c.  A check
  * is one SPF_request_t evaluated with SPF_request_query_mailfrom(); the
  * HELO check is the same evaluation with "postmaster@<helo>" as sender.
@@ -28,6 +29,7 @@
 #include <arpa/nameser.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +63,48 @@ struct client {
 	char		 text[INET6_ADDRSTRLEN];
 };
 
+/*
+ * Each thread keeps one spare struct am_spf: a libspf2 server costs a
+ * gethostname() and a dozen allocations to build, and a worker thread
+ * serves one connection after the other.  The DNS layer is reset at the
+ * start of every check, so a spare carries nothing from one connection to
+ * the next; a spare is reused only for the same resolver and receiver
+ * (after a reload that changes AuthservID, a new one is built).
+ */
+static pthread_key_t	 spare_key;
+static pthread_once_t	 spare_once = PTHREAD_ONCE_INIT;
+
+static void	destroy(struct am_spf *);
+static int	scopy(char *, size_t, const char *);
+
+static void
+spare_free(void *p)
+{
+	destroy(p);
+}
+
+static void
+spare_init(void)
+{
+	(void)pthread_key_create(&spare_key, spare_free);
+}
+
 /* am_spf_new - libspf2 server on our DNS layer, for one connection */
 struct am_spf *
 am_spf_new(struct am_dns *dns, const char *receiver)
 {
 	struct am_spf	*spf;
 
+	if (receiver == NULL)
+		receiver = "";
+	pthread_once(&spare_once, spare_init);
+	spf = pthread_getspecific(spare_key);
+	if (spf != NULL) {
+		(void)pthread_setspecific(spare_key, NULL);
+		if (spf->dns == dns && strcmp(spf->receiver, receiver) == 0)
+			return spf;
+		destroy(spf);
+	}
 	if ((spf = calloc(1, sizeof(*spf))) == NULL)
 		return NULL;
 	if ((spf->layer = am_dns_spf_new(dns)) == NULL)
@@ -74,19 +112,19 @@ am_spf_new(struct am_dns *dns, const char *receiver)
 	if ((spf->server = SPF_server_new_dns(spf->layer, 0)) == NULL)
 		goto fail;
 	spf->dns = dns;
-	snprintf(spf->receiver, sizeof(spf->receiver), "%s",
-	    receiver != NULL ? receiver : "");
+	/* a receiver too long to keep whole is never matched: no reuse */
+	(void)scopy(spf->receiver, sizeof(spf->receiver), receiver);
 	if (SPF_server_set_rec_dom(spf->server, receiver) != SPF_E_SUCCESS)
 		goto fail;
 	return spf;
 fail:
-	am_spf_free(spf);
+	destroy(spf);
 	return NULL;
 }
 
-/* am_spf_free - server first (it may still point at the layer) */
-void
-am_spf_free(struct am_spf *spf)
+/* destroy - server first (it may still point at the layer) */
+static void
+destroy(struct am_spf *spf)
 {
 	if (spf == NULL)
 		return;
@@ -94,6 +132,19 @@ am_spf_free(struct am_spf *spf)
 		SPF_server_free(spf->server);
 	am_dns_spf_free(spf->layer);
 	free(spf);
+}
+
+/* am_spf_free - kept as this thread's spare, or freed */
+void
+am_spf_free(struct am_spf *spf)
+{
+	if (spf == NULL)
+		return;
+	pthread_once(&spare_once, spare_init);
+	if (pthread_getspecific(spare_key) == NULL &&
+	    pthread_setspecific(spare_key, spf) == 0)
+		return;
+	destroy(spf);
 }
 
 /* scopy - bounded copy, always NUL-terminated; -1 if truncated */
