@@ -23,7 +23,7 @@
 #include "mproto.h"
 
 #define ENGINE_PACKET_MAX	(1024 * 1024)	/* payload; header fields */
-#define ENGINE_BUF_START	(AM_MP_CHUNK + 4096)	/* a whole body chunk */
+#define ENGINE_BUF_START	(16 * 1024)	/* body packets stream through */
 #define ENGINE_OUT_MAX		(1024 * 1024)	/* replies at end of message */
 #define ENGINE_MACROS_MAX	ENGINE_PACKET_MAX	/* one stage's macros: any packet we take */
 #define ENGINE_READ_TIMEOUT	7210	/* s, libmilter's default */
@@ -41,6 +41,7 @@ static const char	 stages[] = "CHMRTNLE";
 struct rbuf {				/* a worker's read buffer */
 	unsigned char	*buf;
 	size_t		 cap, off, end;
+	size_t		 body_left;	/* of a body packet handed on in pieces */
 };
 
 struct am_mctx {
@@ -51,6 +52,7 @@ struct am_mctx {
 	int			 in_msg;
 	int			 at_eom;	/* header changes allowed */
 	enum am_mstat		 pending;	/* kept from a no-reply step */
+	enum am_mstat		 body_st;	/* of the body packet's pieces */
 	char			*symlist[AM_MPS_N];
 	struct am_buf		 mac[N_STAGES];
 	struct am_buf		 out;		/* replies not yet written */
@@ -72,6 +74,7 @@ struct am_engine {
 	int			*queue;		/* accepted, not yet served */
 	size_t			 qlen, qcap;
 	int			 threads, idle;
+	int			 serving;	/* workers inside serve() */
 	int			 stopping;
 	int			 failed;
 	struct am_mctx		*conns;
@@ -404,6 +407,22 @@ eom_step(struct am_mctx *c, const struct am_mp_packet *pkt)
 	return rc;
 }
 
+/* body_step - 'B', whole or one piece of it (more: pieces follow) */
+static int
+body_step(struct am_mctx *c, const struct am_mp_packet *pkt, int more)
+{
+	enum am_mstat	 st;
+
+	if (c->pending == AM_MS_CONTINUE && c->body_st == AM_MS_CONTINUE &&
+	    pkt->len > 0)
+		c->body_st = c->e->cb->body(c, pkt->data, pkt->len);
+	if (more)
+		return 0;
+	st = c->body_st;
+	c->body_st = AM_MS_CONTINUE;
+	return answer(c, AM_MPP_NR_BODY, st);
+}
+
 /* quit_nc - 'K': this SMTP connection is over, another one follows */
 static void
 quit_nc(struct am_mctx *c)
@@ -422,7 +441,7 @@ quit_nc(struct am_mctx *c)
  * milter default action, so no mail is lost).
  */
 static int
-dispatch(struct am_mctx *c, const struct am_mp_packet *pkt)
+dispatch(struct am_mctx *c, const struct am_mp_packet *pkt, int more)
 {
 	const struct am_milter	*cb = c->e->cb;
 	const char		*s;
@@ -454,8 +473,7 @@ dispatch(struct am_mctx *c, const struct am_mp_packet *pkt)
 		return answer(c, AM_MPP_NR_EOH, go ? cb->eoh(c) :
 		    AM_MS_CONTINUE);
 	case AM_MPC_BODY:
-		return answer(c, AM_MPP_NR_BODY, go ? cb->body(c, pkt->data,
-		    pkt->len) : AM_MS_CONTINUE);
+		return body_step(c, pkt, more);
 	case AM_MPC_BODYEOB:
 		return eom_step(c, pkt);
 	case AM_MPC_ABORT:
@@ -502,33 +520,75 @@ room(struct rbuf *rb, size_t need)
 	return 0;
 }
 
+/* body_piece - up to body_left bytes of the body packet being streamed */
+static void
+body_piece(struct rbuf *rb, struct am_mp_packet *pkt, int *more)
+{
+	size_t	 n = rb->end - rb->off;
+
+	if (n > rb->body_left)
+		n = rb->body_left;
+	pkt->cmd = AM_MPC_BODY;
+	pkt->data = rb->buf + rb->off;
+	pkt->len = n;
+	rb->off += n;
+	rb->body_left -= n;
+	*more = rb->body_left > 0;
+}
+
+/* packet_len - the length field of the packet at rb->off (4 bytes there) */
+static size_t
+packet_len(const struct rbuf *rb)
+{
+	const unsigned char	*p = rb->buf + rb->off;
+
+	return (size_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
 /*
- * next_packet - the next whole packet, reading as much as the MTA has sent
- * in one read().  1: *pkt set (valid until the next call), 0: the MTA
- * closed the connection, -1: error (logged).
+ * next_packet - the next packet, reading as much as the MTA has sent in
+ * one read().  A body packet that has not fully arrived is handed on in
+ * pieces as its bytes come (*more set on all but the last piece): the
+ * body needs no buffer of its own, and no bytes are moved.  Every other
+ * packet comes whole.  1: *pkt set (valid until the next call), 0: the
+ * MTA closed the connection, -1: error (logged).
  */
 static int
-next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt)
+next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt, int *more)
 {
 	ssize_t	 n;
 	size_t	 have, need;
 
+	*more = 0;
 	for (;;) {
 		have = rb->end - rb->off;
-		n = am_mp_frame(rb->buf + rb->off, have, ENGINE_PACKET_MAX,
-		    pkt);
-		if (n > 0) {
-			rb->off += (size_t)n;
+		if (rb->body_left > 0 && have > 0) {
+			body_piece(rb, pkt, more);
 			return 1;
 		}
-		if (n < 0) {
-			am_log_err(NULL, "milter: bad packet length from MTA");
-			return -1;
+		if (rb->body_left == 0) {
+			n = am_mp_frame(rb->buf + rb->off, have,
+			    ENGINE_PACKET_MAX, pkt);
+			if (n > 0) {
+				rb->off += (size_t)n;
+				return 1;
+			}
+			if (n < 0) {
+				am_log_err(NULL,
+				    "milter: bad packet length from MTA");
+				return -1;
+			}
+			if (have >= AM_MP_HDRLEN &&
+			    rb->buf[rb->off + 4] == AM_MPC_BODY) {
+				rb->body_left = packet_len(rb) - 1;
+				rb->off += AM_MP_HDRLEN;
+				body_piece(rb, pkt, more);
+				return 1;
+			}
 		}
-		need = have < 4 ? AM_MP_HDRLEN : 4 + (size_t)(
-		    (uint32_t)rb->buf[rb->off] << 24 |
-		    (uint32_t)rb->buf[rb->off + 1] << 16 |
-		    (uint32_t)rb->buf[rb->off + 2] << 8 | rb->buf[rb->off + 3]);
+		need = rb->body_left > 0 || have < 4 ? AM_MP_HDRLEN :
+		    4 + packet_len(rb);
 		if (room(rb, need) == -1) {
 			am_log_err(NULL, "milter: out of memory reading packet");
 			return -1;
@@ -589,6 +649,7 @@ untrack(struct am_engine *e, struct am_mctx *c)
 		e->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	e->serving--;		/* free from here: see enqueue */
 	pthread_mutex_unlock(&e->mu);
 	/* off the list first: am_engine_stop never touches a closed fd */
 	close(c->fd);
@@ -601,7 +662,7 @@ serve(struct am_engine *e, int fd, struct rbuf *rb)
 	struct am_mctx		 c;
 	struct am_mp_packet	 pkt;
 	size_t			 i;
-	int			 r = 0;
+	int			 r = 0, more;
 
 	memset(&c, 0, sizeof(c));
 	c.e = e;
@@ -611,9 +672,9 @@ serve(struct am_engine *e, int fd, struct rbuf *rb)
 	am_buf_init(&c.out, ENGINE_OUT_MAX);
 	timeouts(fd);
 	track(e, &c);
-	rb->off = rb->end = 0;
-	while (r == 0 && next_packet(fd, rb, &pkt) == 1)
-		r = dispatch(&c, &pkt);
+	rb->off = rb->end = rb->body_left = 0;
+	while (r == 0 && next_packet(fd, rb, &pkt, &more) == 1)
+		r = dispatch(&c, &pkt, more);
 	if (c.in_msg)
 		e->cb->abort(&c);
 	e->cb->close(&c);
@@ -674,25 +735,29 @@ static void *
 worker(void *arg)
 {
 	struct am_engine	*e = arg;
-	struct rbuf		 rb = { NULL, 0, 0, 0 };
-	int			 fd;
+	struct rbuf		 rb = { NULL, 0, 0, 0, 0 };
+	int			 fd, unserved = 0;
 
 	pthread_mutex_lock(&e->mu);
 	while (wait_work(e)) {
 		fd = e->queue[0];	/* first come, first served */
 		memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
+		e->serving++;
 		pthread_mutex_unlock(&e->mu);
 		if (rb.buf == NULL && room(&rb, ENGINE_BUF_START) == -1) {
 			am_log_err(NULL, "milter: out of memory");
 			close(fd);
+			unserved = 1;
 		} else {
 			serve(e, fd, &rb);
 		}
-		if (rb.cap > ENGINE_BUF_START) {	/* a big header: give it back */
-			free(rb.buf);
-			memset(&rb, 0, sizeof(rb));
-		}
+		/* an idle worker holds no buffer (memory at high concurrency) */
+		free(rb.buf);
+		memset(&rb, 0, sizeof(rb));
 		pthread_mutex_lock(&e->mu);
+		if (unserved)
+			e->serving--;
+		unserved = 0;
 	}
 	e->threads--;
 	pthread_cond_broadcast(&e->done_cv);
@@ -725,8 +790,12 @@ enqueue(struct am_engine *e, int fd)
 		e->qcap = e->qcap * 2 + 16;
 	}
 	e->queue[e->qlen++] = fd;
-	/* a worker per queued connection: nobody waits behind a slow one */
-	if ((size_t)e->idle < e->qlen)
+	/*
+	 * a worker per queued connection, so nobody waits behind a slow one;
+	 * a worker that just finished one counts as free (it looks at the
+	 * queue before it sleeps), else workers pile up under churn
+	 */
+	if ((size_t)(e->threads - e->serving) < e->qlen)
 		(void)start_worker(e);
 	pthread_mutex_unlock(&e->mu);
 	/* after the unlock: the worker woken does not block on the mutex */
