@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include <assert.h>
+#include <string.h>
 
 #include "buf.h"
 #include "fuzz.h"
@@ -150,8 +151,9 @@ one(const struct am_mp_packet *pkt)
 
 	if (am_mp_header_parse(pkt, &name, &value) == 0) {
 		assert(within(name, d, len) && within(value, d, len));
-		assert(am_mp_strings(d, len, v, NSTR, &n) == 0 && n == 2);
-		assert(v[0] == name && v[1] == value);
+		/* the first two strings; what follows the value is ignored */
+		assert(name == (const char *)d);
+		assert(value == name + strlen(name) + 1);
 		replies(out, name, value, (uint32_t)len * 2654435761u);
 	}
 
