@@ -32,6 +32,7 @@
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_THREADS_MAX	4096
 #define ENGINE_ARGV_MAX		256
+#define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
 
 /* macro stages as the MTA names them, oldest first */
 static const char	 stages[] = "CHMRTNLE";
@@ -71,6 +72,8 @@ struct am_engine {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;	/* a connection is queued */
 	pthread_cond_t		 done_cv;	/* a worker exited */
+	pthread_cond_t		 free_cv;	/* a worker finished a connection */
+	int			 acceptor_waits;	/* on free_cv */
 	int			*queue;		/* accepted, not yet served */
 	size_t			 qlen, qcap;
 	int			 threads, idle;
@@ -650,6 +653,8 @@ untrack(struct am_engine *e, struct am_mctx *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	e->serving--;		/* free from here: see enqueue */
+	if (e->acceptor_waits)
+		pthread_cond_signal(&e->free_cv);
 	pthread_mutex_unlock(&e->mu);
 	/* off the list first: am_engine_stop never touches a closed fd */
 	close(c->fd);
@@ -766,6 +771,38 @@ worker(void *arg)
 	return NULL;
 }
 
+/* no_free_worker - every worker serves a connection; e->mu held */
+static int
+no_free_worker(const struct am_engine *e)
+{
+	return (size_t)(e->threads - e->serving) < e->qlen;
+}
+
+/*
+ * wait_free_worker - all workers busy: a connection often ends right now
+ * (the MTA opens the next one as soon as it has our reply, while the
+ * worker is still reading its QUIT), so wait a moment for that worker
+ * before starting another: under connection churn that kept about twice
+ * as many threads as connections.  e->mu held.
+ */
+static void
+wait_free_worker(struct am_engine *e)
+{
+	struct timespec	 until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += ENGINE_SPAWN_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	e->acceptor_waits = 1;
+	while (no_free_worker(e) && !e->stopping &&
+	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
+		continue;
+	e->acceptor_waits = 0;
+}
+
 /* enqueue - hand an accepted connection to a worker */
 static void
 enqueue(struct am_engine *e, int fd)
@@ -790,12 +827,10 @@ enqueue(struct am_engine *e, int fd)
 		e->qcap = e->qcap * 2 + 16;
 	}
 	e->queue[e->qlen++] = fd;
-	/*
-	 * a worker per queued connection, so nobody waits behind a slow one;
-	 * a worker that just finished one counts as free (it looks at the
-	 * queue before it sleeps), else workers pile up under churn
-	 */
-	if ((size_t)(e->threads - e->serving) < e->qlen)
+	if (no_free_worker(e))
+		wait_free_worker(e);
+	/* a worker per queued connection: nobody waits behind a slow one */
+	if (no_free_worker(e))
 		(void)start_worker(e);
 	pthread_mutex_unlock(&e->mu);
 	/* after the unlock: the worker woken does not block on the mutex */
@@ -888,6 +923,7 @@ am_engine_new(const char *spec, const struct am_milter *cb, char *err,
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->work_cv, NULL);
 	pthread_cond_init(&e->done_cv, NULL);
+	pthread_cond_init(&e->free_cv, NULL);
 	return e;
 }
 
@@ -980,6 +1016,7 @@ am_engine_free(struct am_engine *e)
 		pthread_mutex_destroy(&e->mu);
 		pthread_cond_destroy(&e->work_cv);
 		pthread_cond_destroy(&e->done_cv);
+		pthread_cond_destroy(&e->free_cv);
 	}
 	free(e->queue);
 	free(e);
