@@ -13,8 +13,9 @@
  * system calls.
  *
  * Threads: one acceptor, and workers that each serve one connection at a
- * time; a worker is started when none is idle, idle workers beyond a few
- * exit after a while.  Callbacks of one connection run in one thread, one
+ * time; when none is free the acceptor waits up to 2 ms for one that is
+ * finishing, then starts another; idle workers beyond a few exit after a
+ * while.  Callbacks of one connection run in one thread, one
  * at a time; callbacks of different connections run concurrently.
  *
  * Ownership: the engine owns the listening socket, the connections and
