@@ -196,12 +196,6 @@ am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
 	m->facts.trusted_net = c->trusted_net;
 	m->facts.authenticated = c->cfg->ignore_auth &&
 	    auth_authen != NULL && *auth_authen != '\0';
-	/*
-	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy;
-	 * only the RFC 7489 mode has pct= (drawing costs a getrandom() call)
-	 */
-	m->facts.pct_sample = c->cfg->psl != NULL ?
-	    (int)arc4random_uniform(100) : 0;
 	m->exempt = am_policy_exempt(&m->facts);
 	if (m->exempt == NULL)
 		run_spf(m);
@@ -448,6 +442,13 @@ am_msg_finish(struct am_msg *m)
 		return;
 	run_dkim(m);
 	run_dmarc(m);
+	/*
+	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,
+	 * and only when the policy found has pct= below 100 (RFC 9989 mode
+	 * has none): drawing costs a getrandom() call
+	 */
+	m->facts.pct_sample = m->res.dmarc.pct < 100 ?
+	    (int)arc4random_uniform(100) : 0;
 }
 
 /* am_msg_decide - the verdict for a finished message */

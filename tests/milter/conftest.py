@@ -275,6 +275,7 @@ def zone_records(keys):
       example.net   p=reject adkim=s aspf=s (strict alignment)
       example.biz   p=quarantine; SPF -all
       example.info  no DMARC record anywhere; the SPF scenario names
+      pct0/50/100.example  p=reject with pct=0 / 50 / 100 (RFC 7489)
     """
     spf_good = "v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all"
     r = []
@@ -334,6 +335,11 @@ def zone_records(keys):
     a("mail.example.info", GOOD_IP)
     txt("mail.example.info", "v=spf1 -all")          # HELO fails here
     txt("rsa._domainkey.example.info", keys.rsa_txt)
+
+    # pct= (RFC 7489 mode only; RFC 9989 has no pct)
+    for pct in (0, 50, 100):
+        a("pct%d.example" % pct)
+        txt("_dmarc.pct%d.example" % pct, "v=DMARC1; p=reject; pct=%d" % pct)
     return r
 
 

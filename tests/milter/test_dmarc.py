@@ -137,3 +137,44 @@ def test_dmarc_p_none_fail_accepted(milter):
                    ("dkim", "none", {}),
                    ("dmarc", "fail", {"header.from": "example.com"})])
     assert (dmarc_comment(ar) or "").startswith("p=none"), ar
+
+
+PSL = "/usr/share/publicsuffix/public_suffix_list.dat"
+
+
+def test_dmarc_pct_rfc7489_mode_samples(milters):
+    """RFC 7489 6.6.4: with PublicSuffixList set, pct=0 puts every message
+    outside the sample (p=reject applied as quarantine, header only);
+    pct=100 rejects.  The sample is drawn once the DMARC result is known."""
+    m = milters.get("psl", [("PublicSuffixList", PSL)])
+    res = m.send(make_msg(from_="user@pct0.example"),
+                 mailfrom="<bounce@pass.example.info>")
+    ar = accepted_ar(res)
+    assert_ar(ar, [("spf", "pass", {"smtp.mailfrom":
+                                    "bounce@pass.example.info"}),
+                   ("dkim", "none", {}),
+                   ("dmarc", "fail", {"header.from": "pct0.example"})])
+    assert "outside pct" in m.summary(res.qid)["line"]
+    res = m.send(make_msg(from_="user@pct100.example"),
+                 mailfrom="<bounce@pass.example.info>")
+    assert "pct100.example" in rejected(res)
+
+
+def test_dmarc_pct_50_draws_per_message(milters):
+    """pct=50: each message gets its own sample, so 24 messages see both
+    outcomes (all alike by chance: 2 in 2^24)"""
+    m = milters.get("psl", [("PublicSuffixList", PSL)])
+    outcomes = set()
+    for _ in range(24):
+        res = m.send(make_msg(from_="user@pct50.example"),
+                     mailfrom="<bounce@pass.example.info>")
+        outcomes.add(res.action)
+    assert outcomes == {"replycode", "continue"} or \
+        outcomes == {"replycode", "accept"}, outcomes
+
+
+def test_dmarc_pct_ignored_in_rfc9989_mode(milter):
+    """RFC 9989 dropped pct=: pct=0 does not soften p=reject"""
+    res = milter.send(make_msg(from_="user@pct0.example"),
+                      mailfrom="<bounce@pass.example.info>")
+    assert "pct0.example" in rejected(res)
