@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "listen.h"
 #include "log.h"
 #include "netlist.h"
 #include "psl.h"
@@ -281,35 +282,28 @@ check_inet(const char *s, int af)
 	return at != NULL ? check_inet_host(at + 1, af) : NULL;
 }
 
-/* prefix_of - what follows pfx (case-insensitive) at the start of s */
-static const char *
-prefix_of(const char *s, const char *pfx)
-{
-	size_t	 n = strlen(pfx);
-
-	return strncasecmp(s, pfx, n) == 0 ? s + n : NULL;
-}
-
 /* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
 {
 	const char		*rest;
 
-	if ((rest = prefix_of(s, "unix:")) != NULL ||
-	    (rest = prefix_of(s, "local:")) != NULL) {
+	switch (am_listen_kind(s, &rest)) {
+	case AM_LISTEN_UNIX:
 		if (rest[0] != '/')
 			return "socket path must be absolute";
 		if (strlen(rest) >= SUN_PATH_MAX)
 			return "socket path too long";
 		return NULL;
-	}
-	if ((rest = prefix_of(s, "inet:")) != NULL)
+	case AM_LISTEN_INET:
 		return check_inet(rest, AF_INET);
-	if ((rest = prefix_of(s, "inet6:")) != NULL)
+	case AM_LISTEN_INET6:
 		return check_inet(rest, AF_INET6);
-	return "expected unix:/path, local:/path, inet:port@host or "
-	    "inet6:port@host";
+	case AM_LISTEN_BAD:
+	default:
+		return "expected unix:/path, local:/path, inet:port@host or "
+		    "inet6:port@host";
+	}
 }
 
 /* set_socket - validated libmilter socket specification */
@@ -582,10 +576,15 @@ check_metrics(const char *val)
 	size_t		 len;
 	int		 af = AF_INET;
 
-	if ((rest = prefix_of(val, "inet6:")) != NULL)
+	switch (am_listen_kind(val, &rest)) {
+	case AM_LISTEN_INET6:
 		af = AF_INET6;
-	else if ((rest = prefix_of(val, "inet:")) == NULL)
+		break;
+	case AM_LISTEN_INET:
+		break;
+	default:
 		return "expected inet:port@address or inet6:port@address";
+	}
 	if ((why = check_inet(rest, af)) != NULL)
 		return why;
 	if ((at = strchr(rest, '@')) == NULL)

@@ -27,6 +27,21 @@ prefix_of(const char *s, const char *pfx)
 	return strncasecmp(s, pfx, n) == 0 ? s + n : NULL;
 }
 
+/* am_listen_kind - see listen.h */
+enum am_listen_kind
+am_listen_kind(const char *spec, const char **rest)
+{
+	if ((*rest = prefix_of(spec, "unix:")) != NULL ||
+	    (*rest = prefix_of(spec, "local:")) != NULL)
+		return AM_LISTEN_UNIX;
+	if ((*rest = prefix_of(spec, "inet:")) != NULL)
+		return AM_LISTEN_INET;
+	if ((*rest = prefix_of(spec, "inet6:")) != NULL)
+		return AM_LISTEN_INET6;
+	*rest = NULL;
+	return AM_LISTEN_BAD;
+}
+
 /*
  * stale - may the file at path be removed?  Only a socket nobody answers
  * on: a regular file is not ours, a live socket is another daemon's.
@@ -168,13 +183,16 @@ am_listen_open(const char *spec, char **unix_path, char *err, size_t errlen)
 	const char	*rest;
 
 	*unix_path = NULL;
-	if ((rest = prefix_of(spec, "unix:")) != NULL ||
-	    (rest = prefix_of(spec, "local:")) != NULL)
+	switch (am_listen_kind(spec, &rest)) {
+	case AM_LISTEN_UNIX:
 		return open_unix(rest, unix_path, err, errlen);
-	if ((rest = prefix_of(spec, "inet:")) != NULL)
+	case AM_LISTEN_INET:
 		return open_inet(rest, AF_INET, err, errlen);
-	if ((rest = prefix_of(spec, "inet6:")) != NULL)
+	case AM_LISTEN_INET6:
 		return open_inet(rest, AF_INET6, err, errlen);
-	snprintf(err, errlen, "bad socket %s", spec);
-	return -1;
+	case AM_LISTEN_BAD:
+	default:
+		snprintf(err, errlen, "bad socket %s", spec);
+		return -1;
+	}
 }

@@ -9,6 +9,20 @@
 
 #include <stddef.h>
 
+enum am_listen_kind {
+	AM_LISTEN_BAD = 0,
+	AM_LISTEN_UNIX,		/* unix:/path or local:/path */
+	AM_LISTEN_INET,		/* inet:port[@host] */
+	AM_LISTEN_INET6		/* inet6:port[@host] */
+};
+
+/*
+ * am_listen_kind - which kind of spec, and what follows its prefix in
+ * *rest (the path, or port[@host]); prefixes are case-insensitive.  The
+ * one parser of the prefix for the config check, main() and the bind.
+ */
+enum am_listen_kind am_listen_kind(const char *spec, const char **rest);
+
 /*
  * am_listen_open - bind and listen; returns the descriptor (close-on-exec,
  * blocking) and, for a unix socket, its path in *unix_path (malloc'd, the

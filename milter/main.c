@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -37,6 +36,7 @@
 #include "daemon.h"
 #include "drain.h"
 #include "engine.h"
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -184,11 +184,9 @@ offline(const struct options *o, struct am_config *cfg)
 static const char *
 unix_path(const char *spec)
 {
-	if (strncasecmp(spec, "unix:", 5) == 0)
-		return spec + 5;
-	if (strncasecmp(spec, "local:", 6) == 0)
-		return spec + 6;
-	return NULL;
+	const char	*rest;
+
+	return am_listen_kind(spec, &rest) == AM_LISTEN_UNIX ? rest : NULL;
 }
 
 /*
