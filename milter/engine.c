@@ -39,7 +39,7 @@ static const char	 stages[] = "CHMRTNLE";
 #define N_STAGES	 (sizeof(stages) - 1)
 #define FIRST_MSG_STAGE	 2		/* 'M': cleared when a message ends */
 
-struct rbuf {				/* a worker's read buffer */
+struct rbuf {				/* a connection's read buffer */
 	unsigned char	*buf;
 	size_t		 cap, off, end;
 	size_t		 body_left;	/* of a body packet handed on in pieces */
@@ -99,12 +99,6 @@ void
 am_mctx_setpriv(struct am_mctx *c, void *p)
 {
 	c->priv = p;
-}
-
-uint32_t
-am_mctx_actions(const struct am_mctx *c)
-{
-	return c->actions;
 }
 
 uint32_t
@@ -660,12 +654,17 @@ untrack(struct am_engine *e, struct am_mctx *c)
 	close(c->fd);
 }
 
-/* serve - one MTA connection, from accept to close */
+/*
+ * serve - one MTA connection, from accept to close.  The read buffer
+ * lives as long as the connection: an idle worker holds none (memory at
+ * high concurrency).
+ */
 static void
-serve(struct am_engine *e, int fd, struct rbuf *rb)
+serve(struct am_engine *e, int fd)
 {
 	struct am_mctx		 c;
 	struct am_mp_packet	 pkt;
+	struct rbuf		 rb = { NULL, 0, 0, 0, 0 };
 	size_t			 i;
 	int			 r = 0, more;
 
@@ -677,8 +676,11 @@ serve(struct am_engine *e, int fd, struct rbuf *rb)
 	am_buf_init(&c.out, ENGINE_OUT_MAX);
 	timeouts(fd);
 	track(e, &c);
-	rb->off = rb->end = rb->body_left = 0;
-	while (r == 0 && next_packet(fd, rb, &pkt, &more) == 1)
+	if (room(&rb, ENGINE_BUF_START) == -1) {
+		am_log_err(NULL, "milter: out of memory; connection dropped");
+		r = -1;
+	}
+	while (r == 0 && next_packet(fd, &rb, &pkt, &more) == 1)
 		r = dispatch(&c, &pkt, more);
 	if (c.in_msg)
 		e->cb->abort(&c);
@@ -689,9 +691,23 @@ serve(struct am_engine *e, int fd, struct rbuf *rb)
 	am_buf_clear(&c.out);
 	for (i = 0; i < AM_MPS_N; i++)
 		free(c.symlist[i]);
+	free(rb.buf);
 }
 
 /* ------------------------------------------------------------ threads */
+
+/* deadline - now + ms, for pthread_cond_timedwait */
+static void
+deadline(struct timespec *until, unsigned long ms)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += (time_t)(ms / 1000);
+	until->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
 
 /* start_worker - one more worker; e->mu held.  0 or -1 */
 static int
@@ -724,8 +740,7 @@ wait_work(struct am_engine *e)
 	int		 r;
 
 	while (e->qlen == 0 && !e->stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += ENGINE_IDLE_SECS;
+		deadline(&until, ENGINE_IDLE_SECS * 1000UL);
 		e->idle++;
 		r = pthread_cond_timedwait(&e->work_cv, &e->mu, &until);
 		e->idle--;
@@ -740,8 +755,7 @@ static void *
 worker(void *arg)
 {
 	struct am_engine	*e = arg;
-	struct rbuf		 rb = { NULL, 0, 0, 0, 0 };
-	int			 fd, unserved = 0;
+	int			 fd;
 
 	pthread_mutex_lock(&e->mu);
 	while (wait_work(e)) {
@@ -749,25 +763,12 @@ worker(void *arg)
 		memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
 		e->serving++;
 		pthread_mutex_unlock(&e->mu);
-		if (rb.buf == NULL && room(&rb, ENGINE_BUF_START) == -1) {
-			am_log_err(NULL, "milter: out of memory");
-			close(fd);
-			unserved = 1;
-		} else {
-			serve(e, fd, &rb);
-		}
-		/* an idle worker holds no buffer (memory at high concurrency) */
-		free(rb.buf);
-		memset(&rb, 0, sizeof(rb));
+		serve(e, fd);
 		pthread_mutex_lock(&e->mu);
-		if (unserved)
-			e->serving--;
-		unserved = 0;
 	}
 	e->threads--;
 	pthread_cond_broadcast(&e->done_cv);
 	pthread_mutex_unlock(&e->mu);
-	free(rb.buf);
 	return NULL;
 }
 
@@ -790,12 +791,7 @@ wait_free_worker(struct am_engine *e)
 {
 	struct timespec	 until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += ENGINE_SPAWN_WAIT_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	deadline(&until, ENGINE_SPAWN_WAIT_MS);
 	e->acceptor_waits = 1;
 	while (no_free_worker(e) && !e->stopping &&
 	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
@@ -982,13 +978,7 @@ am_engine_stop(struct am_engine *e, unsigned int grace_ms)
 	int		 left;
 
 	am_engine_stop_accepting(e);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += grace_ms / 1000;
-	until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	deadline(&until, grace_ms);
 	pthread_mutex_lock(&e->mu);
 	e->stopping = 1;
 	for (c = e->conns; c != NULL; c = c->next)

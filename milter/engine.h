@@ -111,7 +111,6 @@ void	am_engine_free(struct am_engine *);
 /* per connection, from the callbacks */
 void	*am_mctx_getpriv(const struct am_mctx *);
 void	 am_mctx_setpriv(struct am_mctx *, void *);
-uint32_t am_mctx_actions(const struct am_mctx *);	/* negotiated */
 uint32_t am_mctx_steps(const struct am_mctx *);		/* negotiated */
 /* a macro the MTA sent for this connection or message; "i" or "{i}" */
 const char *am_mctx_symval(const struct am_mctx *, const char *name);
