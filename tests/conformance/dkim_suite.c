@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim.h"
-#include "dns.h"
-#include "results.h"
+#include "dkim/dkim.h"
+#include "dns/dns.h"
+#include "common/results.h"
 
 #define LINE_MAX_LEN	16384
 #define KEYS_MAX	8

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns.h"
-#include "results.h"
-#include "spf.h"
+#include "dns/dns.h"
+#include "common/results.h"
+#include "spf/spf.h"
 
 #define LINE_MAX_LEN	8192
 #define FIELDS_MAX	8

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc.h"
-#include "dns.h"
-#include "psl.h"
-#include "results.h"
+#include "dmarc/dmarc.h"
+#include "dns/dns.h"
+#include "dmarc/psl.h"
+#include "common/results.h"
 
 #define PSL_FILE	"/usr/share/publicsuffix/public_suffix_list.dat"
 #define RR_MAX		16

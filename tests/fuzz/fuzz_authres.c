@@ -9,10 +9,10 @@
  */
 #include <assert.h>
 
-#include "authres.h"
-#include "buf.h"
+#include "message/authres.h"
+#include "common/buf.h"
 #include "fuzz.h"
-#include "rfc5322.h"
+#include "message/rfc5322.h"
 
 /* printable - non-empty printable ASCII without CR/LF */
 static int

@@ -9,7 +9,7 @@
  */
 #include <assert.h>
 
-#include "dmarc.h"
+#include "dmarc/dmarc.h"
 #include "fuzz.h"
 
 /* is_suffix - is s the whole of d, or d's tail after a dot? */

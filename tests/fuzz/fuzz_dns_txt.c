@@ -8,7 +8,7 @@
  */
 #include <assert.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 #include "fuzz.h"
 
 int

@@ -9,7 +9,7 @@
 #include <ctype.h>
 
 #include "fuzz.h"
-#include "rfc5322.h"
+#include "message/rfc5322.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -26,12 +26,12 @@
 #include <assert.h>
 #include <stdio.h>
 
-#include "buf.h"
-#include "config.h"
-#include "dkim.h"
-#include "dns.h"
+#include "common/buf.h"
+#include "config/config.h"
+#include "dkim/dkim.h"
+#include "dns/dns.h"
 #include "fuzz.h"
-#include "session.h"
+#include "message/session.h"
 
 #define FUZZ_RR_MAX	64	/* zone lines used per input */
 #define FUZZ_HDR_MAX	(AM_HEADERS_MAX + 10)

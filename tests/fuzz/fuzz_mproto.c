@@ -1,5 +1,5 @@
 /*
- * fuzz_mproto.c - the milter protocol module (milter/mproto.c) on bytes
+ * fuzz_mproto.c - the milter protocol module (milter/server/mproto.c) on bytes
  * as they might come off the MTA's socket.
  *
  * Input: a stream of packets.  am_mp_frame cuts it one packet at a time
@@ -16,9 +16,9 @@
 #include <assert.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 #include "fuzz.h"
-#include "mproto.h"
+#include "server/mproto.h"
 
 #define MAXPKT		65536
 #define NSTR		4

@@ -20,7 +20,7 @@ def read(*path):
 
 def table_keys():
     """key names from config.c's keys[] table"""
-    src = read("milter", "config.c")
+    src = read("milter", "config", "config.c")
     table = src[src.index("static const struct key keys[]"):]
     table = table[:table.index("};")]
     keys = re.findall(r'\{\s*"(\w+)",\s*set_\w+', table)
@@ -61,7 +61,7 @@ def test_every_key_in_shipped_conf_and_readme():
 
 def test_restart_keys_agree():
     """keys the reload code calls restart-only are marked so in the man page"""
-    src = read("milter", "reload.c")
+    src = read("milter", "daemon", "reload.c")
     code = set(re.findall(r'add_name\(out, outlen, &n, "(\w+)"\)', src))
     man = read("man", "authmilter.conf.5")
     marked = set()

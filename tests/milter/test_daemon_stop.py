@@ -1,5 +1,5 @@
 """Stopping: SIGTERM, SIGINT and SIGHUP stop accepting connections, let a
-message in flight finish (bounded), and exit 0 (milter/drain.c)."""
+message in flight finish (bounded), and exit 0 (milter/daemon/drain.c)."""
 
 import signal
 import socket

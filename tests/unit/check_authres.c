@@ -1,5 +1,5 @@
 /*
- * check_authres.c - milter/authres.c: exact Authentication-Results text
+ * check_authres.c - milter/message/authres.c: exact Authentication-Results text
  * for typical result sets, value quoting, reasons, the "none" form, the
  * result keywords, and am_authres_is_ours against hostile values.
  *
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authres.h"
-#include "buf.h"
+#include "message/authres.h"
+#include "common/buf.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define ID		"mx.example.net"

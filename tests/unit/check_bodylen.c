@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bodylen.h"
+#include "dkim/bodylen.h"
 
 static const struct {
 	const char	*label;

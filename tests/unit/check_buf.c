@@ -1,5 +1,5 @@
 /*
- * check_buf.c - milter/buf.c: appends, the hard cap, the sticky failure
+ * check_buf.c - milter/common/buf.c: appends, the hard cap, the sticky failure
  * flag, and printf-style appends longer than buf.c's stack buffer.
  */
 #include <check.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "common/buf.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 

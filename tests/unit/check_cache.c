@@ -1,7 +1,7 @@
 /*
- * check_cache.c - the two caches: milter/dns_cache.c (answers in front of
+ * check_cache.c - the two caches: milter/dns/dns_cache.c (answers in front of
  * libunbound: what is cached, for how long, copies freeable by
- * ub_resolve_free) and milter/dkim_keycache.c (decoded DKIM keys by DER:
+ * ub_resolve_free) and milter/dkim/dkim_keycache.c (decoded DKIM keys by DER:
  * a second decode of the same bytes is a hit, other bytes are not).
  */
 #include <check.h>
@@ -15,8 +15,8 @@
 #include <openssl/x509.h>
 #include <unbound.h>
 
-#include "dkim_keycache.h"
-#include "dns_cache.h"
+#include "dkim/dkim_keycache.h"
+#include "dns/dns_cache.h"
 
 /* answer - a ub_result like libunbound's: one TXT rdata, ttl */
 static struct ub_result *

@@ -9,11 +9,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "netlist.h"
-#include "psl.h"
-#include "results.h"
+#include "config/config.h"
+#include "common/log.h"
+#include "common/netlist.h"
+#include "dmarc/psl.h"
+#include "common/results.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define CONFDIR		TESTDATA "/config/"

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "config.h"
-#include "daemon.h"
-#include "metrics.h"
-#include "pidfile.h"
-#include "reload.h"
-#include "results.h"
+#include "common/buf.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "daemon/pidfile.h"
+#include "daemon/reload.h"
+#include "common/results.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 

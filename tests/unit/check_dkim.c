@@ -1,5 +1,5 @@
 /*
- * check_dkim.c - milter/dkim.c and milter/dns_dkim.c: libopendkim
+ * check_dkim.c - milter/dkim/dkim.c and milter/dkim/dns_dkim.c: libopendkim
  * verification with keys served through am_dns local data (the seam the
  * daemon uses), fed header by header as an MTA would.
  *
@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dkim.h"
-#include "dns.h"
+#include "dkim/dkim.h"
+#include "dns/dns.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define DATA		TESTDATA "/dkim/"

@@ -18,9 +18,9 @@
 
 #include <opendmarc/dmarc.h>
 
-#include "dmarc.h"
-#include "dns.h"
-#include "psl.h"
+#include "dmarc/dmarc.h"
+#include "dns/dns.h"
+#include "dmarc/psl.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define PSL_FILE	"/usr/share/publicsuffix/public_suffix_list.dat"

@@ -21,7 +21,7 @@
 
 #include <unbound.h>
 
-#include "dns.h"
+#include "dns/dns.h"
 
 #define T_A	1
 #define T_TXT	16

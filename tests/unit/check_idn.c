@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc5322.h"
+#include "message/rfc5322.h"
 
 static const struct {
 	const char	*from;

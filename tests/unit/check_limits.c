@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "authres.h"
-#include "buf.h"
-#include "config.h"
-#include "dkim.h"
-#include "dns.h"
-#include "session.h"
+#include "message/authres.h"
+#include "common/buf.h"
+#include "config/config.h"
+#include "dkim/dkim.h"
+#include "dns/dns.h"
+#include "message/session.h"
 
 static struct am_env	 env;
 static struct am_config	*cfg;

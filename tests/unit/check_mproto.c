@@ -1,5 +1,5 @@
 /*
- * check_mproto.c - milter/mproto.c: packet framing (partial input, bad
+ * check_mproto.c - milter/server/mproto.c: packet framing (partial input, bad
  * lengths, the max boundary, packets back to back), the OPTNEG, CONNECT,
  * HEADER and MACRO payload parsers against well-formed and truncated or
  * unterminated payloads, and the exact bytes of every reply builder,
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "mproto.h"
+#include "common/buf.h"
+#include "server/mproto.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 /* a string literal with embedded NULs as bytes and their count */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "netlist.h"
+#include "common/netlist.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define DATA		TESTDATA "/netlist/"

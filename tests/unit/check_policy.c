@@ -1,5 +1,5 @@
 /*
- * check_policy.c - milter/policy.c: one table over the sticky error, the
+ * check_policy.c - milter/message/policy.c: one table over the sticky error, the
  * exemptions, the DMARC result and policy, t=y, pct and the config flags,
  * checked for action, SMTP code, enhanced code, text and log reason; and
  * the RejectString expansion.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "message/policy.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 

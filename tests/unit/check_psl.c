@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "psl.h"
+#include "dmarc/psl.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define TESTLIST	TESTDATA "/psl/test.dat"

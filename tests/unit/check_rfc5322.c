@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc5322.h"
+#include "message/rfc5322.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define L63	"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "dkim.h"
-#include "dns.h"
-#include "session.h"
+#include "common/buf.h"
+#include "config/config.h"
+#include "dkim/dkim.h"
+#include "dns/dns.h"
+#include "message/session.h"
 
 static struct am_env	 env;
 static struct am_config	*cfg;

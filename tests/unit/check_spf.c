@@ -18,10 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "dns.h"
-#include "results.h"
-#include "spf.h"
+#include "common/buf.h"
+#include "dns/dns.h"
+#include "common/results.h"
+#include "spf/spf.h"
 
 #define RCODE_REFUSED	5
 

@@ -1,5 +1,5 @@
 /*
- * check_spf_check.c - milter/spf_check.c: RFC 7208 record syntax (section
+ * check_spf_check.c - milter/spf/spf_check.c: RFC 7208 record syntax (section
  * 12 ABNF and the rules of 4.6, 5, 6, 7.1), the rewrite handed to libspf2,
  * and macro expansion with the examples of RFC 7208 section 7.4.
  * Pure functions: no DNS.
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spf_check.h"
+#include "spf/spf_check.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 

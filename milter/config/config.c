@@ -1,0 +1,954 @@
+/*
+ * config.c - "Key value" configuration file into a struct am_config.
+ *
+ * One table (keys[]) lists every key with its setter, the field it fills,
+ * its range and its default as text; am_config_defaults runs the same
+ * setters on the default texts, so defaults are checked like file values.
+ * The file format: one "Key value" per line, key names case-insensitive;
+ * blank lines and lines whose first non-blank character is '#' are
+ * ignored.  A '#' after a value is part of the value.  Trailing white space
+ * is dropped, and a value in double quotes has them removed.  Relative
+ * file names (IgnoreHosts "./file", PublicSuffixList) are taken relative to
+ * the directory of the config file.
+ *
+ * Every problem is reported ("file:line: Key: problem") and parsing goes on
+ * to the end of the file, so a user sees all of them at once.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "server/listen.h"
+#include "common/log.h"
+#include "common/netlist.h"
+#include "dmarc/psl.h"
+#include "common/results.h"
+
+#define ERR_MAX		512
+#define AUTHSERV_MAX	255
+#define PATH_LEN	4096
+#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+struct key;
+
+/* parse val into cfg; dir: config file's directory or NULL; 0 or -1 + err */
+typedef int (*setter_fn)(const struct key *, struct am_config *,
+    const char *dir, const char *val, char *err, size_t errlen);
+
+struct key {
+	const char	*name;
+	setter_fn	 set;
+	size_t		 off;		/* field, for the generic setters */
+	unsigned int	 min, max;	/* for set_uint */
+	const char	*def;		/* default text, or NULL */
+};
+
+/* the state of one am_config_load run */
+struct loader {
+	const char		*path;
+	char			*dir;
+	struct am_config	*cfg;
+	am_config_err_fn	 errfn;
+	void			*arg;
+	size_t			 nerr;
+	size_t			*seen;		/* line each key was set on */
+};
+
+/* field - address of a key's field in cfg */
+static void *
+field(const struct key *k, struct am_config *cfg)
+{
+	return (char *)cfg + k->off;
+}
+
+/* nomem - the ENOMEM problem text */
+static int
+nomem(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", strerror(ENOMEM));
+	return -1;
+}
+
+/* replace_str - swap a string field for a copy of val */
+static int
+replace_str(char **dst, const char *val, char *err, size_t errlen)
+{
+	char	*s;
+
+	if ((s = strdup(val)) == NULL)
+		return nomem(err, errlen);
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+/* parse_uint - strict decimal in [min, max]; 0 or -1 */
+static int
+parse_uint(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	unsigned long	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	if (v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* resolve - a relative file name taken relative to dir (if any) */
+static const char *
+resolve(const char *dir, const char *name, char *buf, size_t buflen)
+{
+	const char	*p = name;
+
+	if (name[0] == '/' || dir == NULL)
+		return name;
+	if (p[0] == '.' && p[1] == '/')
+		p += 2;
+	if ((size_t)snprintf(buf, buflen, "%s/%s", dir, p) >= buflen)
+		return name;
+	return buf;
+}
+
+/* set_uint - number in [k->min, k->max] */
+static int
+set_uint(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	unsigned long	 v;
+
+	if (parse_uint(val, k->min, k->max, &v) == -1) {
+		snprintf(err, errlen, "\"%s\" is not a number from %u to %u",
+		    val, k->min, k->max);
+		return -1;
+	}
+	*(unsigned int *)field(k, cfg) = (unsigned int)v;
+	return 0;
+}
+
+/* set_bool - yes/no, true/false, on/off, 1/0 */
+static int
+set_bool(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t	 i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(val, yes[i]) == 0) {
+			*(int *)field(k, cfg) = 1;
+			return 0;
+		}
+		if (strcasecmp(val, no[i]) == 0) {
+			*(int *)field(k, cfg) = 0;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "\"%s\" is not yes or no", val);
+	return -1;
+}
+
+/* set_action - accept or tempfail */
+static int
+set_action(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	enum am_action	*a = field(k, cfg);
+
+	if (strcasecmp(val, "accept") == 0)
+		*a = AM_ACT_ACCEPT;
+	else if (strcasecmp(val, "tempfail") == 0)
+		*a = AM_ACT_TEMPFAIL;
+	else {
+		snprintf(err, errlen, "\"%s\" is not accept or tempfail", val);
+		return -1;
+	}
+	return 0;
+}
+
+/* set_facility - syslog facility name */
+static int
+set_facility(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	int	 f;
+
+	if ((f = am_log_facility_parse(val)) == -1) {
+		snprintf(err, errlen, "\"%s\" is not one of mail, daemon, "
+		    "user, local0 .. local7", val);
+		return -1;
+	}
+	*(int *)field(k, cfg) = f;
+	return 0;
+}
+
+/* set_loglevel - err, warning, info or debug */
+static int
+set_loglevel(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	int	 l;
+
+	if ((l = am_log_level_parse(val)) == -1) {
+		snprintf(err, errlen, "\"%s\" is not one of err, warning, "
+		    "info, debug", val);
+		return -1;
+	}
+	*(int *)field(k, cfg) = l;
+	return 0;
+}
+
+/* is_hostname - letters, digits, '-' and '.', no empty label */
+static int
+is_hostname(const char *s)
+{
+	size_t	 len = strlen(s), i;
+
+	if (len == 0 || len > AM_DOMAIN_MAX || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
+			return 0;
+		if (s[i] == '.' && s[i + 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
+/* check_inet_host - address of family af (maybe in brackets) or a name */
+static const char *
+check_inet_host(const char *host, int af)
+{
+	char		 buf[AM_DOMAIN_MAX + 3];
+	unsigned char	 addr[16];
+	size_t		 len = strlen(host);
+
+	if (len >= sizeof(buf))
+		return "bad host";
+	memcpy(buf, host, len + 1);
+	if (len >= 2 && buf[0] == '[' && buf[len - 1] == ']') {
+		buf[len - 1] = '\0';
+		return inet_pton(af, buf + 1, addr) == 1 ? NULL : "bad address";
+	}
+	if (inet_pton(af, buf, addr) == 1 || is_hostname(buf))
+		return NULL;
+	return "bad host";
+}
+
+/* check_inet - "port" or "port@host" */
+static const char *
+check_inet(const char *s, int af)
+{
+	char		 port[8];
+	const char	*at = strchr(s, '@');
+	size_t		 plen = at != NULL ? (size_t)(at - s) : strlen(s);
+	unsigned long	 v;
+
+	if (plen >= sizeof(port))
+		return "bad port (1 to 65535)";
+	memcpy(port, s, plen);
+	port[plen] = '\0';
+	if (parse_uint(port, 1, 65535, &v) == -1)
+		return "bad port (1 to 65535)";
+	return at != NULL ? check_inet_host(at + 1, af) : NULL;
+}
+
+/* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
+static const char *
+check_socket(const char *s)
+{
+	const char		*rest;
+
+	switch (am_listen_kind(s, &rest)) {
+	case AM_LISTEN_UNIX:
+		if (rest[0] != '/')
+			return "socket path must be absolute";
+		if (strlen(rest) >= SUN_PATH_MAX)
+			return "socket path too long";
+		return NULL;
+	case AM_LISTEN_INET:
+		return check_inet(rest, AF_INET);
+	case AM_LISTEN_INET6:
+		return check_inet(rest, AF_INET6);
+	case AM_LISTEN_BAD:
+	default:
+		return "expected unix:/path, local:/path, inet:port@host or "
+		    "inet6:port@host";
+	}
+}
+
+/* set_socket - validated libmilter socket specification */
+static int
+set_socket(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*why;
+
+	if ((why = check_socket(val)) != NULL) {
+		snprintf(err, errlen, "\"%s\": %s", val, why);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/* is_token - RFC 2045 token (RFC 8601 authserv-id): no SP, CTL, tspecial */
+static int
+is_token(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+		if (strchr("()<>@,;:\\\"/[]?=", *s) != NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* set_authserv - RFC 8601 section 2.5 authserv-id, here always a token */
+static int
+set_authserv(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	if (strlen(val) > AUTHSERV_MAX || !is_token(val)) {
+		snprintf(err, errlen, "\"%s\" is not a valid authserv-id "
+		    "(a host name or a token without spaces, ';' or quotes)",
+		    val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/* check_nameserver - "ip" or "ip@port"; NULL or a problem */
+static const char *
+check_nameserver(const char *s)
+{
+	char		 ip[INET6_ADDRSTRLEN];
+	unsigned char	 addr[16];
+	const char	*at = strrchr(s, '@');
+	size_t		 len = at != NULL ? (size_t)(at - s) : strlen(s);
+	unsigned long	 port;
+
+	if (len == 0 || len >= sizeof(ip))
+		return "bad address";
+	memcpy(ip, s, len);
+	ip[len] = '\0';
+	if (inet_pton(AF_INET, ip, addr) != 1 &&
+	    inet_pton(AF_INET6, ip, addr) != 1)
+		return "bad address";
+	if (at != NULL && parse_uint(at + 1, 1, 65535, &port) == -1)
+		return "bad port (1 to 65535)";
+	return NULL;
+}
+
+/* free_strv - free n strings and the array */
+static void
+free_strv(char **v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && v != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* next_item - copy the next comma-separated item, trimmed; NULL at end */
+static const char *
+next_item(const char *p, char *buf, size_t buflen)
+{
+	const char	*end;
+	size_t		 len;
+
+	if (*p == '\0')
+		return NULL;
+	end = p + strcspn(p, ",");
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	len = (size_t)(end - p);
+	while (len > 0 && isspace((unsigned char)p[len - 1]))
+		len--;
+	if (len >= buflen)
+		len = buflen - 1;	/* truncated: fails the address check */
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return *end == ',' ? end + 1 : end;
+}
+
+/* set_nameservers - comma list of "ip" or "ip@port" */
+static int
+set_nameservers(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	char		 item[INET6_ADDRSTRLEN + 8], **v = NULL, **nv;
+	const char	*p = val, *why;
+	size_t		 n = 0;
+
+	while ((p = next_item(p, item, sizeof(item))) != NULL) {
+		why = *item == '\0' ? "empty entry" : check_nameserver(item);
+		if (why != NULL) {
+			snprintf(err, errlen, "\"%s\": %s", item, why);
+			free_strv(v, n);
+			return -1;
+		}
+		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL ||
+		    (nv[n] = strdup(item)) == NULL) {
+			free_strv(nv != NULL ? nv : v, n);
+			return nomem(err, errlen);
+		}
+		v = nv;
+		n++;
+	}
+	free_strv(cfg->nameservers, cfg->nnameservers);
+	cfg->nameservers = v;
+	cfg->nnameservers = n;
+	return 0;
+}
+
+/* set_ignore - CIDR list, or a file of them when val starts "/" or "./" */
+static int
+set_ignore(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct am_netlist	*nl;
+	char			 buf[PATH_LEN];
+	int			 rc;
+
+	if ((nl = am_netlist_new()) == NULL)
+		return nomem(err, errlen);
+	if (val[0] == '/' || (val[0] == '.' && val[1] == '/'))
+		rc = am_netlist_add_file(nl,
+		    resolve(dir, val, buf, sizeof(buf)), err, errlen);
+	else
+		rc = am_netlist_add_list(nl, val, err, errlen);
+	if (rc == -1) {
+		am_netlist_free(nl);
+		return -1;
+	}
+	am_netlist_free(cfg->ignore_hosts);
+	cfg->ignore_hosts = nl;
+	return 0;
+}
+
+/* set_reject - SMTP reply text: printable ASCII only */
+static int
+set_reject(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)val; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(err, errlen, "control or non-ASCII character "
+			    "0x%02x at offset %zu", *p,
+			    (size_t)(p - (const unsigned char *)val));
+			return -1;
+		}
+	}
+	return replace_str(&cfg->reject_string, val, err, errlen);
+}
+
+/* set_psl - load the Public Suffix List file */
+static int
+set_psl(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct am_psl	*psl;
+	char		 buf[PATH_LEN];
+	const char	*path = resolve(dir, val, buf, sizeof(buf));
+
+	if ((psl = am_psl_load(path, err, errlen)) == NULL)
+		return -1;
+	if (replace_str(&cfg->psl_path, path, err, errlen) == -1) {
+		am_psl_free(psl);
+		return -1;
+	}
+	am_psl_free(cfg->psl);
+	cfg->psl = psl;
+	return 0;
+}
+
+/* set_userid - "user" or "user:group"; both must exist now */
+static int
+set_userid(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct passwd	 pw, *pwp = NULL;
+	struct group	 gr, *grp = NULL;
+	char		 buf[16384], *user, *group;
+
+	if ((user = strdup(val)) == NULL)
+		return nomem(err, errlen);
+	if ((group = strchr(user, ':')) != NULL)
+		*group++ = '\0';
+	if (*user == '\0' || (group != NULL && *group == '\0')) {
+		snprintf(err, errlen, "\"%s\": expected user or user:group", val);
+		goto fail;
+	}
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL) {
+		snprintf(err, errlen, "no such user \"%s\"", user);
+		goto fail;
+	}
+	if (group != NULL && (getgrnam_r(group, &gr, buf, sizeof(buf),
+	    &grp) != 0 || grp == NULL)) {
+		snprintf(err, errlen, "no such group \"%s\"", group);
+		goto fail;
+	}
+	if (replace_str(&cfg->user, user, err, errlen) == -1 ||
+	    (group != NULL &&
+	    replace_str(&cfg->group, group, err, errlen) == -1))
+		goto fail;
+	free(user);
+	return 0;
+fail:
+	free(user);
+	return -1;
+}
+
+/* set_umask - octal 0 .. 0777 */
+static int
+set_umask(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	unsigned long	 v = 0;
+	const char	*p;
+
+	for (p = val; *p >= '0' && *p <= '7' && v <= 0777; p++)
+		v = v * 8 + (unsigned long)(*p - '0');
+	if (*val == '\0' || *p != '\0' || v > 0777) {
+		snprintf(err, errlen, "\"%s\" is not an octal mode from 000 "
+		    "to 777", val);
+		return -1;
+	}
+	cfg->umask = (unsigned int)v;
+	cfg->umask_set = 1;
+	return 0;
+}
+
+/* set_path - an absolute file name */
+static int
+set_path(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	if (val[0] != '/' || strlen(val) >= PATH_LEN) {
+		snprintf(err, errlen, "\"%s\" is not an absolute path", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/* check_metrics - inet:port@ipv4 or inet6:port@ipv6; NULL or a problem */
+static const char *
+check_metrics(const char *val)
+{
+	const char	*rest, *at, *why;
+	char		 host[INET6_ADDRSTRLEN + 2];
+	unsigned char	 addr[16];
+	size_t		 len;
+	int		 af = AF_INET;
+
+	switch (am_listen_kind(val, &rest)) {
+	case AM_LISTEN_INET6:
+		af = AF_INET6;
+		break;
+	case AM_LISTEN_INET:
+		break;
+	default:
+		return "expected inet:port@address or inet6:port@address";
+	}
+	if ((why = check_inet(rest, af)) != NULL)
+		return why;
+	if ((at = strchr(rest, '@')) == NULL)
+		return NULL;		/* loopback */
+	at++;
+	len = strlen(at);
+	if (len >= 2 && at[0] == '[' && at[len - 1] == ']') {
+		at++;
+		len -= 2;
+	}
+	if (len >= sizeof(host))
+		return "bad address";
+	memcpy(host, at, len);
+	host[len] = '\0';
+	return inet_pton(af, host, addr) == 1 ? NULL :
+	    "the host must be an address";
+}
+
+/* set_metrics - where the metrics HTTP server listens */
+static int
+set_metrics(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*why;
+
+	if ((why = check_metrics(val)) != NULL) {
+		snprintf(err, errlen, "\"%s\": %s", val, why);
+		return -1;
+	}
+	return replace_str(&cfg->metrics_socket, val, err, errlen);
+}
+
+/* the keys, in the order of conf/authmilter.conf */
+#define F(field)	offsetof(struct am_config, field)
+
+static const struct key keys[] = {
+	{ "Socket", set_socket, F(socket), 0, 0, "inet:8895@127.0.0.1" },
+	{ "AuthservID", set_authserv, F(authserv_id), 0, 0, NULL },
+	{ "Nameservers", set_nameservers, 0, 0, 0, NULL },
+	{ "DNSTimeout", set_uint, F(dns_timeout), 1, 60, "5" },
+	{ "IgnoreHosts", set_ignore, 0, 0, 0, "127.0.0.1, ::1" },
+	{ "IgnoreAuthenticatedClients", set_bool, F(ignore_auth), 0, 0, "yes" },
+	{ "RejectFailures", set_bool, F(reject_failures), 0, 0, "yes" },
+	{ "HoldQuarantinedMessages", set_bool, F(hold_quarantined), 0, 0,
+	    "no" },
+	{ "RejectString", set_reject, 0, 0, 0,
+	    "Rejected by DMARC policy for %{domain}" },
+	{ "PublicSuffixList", set_psl, 0, 0, 0, NULL },
+	{ "MinimumKeyBits", set_uint, F(min_key_bits), 512, 16384, "1024" },
+	{ "MaximumSignaturesToVerify", set_uint, F(max_signatures), 1,
+	    AM_DKIM_SIGS_MAX, "8" },
+	{ "AddReceivedSPF", set_bool, F(add_received_spf), 0, 0, "no" },
+	{ "OnTempError", set_action, F(on_temperror), 0, 0, "accept" },
+	{ "OnInternalError", set_action, F(on_internal_error), 0, 0,
+	    "tempfail" },
+	{ "Syslog", set_bool, F(syslog), 0, 0, "yes" },
+	{ "SyslogFacility", set_facility, F(syslog_facility), 0, 0, "mail" },
+	{ "LogLevel", set_loglevel, F(log_level), 0, 0, "info" },
+	{ "UserID", set_userid, 0, 0, 0, NULL },
+	{ "UMask", set_umask, 0, 0, 0, NULL },
+	{ "PidFile", set_path, F(pid_file), 0, 0, NULL },
+	{ "MetricsSocket", set_metrics, 0, 0, 0, NULL },
+};
+
+#define NKEYS	nitems(keys)
+
+/* find_key - table index of a key name (case-insensitive), or -1 */
+static int
+find_key(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcasecmp(name, keys[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* default_authserv - gethostname(), or "localhost" if that is unusable */
+static int
+default_authserv(struct am_config *cfg)
+{
+	const struct key	*k = &keys[find_key("AuthservID")];
+	char			 host[HOST_NAME_MAX + 1], err[ERR_MAX];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (set_authserv(k, cfg, NULL, host, err, sizeof(err)) == 0)
+		return 0;
+	return set_authserv(k, cfg, NULL, "localhost", err, sizeof(err));
+}
+
+/* am_config_defaults - a snapshot holding every default */
+struct am_config *
+am_config_defaults(void)
+{
+	struct am_config	*cfg;
+	char			 err[ERR_MAX];
+	size_t			 i;
+
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
+		return NULL;
+	cfg->refs = 1;
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].def == NULL)
+			continue;
+		if (keys[i].set(&keys[i], cfg, NULL, keys[i].def, err,
+		    sizeof(err)) == -1) {
+			am_config_unref(cfg);
+			return NULL;
+		}
+	}
+	if (default_authserv(cfg) == -1) {
+		am_config_unref(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* report - "file:line: Key: problem" (line > 0) or "file: problem" */
+static void
+report(struct loader *L, size_t line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+report(struct loader *L, size_t line, const char *key, const char *fmt, ...)
+{
+	char	 where[ERR_MAX], msg[ERR_MAX], out[2 * ERR_MAX + 8];
+	va_list	 ap;
+
+	L->nerr++;
+	if (line > 0)
+		snprintf(where, sizeof(where), "%s:%zu: %s: ", L->path, line,
+		    key);
+	else
+		snprintf(where, sizeof(where), "%s: ", L->path);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(out, sizeof(out), "%s%s", where, msg);
+	if (L->errfn != NULL)
+		L->errfn(L->arg, out);
+}
+
+/* lower - lower-case copy of s into buf (truncated) */
+static void
+lower(const char *s, char *buf, size_t buflen)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < buflen; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	buf[i] = '\0';
+}
+
+/* distance - Levenshtein distance of two short lower-case strings */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t	 row[64], la = strlen(a), lb = strlen(b), i, j, diag, up;
+
+	if (la >= nitems(row) || lb >= nitems(row))
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* suggest - the key within two typos of name, or NULL */
+static const char *
+suggest(const char *name)
+{
+	char	 a[64], b[64];
+	size_t	 i;
+
+	lower(name, a, sizeof(a));
+	for (i = 0; i < NKEYS; i++) {
+		lower(keys[i].name, b, sizeof(b));
+		if (strlen(a) > 3 && distance(a, b) <= 2)
+			return keys[i].name;
+	}
+	return NULL;
+}
+
+/* unquote - strip one pair of double quotes in place; -1 if unbalanced */
+static int
+unquote(char **val)
+{
+	char	*v = *val;
+	size_t	 len = strlen(v);
+
+	if (v[0] != '"')
+		return 0;
+	if (len < 2 || v[len - 1] != '"')
+		return -1;
+	v[len - 1] = '\0';
+	*val = v + 1;
+	return 0;
+}
+
+/* split_line - trim, and split into key and value; 0 for a blank line */
+static int
+split_line(char *line, char **key, char **val)
+{
+	char	*p = line, *end = line + strlen(line);
+
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	*key = p;
+	while (*p != '\0' && !isspace((unsigned char)*p))
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	*val = p;
+	return 1;
+}
+
+/* apply - check and set one known key */
+static void
+apply(struct loader *L, size_t lineno, int ki, char *val)
+{
+	const struct key	*k = &keys[ki];
+	char			 err[ERR_MAX];
+
+	if (L->seen[ki] != 0) {
+		report(L, lineno, k->name, "given twice, first at line %zu",
+		    L->seen[ki]);
+		return;
+	}
+	L->seen[ki] = lineno;
+	if (unquote(&val) == -1)
+		report(L, lineno, k->name, "unbalanced double quote");
+	else if (*val == '\0')
+		report(L, lineno, k->name, "missing value");
+	else if (k->set(k, L->cfg, L->dir, val, err, sizeof(err)) == -1)
+		report(L, lineno, k->name, "%s", err);
+}
+
+/* parse_line - one line of the file */
+static void
+parse_line(struct loader *L, size_t lineno, char *line)
+{
+	char		*key, *val;
+	const char	*hint;
+	int		 ki;
+
+	if (!split_line(line, &key, &val))
+		return;
+	if ((ki = find_key(key)) != -1) {
+		apply(L, lineno, ki, val);
+		return;
+	}
+	if ((hint = suggest(key)) != NULL)
+		report(L, lineno, key, "unknown key (did you mean %s?)", hint);
+	else
+		report(L, lineno, key, "unknown key");
+}
+
+/* parse_file - every line of an open file */
+static void
+parse_file(struct loader *L, FILE *fp)
+{
+	char	*line = NULL;
+	size_t	 linesize = 0, lineno = 0;
+
+	while (getline(&line, &linesize, fp) != -1)
+		parse_line(L, ++lineno, line);
+	if (ferror(fp))
+		report(L, 0, NULL, "%s", strerror(errno));
+	free(line);
+}
+
+/* dir_of - the directory part of path ("." if none); NULL on ENOMEM */
+static char *
+dir_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* am_config_load - parse a file into a new snapshot */
+struct am_config *
+am_config_load(const char *path, am_config_err_fn errfn, void *arg)
+{
+	struct loader	 L = { path, NULL, NULL, errfn, arg, 0, NULL };
+	size_t		 seen[NKEYS] = { 0 };
+	FILE		*fp;
+
+	L.seen = seen;
+	if ((L.cfg = am_config_defaults()) == NULL ||
+	    (L.dir = dir_of(path)) == NULL) {
+		report(&L, 0, NULL, "%s", strerror(ENOMEM));
+		goto fail;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		report(&L, 0, NULL, "%s", strerror(errno));
+		goto fail;
+	}
+	parse_file(&L, fp);
+	fclose(fp);
+	if (L.nerr == 0 && (L.cfg->path = strdup(path)) == NULL)
+		report(&L, 0, NULL, "%s", strerror(ENOMEM));
+	if (L.nerr != 0)
+		goto fail;
+	free(L.dir);
+	return L.cfg;
+fail:
+	free(L.dir);
+	am_config_unref(L.cfg);
+	return NULL;
+}
+
+/* am_config_ref - one more reference on a snapshot */
+struct am_config *
+am_config_ref(struct am_config *cfg)
+{
+	if (cfg != NULL)
+		__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
+	return cfg;
+}
+
+/* am_config_unref - drop a reference; the last one frees the snapshot */
+void
+am_config_unref(struct am_config *cfg)
+{
+	if (cfg == NULL ||
+	    __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free(cfg->path);
+	free(cfg->socket);
+	free(cfg->authserv_id);
+	free_strv(cfg->nameservers, cfg->nnameservers);
+	am_netlist_free(cfg->ignore_hosts);
+	free(cfg->reject_string);
+	free(cfg->psl_path);
+	am_psl_free(cfg->psl);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->pid_file);
+	free(cfg->metrics_socket);
+	free(cfg);
+}

@@ -1,0 +1,75 @@
+/*
+ * config.h - the configuration file: "Key value" lines, '#' comments.
+ *
+ * am_config_load parses a file into an immutable struct am_config (a
+ * snapshot).  Every problem is reported, not just the first, as
+ * "file:line: Key: problem" through the caller's error callback, and the
+ * load fails if there was any.  A loaded snapshot is read-only: any number
+ * of threads may read it.  Snapshots are reference-counted so a reload can
+ * swap in a new one while connections finish on the old one (am_config_ref /
+ * am_config_unref; the last unref frees it).
+ */
+#ifndef AM_CONFIG_H
+#define AM_CONFIG_H
+
+#include <stddef.h>
+
+#include "common/results.h"
+
+struct am_netlist;
+struct am_psl;
+
+struct am_config {
+	int		 refs;			/* atomic; see am_config_ref */
+	char		*path;			/* file it came from */
+
+	char		*socket;		/* Socket; libmilter syntax */
+	char		*authserv_id;		/* AuthservID; default gethostname() */
+	char	       **nameservers;		/* Nameservers: "ip" or "ip@port"; NULL = resolv.conf */
+	size_t		 nnameservers;
+	unsigned int	 dns_timeout;		/* DNSTimeout, seconds per query (default 5) */
+	struct am_netlist *ignore_hosts;	/* IgnoreHosts (default 127.0.0.1, ::1) */
+	int		 ignore_auth;		/* IgnoreAuthenticatedClients (default 1) */
+	int		 reject_failures;	/* RejectFailures (default 1) */
+	int		 hold_quarantined;	/* HoldQuarantinedMessages (default 0) */
+	char		*reject_string;		/* RejectString; "%{domain}" = From domain */
+	char		*psl_path;		/* PublicSuffixList; NULL = RFC 9989 tree walk */
+	struct am_psl	*psl;			/* loaded list when psl_path is set */
+	unsigned int	 min_key_bits;		/* MinimumKeyBits (default 1024) */
+	unsigned int	 max_signatures;	/* MaximumSignaturesToVerify (default 8, <= AM_DKIM_SIGS_MAX) */
+	int		 add_received_spf;	/* AddReceivedSPF (default 0) */
+	enum am_action	 on_temperror;		/* OnTempError: accept|tempfail (default accept) */
+	enum am_action	 on_internal_error;	/* OnInternalError: accept|tempfail (default tempfail) */
+	int		 syslog;		/* Syslog (default 1) */
+	int		 syslog_facility;	/* SyslogFacility (default LOG_MAIL) */
+	int		 log_level;		/* LogLevel, enum am_log_level (default info) */
+
+	/* process keys (read at start; a reload only warns when they change) */
+	char		*user;			/* UserID user name; NULL = keep running as started */
+	char		*group;			/* UserID ":group"; NULL = the user's login group */
+	int		 umask_set;		/* UMask given */
+	unsigned int	 umask;			/* UMask, 0 .. 0777 */
+	char		*pid_file;		/* PidFile; NULL = none */
+	char		*metrics_socket;	/* MetricsSocket inet:port@addr; NULL = off */
+};
+
+/* error callback: one call per problem, already formatted "file:line: ..." */
+typedef void (*am_config_err_fn)(void *arg, const char *msg);
+
+/*
+ * Parse path.  Returns a new snapshot with refs == 1, or NULL after reporting
+ * every problem through errfn (and NULL for an unreadable file, reported the
+ * same way).  Allocation failure is reported as a problem too.
+ */
+struct am_config *am_config_load(const char *path, am_config_err_fn errfn, void *arg);
+
+/*
+ * A snapshot with every default, no file.  For tests and for am_config_load's
+ * starting point.  NULL on ENOMEM.
+ */
+struct am_config *am_config_defaults(void);
+
+struct am_config *am_config_ref(struct am_config *);	/* returns its argument */
+void		 am_config_unref(struct am_config *);	/* NULL is fine */
+
+#endif /* AM_CONFIG_H */

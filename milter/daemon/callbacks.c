@@ -1,0 +1,421 @@
+/*
+ * callbacks.c - the milter callbacks (engine.h).
+ *
+ * Per connection the engine holds a struct cb_state (the connection's
+ * config snapshot) holding the session's struct am_conn.  Steps we never
+ * reply to early are negotiated as AM_MPP_NR_* (no reply): the MTA does not
+ * wait for us per header or body chunk, and every verdict is given at end
+ * of message.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "daemon/callbacks.h"
+#include "daemon/daemon.h"
+#include "server/engine.h"
+#include "common/log.h"
+#include "daemon/metrics.h"
+#include "message/session.h"
+#include "spf/spf.h"
+
+/* the actions we need; ADDHDRS/CHGHDRS are required, the rest optional */
+#define CB_ACTIONS_NEED	(AM_MPF_ADDHDRS | AM_MPF_CHGHDRS)
+#define CB_ACTIONS_WANT	(CB_ACTIONS_NEED | AM_MPF_QUARANTINE | AM_MPF_SETSYMLIST)
+/* steps we never answer early, and steps we do not need at all */
+#define CB_STEPS_NR	(AM_MPP_NR_CONN | AM_MPP_NR_HELO | AM_MPP_NR_MAIL | \
+			 AM_MPP_NR_HDR | AM_MPP_NR_EOH | AM_MPP_NR_BODY)
+#define CB_STEPS_SKIP	(AM_MPP_NORCPT | AM_MPP_NOUNKNOWN | AM_MPP_NODATA)
+
+struct cb_state {
+	int		 in_msg;	/* counted in busy */
+	struct am_config *cfg;		/* snapshot taken when the MTA connected */
+	struct am_conn	*conn;
+};
+
+static struct am_daemon	*daemon_ctx;	/* set once before the engine starts */
+static int		 active;	/* open connections; __atomic */
+static int		 busy;		/* messages between MAIL and EOM; __atomic */
+
+/* am_callbacks_init - remember the daemon */
+void
+am_callbacks_init(struct am_daemon *d)
+{
+	daemon_ctx = d;
+}
+
+/* am_callbacks_active - connections with state right now */
+int
+am_callbacks_active(void)
+{
+	return __atomic_load_n(&active, __ATOMIC_SEQ_CST);
+}
+
+/* am_callbacks_busy - messages in progress right now */
+int
+am_callbacks_busy(void)
+{
+	return __atomic_load_n(&busy, __ATOMIC_SEQ_CST);
+}
+
+/* msg_begin, msg_end - keep the busy count for a clean shutdown */
+static void
+msg_begin(struct cb_state *st)
+{
+	if (!st->in_msg) {
+		st->in_msg = 1;
+		__atomic_add_fetch(&busy, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void
+msg_end(struct cb_state *st)
+{
+	if (st != NULL && st->in_msg) {
+		st->in_msg = 0;
+		__atomic_sub_fetch(&busy, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* state_get - our per-connection state, made on first use */
+static struct cb_state *
+state_get(struct am_mctx *ctx)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+
+	if (st == NULL && (st = calloc(1, sizeof(*st))) != NULL) {
+		/* the connection's config is the one in force when it arrived */
+		st->cfg = am_daemon_config(daemon_ctx);
+		am_mctx_setpriv(ctx, st);
+		__atomic_add_fetch(&active, 1, __ATOMIC_SEQ_CST);
+	}
+	return st;
+}
+
+/* internal - no usable state: the configured safe action, never a crash */
+static enum am_mstat
+internal(struct am_mctx *ctx, const char *why)
+{
+	struct am_config	*cfg = am_daemon_config(daemon_ctx);
+	enum am_action		 act = cfg->on_internal_error;
+
+	am_config_unref(cfg);
+	am_log_err(am_mctx_symval(ctx, "i"), "internal error: %s; action=%s",
+	    why, am_action_str(act));
+	if (act != AM_ACT_TEMPFAIL)
+		return AM_MS_ACCEPT;
+	am_mctx_setreply(ctx, "451", "4.3.0", "Temporary internal error, try again later");
+	return AM_MS_TEMPFAIL;
+}
+
+/* cb_negotiate - ask for the actions, steps and macros we use */
+static int
+cb_negotiate(struct am_mctx *ctx, uint32_t actions, uint32_t steps,
+    uint32_t *want_actions, uint32_t *want_steps)
+{
+	if ((actions & CB_ACTIONS_NEED) != CB_ACTIONS_NEED) {
+		am_log_err(NULL, "MTA does not offer header changes; not filtering");
+		return -1;
+	}
+	if (state_get(ctx) == NULL)
+		return -1;
+	*want_actions = actions & CB_ACTIONS_WANT;
+	/* c=simple DKIM needs the header's leading whitespace as sent */
+	*want_steps = steps & (CB_STEPS_NR | CB_STEPS_SKIP | AM_MPP_HDR_LEADSPC);
+	if ((*want_actions & AM_MPF_SETSYMLIST) &&
+	    (am_mctx_setsymlist(ctx, AM_MPS_MAIL, "i {auth_authen}") == -1 ||
+	    am_mctx_setsymlist(ctx, AM_MPS_EOM, "i") == -1))
+		return -1;
+	return 0;
+}
+
+/* cb_connect - a new SMTP client */
+static enum am_mstat
+cb_connect(struct am_mctx *ctx, const char *hostname,
+    const struct sockaddr *addr)
+{
+	struct cb_state		*st = state_get(ctx);
+	struct am_config	*cfg;
+
+	if (st == NULL)
+		return internal(ctx, "out of memory at connect");
+	/* taken at negotiation; a later connect on the same socket: current */
+	cfg = st->cfg != NULL ? st->cfg : am_daemon_config(daemon_ctx);
+	st->cfg = NULL;
+	am_conn_free(st->conn);
+	st->conn = am_conn_new(&daemon_ctx->env, cfg, hostname, addr);
+	am_config_unref(cfg);
+	if (st->conn == NULL)
+		return internal(ctx, "out of memory at connect");
+	return AM_MS_CONTINUE;
+}
+
+/* cb_helo - HELO/EHLO argument */
+static enum am_mstat
+cb_helo(struct am_mctx *ctx, const char *helo)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+
+	if (st == NULL || st->conn == NULL || am_conn_helo(st->conn, helo) == -1)
+		return internal(ctx, "no connection state at HELO");
+	return AM_MS_CONTINUE;
+}
+
+/* cb_envfrom - MAIL FROM: a new message; SPF runs here */
+static enum am_mstat
+cb_envfrom(struct am_mctx *ctx, const char **argv)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+	struct am_msg	*m;
+
+	if (st == NULL || st->conn == NULL)
+		return internal(ctx, "no connection state at MAIL");
+	/* busy from here: the SPF look-ups below belong to the message too */
+	msg_begin(st);
+	m = am_msg_new(st->conn, argv != NULL ? argv[0] : NULL,
+	    am_mctx_symval(ctx, "{auth_authen}"));
+	if (m == NULL) {
+		msg_end(st);
+		return internal(ctx, "out of memory at MAIL");
+	}
+	am_msg_set_qid(m, am_mctx_symval(ctx, "i"));
+	return AM_MS_CONTINUE;
+}
+
+/* cb_header - one header field */
+static enum am_mstat
+cb_header(struct am_mctx *ctx, const char *name, const char *value)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+	char		*v = NULL;
+
+	if (st == NULL || st->conn == NULL || st->conn->msg == NULL)
+		return AM_MS_CONTINUE;	/* EOM reports it */
+	/* without HDR_LEADSPC the MTA ate the usual single space */
+	if (!(am_mctx_steps(ctx) & AM_MPP_HDR_LEADSPC) && value != NULL &&
+	    asprintf(&v, " %s", value) == -1)
+		v = NULL;
+	am_msg_header(st->conn->msg, name, v != NULL ? v : value);
+	free(v);
+	return AM_MS_CONTINUE;
+}
+
+/* cb_eoh - end of headers */
+static enum am_mstat
+cb_eoh(struct am_mctx *ctx)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+
+	if (st != NULL && st->conn != NULL && st->conn->msg != NULL)
+		am_msg_eoh(st->conn->msg);
+	return AM_MS_CONTINUE;
+}
+
+/* cb_body - one body chunk */
+static enum am_mstat
+cb_body(struct am_mctx *ctx, const unsigned char *chunk, size_t len)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+
+	if (st != NULL && st->conn != NULL && st->conn->msg != NULL)
+		am_msg_body(st->conn->msg, chunk, len);
+	return AM_MS_CONTINUE;
+}
+
+/*
+ * value_start - begin a header value we add.  With HDR_LEADSPC negotiated,
+ * Postfix and sendmail take an added value as everything after the colon
+ * and add no space of their own, so the space is ours to send.
+ */
+static void
+value_start(struct am_mctx *ctx, struct am_buf *b)
+{
+	if (am_mctx_steps(ctx) & AM_MPP_HDR_LEADSPC)
+		am_buf_addc(b, ' ');
+}
+
+/* edit_headers - delete forged A-R (reverse order), insert ours at the top */
+static int
+edit_headers(struct am_mctx *ctx, struct am_msg *m, const struct am_verdict *v)
+{
+	struct am_buf	 b;
+	size_t		 i;
+	int		 rc = 0;
+
+	/* RFC 8601 5: ours only; reverse so earlier indexes stay valid */
+	for (i = m->nforged; i > 0; i--)
+		if (am_mctx_chgheader(ctx, "Authentication-Results",
+		    (uint32_t)m->forged[i - 1], NULL) == -1)
+			rc = -1;
+	am_buf_init(&b, AM_AUTHRES_MAX + 1);
+	value_start(ctx, &b);
+	if (am_msg_authres(m, v, &b) == -1 ||
+	    am_mctx_insheader(ctx, 0, "Authentication-Results",
+	    am_buf_str(&b)) == -1)
+		rc = -1;
+	am_buf_clear(&b);
+	return rc;
+}
+
+/* add_received_spf - RFC 7208 9.1 header, when configured */
+static void
+add_received_spf(struct am_mctx *ctx, struct am_msg *m)
+{
+	struct am_buf	 b;
+	struct am_conn	*c = m->conn;
+
+	if (!c->cfg->add_received_spf || m->exempt != NULL ||
+	    !m->res.spf_mailfrom.checked)
+		return;
+	am_buf_init(&b, AM_AUTHRES_MAX + 1);
+	value_start(ctx, &b);
+	am_spf_received(&m->res.spf_mailfrom, c->client_ip, c->helo ? c->helo : "",
+	    c->cfg->authserv_id, &b);
+	if (am_buf_failed(&b) ||
+	    am_mctx_insheader(ctx, 0, "Received-SPF", am_buf_str(&b)) == -1)
+		am_log_warn(m->qid, "could not add Received-SPF");
+	am_buf_clear(&b);
+}
+
+/*
+ * reply_text - copy text for the SMTP reply, '%' doubled: sendmail reads
+ * the text as a format (libmilter's smfi_setreply demanded the same)
+ */
+static void
+reply_text(const char *in, char *out, size_t outlen)
+{
+	size_t	 o = 0;
+
+	for (; *in != '\0' && o + 2 < outlen; in++) {
+		if (*in == '%')
+			out[o++] = '%';
+		out[o++] = *in;
+	}
+	out[o] = '\0';
+}
+
+/* reply - verdict to the engine */
+static enum am_mstat
+reply(struct am_mctx *ctx, struct am_msg *m, const struct am_verdict *v)
+{
+	char	 text[sizeof(v->text) * 2];
+
+	switch (v->action) {
+	case AM_ACT_QUARANTINE:
+		snprintf(text, sizeof(text), "DMARC policy quarantine for %s",
+		    m->res.dmarc.from_domain);
+		if (am_mctx_quarantine(ctx, text) == -1)
+			am_log_warn(m->qid, "MTA refused quarantine; delivering");
+		return AM_MS_CONTINUE;
+	case AM_ACT_REJECT:
+	case AM_ACT_TEMPFAIL:
+		reply_text(v->text, text, sizeof(text));
+		if (am_mctx_setreply(ctx, v->code, v->xcode, text) == -1)
+			am_log_warn(m->qid, "could not set reply text");
+		return v->action == AM_ACT_REJECT ? AM_MS_REJECT : AM_MS_TEMPFAIL;
+	case AM_ACT_ACCEPT:
+	default:
+		return AM_MS_CONTINUE;
+	}
+}
+
+/* log_summary - the one INFO line per message */
+static void
+log_summary(const struct am_msg *m, const struct am_verdict *v)
+{
+	struct am_buf	 b;
+
+	if (!am_log_enabled(AM_LOG_INFO))
+		return;			/* LogLevel below info: not built */
+	am_buf_init(&b, 4096);
+	am_msg_summary(m, v, &b);
+	am_log_info(m->qid, "%s%s", am_buf_str(&b),
+	    am_buf_failed(&b) ? " (truncated)" : "");
+	am_buf_clear(&b);
+}
+
+/* cb_eom - end of message: finish checks, edit headers, decide, reply */
+static enum am_mstat
+cb_eom(struct am_mctx *ctx)
+{
+	struct cb_state		*st = am_mctx_getpriv(ctx);
+	struct am_msg		*m;
+	struct am_verdict	 v;
+	struct timespec		 t0, t1;
+	enum am_mstat		 rc;
+
+	if (st == NULL || st->conn == NULL || st->conn->msg == NULL)
+		return internal(ctx, "no message state at end of message");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	m = st->conn->msg;
+	am_msg_set_qid(m, am_mctx_symval(ctx, "i"));
+	am_msg_finish(m);
+	am_msg_decide(m, &v);
+	if (v.action == AM_ACT_ACCEPT || v.action == AM_ACT_QUARANTINE) {
+		/* Received-SPF first: A-R, inserted last at index 0, ends on top */
+		add_received_spf(ctx, m);
+		if (edit_headers(ctx, m, &v) == -1) {
+			am_msg_set_err(m, AM_ERR_MILTER, "header edit failed");
+			am_msg_decide(m, &v);
+		}
+	}
+	log_summary(m, &v);
+	rc = reply(ctx, m, &v);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	am_metrics_message(&m->res, m->exempt != NULL, v.action,
+	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	am_msg_free(m);
+	msg_end(st);
+	return rc;
+}
+
+/* cb_abort - the transaction ended without end of message */
+static void
+cb_abort(struct am_mctx *ctx)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+
+	if (st != NULL && st->conn != NULL)
+		am_msg_free(st->conn->msg);
+	msg_end(st);
+}
+
+/* cb_close - the connection is gone */
+static void
+cb_close(struct am_mctx *ctx)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+
+	if (st != NULL) {
+		msg_end(st);
+		am_conn_free(st->conn);
+		am_config_unref(st->cfg);
+		free(st);
+		am_mctx_setpriv(ctx, NULL);
+		__atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static const struct am_milter cb_milter = {
+	.negotiate = cb_negotiate,
+	.connect = cb_connect,
+	.helo = cb_helo,
+	.envfrom = cb_envfrom,
+	.header = cb_header,
+	.eoh = cb_eoh,
+	.body = cb_body,
+	.eom = cb_eom,
+	.abort = cb_abort,
+	.close = cb_close,
+};
+
+/* am_callbacks_milter - the table for am_engine_new */
+const struct am_milter *
+am_callbacks_milter(void)
+{
+	return &cb_milter;
+}

@@ -1,0 +1,179 @@
+/*
+ * reload.c - SIGUSR1: parse the config again and swap the snapshot in.
+ *
+ * SIGHUP is not used: SIGHUP, SIGTERM and SIGINT mean "stop" (drain.c,
+ * as with libmilter-based milters).  The thread here waits for SIGUSR1 only, with
+ * sigwait(), so no work happens in a signal handler.  A reload in
+ * progress is not cancelled: cancellation is enabled only around the wait.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "common/log.h"
+#include "daemon/metrics.h"
+#include "daemon/reload.h"
+
+static pthread_t	 reload_thread;
+static int		 reload_running;
+
+/* str_differ - two optional strings differ */
+static int
+str_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* strv_differ - two string lists differ */
+static int
+strv_differ(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t	 i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 1;
+	return 0;
+}
+
+/* add_name - append ", name" */
+static void
+add_name(char *out, size_t outlen, int *n, const char *name)
+{
+	size_t	 len = strlen(out);
+
+	if (len < outlen)
+		snprintf(out + len, outlen - len, "%s%s", *n ? ", " : "", name);
+	(*n)++;
+}
+
+/* am_reload_restart_keys - start-up-only keys that changed */
+int
+am_reload_restart_keys(const struct am_config *o, const struct am_config *c,
+    char *out, size_t outlen)
+{
+	int	 n = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	if (str_differ(o->socket, c->socket))
+		add_name(out, outlen, &n, "Socket");
+	if (strv_differ(o->nameservers, o->nnameservers, c->nameservers,
+	    c->nnameservers))
+		add_name(out, outlen, &n, "Nameservers");
+	if (o->dns_timeout != c->dns_timeout)
+		add_name(out, outlen, &n, "DNSTimeout");
+	if (o->syslog != c->syslog)
+		add_name(out, outlen, &n, "Syslog");
+	if (o->syslog_facility != c->syslog_facility)
+		add_name(out, outlen, &n, "SyslogFacility");
+	if (str_differ(o->user, c->user) || str_differ(o->group, c->group))
+		add_name(out, outlen, &n, "UserID");
+	if (o->umask_set != c->umask_set || o->umask != c->umask)
+		add_name(out, outlen, &n, "UMask");
+	if (str_differ(o->pid_file, c->pid_file))
+		add_name(out, outlen, &n, "PidFile");
+	if (str_differ(o->metrics_socket, c->metrics_socket))
+		add_name(out, outlen, &n, "MetricsSocket");
+	return n;
+}
+
+/* log_problem - one config problem, already "file:line: ..." */
+static void
+log_problem(void *arg, const char *msg)
+{
+	int	*count = arg;
+
+	(*count)++;
+	am_log_err(NULL, "reload: %s", msg);
+}
+
+/* am_reload_now - load, compare, swap */
+int
+am_reload_now(struct am_daemon *d, const char *path)
+{
+	struct am_config	*cfg, *old;
+	char			 keys[256];
+	int			 problems = 0;
+
+	if ((cfg = am_config_load(path, log_problem, &problems)) == NULL) {
+		am_log_err(NULL, "reload: %d problem%s in %s; keeping the "
+		    "running configuration", problems, problems == 1 ? "" : "s",
+		    path);
+		am_metrics_reload(0);
+		return -1;
+	}
+	old = am_daemon_config(d);
+	if (am_reload_restart_keys(old, cfg, keys, sizeof(keys)) > 0)
+		am_log_warn(NULL, "reload: changes to %s take effect only "
+		    "after a restart", keys);
+	am_config_unref(old);
+	am_log_set_level((enum am_log_level)cfg->log_level);
+	am_daemon_swap_config(d, cfg);
+	am_metrics_reload(1);
+	am_log_info(NULL, "reload: configuration %s loaded", path);
+	return 0;
+}
+
+struct reload_arg {
+	struct am_daemon	*d;
+	const char		*path;
+};
+
+/* reload_main - wait for SIGUSR1, reload, forever (until cancelled) */
+static void *
+reload_main(void *arg)
+{
+	struct reload_arg		*ra;
+	sigset_t			 set;
+	int				 sig;
+
+	ra = arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		am_log_info(NULL, "SIGUSR1: reloading %s", ra->path);
+		(void)am_reload_now(ra->d, ra->path);
+	}
+	return NULL;
+}
+
+/* am_reload_start - the SIGUSR1 thread */
+int
+am_reload_start(struct am_daemon *d, const char *path, char *err,
+    size_t errlen)
+{
+	static struct reload_arg	 ra;
+	int				 r;
+
+	ra.d = d;
+	ra.path = path;
+	if ((r = pthread_create(&reload_thread, NULL, reload_main, &ra)) != 0) {
+		snprintf(err, errlen, "reload thread: %s", strerror(r));
+		return -1;
+	}
+	reload_running = 1;
+	return 0;
+}
+
+/* am_reload_stop - cancel the thread at its sigwait and join it */
+void
+am_reload_stop(void)
+{
+	if (!reload_running)
+		return;
+	pthread_cancel(reload_thread);
+	pthread_join(reload_thread, NULL);
+	reload_running = 0;
+}

@@ -1,0 +1,915 @@
+/*
+ * dmarc.c - DMARC evaluation of the author domain(s) of one message.
+ *
+ * RFC 9989 mode (no PSL): policy discovery and Organizational Domains by
+ * the DNS Tree Walk of section 4.10 (at most AM_DMARC_WALK_MAX queries per
+ * domain), psd/np/t honoured.  RFC 7489 mode (a PSL): the org domain is
+ * the PSL's, discovery asks the author domain then the org domain, pct is
+ * recorded for policy.c to sample, np/psd/t are ignored.
+ *
+ * Records are parsed here by a small pure parser (RFC 9989 4.7, 4.8);
+ * libopendmarc is not used in the message path (see NOTES: it takes the
+ * first "v=DMARC" TXT, falls back to a parent policy on SERVFAIL, ignores
+ * pct and can lose DKIM alignment), but the unit test cross-checks the
+ * classic tags against opendmarc_policy_store_dmarc().
+ *
+ * One evaluation keeps a cache of the _dmarc answers and of the org
+ * domains it has worked out, so no name is asked or walked twice.  A DNS
+ * TEMP never falls back to a parent's policy: it is temperror.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dmarc/dmarc.h"
+#include "dns/dns.h"
+#include "dmarc/psl.h"
+
+#define RR_A		1
+#define RR_MX		15
+#define RR_AAAA		28
+
+enum qstate { Q_NONE = 0, Q_FOUND, Q_TEMP };
+
+/* one _dmarc look-up, cached for the evaluation */
+struct qent {
+	char			 name[AM_DOMAIN_MAX + 1];
+	enum qstate		 state;
+	struct am_dmarc_record	 rec;
+};
+
+/* one org domain worked out, cached for the evaluation */
+struct oent {
+	char	 domain[AM_DOMAIN_MAX + 1];
+	char	 org[AM_DOMAIN_MAX + 1];
+	int	 temp;			/* 1: a walk query failed, org unknown */
+};
+
+/* one evaluation */
+struct ectx {
+	struct am_dns		*dns;
+	const struct am_psl	*psl;		/* NULL: RFC 9989 mode */
+	struct qent		*q;
+	size_t			 nq, qcap;
+	struct oent		*o;
+	size_t			 no, ocap;
+};
+
+/* the records a walk found, as indexes into the query cache */
+struct walk {
+	size_t	 idx[AM_DMARC_WALK_MAX];
+	size_t	 n;
+	int	 temp;
+};
+
+/* policy discovery outcome for one author domain */
+struct disc {
+	enum qstate		 state;
+	struct am_dmarc_record	 rec;
+	char			 where[AM_DOMAIN_MAX + 1];	/* policy domain */
+};
+
+/* alignment checks of the authenticated identifiers */
+struct idres {
+	int	 spf;		/* aligned SPF pass */
+	int	 dkim;		/* aligned DKIM pass */
+	int	 temp;		/* a temperror on an identifier that may align */
+};
+
+enum { AL_NO = 0, AL_YES, AL_UNKNOWN };
+
+/* ---- record parser (RFC 9989 4.7, 4.8): pure ---- */
+
+/* skip_wsp - *WSP */
+static const char *
+skip_wsp(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* eq_ci - value v[0..len) is word, case-insensitively (ABNF literals) */
+static int
+eq_ci(const char *v, size_t len, const char *word)
+{
+	return strlen(word) == len && strncasecmp(v, word, len) == 0;
+}
+
+/* version - dmarc-version = "v" equals %s"DMARC1", then a sep or the end */
+static const char *
+version(const char *p)
+{
+	p = skip_wsp(p);
+	if (*p != 'v' && *p != 'V')
+		return NULL;
+	p = skip_wsp(p + 1);
+	if (*p != '=')
+		return NULL;
+	p = skip_wsp(p + 1);
+	if (strncmp(p, "DMARC1", 6) != 0)	/* case-sensitive */
+		return NULL;
+	p = skip_wsp(p + 6);
+	return *p == ';' || *p == '\0' ? p : NULL;
+}
+
+/* policy_value - dmarc-request; sets *tag VALID or INVALID */
+static enum am_dmarc_policy
+policy_value(const char *v, size_t len, enum am_dmarc_tag *tag)
+{
+	*tag = AM_DMARC_TAG_VALID;
+	if (eq_ci(v, len, "none"))
+		return AM_DMARC_P_NONE;
+	if (eq_ci(v, len, "quarantine"))
+		return AM_DMARC_P_QUARANTINE;
+	if (eq_ci(v, len, "reject"))
+		return AM_DMARC_P_REJECT;
+	*tag = AM_DMARC_TAG_INVALID;
+	return AM_DMARC_P_UNSPEC;
+}
+
+/* uri_ok - one dmarc-uri looks like scheme ":" something (RFC 3986 3.1) */
+static int
+uri_ok(const char *v, size_t len)
+{
+	size_t	 i = 0;
+
+	if (len == 0 || !((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z')))
+		return 0;
+	while (i < len && v[i] != ':' && (strchr("+-.", v[i]) != NULL ||
+	    (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'z') ||
+	    (v[i] >= 'A' && v[i] <= 'Z')))
+		i++;
+	return i < len && v[i] == ':' && i + 1 < len;
+}
+
+/* urilist_ok - dmarc-urilist with at least one valid-looking URI */
+static int
+urilist_ok(const char *v, size_t len)
+{
+	size_t	 i = 0, start;
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		start = i;
+		while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+			i++;
+		if (uri_ok(v + start, i - start))
+			return 1;
+	}
+	return 0;
+}
+
+/* pct_value - RFC 7489 6.3 pct: 0..100, else the default 100 */
+static int
+pct_value(const char *v, size_t len)
+{
+	int	 n = 0;
+	size_t	 i;
+
+	if (len == 0 || len > 3)
+		return 100;
+	for (i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return 100;
+		n = n * 10 + (v[i] - '0');
+	}
+	return n <= 100 ? n : 100;
+}
+
+/* flag_value - one-letter value out of allowed, lower-cased; 0 if not */
+static char
+flag_value(const char *v, size_t len, const char *allowed)
+{
+	char	 c;
+
+	if (len != 1)
+		return 0;
+	c = (v[0] >= 'A' && v[0] <= 'Z') ? v[0] + ('a' - 'A') : v[0];
+	return strchr(allowed, c) != NULL ? c : 0;
+}
+
+/* apply_tag - one dmarc-tag; unknown tags and bad values are ignored */
+static void
+apply_tag(struct am_dmarc_record *r, const char *name, size_t nlen,
+    const char *v, size_t len)
+{
+	char	 c;
+
+	if (eq_ci(name, nlen, "p"))
+		r->p = policy_value(v, len, &r->p_tag);
+	else if (eq_ci(name, nlen, "sp"))
+		r->sp = policy_value(v, len, &r->sp_tag);
+	else if (eq_ci(name, nlen, "np"))
+		r->np = policy_value(v, len, &r->np_tag);
+	else if (eq_ci(name, nlen, "psd"))
+		r->psd = (c = flag_value(v, len, "ynu")) ? c : 'u';
+	else if (eq_ci(name, nlen, "t"))
+		r->testing = flag_value(v, len, "yn") == 'y';
+	else if (eq_ci(name, nlen, "adkim"))
+		r->adkim_strict = flag_value(v, len, "rs") == 's';
+	else if (eq_ci(name, nlen, "aspf"))
+		r->aspf_strict = flag_value(v, len, "rs") == 's';
+	else if (eq_ci(name, nlen, "pct"))
+		r->pct = pct_value(v, len);
+	else if (eq_ci(name, nlen, "rua"))
+		r->rua_ok = urilist_ok(v, len);
+	/* ruf, fo, rf, ri and unknown tags: nothing to decide here */
+}
+
+/* seen_bit - a bit per known tag, so that the first of two counts */
+static unsigned int
+seen_bit(const char *name, size_t nlen)
+{
+	static const char *const tags[] = { "p", "sp", "np", "psd", "t",
+	    "adkim", "aspf", "pct", "rua" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (eq_ci(name, nlen, tags[i]))
+			return 1u << i;
+	return 0;
+}
+
+/* tag - dmarc-tag = 1*ALPHA equals 1*dmarc-value; returns the end (";" or NUL) */
+static const char *
+tag(const char *p, struct am_dmarc_record *r, unsigned int *seen)
+{
+	const char	*name = p, *v, *end;
+	size_t		 nlen, len;
+	unsigned int	 bit;
+
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+		p++;
+	nlen = (size_t)(p - name);
+	end = p + strcspn(p, ";");
+	p = skip_wsp(p);
+	if (nlen == 0 || *p != '=')
+		return end;			/* syntax error: discarded */
+	v = skip_wsp(p + 1);
+	for (len = (size_t)(end - v); len > 0 &&
+	    (v[len - 1] == ' ' || v[len - 1] == '\t'); len--)
+		;
+	bit = seen_bit(name, nlen);
+	if (bit == 0 || (*seen & bit) == 0)
+		apply_tag(r, name, nlen, v, len);
+	*seen |= bit;
+	return end;
+}
+
+/* am_dmarc_record_parse - one TXT string as a DMARC record, or -1 */
+int
+am_dmarc_record_parse(const char *txt, struct am_dmarc_record *r)
+{
+	const char	*p;
+	unsigned int	 seen = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->psd = 'u';
+	r->pct = 100;
+	if (txt == NULL || (p = version(txt)) == NULL)
+		return -1;
+	while (*p == ';') {
+		p = skip_wsp(p + 1);
+		if (*p != '\0' && *p != ';')
+			p = tag(p, r, &seen);
+	}
+	return 0;
+}
+
+/* ---- tree walk and org domain selection (RFC 9989 4.10): pure ---- */
+
+/* nlabels - number of labels of a domain without a final dot */
+static size_t
+nlabels(const char *d)
+{
+	size_t	 n = *d != '\0';
+
+	for (; *d != '\0'; d++)
+		n += *d == '.';
+	return n;
+}
+
+/* drop_labels - d without its n left-most labels */
+static const char *
+drop_labels(const char *d, size_t n)
+{
+	const char	*dot;
+
+	while (n-- > 0 && (dot = strchr(d, '.')) != NULL)
+		d = dot + 1;
+	return d;
+}
+
+/* copy_domain - strlcpy-like; -1 if it does not fit */
+static int
+copy_domain(char *out, size_t outlen, const char *d)
+{
+	size_t	 len = strlen(d);
+
+	if (len >= outlen)
+		return -1;
+	memcpy(out, d, len + 1);
+	return 0;
+}
+
+/* am_dmarc_walk_names - RFC 9989 4.10: the names a full walk asks */
+size_t
+am_dmarc_walk_names(const char *domain, char names[][AM_DOMAIN_MAX + 1],
+    size_t max)
+{
+	size_t		 x, n = 0;
+	const char	*cur = domain;
+
+	if (domain == NULL || *domain == '\0' || max == 0 ||
+	    copy_domain(names[n++], AM_DOMAIN_MAX + 1, cur) == -1)
+		return 0;
+	/* step 4: x < 8 drops one label, x >= 8 keeps the last 7 */
+	x = nlabels(cur);
+	if (x >= AM_DMARC_WALK_MAX) {
+		cur = drop_labels(cur, x - (AM_DMARC_WALK_MAX - 1));
+		x = AM_DMARC_WALK_MAX - 1;
+	} else {
+		cur = drop_labels(cur, 1);
+		x--;
+	}
+	/* step 7: then one label at a time until none is left */
+	for (; x > 0 && n < max; x--) {
+		(void)copy_domain(names[n++], AM_DOMAIN_MAX + 1, cur);
+		cur = drop_labels(cur, 1);
+	}
+	return n;
+}
+
+/* am_dmarc_org_select - RFC 9989 4.10.2 selection from a walk's records */
+int
+am_dmarc_org_select(const char *start, const struct am_dmarc_found *found,
+    size_t n, char *out, size_t outlen)
+{
+	const char	*best = NULL;
+	size_t		 i, lbl, bestlbl = 0, keep;
+
+	for (i = 0; i < n; i++) {
+		/* 1. psd=n: this is the Organizational Domain */
+		if (found[i].psd == 'n')
+			return copy_domain(out, outlen, found[i].domain);
+		/* 2. psd=y, not at the start: the domain one label below */
+		if (found[i].psd == 'y' && strcasecmp(found[i].domain, start) != 0) {
+			keep = nlabels(found[i].domain) + 1;
+			lbl = nlabels(start);
+			return copy_domain(out, outlen, lbl > keep ?
+			    drop_labels(start, lbl - keep) : start);
+		}
+		lbl = nlabels(found[i].domain);
+		if (best == NULL || lbl < bestlbl) {
+			best = found[i].domain;
+			bestlbl = lbl;
+		}
+	}
+	/* 3. the record with the fewest labels; none at all: the start */
+	return copy_domain(out, outlen, best != NULL ? best : start);
+}
+
+/* am_dmarc_policy_pick - RFC 9989 4.10.1 / RFC 7489 6.6.3 p, sp, np */
+int
+am_dmarc_policy_pick(const struct am_dmarc_record *r, int at_author,
+    int nonexistent, int rfc7489, enum am_dmarc_policy *policy,
+    const char **tagp)
+{
+	enum am_dmarc_policy	 p;
+	int			 bad;
+
+	/*
+	 * A bad p (RFC 7489: or none at all), sp or np (RFC 9989): with a
+	 * valid rua act as if p=none, else no DMARC processing.
+	 */
+	if (rfc7489)
+		bad = r->p_tag != AM_DMARC_TAG_VALID ||
+		    r->sp_tag == AM_DMARC_TAG_INVALID;
+	else
+		bad = r->p_tag == AM_DMARC_TAG_INVALID ||
+		    r->sp_tag == AM_DMARC_TAG_INVALID ||
+		    r->np_tag == AM_DMARC_TAG_INVALID;
+	*tagp = "p";
+	*policy = AM_DMARC_P_NONE;
+	if (bad)
+		return r->rua_ok ? 0 : -1;
+	/* RFC 9989 4.7: no p in an otherwise valid record is p=none */
+	p = r->p_tag == AM_DMARC_TAG_VALID ? r->p : AM_DMARC_P_NONE;
+	*policy = p;
+	if (at_author)
+		return 0;
+	if (!rfc7489 && nonexistent && r->np_tag == AM_DMARC_TAG_VALID) {
+		*policy = r->np;
+		*tagp = "np";
+	} else if (r->sp_tag == AM_DMARC_TAG_VALID) {
+		*policy = r->sp;
+		*tagp = "sp";
+	}
+	return 0;
+}
+
+/* ---- DNS and the per-evaluation caches ---- */
+
+/* grow - room for one more element; -1 on ENOMEM */
+static int
+grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t	 ncap;
+	void	*p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / size || (p = realloc(*arr, ncap * size)) == NULL)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* lookup - the one DMARC record at _dmarc.name (RFC 9989 4.10 step 2) */
+static enum qstate
+lookup(struct am_dns *dns, const char *name, struct am_dmarc_record *rec)
+{
+	char			 qname[AM_DOMAIN_MAX + 16];
+	char			**txt;
+	size_t			 ntxt, i, nrec = 0;
+	struct am_dmarc_record	 tmp;
+	enum am_dns_status	 st;
+
+	if ((size_t)snprintf(qname, sizeof(qname), "_dmarc.%s", name) >=
+	    sizeof(qname))
+		return Q_NONE;
+	st = am_dns_txt(dns, qname, &txt, &ntxt);
+	if (st == AM_DNS_TEMP)
+		return Q_TEMP;
+	if (st != AM_DNS_OK)
+		return Q_NONE;		/* NXDOMAIN, NODATA, PERM */
+	for (i = 0; i < ntxt; i++)
+		if (am_dmarc_record_parse(txt[i], &tmp) == 0 && nrec++ == 0)
+			*rec = tmp;
+	am_dns_txt_free(txt, ntxt);
+	/* several DMARC records at one name: all discarded */
+	return nrec == 1 ? Q_FOUND : Q_NONE;
+}
+
+/* fetch - cached look-up of _dmarc.name; cache index, or -1 on ENOMEM */
+static long
+fetch(struct ectx *c, const char *name)
+{
+	struct qent	*e;
+	size_t		 i;
+
+	for (i = 0; i < c->nq; i++)
+		if (strcmp(c->q[i].name, name) == 0)
+			return (long)i;
+	if (grow((void **)&c->q, &c->qcap, c->nq, sizeof(*c->q)) == -1)
+		return -1;
+	e = &c->q[c->nq];
+	memset(e, 0, sizeof(*e));
+	if (copy_domain(e->name, sizeof(e->name), name) == -1)
+		e->state = Q_NONE;
+	else
+		e->state = lookup(c->dns, name, &e->rec);
+	return (long)c->nq++;
+}
+
+/* walk - RFC 9989 4.10: the records from domain up; 0, or -1 on ENOMEM */
+static int
+walk(struct ectx *c, const char *domain, struct walk *w)
+{
+	char	 names[AM_DMARC_WALK_MAX][AM_DOMAIN_MAX + 1];
+	size_t	 i, nn;
+	long	 k;
+
+	memset(w, 0, sizeof(*w));
+	nn = am_dmarc_walk_names(domain, names, AM_DMARC_WALK_MAX);
+	for (i = 0; i < nn; i++) {
+		if ((k = fetch(c, names[i])) == -1)
+			return -1;
+		if (c->q[k].state == Q_TEMP) {
+			w->temp = 1;	/* never guess past a failed query */
+			return 0;
+		}
+		if (c->q[k].state != Q_FOUND)
+			continue;
+		w->idx[w->n++] = (size_t)k;
+		if (c->q[k].rec.psd != 'u')
+			break;		/* steps 2 and 6: psd=y or psd=n stops */
+	}
+	return 0;
+}
+
+/* walk_org - org domain from a finished walk */
+static int
+walk_org(struct ectx *c, const char *domain, const struct walk *w,
+    char *out)
+{
+	struct am_dmarc_found	 found[AM_DMARC_WALK_MAX];
+	size_t			 i;
+
+	for (i = 0; i < w->n; i++) {
+		found[i].domain = c->q[w->idx[i]].name;
+		found[i].psd = c->q[w->idx[i]].rec.psd;
+	}
+	return am_dmarc_org_select(domain, found, w->n, out, AM_DOMAIN_MAX + 1);
+}
+
+/* org_of - cached org domain: 0, 1 (unknown: DNS TEMP), -1 on ENOMEM */
+static int
+org_of(struct ectx *c, const char *domain, char *out)
+{
+	struct oent	*e;
+	struct walk	 w;
+	size_t		 i;
+
+	for (i = 0; i < c->no; i++)
+		if (strcmp(c->o[i].domain, domain) == 0)
+			return copy_domain(out, AM_DOMAIN_MAX + 1, c->o[i].org) == 0 ?
+			    c->o[i].temp : -1;
+	if (grow((void **)&c->o, &c->ocap, c->no, sizeof(*c->o)) == -1)
+		return -1;
+	e = &c->o[c->no];
+	memset(e, 0, sizeof(*e));
+	if (copy_domain(e->domain, sizeof(e->domain), domain) == -1)
+		return -1;
+	if (c->psl != NULL) {
+		/* RFC 7489 3.2; a public suffix is its own org domain */
+		if (am_psl_org_domain(c->psl, domain, e->org, sizeof(e->org)) == -1)
+			(void)copy_domain(e->org, sizeof(e->org), domain);
+	} else {
+		if (walk(c, domain, &w) == -1)
+			return -1;
+		if (w.temp || walk_org(c, domain, &w, e->org) == -1)
+			e->temp = 1;
+	}
+	c->no++;
+	return copy_domain(out, AM_DOMAIN_MAX + 1, e->org) == 0 ? e->temp : -1;
+}
+
+/* ---- discovery, alignment, one author domain ---- */
+
+/* take - record found at cache entry k becomes the policy */
+static void
+take(struct disc *d, const struct qent *e)
+{
+	d->state = Q_FOUND;
+	d->rec = e->rec;
+	(void)copy_domain(d->where, sizeof(d->where), e->name);
+}
+
+/*
+ * discover - RFC 9989 4.10.1: the author domain's record, else its org
+ * domain's, else its PSD's (psd=y); RFC 7489 6.6.3: author, then org.
+ */
+static int
+discover(struct ectx *c, const char *dom, struct disc *d)
+{
+	char		 org[AM_DOMAIN_MAX + 1];
+	struct walk	 w;
+	long		 k;
+	size_t		 i;
+	int		 t;
+
+	memset(d, 0, sizeof(*d));
+	if ((k = fetch(c, dom)) == -1)
+		return -1;
+	if ((d->state = c->q[k].state) != Q_NONE) {
+		if (d->state == Q_FOUND)
+			take(d, &c->q[k]);
+		return 0;
+	}
+	if ((t = org_of(c, dom, org)) != 0) {
+		d->state = t == 1 ? Q_TEMP : Q_NONE;
+		return t == -1 ? -1 : 0;
+	}
+	if (c->psl != NULL) {
+		if (strcmp(org, dom) == 0)
+			return 0;	/* the author domain is the org domain */
+		if ((k = fetch(c, org)) == -1)
+			return -1;
+		if ((d->state = c->q[k].state) == Q_FOUND)
+			take(d, &c->q[k]);
+		return 0;
+	}
+	if (walk(c, dom, &w) == -1)	/* cached: asks nothing again */
+		return -1;
+	for (i = 0; i < w.n; i++)
+		if (strcmp(c->q[w.idx[i]].name, org) == 0)
+			take(d, &c->q[w.idx[i]]);
+	for (i = 0; i < w.n && d->state != Q_FOUND; i++)
+		if (c->q[w.idx[i]].rec.psd == 'y')
+			take(d, &c->q[w.idx[i]]);
+	return 0;
+}
+
+/* within - d is parent or a subdomain of it */
+static int
+within(const char *d, const char *parent)
+{
+	size_t	 dl = strlen(d), pl = strlen(parent);
+
+	if (dl == pl)
+		return strcmp(d, parent) == 0;
+	return dl > pl && d[dl - pl - 1] == '.' && strcmp(d + dl - pl, parent) == 0;
+}
+
+/* last_label_eq - both names end in the same label */
+static int
+last_label_eq(const char *a, const char *b)
+{
+	const char	*la = strrchr(a, '.'), *lb = strrchr(b, '.');
+
+	return strcmp(la ? la + 1 : a, lb ? lb + 1 : b) == 0;
+}
+
+/* norm - lower-case copy without a final dot; -1 if empty or too long */
+static int
+norm(const char *in, char *out)
+{
+	size_t	 i, len = strlen(in);
+
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0 || len > AM_DOMAIN_MAX)
+		return -1;
+	for (i = 0; i < len; i++)
+		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? in[i] + ('a' - 'A') : in[i];
+	out[len] = '\0';
+	return 0;
+}
+
+/* align - RFC 9989 4.4: AL_YES, AL_NO, AL_UNKNOWN (TEMP), -1 ENOMEM */
+static int
+align(struct ectx *c, const char *author, const char *ident, int strict)
+{
+	char	 id[AM_DOMAIN_MAX + 1], oa[AM_DOMAIN_MAX + 1];
+	char	 oi[AM_DOMAIN_MAX + 1];
+	int	 t;
+
+	if (norm(ident, id) == -1)
+		return AL_NO;
+	if (strcmp(author, id) == 0)
+		return AL_YES;		/* strict, hence relaxed too */
+	if (strict)
+		return AL_NO;
+	if ((t = org_of(c, author, oa)) != 0)
+		return t == -1 ? -1 : last_label_eq(author, id) ? AL_UNKNOWN : AL_NO;
+	if (!within(id, oa))
+		return AL_NO;		/* org(id) is a suffix of id: cannot match */
+	if ((t = org_of(c, id, oi)) != 0)
+		return t == -1 ? -1 : AL_UNKNOWN;
+	return strcmp(oa, oi) == 0 ? AL_YES : AL_NO;
+}
+
+/* note - fold one alignment outcome into *ir; -1 on ENOMEM */
+static int
+note(int a, int pass, int *aligned, struct idres *ir)
+{
+	if (a == -1)
+		return -1;
+	if (pass && a == AL_YES)
+		*aligned = 1;
+	else if (a == AL_UNKNOWN || (!pass && a == AL_YES))
+		ir->temp = 1;		/* may have aligned */
+	return 0;
+}
+
+/*
+ * check_ids - align the SPF identity and every DKIM pass (all of them, in
+ * any order) with the author domain.  rec NULL (record unknown): only an
+ * exact match counts.  Returns 0, or -1 on ENOMEM.
+ */
+static int
+check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
+    const struct am_results *r, struct idres *ir)
+{
+	const struct am_spf_check	*s = &r->spf_mailfrom;
+	const struct am_dkim_sig	*k;
+	size_t				 i;
+	int				 strict;
+
+	memset(ir, 0, sizeof(*ir));
+	strict = rec == NULL || rec->aspf_strict;
+	if (s->checked && (s->result == AM_SPF_PASS ||
+	    s->result == AM_SPF_TEMPERROR) && note(align(c, author, s->domain,
+	    strict), s->result == AM_SPF_PASS, &ir->spf, ir) == -1)
+		return -1;
+	strict = rec == NULL || rec->adkim_strict;
+	for (i = 0; i < r->ndkim && i < AM_DKIM_SIGS_MAX && !ir->dkim; i++) {
+		k = &r->dkim[i];
+		if (k->result != AM_DKIM_PASS && k->result != AM_DKIM_TEMPERROR)
+			continue;
+		if (note(align(c, author, k->domain, strict),
+		    k->result == AM_DKIM_PASS, &ir->dkim, ir) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* domain_exists - RFC 9989 3.2.13 (RFC 8020): 1, 0 (NXDOMAIN), -1 unknown */
+static int
+domain_exists(struct am_dns *dns, const char *d)
+{
+	static const int	 types[] = { RR_A, RR_AAAA, RR_MX };
+	enum am_dns_status	 st;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		st = am_dns_query(dns, d, types[i], NULL);
+		if (st == AM_DNS_NXDOMAIN)
+			return 0;
+		if (st == AM_DNS_OK || st == AM_DNS_NODATA)
+			return 1;
+	}
+	return -1;			/* TEMP or PERM for all three */
+}
+
+/* set_reason - out->reason */
+static void
+set_reason(struct am_dmarc_res *out, enum am_dmarc_result res, const char *why)
+{
+	out->result = res;
+	snprintf(out->reason, sizeof(out->reason), "%s", why);
+}
+
+/* apply_np - RFC 9989 4.10.1: np for a non-existent author domain */
+static void
+apply_np(struct ectx *c, const char *dom, const struct disc *d,
+    struct am_dmarc_res *out)
+{
+	enum am_dmarc_policy	 p0, p1;
+	const char		*t0, *t1;
+
+	(void)am_dmarc_policy_pick(&d->rec, 0, 0, 0, &p0, &t0);
+	(void)am_dmarc_policy_pick(&d->rec, 0, 1, 0, &p1, &t1);
+	if (p0 == p1)
+		return;			/* existence would change nothing */
+	switch (domain_exists(c->dns, dom)) {
+	case 0:
+		out->policy = p1;
+		snprintf(out->policy_tag, sizeof(out->policy_tag), "%s", t1);
+		break;
+	case -1:
+		set_reason(out, AM_DMARC_TEMPERROR,
+		    "cannot tell whether the author domain exists");
+		break;
+	}
+}
+
+/* verdict - pass, fail or temperror from the alignment checks */
+static void
+verdict(const struct idres *ir, struct am_dmarc_res *out)
+{
+	out->spf_aligned = ir->spf;
+	out->dkim_aligned = ir->dkim;
+	if (ir->spf || ir->dkim)
+		set_reason(out, AM_DMARC_PASS, ir->spf && ir->dkim ?
+		    "aligned SPF and DKIM pass" : ir->spf ?
+		    "aligned SPF pass" : "aligned DKIM pass");
+	else if (ir->temp)
+		set_reason(out, AM_DMARC_TEMPERROR,
+		    "temporary error on an identifier that may align");
+	else
+		set_reason(out, AM_DMARC_FAIL, "no aligned pass");
+}
+
+/* eval_record - a record applies to dom: alignment and policy */
+static int
+eval_record(struct ectx *c, const char *dom, const struct disc *d,
+    const struct am_results *r, struct am_dmarc_res *out)
+{
+	struct idres	 ir;
+	const char	*t;
+	int		 at_author = strcmp(d->where, dom) == 0;
+	int		 rfc7489 = c->psl != NULL;
+
+	(void)copy_domain(out->policy_domain, sizeof(out->policy_domain), d->where);
+	if (am_dmarc_policy_pick(&d->rec, at_author, 0, rfc7489, &out->policy,
+	    &t) == -1) {
+		out->policy = AM_DMARC_P_UNSPEC;
+		set_reason(out, AM_DMARC_NONE,
+		    "DMARC record unusable: bad p, sp or np and no rua");
+		return 0;
+	}
+	snprintf(out->policy_tag, sizeof(out->policy_tag), "%s", t);
+	out->p = d->rec.p_tag == AM_DMARC_TAG_VALID ? d->rec.p : AM_DMARC_P_NONE;
+	out->testing = !rfc7489 && d->rec.testing;
+	out->pct = rfc7489 ? d->rec.pct : 100;
+	if (check_ids(c, dom, &d->rec, r, &ir) == -1)
+		return -1;
+	verdict(&ir, out);
+	if (out->result != AM_DMARC_PASS && !at_author && !rfc7489)
+		apply_np(c, dom, d, out);
+	return 0;
+}
+
+/* eval_one - DMARC for one author domain */
+static int
+eval_one(struct ectx *c, const char *from, const struct am_results *r,
+    struct am_dmarc_res *out)
+{
+	char		 dom[AM_DOMAIN_MAX + 1];
+	struct disc	 d;
+	struct idres	 ir;
+
+	memset(out, 0, sizeof(*out));
+	out->pct = 100;
+	if (norm(from, dom) == -1) {
+		set_reason(out, AM_DMARC_PERMERROR, "unusable author domain");
+		return 0;
+	}
+	(void)copy_domain(out->from_domain, sizeof(out->from_domain), dom);
+	if (discover(c, dom, &d) == -1)
+		return -1;
+	if (d.state != Q_TEMP && org_of(c, dom, out->org_domain) != 0)
+		out->org_domain[0] = '\0';	/* unknown; TEMP matters only if used */
+	if (d.state == Q_NONE) {
+		set_reason(out, AM_DMARC_NONE, "no DMARC record");
+		return 0;
+	}
+	if (d.state == Q_FOUND)
+		return eval_record(c, dom, &d, r, out);
+	/* TEMP: never a parent's policy instead; an exact match still passes */
+	if (check_ids(c, dom, NULL, r, &ir) == -1)
+		return -1;
+	out->spf_aligned = ir.spf;
+	out->dkim_aligned = ir.dkim;
+	set_reason(out, ir.spf || ir.dkim ? AM_DMARC_PASS : AM_DMARC_TEMPERROR,
+	    ir.spf || ir.dkim ? "aligned pass; DMARC record look-up failed" :
+	    "DMARC record look-up failed (temporary)");
+	return 0;
+}
+
+/* rank - strictness of an outcome, for several author domains */
+static int
+rank(const struct am_dmarc_res *d)
+{
+	switch (d->result) {
+	case AM_DMARC_FAIL:
+		return 10 + 2 * (int)d->policy + !d->testing;
+	case AM_DMARC_TEMPERROR:
+		return 4;
+	case AM_DMARC_PERMERROR:
+		return 3;
+	case AM_DMARC_NONE:
+		return 2;
+	default:
+		return 1;		/* pass */
+	}
+}
+
+/* eval_all - every distinct author domain; the strictest outcome wins */
+static int
+eval_all(struct ectx *c, char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
+    const struct am_results *r, struct am_dmarc_res *out)
+{
+	struct am_dmarc_res	 one;
+	size_t			 i, j;
+
+	for (i = 0; i < nfrom; i++) {
+		for (j = 0; j < i; j++)
+			if (strcasecmp(from[i], from[j]) == 0)
+				break;
+		if (j < i)
+			continue;	/* already evaluated */
+		if (eval_one(c, from[i], r, &one) == -1)
+			return -1;
+		if (i == 0 || rank(&one) > rank(out))
+			*out = one;
+	}
+	return 0;
+}
+
+/* am_dmarc_eval - DMARC for the author domains of one message */
+int
+am_dmarc_eval(struct am_dns *dns, const struct am_psl *psl,
+    char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
+    const struct am_results *r, struct am_dmarc_res *out)
+{
+	struct ectx	 c;
+	int		 rv = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pct = 100;
+	if (nfrom == 0) {
+		set_reason(out, AM_DMARC_PERMERROR, "no author domain");
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	c.dns = dns;
+	c.psl = psl;
+	if (dns == NULL || r == NULL || eval_all(&c, from, nfrom, r, out) == -1) {
+		memset(out, 0, sizeof(*out));
+		out->pct = 100;
+		set_reason(out, AM_DMARC_TEMPERROR, "internal error in DMARC evaluation");
+		rv = -1;
+	}
+	free(c.q);
+	free(c.o);
+	return rv;
+}

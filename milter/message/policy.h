@@ -1,0 +1,55 @@
+/*
+ * policy.h - from facts, results, the sticky error and the config to one
+ * verdict: accept, quarantine, reject or tempfail, with the SMTP text.
+ *
+ * Pure: same inputs, same verdict; no I/O, no clock, no randomness (the
+ * RFC 7489 pct sample is drawn by the caller and passed in the facts).
+ */
+#ifndef AM_POLICY_H
+#define AM_POLICY_H
+
+#include <stddef.h>
+
+#include "config/config.h"
+#include "common/results.h"
+
+/* the first internal failure of a message (OpenSMTPD's tx->error) */
+enum am_err {
+	AM_ERR_NONE = 0,
+	AM_ERR_RESOURCE,	/* out of memory, a limit of ours */
+	AM_ERR_MILTER,		/* a reply or header edit failed */
+	AM_ERR_LIBRARY,		/* libspf2/libopendkim/... failed internally */
+	AM_ERR_INTERNAL		/* state we did not expect */
+};
+
+/* what we know about the client and message besides the check results */
+struct am_facts {
+	int	trusted_net;	/* client address in IgnoreHosts */
+	int	authenticated;	/* SMTP AUTH ({auth_authen}) and IgnoreAuthenticatedClients */
+	int	pct_sample;	/* 0..99, drawn once per message (RFC 7489 pct) */
+};
+
+struct am_verdict {
+	enum am_action	 action;
+	const char	*why;		/* static text for the log: "dmarc fail, p=reject" */
+	char		 code[4];	/* "550", "451"; empty for accept/quarantine */
+	char		 xcode[8];	/* "5.7.26", "4.7.0" */
+	char		 text[256];	/* reply text; RejectString expanded */
+};
+
+void	am_policy_decide(const struct am_config *, const struct am_facts *,
+	    const struct am_results *, enum am_err, struct am_verdict *);
+
+/* is the client exempt from checks (and why; static text or NULL)? */
+const char *am_policy_exempt(const struct am_facts *);
+
+/*
+ * Expand a RejectString template: "%{domain}" becomes domain, "%%" a '%';
+ * anything else is copied.  Characters that would break an SMTP reply (CR,
+ * LF, other controls) are dropped.  Always NUL-terminates; truncates to fit.
+ */
+void	am_policy_expand(const char *tmpl, const char *domain, char *out, size_t outlen);
+
+const char *am_err_str(enum am_err);
+
+#endif /* AM_POLICY_H */

@@ -1,0 +1,38 @@
+/*
+ * rfc5322.h - the pieces of RFC 5322 (and RFC 2047 display names) that
+ * authmilter parses itself: author addresses in From, and the first token
+ * of an Authentication-Results value (RFC 8601 authserv-id).
+ *
+ * Pure functions: no I/O, no allocation, thread-safe.  One function per
+ * ABNF rule, each returning a pointer past what it consumed or NULL.
+ */
+#ifndef AM_RFC5322_H
+#define AM_RFC5322_H
+
+#include <stddef.h>
+
+#include "common/results.h"
+
+#define AM_FROM_ADDRS_MAX	16	/* more author addresses than this: permerror */
+
+/*
+ * Author domains of one From field value (RFC 5322 3.6.2 mailbox-list,
+ * with obsolete forms, comments, quoted strings, groups, encoded words in
+ * display names).  Domains are lower-cased, without a final dot; UTF-8
+ * (SMTPUTF8, RFC 6532) labels are turned into A-labels (RFC 8616 4,
+ * RFC 3492), so a U-label domain meets its own DNS records.
+ * Writes up to max domains and returns the number of addresses found
+ * (duplicates kept), or -1 if the value is not a mailbox-list or any
+ * address has no usable domain (an empty group counts as no address).
+ */
+int	am_rfc5322_from_domains(const char *value, char domains[][AM_DOMAIN_MAX + 1],
+	    size_t max);
+
+/*
+ * RFC 8601 2.2 authserv-id of an Authentication-Results value: skip CFWS,
+ * take the value (token or quoted-string), unquoted, into out.  Returns 0,
+ * or -1 when there is none or it does not fit.
+ */
+int	am_rfc5322_authserv_id(const char *value, char *out, size_t outlen);
+
+#endif /* AM_RFC5322_H */

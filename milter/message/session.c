@@ -1,0 +1,567 @@
+/*
+ * session.c - per-connection and per-message state; the message pipeline.
+ *
+ * The order of work follows the SMTP transaction: SPF at MAIL FROM (the
+ * MTA does not wait for us there: SMFIP_NR_MAIL), headers streamed into
+ * DKIM as they come, and everything that needs the whole message (DKIM
+ * results, From domains, DMARC) at end of message.  Internal failures are
+ * recorded on the message (am_msg_set_err, first one wins) and turned into
+ * the configured safe action by policy.c, never into a crash.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "message/authres.h"
+#include "dkim/dkim.h"
+#include "dmarc/dmarc.h"
+#include "common/netlist.h"
+#include "message/rfc5322.h"
+#include "message/session.h"
+#include "spf/spf.h"
+
+/* addr_to_text - client address as text, "unknown" when there is none */
+static void
+addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	const void	*src = NULL;
+
+	snprintf(out, outlen, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (src == NULL || inet_ntop(sa->sa_family, src, out, outlen) == NULL)
+		snprintf(out, outlen, "unknown");
+}
+
+/*
+ * unmap - an IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address
+ * it is (RFC 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and
+ * IgnoreHosts' IPv4 entries match it.  Other addresses unchanged.
+ */
+static const struct sockaddr *
+unmap(const struct sockaddr *sa, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6	*sin6;
+
+	if (sa == NULL || sa->sa_family != AF_INET6)
+		return sa;
+	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return sa;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	return (const struct sockaddr *)sin;
+}
+
+/* am_conn_new - state for one SMTP connection */
+struct am_conn *
+am_conn_new(const struct am_env *env, struct am_config *cfg,
+    const char *hostname, const struct sockaddr *client)
+{
+	struct am_conn		*c;
+	struct sockaddr_in	 v4;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->env = env;
+	c->cfg = am_config_ref(cfg);
+	client = unmap(client, &v4);
+	addr_to_text(client, c->client_ip, sizeof(c->client_ip));
+	if ((c->hostname = strdup(hostname ? hostname : "")) == NULL) {
+		am_conn_free(c);
+		return NULL;
+	}
+	c->trusted_net = client != NULL &&
+	    am_netlist_match(cfg->ignore_hosts, client);
+	return c;
+}
+
+/* am_conn_free - end of connection */
+void
+am_conn_free(struct am_conn *c)
+{
+	if (c == NULL)
+		return;
+	am_msg_free(c->msg);
+	am_spf_free(c->spf);
+	am_config_unref(c->cfg);
+	free(c->hostname);
+	free(c->helo);
+	free(c);
+}
+
+/* am_conn_helo - remember the latest HELO/EHLO argument */
+int
+am_conn_helo(struct am_conn *c, const char *helo)
+{
+	char	*p;
+
+	if ((p = strdup(helo ? helo : "")) == NULL)
+		return -1;
+	free(c->helo);
+	c->helo = p;
+	return 0;
+}
+
+/* strip_angle - copy a MAIL FROM argument without <> and surrounding space */
+static char *
+strip_angle(const char *s)
+{
+	size_t	 len;
+
+	if (s == NULL)
+		s = "";
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len >= 2 && s[0] == '<' && s[len - 1] == '>') {
+		s++;
+		len -= 2;
+	}
+	return strndup(s, len);
+}
+
+/* budget_enter - this thread's DNS queries count against the message */
+static void
+budget_enter(struct am_msg *m)
+{
+	m->dnsb.exhausted = 0;
+	am_dns_budget_enter(&m->dnsb);
+}
+
+/* budget_leave - back to no budget; returns the phase's exhausted bits */
+static int
+budget_leave(struct am_msg *m)
+{
+	am_dns_budget_leave();
+	m->dns_over |= m->dnsb.exhausted;
+	return m->dnsb.exhausted;
+}
+
+/* run_spf - RFC 7208 checks of HELO and MAIL FROM; failures become results */
+static void
+run_spf(struct am_msg *m)
+{
+	struct am_conn	*c = m->conn;
+	const char	*helo = c->helo ? c->helo : "";
+
+	if (c->spf == NULL &&
+	    (c->spf = am_spf_new(c->env->dns, c->cfg->authserv_id)) == NULL) {
+		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot create SPF server");
+		return;
+	}
+	/* Postfix waits for the next command: SPF has AM_DNS_SPF_SECS */
+	am_dns_budget_arm(&m->dnsb, AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS);
+	budget_enter(m);
+	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
+	if (*helo != '\0' && am_spf_check_helo(c->spf, c->client_ip, helo,
+	    &m->res.spf_helo) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
+	if (am_spf_check_mailfrom(c->spf, c->client_ip, helo, m->mailfrom,
+	    &m->res.spf_mailfrom) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
+	budget_leave(m);
+}
+
+/* am_msg_new - a new transaction on the connection */
+struct am_msg *
+am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
+{
+	struct am_msg	*m;
+
+	am_msg_free(c->msg);
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	m->conn = c;
+	c->msg = m;
+	c->nmsgs++;
+	snprintf(m->qid, sizeof(m->qid), "NOQUEUE");
+	if ((m->mailfrom = strip_angle(mailfrom)) == NULL) {
+		am_msg_free(m);
+		return NULL;
+	}
+	m->facts.trusted_net = c->trusted_net;
+	m->facts.authenticated = c->cfg->ignore_auth &&
+	    auth_authen != NULL && *auth_authen != '\0';
+	m->exempt = am_policy_exempt(&m->facts);
+	if (m->exempt == NULL)
+		run_spf(m);
+	return m;
+}
+
+/* am_msg_free - end of a transaction */
+void
+am_msg_free(struct am_msg *m)
+{
+	size_t	 i;
+
+	if (m == NULL)
+		return;
+	if (m->conn != NULL && m->conn->msg == m)
+		m->conn->msg = NULL;
+	am_dkim_free(m->dkim);
+	for (i = 0; i < AM_FROM_HDRS_MAX; i++)
+		free(m->from[i]);
+	free(m->forged);
+	free(m->mailfrom);
+	free(m);
+}
+
+/* am_msg_set_qid - the MTA's queue id, for the log */
+void
+am_msg_set_qid(struct am_msg *m, const char *qid)
+{
+	if (qid != NULL && *qid != '\0')
+		snprintf(m->qid, sizeof(m->qid), "%s", qid);
+}
+
+/* am_msg_set_err - record the first internal failure of the message */
+void
+am_msg_set_err(struct am_msg *m, enum am_err err, const char *why)
+{
+	if (m->err != AM_ERR_NONE)
+		return;
+	m->err = err;
+	snprintf(m->errwhy, sizeof(m->errwhy), "%s", why);
+}
+
+/* note_authres - remember the index of an A-R field that claims our id */
+static void
+note_authres(struct am_msg *m, const char *value)
+{
+	size_t	*p;
+
+	m->nauthres++;
+	if (!am_authres_is_ours(value, m->conn->cfg->authserv_id))
+		return;
+	if (m->nforged >= AM_AUTHRES_FORGED_MAX) {
+		/* we could not remove it: never deliver it */
+		am_msg_set_err(m, AM_ERR_RESOURCE,
+		    "too many forged Authentication-Results fields");
+		return;
+	}
+	if ((p = reallocarray(m->forged, m->nforged + 1, sizeof(*p))) == NULL) {
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (A-R index)");
+		return;
+	}
+	m->forged = p;
+	m->forged[m->nforged++] = m->nauthres;
+}
+
+/* note_from - keep a From field value for end-of-message parsing */
+static void
+note_from(struct am_msg *m, const char *value)
+{
+	size_t	 n = m->nfrom++;
+
+	/* RFC 5322 3.6: exactly one From; more than we keep is a permerror anyway */
+	/* kept even past a header limit: padding must not hide the author */
+	if (n >= AM_FROM_HDRS_MAX || strlen(value) > AM_HEADER_VALUE_MAX) {
+		m->from_bad = 1;
+		return;
+	}
+	if ((m->from[n] = strdup(value)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (From)");
+}
+
+/* start_dkim - the per-message verifier, made at the first header */
+static void
+start_dkim(struct am_msg *m)
+{
+	const struct am_config	*cfg = m->conn->cfg;
+
+	m->dkim = am_dkim_new(m->conn->env->dkim, m->qid, cfg->min_key_bits,
+	    cfg->max_signatures);
+	if (m->dkim == NULL)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot start DKIM verification");
+}
+
+/*
+ * header_limit - AM_HEADERS_MAX, AM_HEADER_VALUE_MAX, AM_HEADER_BYTES_MAX:
+ * the first one passed stops DKIM verification for this message.
+ */
+static void
+header_limit(struct am_msg *m, const char *name, const char *value)
+{
+	size_t	 len = strlen(name) + strlen(value);
+
+	m->hdrbytes += len;
+	if (m->limit != NULL)
+		return;
+	if (m->nheaders > AM_HEADERS_MAX)
+		m->limit = "too many header fields";
+	else if (len > AM_HEADER_VALUE_MAX)
+		m->limit = "header field too long";
+	else if (m->hdrbytes > AM_HEADER_BYTES_MAX)
+		m->limit = "header too large";
+	else
+		return;
+	am_dkim_free(m->dkim);		/* nothing more is stored for it */
+	m->dkim = NULL;
+}
+
+/* am_msg_header - one header field, name and value as the MTA sent them */
+void
+am_msg_header(struct am_msg *m, const char *name, const char *value)
+{
+	if (name == NULL || value == NULL)
+		return;
+	m->nheaders++;
+	if (strcasecmp(name, "Authentication-Results") == 0)
+		note_authres(m, value);
+	if (m->exempt != NULL)
+		return;
+	header_limit(m, name, value);
+	if (strcasecmp(name, "From") == 0)
+		note_from(m, value);
+	if (m->limit != NULL)
+		return;
+	if (m->dkim == NULL && m->err == AM_ERR_NONE && m->nheaders == 1)
+		start_dkim(m);
+	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+}
+
+/* am_msg_eoh - end of headers */
+void
+am_msg_eoh(struct am_msg *m)
+{
+	if (m->dkim == NULL)
+		return;
+	/* key look-ups may start here: the DKIM budget starts too */
+	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
+	budget_enter(m);
+	if (am_dkim_eoh(m->dkim) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
+	budget_leave(m);
+}
+
+/* am_msg_body - one body chunk */
+void
+am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
+{
+	if (m->dkim != NULL && am_dkim_body(m->dkim, p, len) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM body processing failed");
+}
+
+/* from_domains - author domains of every From field; -1 if any is unusable */
+static int
+from_domains(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t max,
+    size_t *ndom)
+{
+	size_t	 i;
+	int	 n, bad = m->from_bad;
+
+	*ndom = 0;
+	for (i = 0; i < m->nfrom && i < AM_FROM_HDRS_MAX; i++) {
+		if (m->from[i] == NULL)
+			continue;
+		n = am_rfc5322_from_domains(m->from[i], dom + *ndom, max - *ndom);
+		if (n < 0 || (size_t)n > max - *ndom) {
+			bad = 1;
+			continue;
+		}
+		*ndom += (size_t)n;
+	}
+	return bad ? -1 : 0;
+}
+
+/* run_dmarc - DMARC over every author domain; unusable From never passes */
+static void
+run_dmarc(struct am_msg *m)
+{
+	char			 dom[AM_FROM_ADDRS_MAX][AM_DOMAIN_MAX + 1];
+	size_t			 ndom;
+	int			 bad;
+	struct am_dmarc_res	*d = &m->res.dmarc;
+
+	bad = from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom);
+	am_dns_budget_arm(&m->dnsb, AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS);
+	budget_enter(m);
+	if (am_dmarc_eval(m->conn->env->dns, m->conn->cfg->psl, dom, ndom,
+	    &m->res, d) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DMARC evaluation failed");
+	if (budget_leave(m) != 0)
+		am_msg_set_err(m, AM_ERR_RESOURCE,
+		    "DNS budget exhausted in DMARC policy discovery");
+	if (m->nfrom == 0) {
+		d->result = AM_DMARC_PERMERROR;
+		snprintf(d->reason, sizeof(d->reason), "no From header");
+	} else if (bad && (d->result == AM_DMARC_PASS ||
+	    d->result == AM_DMARC_NONE)) {
+		/* a From we could not read may hide a failing domain */
+		d->result = AM_DMARC_PERMERROR;
+		snprintf(d->reason, sizeof(d->reason),
+		    "unusable From header (%zu From fields)", m->nfrom);
+	}
+}
+
+/* run_dkim - DKIM results; a header limit leaves one permerror entry */
+static void
+run_dkim(struct am_msg *m)
+{
+	struct am_dkim_sig	*s = &m->res.dkim[0];
+
+	if (m->limit != NULL) {
+		memset(s, 0, sizeof(*s));
+		s->result = AM_DKIM_PERMERROR;
+		snprintf(s->reason, sizeof(s->reason), "not verified: %s",
+		    m->limit);
+		m->res.ndkim = 1;
+		return;
+	}
+	if (m->dkim == NULL)
+		return;
+	/* a fresh deadline: the body took its own time since EOH */
+	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
+	budget_enter(m);
+	if (am_dkim_eom(m->dkim, m->res.dkim, AM_DKIM_SIGS_MAX,
+	    &m->res.ndkim) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
+	budget_leave(m);
+}
+
+/* am_msg_finish - end of message: DKIM results, then DMARC */
+void
+am_msg_finish(struct am_msg *m)
+{
+	if (m->exempt != NULL)
+		return;
+	run_dkim(m);
+	run_dmarc(m);
+	/*
+	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,
+	 * and only when the policy found has pct= below 100 (RFC 9989 mode
+	 * has none): drawing costs a getrandom() call
+	 */
+	m->facts.pct_sample = m->res.dmarc.pct < 100 ?
+	    (int)arc4random_uniform(100) : 0;
+}
+
+/* am_msg_decide - the verdict for a finished message */
+void
+am_msg_decide(const struct am_msg *m, struct am_verdict *v)
+{
+	am_policy_decide(m->conn->cfg, &m->facts, &m->res, m->err, v);
+}
+
+/*
+ * am_msg_authres - our Authentication-Results value.  When it does not fit
+ * AM_AUTHRES_MAX, DKIM entries are left out from the end until it does
+ * (they still counted for DMARC; the summary line has them all).
+ */
+int
+am_msg_authres(const struct am_msg *m, const struct am_verdict *v,
+    struct am_buf *b)
+{
+	struct am_results	*r;
+	const char		*id = m->conn->cfg->authserv_id;
+	int			 rc;
+
+	if (m->exempt != NULL)
+		return am_authres_build_none(b, id, m->exempt);
+	if (am_authres_build(b, id, &m->res, v->action) == 0)
+		return 0;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -1;
+	*r = m->res;
+	for (rc = -1; rc == -1 && r->ndkim > 0; ) {
+		r->ndkim--;
+		am_buf_reset(b);
+		rc = am_authres_build(b, id, r, v->action);
+	}
+	free(r);
+	return rc;
+}
+
+/* add_kv - " key=value", the value sanitised for a one-line log */
+static void
+add_kv(struct am_buf *b, const char *key, const char *value)
+{
+	const char	*p;
+
+	am_buf_addf(b, " %s=", key);
+	if (value == NULL || *value == '\0') {
+		am_buf_adds(b, "-");
+		return;
+	}
+	for (p = value; *p != '\0'; p++)
+		am_buf_addc(b, (*p > ' ' && *p < 127 && *p != '"') ? *p : '_');
+}
+
+/* summary_dkim - "pass:d1,fail:d2" or "none" */
+static void
+summary_dkim(const struct am_results *r, struct am_buf *b)
+{
+	size_t	 i;
+
+	am_buf_adds(b, " dkim=");
+	if (r->ndkim == 0)
+		am_buf_adds(b, "none");
+	for (i = 0; i < r->ndkim; i++)
+		am_buf_addf(b, "%s%s:%s", i ? "," : "",
+		    am_dkim_result_str(r->dkim[i].result), r->dkim[i].domain);
+}
+
+/* domain_of - the part after the last '@', or the whole string */
+static const char *
+domain_of(const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+
+	return at ? at + 1 : addr;
+}
+
+/* am_msg_summary - the one log line per message */
+void
+am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
+    struct am_buf *b)
+{
+	const struct am_results	*r = &m->res;
+
+	am_buf_addf(b, "client=%s", m->conn->client_ip);
+	add_kv(b, "helo", m->conn->helo);
+	add_kv(b, "mailfrom", domain_of(m->mailfrom));
+	add_kv(b, "from", r->dmarc.from_domain);
+	if (m->exempt != NULL) {
+		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
+	} else {
+		am_buf_addf(b, " spf_helo=%s spf=%s",
+		    r->spf_helo.checked ? am_spf_result_str(r->spf_helo.result) : "-",
+		    r->spf_mailfrom.checked ?
+		    am_spf_result_str(r->spf_mailfrom.result) : "-");
+		summary_dkim(r, b);
+		am_buf_addf(b, " dmarc=%s", am_dmarc_result_str(r->dmarc.result));
+		if (r->dmarc.policy != AM_DMARC_P_UNSPEC)
+			am_buf_addf(b, " policy=%s=%s%s", r->dmarc.policy_tag,
+			    am_dmarc_policy_str(r->dmarc.policy),
+			    r->dmarc.testing ? ",t=y" : "");
+	}
+	if (m->nforged > 0)
+		am_buf_addf(b, " removed_ar=%zu", m->nforged);
+	if (m->limit != NULL)
+		add_kv(b, "limit", m->limit);
+	if (m->dns_over != 0)
+		am_buf_addf(b, " dns_budget=%s%s",
+		    m->dns_over & AM_DNS_BUDGET_LOOKUPS ? "lookups" : "",
+		    m->dns_over == (AM_DNS_BUDGET_LOOKUPS | AM_DNS_BUDGET_TIME) ?
+		    ",time" : m->dns_over & AM_DNS_BUDGET_TIME ? "time" : "");
+	if (m->err != AM_ERR_NONE)
+		am_buf_addf(b, " error=%s", am_err_str(m->err));
+	am_buf_addf(b, " action=%s reason=\"%s%s%s\"", am_action_str(v->action),
+	    v->why, m->err != AM_ERR_NONE ? ": " : "",
+	    m->err != AM_ERR_NONE ? m->errwhy : "");
+}
