@@ -19,6 +19,7 @@
 #include <opendmarc/dmarc.h>
 
 #include "dmarc/dmarc.h"
+#include "dmarc/record.h"
 #include "dns/dns.h"
 #include "dmarc/psl.h"
 
