@@ -19,6 +19,7 @@
 
 #define LOG_LINE_MAX	2048
 
+/* process-wide state: see daemon/daemon.h */
 static int		 log_syslog;			/* send to syslog(3) */
 static int		 log_stderr = 1;		/* copy to stderr */
 static int		 log_level = AM_LOG_INFO;	/* atomic */

@@ -6,6 +6,7 @@
 
 #include "daemon/daemon.h"
 #include "dkim/dkim.h"
+#include "dkim/dkim_keycache.h"
 #include "dns/dns.h"
 
 /* am_daemon_init - resolver and DKIM library for the configured nameservers */
@@ -32,6 +33,7 @@ am_daemon_init(struct am_daemon *d, struct am_config *cfg, char *err,
 		d->env.dns = NULL;
 		return -1;
 	}
+	(void)am_keycache_selftest();	/* a bypassed cache is logged, not fatal */
 	d->cfg = am_config_ref(cfg);
 	return 0;
 }

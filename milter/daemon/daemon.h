@@ -1,11 +1,55 @@
 /*
- * daemon.h - the only process-wide state: the current config snapshot, the
- * resolver and the DKIM library handle.
+ * daemon.h - struct am_daemon: the current config snapshot, the resolver
+ * and the DKIM library handle.  Most process-wide state hangs off it; the
+ * rest is listed below, so that this is the one place that says it all.
  *
  * Made once in main() before the engine starts threads.  The config pointer
  * is swapped under a mutex (am_daemon_swap_config, for reload); every
  * connection takes its own reference with am_daemon_config and keeps that
  * snapshot until it closes.  env is read-only after start-up.
+ *
+ * Every piece of state that lives as long as the process, where it lives,
+ * who writes it and what protects it (each definition carries a comment
+ * pointing back here).  "Once" means written before the threads that read
+ * it are created, so pthread_create orders the write before every read.
+ *
+ *   daemon/main.c      main(): static struct am_daemon d.  cfg: swapped by
+ *                      the reload thread under d.lock; env (resolver, DKIM
+ *                      library): once, by main, read-only after.
+ *   daemon/callbacks.c daemon_ctx: once (am_callbacks_init, main, before
+ *                      the engine starts).  active, busy: connection and
+ *                      message counts, written by the engine's workers,
+ *                      read by drain.c and main; __atomic (seq_cst).
+ *   daemon/metrics.c   n_action, n_spf, n_dkim, n_dmarc, n_exempt,
+ *                      n_bucket, eom_usec_sum, n_reload: counters, added to
+ *                      by workers and the reload thread, read by the
+ *                      metrics HTTP thread; __atomic (relaxed).
+ *                      metrics_dns: once (am_metrics_set_dns, main, before
+ *                      the metrics thread starts).
+ *   daemon/reload.c    reload_thread, reload_running: main only (start,
+ *                      stop).  am_reload_start's static ra: once, before
+ *                      the reload thread that reads it is created.
+ *   daemon/drain.c     main_thread: once (am_drain_run, main, before the
+ *                      engine starts); read by the engine's notify hook.
+ *   common/log.c       log_syslog, log_stderr, log_ident: once
+ *                      (am_log_open, main, before threads).  log_level:
+ *                      main and the reload thread; __atomic (relaxed).
+ *   dkim/dkim_keycache.c buckets, nentries, nhits, nmisses: the decoded
+ *                      key cache, filled by libopendkim's calls from any
+ *                      worker; its mutex (lock).
+ *   spf/spf.c          spare_key, spare_once: pthread_once creates the key
+ *                      once; each thread's spare struct am_spf behind it is
+ *                      thread-specific data, freed at thread exit.
+ *   dns/dns.c          cur_budget: __thread, so one per thread; the
+ *                      session sets it around a budgeted phase
+ *                      (am_dns_budget_enter/leave) on its own thread.
+ *
+ * Outside our variables: the signal mask and SIGPIPE disposition (main,
+ * before threads; every thread inherits them), syslog's openlog
+ * (am_log_open), the umask, user and working directory (main, before
+ * threads), and the libraries' own globals (OpenSSL, libopendkim,
+ * libspf2, libunbound: how each handle is shared is in dkim.h, spf.c and
+ * dns.h).
  */
 #ifndef AM_DAEMON_H
 #define AM_DAEMON_H

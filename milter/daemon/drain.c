@@ -14,6 +14,7 @@
 
 #define AM_DRAIN_CLOSE_MS	2000	/* for workers after the connections close */
 
+/* process-wide state: see daemon/daemon.h */
 static pthread_t	 main_thread;
 
 /* wake_main - the engine failed: end the sigwait below */

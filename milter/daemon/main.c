@@ -250,6 +250,7 @@ main(int argc, char **argv)
 {
 	struct options		 o;
 	struct am_config	*cfg;
+	/* process-wide state: see daemon/daemon.h */
 	static struct am_daemon	 d;	/* lives past main() for late sessions */
 	struct am_metrics_http	*mh = NULL;
 	struct am_engine	*e;

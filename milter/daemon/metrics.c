@@ -28,6 +28,7 @@
 
 static const double	 bounds[] = AM_METRICS_BUCKETS;
 
+/* process-wide state: see daemon/daemon.h */
 static unsigned long	 n_action[NACTION];
 static unsigned long	 n_spf[2][NSPF];		/* [0] helo, [1] mailfrom */
 static unsigned long	 n_dkim[NDKIM];

@@ -17,6 +17,7 @@
 #include "daemon/metrics.h"
 #include "daemon/reload.h"
 
+/* process-wide state: see daemon/daemon.h */
 static pthread_t	 reload_thread;
 static int		 reload_running;
 
@@ -154,6 +155,7 @@ int
 am_reload_start(struct am_daemon *d, const char *path, char *err,
     size_t errlen)
 {
+	/* process-wide state: see daemon/daemon.h */
 	static struct reload_arg	 ra;
 	int				 r;
 

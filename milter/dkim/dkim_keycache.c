@@ -23,6 +23,7 @@ struct entry {
 	unsigned char	 der[];
 };
 
+/* process-wide state: see daemon/daemon.h */
 static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry	*buckets[NBUCKETS];
 static unsigned long	 nentries, nhits, nmisses;

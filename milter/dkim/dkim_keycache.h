@@ -40,4 +40,14 @@ void	am_keycache_stats(struct am_keycache_stats *);
 /* am_keycache_flush - drop every entry (tests; SIGHUP if ever wanted) */
 void	am_keycache_flush(void);
 
+/*
+ * am_keycache_selftest - verify a built-in signed message through a private
+ * libopendkim instance (key from a look-up hook, no DNS) and check that
+ * its key decoding reached the cache (keycache_selftest.c).  If it did
+ * not, logs a warning starting "DKIM key cache bypassed:" and returns -1;
+ * the milter works on, only slower.  Call once at start-up, before
+ * threads (daemon.c does).  Leaves one entry in the cache.
+ */
+int	am_keycache_selftest(void);
+
 #endif /* AM_DKIM_KEYCACHE_H */

@@ -358,6 +358,7 @@ am_dns_stats(struct am_dns *dns, unsigned long *queries,
 	*timeouts = __atomic_load_n(&dns->ntimeouts, __ATOMIC_RELAXED);
 }
 
+/* process-wide state: see daemon/daemon.h */
 /* the budget this thread's queries count against, or NULL */
 static __thread struct am_dns_budget *cur_budget;
 

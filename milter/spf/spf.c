@@ -71,6 +71,7 @@ struct client {
  * the next; a spare is reused only for the same resolver and receiver
  * (after a reload that changes AuthservID, a new one is built).
  */
+/* process-wide state: see daemon/daemon.h */
 static pthread_key_t	 spare_key;
 static pthread_once_t	 spare_once = PTHREAD_ONCE_INIT;
 

@@ -1,7 +1,7 @@
 /*
- * fuzz_dmarc_record.c - DMARC record parsing and the pure helpers of
- * dmarc.h: am_dmarc_record_parse, am_dmarc_walk_names,
- * am_dmarc_org_select, am_dmarc_policy_pick.
+ * fuzz_dmarc_record.c - DMARC record parsing (record.h:
+ * am_dmarc_record_parse, am_dmarc_policy_pick) and the pure helpers of
+ * dmarc.h (am_dmarc_walk_names, am_dmarc_org_select).
  *
  * Input: "record\ndomain".  Properties: pct in 0..100, psd one of y/n/u,
  * a walk never longer than AM_DMARC_WALK_MAX, every walked name a suffix
@@ -10,6 +10,7 @@
 #include <assert.h>
 
 #include "dmarc/dmarc.h"
+#include "dmarc/record.h"
 #include "fuzz.h"
 
 /* is_suffix - is s the whole of d, or d's tail after a dot? */

@@ -2,7 +2,8 @@
  * check_cache.c - the two caches: milter/dns/dns_cache.c (answers in front of
  * libunbound: what is cached, for how long, copies freeable by
  * ub_resolve_free) and milter/dkim/dkim_keycache.c (decoded DKIM keys by DER:
- * a second decode of the same bytes is a hit, other bytes are not).
+ * a second decode of the same bytes is a hit, other bytes are not; its
+ * start-up self-test through libopendkim).
  */
 #include <check.h>
 #include <stdio.h>
@@ -185,6 +186,29 @@ START_TEST(test_keycache)
 }
 END_TEST
 
+/*
+ * test_selftest - am_keycache_selftest passes, and as it goes through
+ * libopendkim it is a miss the first time and a hit the second
+ */
+START_TEST(test_selftest)
+{
+	struct am_keycache_stats	 st0, st1, st2;
+
+	am_keycache_flush();
+	am_keycache_stats(&st0);
+	ck_assert_int_eq(am_keycache_selftest(), 0);
+	am_keycache_stats(&st1);
+	ck_assert_uint_eq(st1.misses - st0.misses, 1);
+	ck_assert_uint_eq(st1.hits - st0.hits, 0);
+	ck_assert_uint_eq(st1.entries, 1);
+	ck_assert_int_eq(am_keycache_selftest(), 0);
+	am_keycache_stats(&st2);
+	ck_assert_uint_eq(st2.misses - st1.misses, 0);
+	ck_assert_uint_eq(st2.hits - st1.hits, 1);
+	am_keycache_flush();
+}
+END_TEST
+
 static Suite *
 cache_suite(void)
 {
@@ -197,6 +221,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_negative_and_ttl);
 	tcase_add_test(tc, test_bounded);
 	tcase_add_test(tc, test_keycache);
+	tcase_add_test(tc, test_selftest);
 	suite_add_tcase(s, tc);
 	return s;
 }

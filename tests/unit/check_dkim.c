@@ -14,7 +14,9 @@
  * results, 300 random mutations, an internal failure (temperror), API
  * edges, one DKIM_LIB shared by 8 threads, and against a silent name
  * server: temperror after the timeout, key fetches in dkim_eoh(), and no
- * fetch at all for signatures past the limit or rsa-sha1.
+ * fetch at all for signatures past the limit or rsa-sha1.  And the key
+ * cache (dkim_keycache.c) reached through libopendkim: a hit the second
+ * time the same key is verified.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include "dkim/dkim.h"
+#include "dkim/dkim_keycache.h"
 #include "dns/dns.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -1082,6 +1085,37 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/*
+ * test_keycache_hit - the same key verified twice through libopendkim and
+ * the daemon's hooks: the second decode of the RSA key is a key cache hit
+ * (dkim_keycache.c interposes d2i_PUBKEY_bio; ed25519 keys never reach it)
+ */
+START_TEST(test_keycache_hit)
+{
+	struct am_dns			*dns = dns_local(NULL, 0);
+	struct am_dkim_lib		*lib = lib_new(dns);
+	struct am_keycache_stats	 st0, st1, st2;
+	struct run			 r1 = { .file = "rfc8463-appendixA.signed.eml" };
+	struct run			 r2 = r1;
+
+	am_keycache_flush();
+	am_keycache_stats(&st0);
+	verify(lib, &r1);
+	am_keycache_stats(&st1);
+	verify(lib, &r2);
+	am_keycache_stats(&st2);
+	ck_assert_uint_eq(r2.n, 2);
+	check_sig(&r2.sig[1], AM_DKIM_PASS, "football.example.com", "test",
+	    "rsa-sha256", 1024, "");
+	ck_assert_uint_eq(st1.misses - st0.misses, 1);
+	ck_assert_uint_eq(st1.hits - st0.hits, 0);
+	ck_assert_uint_eq(st2.misses - st1.misses, 0);
+	ck_assert_uint_eq(st2.hits - st1.hits, 1);
+	am_dkim_lib_free(lib);
+	am_dns_free(dns);
+}
+END_TEST
+
 /* dkim_suite - the test cases */
 static Suite *
 dkim_suite(void)
@@ -1112,6 +1146,7 @@ dkim_suite(void)
 	tcase_add_test(tc, test_huge_header);
 	tcase_add_test(tc, test_api_edges);
 	tcase_add_test(tc, test_threads);
+	tcase_add_test(tc, test_keycache_hit);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
