@@ -34,7 +34,6 @@
 #include "daemon/callbacks.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
-#include "daemon/drain.h"
 #include "server/engine.h"
 #include "server/listen.h"
 #include "common/log.h"
@@ -130,19 +129,28 @@ print_problem(void *arg, const char *msg)
 static struct am_engine *
 setup_milter(struct am_daemon *d, const struct am_config *cfg)
 {
+	struct am_engine_conf	 ec = { cfg->socket, am_callbacks_milter(), d };
 	struct am_engine	*e;
 	char			 err[512];
 
-	am_callbacks_init(d);
-	if ((e = am_engine_new(cfg->socket, am_callbacks_milter(), err,
-	    sizeof(err))) == NULL)
+	if ((e = am_engine_new(&ec, err, sizeof(err))) == NULL)
 		am_log_err(NULL, "cannot listen on %s: %s", cfg->socket, err);
 	return e;
 }
 
+/* stop_signals - the signals that stop the daemon (after a drain) */
+static void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 /*
- * block_signals - the main thread sigwait()s for SIGHUP, SIGTERM and
- * SIGINT (drain.c); every other thread (resolver pump, engine, reload)
+ * block_signals - the main thread sigwait()s for the stop signals
+ * (am_engine_run); every other thread (resolver pump, engine, reload)
  * must not take them, or the default action kills the process mid-message.
  */
 static void
@@ -150,10 +158,7 @@ block_signals(void)
 {
 	sigset_t	 set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	stop_signals(&set);
 	sigaddset(&set, SIGUSR1);	/* taken by the reload thread only */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -254,7 +259,8 @@ main(int argc, char **argv)
 	struct am_metrics_http	*mh = NULL;
 	struct am_engine	*e;
 	char			*pid_file = NULL;
-	int			 problems = 0, rc, stuck = 0;
+	sigset_t		 stop;
+	int			 problems = 0, rc;
 
 	parse_args(argc, argv, &o);
 	cfg = am_config_load(o.conf, print_problem, &problems);
@@ -296,11 +302,12 @@ main(int argc, char **argv)
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
 	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
 	am_config_unref(cfg);
-	rc = am_drain_run(e, AM_DRAIN_SECS, &stuck);
+	stop_signals(&stop);
+	rc = am_engine_run(e, &stop, AM_DRAIN_SECS);
 	am_log_info(NULL, "stopping (%s)", rc == 0 ? "signal" : "error");
 	am_reload_stop();
 	am_metrics_http_free(mh);	/* before the resolver it reads */
-	if (stuck == 0 && am_callbacks_active() == 0) {
+	if (am_engine_stuck(e) == 0 && am_callbacks_active() == 0) {
 		am_engine_free(e);
 		am_daemon_clear(&d);	/* else sessions still use it: leave it */
 	}

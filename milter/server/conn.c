@@ -43,6 +43,12 @@ struct rbuf {				/* a connection's read buffer */
 /* ------------------------------------------------------------ callbacks' API */
 
 void *
+am_mctx_udata(const struct am_mctx *c)
+{
+	return c->e->udata;
+}
+
+void *
 am_mctx_getpriv(const struct am_mctx *c)
 {
 	return c->priv;
@@ -224,11 +230,24 @@ clear_macros(struct am_mctx *c, size_t first)
 		am_buf_reset(&c->mac[i]);
 }
 
+/*
+ * in_message - the MTA starts or ends a transaction; the engine counts
+ * them to drain at a stop (am_engine_run)
+ */
+static void
+in_message(struct am_mctx *c, int on)
+{
+	if (c->in_msg == on)
+		return;
+	c->in_msg = on;
+	__atomic_add_fetch(&c->e->msgs, on ? 1 : -1, __ATOMIC_SEQ_CST);
+}
+
 /* end_message - the transaction is over (end of message or abort) */
 static void
 end_message(struct am_mctx *c)
 {
-	c->in_msg = 0;
+	in_message(c, 0);
 	c->pending = AM_MS_CONTINUE;
 	c->reply[0] = '\0';
 	clear_macros(c, FIRST_MSG_STAGE);
@@ -303,7 +322,7 @@ mail_step(struct am_mctx *c, const struct am_mp_packet *pkt)
 		return -1;
 	}
 	argv[n] = NULL;
-	c->in_msg = 1;
+	in_message(c, 1);
 	if (c->pending == AM_MS_CONTINUE)
 		st = c->e->cb->envfrom(c, argv);
 	return answer(c, AM_MPP_NR_MAIL, st);
@@ -605,6 +624,7 @@ am_mctx_serve(struct am_engine *e, int fd)
 		r = dispatch(&c, &pkt, more);
 	if (c.in_msg)
 		e->cb->abort(&c);
+	in_message(&c, 0);
 	e->cb->close(&c);
 	am_engine_untrack(e, &c);
 	for (i = 0; i < N_STAGES; i++)

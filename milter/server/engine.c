@@ -1,6 +1,7 @@
 /*
  * engine.c - the milter server's threads and life cycle: the acceptor,
- * the worker pool, start, stop accepting, stop.  One connection's
+ * the worker pool, and am_engine_run (start, wait for a stop signal,
+ * drain, stop).  One connection's
  * protocol loop is conn.c; see engine.h for the design.
  */
 #include <sys/types.h>
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_THREADS_MAX	4096
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
+#define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
 
 static void	*worker(void *);
 
@@ -255,16 +258,16 @@ acceptor(void *arg)
 	am_log_err(NULL, "milter: listening socket failed: %s",
 	    strerror(errno));
 	__atomic_store_n(&e->failed, 1, __ATOMIC_SEQ_CST);
-	if (e->notify != NULL)
-		e->notify(e->notify_arg);
+	/* ends am_engine_run's sigwait: the signal is blocked everywhere */
+	pthread_kill(e->run_thread, e->wake_sig);
 	return NULL;
 }
 
 /* ------------------------------------------------------------ life cycle */
 
+/* am_engine_new - see engine.h */
 struct am_engine *
-am_engine_new(const char *spec, const struct am_milter *cb, char *err,
-    size_t errlen)
+am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 {
 	struct am_engine	*e;
 
@@ -272,9 +275,11 @@ am_engine_new(const char *spec, const struct am_milter *cb, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	e->cb = cb;
+	e->cb = conf->milter;
+	e->udata = conf->udata;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
-	if ((e->lfd = am_listen_open(spec, &e->unix_path, err, errlen)) == -1) {
+	if ((e->lfd = am_listen_open(conf->socket, &e->unix_path, err,
+	    errlen)) == -1) {
 		free(e);
 		return NULL;
 	}
@@ -292,34 +297,33 @@ am_engine_new(const char *spec, const struct am_milter *cb, char *err,
 	return e;
 }
 
-void
-am_engine_set_notify(struct am_engine *e, void (*fn)(void *), void *arg)
-{
-	e->notify = fn;
-	e->notify_arg = arg;
-}
-
-int
-am_engine_failed(const struct am_engine *e)
+/* failed - did the acceptor stop on a fatal error? */
+static int
+failed(const struct am_engine *e)
 {
 	return __atomic_load_n(&e->failed, __ATOMIC_SEQ_CST);
 }
 
-int
-am_engine_start(struct am_engine *e, char *err, size_t errlen)
+/* start - the acceptor thread; 0 or -1 (logged) */
+static int
+start(struct am_engine *e)
 {
 	int	 r;
 
 	if ((r = pthread_create(&e->acceptor, NULL, acceptor, e)) != 0) {
-		snprintf(err, errlen, "acceptor thread: %s", strerror(r));
+		am_log_err(NULL, "milter: acceptor thread: %s", strerror(r));
 		return -1;
 	}
 	e->acceptor_on = 1;
 	return 0;
 }
 
-void
-am_engine_stop_accepting(struct am_engine *e)
+/*
+ * stop_accepting - refuse new connections from now on (the unix socket
+ * file is removed); connections already open go on
+ */
+static void
+stop_accepting(struct am_engine *e)
 {
 	if (e->acceptor_on) {
 		(void)write(e->stop_pipe[1], "x", 1);
@@ -339,14 +343,41 @@ am_engine_stop_accepting(struct am_engine *e)
 	}
 }
 
-int
-am_engine_stop(struct am_engine *e, unsigned int grace_ms)
+/* messages - MTA connections between MAIL and the end of their message */
+static int
+messages(const struct am_engine *e)
+{
+	return __atomic_load_n(&e->msgs, __ATOMIC_SEQ_CST);
+}
+
+/* wait_idle - until no message is in progress, at most secs */
+static void
+wait_idle(const struct am_engine *e, unsigned int secs)
+{
+	unsigned int	 i;
+
+	/* commands the MTA sent without waiting (NR steps) may be unread */
+	usleep(200000);
+	for (i = 0; i < secs * 10 && messages(e) > 0; i++)
+		usleep(100000);
+	if (messages(e) > 0)
+		am_log_warn(NULL, "exiting with %d messages in progress",
+		    messages(e));
+}
+
+/*
+ * stop - close every connection (a message in progress is cut: the MTA
+ * applies its own default action) and wait up to grace_ms for the
+ * workers to finish their callbacks.  Returns how many are still running.
+ */
+static int
+stop(struct am_engine *e, unsigned int grace_ms)
 {
 	struct am_mctx	*c;
 	struct timespec	 until;
 	int		 left;
 
-	am_engine_stop_accepting(e);
+	stop_accepting(e);
 	deadline(&until, grace_ms);
 	pthread_mutex_lock(&e->mu);
 	e->stopping = 1;
@@ -363,12 +394,59 @@ am_engine_stop(struct am_engine *e, unsigned int grace_ms)
 	return left;
 }
 
+/* first_signal - a member of set, for the acceptor to wake the sigwait */
+static int
+first_signal(const sigset_t *set)
+{
+	int	 sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1)
+			return sig;
+	return 0;
+}
+
+/* am_engine_run - see engine.h */
+int
+am_engine_run(struct am_engine *e, const sigset_t *stop_set,
+    unsigned int drain_secs)
+{
+	int	 sig = 0;
+
+	e->run_thread = pthread_self();
+	e->wake_sig = first_signal(stop_set);
+	if (start(e) == -1)
+		return -1;
+	while (sigwait(stop_set, &sig) != 0)
+		continue;
+	if (!failed(e)) {
+		am_log_info(NULL, "%s: no new connections; waiting up to %u s "
+		    "for %d message%s in progress", strsignal(sig), drain_secs,
+		    messages(e), messages(e) == 1 ? "" : "s");
+		stop_accepting(e);
+		wait_idle(e, drain_secs);
+	}
+	e->stuck = stop(e, ENGINE_CLOSE_MS);
+	if (e->stuck > 0)
+		am_log_warn(NULL, "%d connection%s still busy at exit",
+		    e->stuck, e->stuck == 1 ? "" : "s");
+	return failed(e) ? -1 : 0;
+}
+
+/* am_engine_stuck - see engine.h */
+int
+am_engine_stuck(const struct am_engine *e)
+{
+	return e->stuck;
+}
+
+/* am_engine_free - see engine.h */
 void
 am_engine_free(struct am_engine *e)
 {
 	if (e == NULL)
 		return;
-	am_engine_stop_accepting(e);
+	stop_accepting(e);
 	if (e->stop_pipe[0] != -1) {
 		close(e->stop_pipe[0]);
 		close(e->stop_pipe[1]);

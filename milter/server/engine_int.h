@@ -3,10 +3,12 @@
  * (one connection's protocol loop) share: the two structs and the calls
  * across the seam.  Private to server/; the filter sees engine.h only.
  *
- * Locking: struct am_engine's fields below mu are guarded by it; a struct
- * am_mctx belongs to the worker serving it, except next/prev (the
- * engine's list, under mu) and fd, which am_engine_stop may shutdown()
- * while the connection is on that list.
+ * Locking: struct am_engine's fields from mu to conns are guarded by it,
+ * except failed (atomic, like msgs); run_thread and wake_sig are set by
+ * am_engine_run before the acceptor starts, stuck after it stopped.  A
+ * struct am_mctx belongs to the worker serving it, except next/prev (the
+ * engine's list, under mu) and fd, which stop() may shutdown() while the
+ * connection is on that list.
  */
 #ifndef AM_ENGINE_INT_H
 #define AM_ENGINE_INT_H
@@ -41,6 +43,8 @@ struct am_engine {
 	int			 lfd;
 	char			*unix_path;
 	const struct am_milter	*cb;
+	void			*udata;		/* am_mctx_udata() */
+	int			 msgs;		/* connections in a message; __atomic */
 	int			 stop_pipe[2];
 	pthread_t		 acceptor;
 	int			 acceptor_on;
@@ -56,8 +60,9 @@ struct am_engine {
 	int			 stopping;
 	int			 failed;
 	struct am_mctx		*conns;
-	void			(*notify)(void *);
-	void			*notify_arg;
+	pthread_t		 run_thread;	/* in am_engine_run's sigwait */
+	int			 wake_sig;	/* sent to it when the acceptor fails */
+	int			 stuck;		/* workers left when run returned */
 };
 
 /* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
