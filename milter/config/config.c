@@ -15,7 +15,6 @@
  * to the end of the file, so a user sees all of them at once.
  */
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -35,16 +34,15 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "server/listen.h"
 #include "common/log.h"
 #include "common/netlist.h"
 #include "dmarc/psl.h"
 #include "common/results.h"
+#include "common/sockspec.h"
 
 #define ERR_MAX		512
 #define AUTHSERV_MAX	255
 #define PATH_LEN	4096
-#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -227,83 +225,13 @@ set_loglevel(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
-/* is_hostname - letters, digits, '-' and '.', no empty label */
-static int
-is_hostname(const char *s)
-{
-	size_t	 len = strlen(s), i;
-
-	if (len == 0 || len > AM_DOMAIN_MAX || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
-			return 0;
-		if (s[i] == '.' && s[i + 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
-/* check_inet_host - address of family af (maybe in brackets) or a name */
-static const char *
-check_inet_host(const char *host, int af)
-{
-	char		 buf[AM_DOMAIN_MAX + 3];
-	unsigned char	 addr[16];
-	size_t		 len = strlen(host);
-
-	if (len >= sizeof(buf))
-		return "bad host";
-	memcpy(buf, host, len + 1);
-	if (len >= 2 && buf[0] == '[' && buf[len - 1] == ']') {
-		buf[len - 1] = '\0';
-		return inet_pton(af, buf + 1, addr) == 1 ? NULL : "bad address";
-	}
-	if (inet_pton(af, buf, addr) == 1 || is_hostname(buf))
-		return NULL;
-	return "bad host";
-}
-
-/* check_inet - "port" or "port@host" */
-static const char *
-check_inet(const char *s, int af)
-{
-	char		 port[8];
-	const char	*at = strchr(s, '@');
-	size_t		 plen = at != NULL ? (size_t)(at - s) : strlen(s);
-	unsigned long	 v;
-
-	if (plen >= sizeof(port))
-		return "bad port (1 to 65535)";
-	memcpy(port, s, plen);
-	port[plen] = '\0';
-	if (parse_uint(port, 1, 65535, &v) == -1)
-		return "bad port (1 to 65535)";
-	return at != NULL ? check_inet_host(at + 1, af) : NULL;
-}
-
 /* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
 {
-	const char		*rest;
+	struct am_sockspec	 ss;
 
-	switch (am_listen_kind(s, &rest)) {
-	case AM_LISTEN_UNIX:
-		if (rest[0] != '/')
-			return "socket path must be absolute";
-		if (strlen(rest) >= SUN_PATH_MAX)
-			return "socket path too long";
-		return NULL;
-	case AM_LISTEN_INET:
-		return check_inet(rest, AF_INET);
-	case AM_LISTEN_INET6:
-		return check_inet(rest, AF_INET6);
-	case AM_LISTEN_BAD:
-	default:
-		return "expected unix:/path, local:/path, inet:port@host or "
-		    "inet6:port@host";
-	}
+	return am_sockspec_parse(s, &ss);
 }
 
 /* set_socket - validated libmilter socket specification */
@@ -566,41 +494,23 @@ set_path(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(field(k, cfg), val, err, errlen);
 }
 
-/* check_metrics - inet:port@ipv4 or inet6:port@ipv6; NULL or a problem */
+/*
+ * check_metrics - inet:port[@ipv4] or inet6:port[@ipv6]; NULL or a
+ * problem.  No host: loopback (sockspec.h says why).
+ */
 static const char *
 check_metrics(const char *val)
 {
-	const char	*rest, *at, *why;
-	char		 host[INET6_ADDRSTRLEN + 2];
-	unsigned char	 addr[16];
-	size_t		 len;
-	int		 af = AF_INET;
+	struct am_sockspec	 ss;
+	const char		*why = am_sockspec_parse(val, &ss);
 
-	switch (am_listen_kind(val, &rest)) {
-	case AM_LISTEN_INET6:
-		af = AF_INET6;
-		break;
-	case AM_LISTEN_INET:
-		break;
-	default:
+	if (ss.kind != AM_SOCKSPEC_INET && ss.kind != AM_SOCKSPEC_INET6)
 		return "expected inet:port@address or inet6:port@address";
-	}
-	if ((why = check_inet(rest, af)) != NULL)
+	if (why != NULL)
 		return why;
-	if ((at = strchr(rest, '@')) == NULL)
-		return NULL;		/* loopback */
-	at++;
-	len = strlen(at);
-	if (len >= 2 && at[0] == '[' && at[len - 1] == ']') {
-		at++;
-		len -= 2;
-	}
-	if (len >= sizeof(host))
-		return "bad address";
-	memcpy(host, at, len);
-	host[len] = '\0';
-	return inet_pton(af, host, addr) == 1 ? NULL :
-	    "the host must be an address";
+	if (ss.host[0] != '\0' && !ss.host_is_addr)
+		return "the host must be an address";
+	return NULL;
 }
 
 /* set_metrics - where the metrics HTTP server listens */

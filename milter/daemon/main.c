@@ -35,8 +35,8 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "server/engine.h"
-#include "server/listen.h"
 #include "common/log.h"
+#include "common/sockspec.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
 #include "daemon/offline.h"
@@ -185,13 +185,13 @@ offline(const struct options *o, struct am_config *cfg)
 	return rc;
 }
 
-/* unix_path - the file of a unix socket spec, or NULL */
+/* unix_path - the file of a unix socket spec (in *ss), or NULL */
 static const char *
-unix_path(const char *spec)
+unix_path(const char *spec, struct am_sockspec *ss)
 {
-	const char	*rest;
-
-	return am_listen_kind(spec, &rest) == AM_LISTEN_UNIX ? rest : NULL;
+	if (am_sockspec_parse(spec, ss) != NULL || ss->kind != AM_SOCKSPEC_UNIX)
+		return NULL;
+	return ss->path;
 }
 
 /*
@@ -202,9 +202,10 @@ static int
 become_daemon(const struct options *o, const struct am_config *cfg,
     struct am_metrics_http **mh)
 {
-	char	 err[512];
-	uid_t	 uid = (uid_t)-1;
-	gid_t	 gid = (gid_t)-1;
+	struct am_sockspec	 ss;
+	char			 err[512];
+	uid_t			 uid = (uid_t)-1;
+	gid_t			 gid = (gid_t)-1;
 
 	if (!o->foreground && daemon(0, 0) == -1) {
 		am_log_err(NULL, "daemon: %s", strerror(errno));
@@ -222,7 +223,7 @@ become_daemon(const struct options *o, const struct am_config *cfg,
 	    sizeof(err))) == NULL)
 		goto fail;
 	if (cfg->user != NULL && am_privs_drop(cfg->user, cfg->group,
-	    unix_path(cfg->socket), err, sizeof(err)) == -1)
+	    unix_path(cfg->socket, &ss), err, sizeof(err)) == -1)
 		goto fail;
 	return 0;
 fail:
