@@ -1,21 +1,15 @@
 /*
- * config.c - "Key value" configuration file into a struct am_config.
+ * config.c - the configuration's keys: one table (keys[]) lists every key
+ * with its setter, the field it fills, its range and its default as text;
+ * am_config_defaults runs the same setters on the default texts, so
+ * defaults are checked like file values.  Also the snapshots' lifetime
+ * (am_config_ref/unref).  Reading the file is load.c's, through keys.h.
  *
- * One table (keys[]) lists every key with its setter, the field it fills,
- * its range and its default as text; am_config_defaults runs the same
- * setters on the default texts, so defaults are checked like file values.
- * The file format: one "Key value" per line, key names case-insensitive;
- * blank lines and lines whose first non-blank character is '#' are
- * ignored.  A '#' after a value is part of the value.  Trailing white space
- * is dropped, and a value in double quotes has them removed.  Relative
- * file names (IgnoreHosts "./file", PublicSuffixList) are taken relative to
- * the directory of the config file.
- *
- * Every problem is reported ("file:line: Key: problem") and parsing goes on
- * to the end of the file, so a user sees all of them at once.
+ * Relative file names (IgnoreHosts "./file", PublicSuffixList) are taken
+ * relative to the directory of the config file, which the loader passes
+ * to the setters.
  */
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -24,9 +18,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +27,15 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "server/listen.h"
+#include "config/keys.h"
 #include "common/log.h"
 #include "common/netlist.h"
 #include "dmarc/psl.h"
 #include "common/results.h"
+#include "common/sockspec.h"
 
-#define ERR_MAX		512
 #define AUTHSERV_MAX	255
 #define PATH_LEN	4096
-#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -60,17 +51,6 @@ struct key {
 	size_t		 off;		/* field, for the generic setters */
 	unsigned int	 min, max;	/* for set_uint */
 	const char	*def;		/* default text, or NULL */
-};
-
-/* the state of one am_config_load run */
-struct loader {
-	const char		*path;
-	char			*dir;
-	struct am_config	*cfg;
-	am_config_err_fn	 errfn;
-	void			*arg;
-	size_t			 nerr;
-	size_t			*seen;		/* line each key was set on */
 };
 
 /* field - address of a key's field in cfg */
@@ -227,83 +207,13 @@ set_loglevel(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
-/* is_hostname - letters, digits, '-' and '.', no empty label */
-static int
-is_hostname(const char *s)
-{
-	size_t	 len = strlen(s), i;
-
-	if (len == 0 || len > AM_DOMAIN_MAX || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
-			return 0;
-		if (s[i] == '.' && s[i + 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
-/* check_inet_host - address of family af (maybe in brackets) or a name */
-static const char *
-check_inet_host(const char *host, int af)
-{
-	char		 buf[AM_DOMAIN_MAX + 3];
-	unsigned char	 addr[16];
-	size_t		 len = strlen(host);
-
-	if (len >= sizeof(buf))
-		return "bad host";
-	memcpy(buf, host, len + 1);
-	if (len >= 2 && buf[0] == '[' && buf[len - 1] == ']') {
-		buf[len - 1] = '\0';
-		return inet_pton(af, buf + 1, addr) == 1 ? NULL : "bad address";
-	}
-	if (inet_pton(af, buf, addr) == 1 || is_hostname(buf))
-		return NULL;
-	return "bad host";
-}
-
-/* check_inet - "port" or "port@host" */
-static const char *
-check_inet(const char *s, int af)
-{
-	char		 port[8];
-	const char	*at = strchr(s, '@');
-	size_t		 plen = at != NULL ? (size_t)(at - s) : strlen(s);
-	unsigned long	 v;
-
-	if (plen >= sizeof(port))
-		return "bad port (1 to 65535)";
-	memcpy(port, s, plen);
-	port[plen] = '\0';
-	if (parse_uint(port, 1, 65535, &v) == -1)
-		return "bad port (1 to 65535)";
-	return at != NULL ? check_inet_host(at + 1, af) : NULL;
-}
-
 /* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
 {
-	const char		*rest;
+	struct am_sockspec	 ss;
 
-	switch (am_listen_kind(s, &rest)) {
-	case AM_LISTEN_UNIX:
-		if (rest[0] != '/')
-			return "socket path must be absolute";
-		if (strlen(rest) >= SUN_PATH_MAX)
-			return "socket path too long";
-		return NULL;
-	case AM_LISTEN_INET:
-		return check_inet(rest, AF_INET);
-	case AM_LISTEN_INET6:
-		return check_inet(rest, AF_INET6);
-	case AM_LISTEN_BAD:
-	default:
-		return "expected unix:/path, local:/path, inet:port@host or "
-		    "inet6:port@host";
-	}
+	return am_sockspec_parse(s, &ss);
 }
 
 /* set_socket - validated libmilter socket specification */
@@ -566,41 +476,23 @@ set_path(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(field(k, cfg), val, err, errlen);
 }
 
-/* check_metrics - inet:port@ipv4 or inet6:port@ipv6; NULL or a problem */
+/*
+ * check_metrics - inet:port[@ipv4] or inet6:port[@ipv6]; NULL or a
+ * problem.  No host: loopback (sockspec.h says why).
+ */
 static const char *
 check_metrics(const char *val)
 {
-	const char	*rest, *at, *why;
-	char		 host[INET6_ADDRSTRLEN + 2];
-	unsigned char	 addr[16];
-	size_t		 len;
-	int		 af = AF_INET;
+	struct am_sockspec	 ss;
+	const char		*why = am_sockspec_parse(val, &ss);
 
-	switch (am_listen_kind(val, &rest)) {
-	case AM_LISTEN_INET6:
-		af = AF_INET6;
-		break;
-	case AM_LISTEN_INET:
-		break;
-	default:
+	if (ss.kind != AM_SOCKSPEC_INET && ss.kind != AM_SOCKSPEC_INET6)
 		return "expected inet:port@address or inet6:port@address";
-	}
-	if ((why = check_inet(rest, af)) != NULL)
+	if (why != NULL)
 		return why;
-	if ((at = strchr(rest, '@')) == NULL)
-		return NULL;		/* loopback */
-	at++;
-	len = strlen(at);
-	if (len >= 2 && at[0] == '[' && at[len - 1] == ']') {
-		at++;
-		len -= 2;
-	}
-	if (len >= sizeof(host))
-		return "bad address";
-	memcpy(host, at, len);
-	host[len] = '\0';
-	return inet_pton(af, host, addr) == 1 ? NULL :
-	    "the host must be an address";
+	if (ss.host[0] != '\0' && !ss.host_is_addr)
+		return "the host must be an address";
+	return NULL;
 }
 
 /* set_metrics - where the metrics HTTP server listens */
@@ -651,9 +543,23 @@ static const struct key keys[] = {
 
 #define NKEYS	nitems(keys)
 
-/* find_key - table index of a key name (case-insensitive), or -1 */
-static int
-find_key(const char *name)
+/* am_config_nkeys - see keys.h */
+size_t
+am_config_nkeys(void)
+{
+	return NKEYS;
+}
+
+/* am_config_key_name - see keys.h */
+const char *
+am_config_key_name(size_t i)
+{
+	return keys[i].name;
+}
+
+/* am_config_key_find - see keys.h */
+int
+am_config_key_find(const char *name)
 {
 	size_t	 i;
 
@@ -663,12 +569,20 @@ find_key(const char *name)
 	return -1;
 }
 
+/* am_config_key_set - see keys.h */
+int
+am_config_key_set(size_t i, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	return keys[i].set(&keys[i], cfg, dir, val, err, errlen);
+}
+
 /* default_authserv - gethostname(), or "localhost" if that is unusable */
 static int
 default_authserv(struct am_config *cfg)
 {
-	const struct key	*k = &keys[find_key("AuthservID")];
-	char			 host[HOST_NAME_MAX + 1], err[ERR_MAX];
+	const struct key	*k = &keys[am_config_key_find("AuthservID")];
+	char			 host[HOST_NAME_MAX + 1], err[AM_CONFIG_ERR_MAX];
 
 	if (gethostname(host, sizeof(host)) == -1)
 		host[0] = '\0';
@@ -683,7 +597,7 @@ struct am_config *
 am_config_defaults(void)
 {
 	struct am_config	*cfg;
-	char			 err[ERR_MAX];
+	char			 err[AM_CONFIG_ERR_MAX];
 	size_t			 i;
 
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
@@ -703,223 +617,6 @@ am_config_defaults(void)
 		return NULL;
 	}
 	return cfg;
-}
-
-/* report - "file:line: Key: problem" (line > 0) or "file: problem" */
-static void
-report(struct loader *L, size_t line, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-report(struct loader *L, size_t line, const char *key, const char *fmt, ...)
-{
-	char	 where[ERR_MAX], msg[ERR_MAX], out[2 * ERR_MAX + 8];
-	va_list	 ap;
-
-	L->nerr++;
-	if (line > 0)
-		snprintf(where, sizeof(where), "%s:%zu: %s: ", L->path, line,
-		    key);
-	else
-		snprintf(where, sizeof(where), "%s: ", L->path);
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(out, sizeof(out), "%s%s", where, msg);
-	if (L->errfn != NULL)
-		L->errfn(L->arg, out);
-}
-
-/* lower - lower-case copy of s into buf (truncated) */
-static void
-lower(const char *s, char *buf, size_t buflen)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < buflen; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	buf[i] = '\0';
-}
-
-/* distance - Levenshtein distance of two short lower-case strings */
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t	 row[64], la = strlen(a), lb = strlen(b), i, j, diag, up;
-
-	if (la >= nitems(row) || lb >= nitems(row))
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		diag = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			up = row[j];
-			row[j] = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < row[j])
-				row[j] = up + 1;
-			if (row[j - 1] + 1 < row[j])
-				row[j] = row[j - 1] + 1;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/* suggest - the key within two typos of name, or NULL */
-static const char *
-suggest(const char *name)
-{
-	char	 a[64], b[64];
-	size_t	 i;
-
-	lower(name, a, sizeof(a));
-	for (i = 0; i < NKEYS; i++) {
-		lower(keys[i].name, b, sizeof(b));
-		if (strlen(a) > 3 && distance(a, b) <= 2)
-			return keys[i].name;
-	}
-	return NULL;
-}
-
-/* unquote - strip one pair of double quotes in place; -1 if unbalanced */
-static int
-unquote(char **val)
-{
-	char	*v = *val;
-	size_t	 len = strlen(v);
-
-	if (v[0] != '"')
-		return 0;
-	if (len < 2 || v[len - 1] != '"')
-		return -1;
-	v[len - 1] = '\0';
-	*val = v + 1;
-	return 0;
-}
-
-/* split_line - trim, and split into key and value; 0 for a blank line */
-static int
-split_line(char *line, char **key, char **val)
-{
-	char	*p = line, *end = line + strlen(line);
-
-	while (end > p && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p == '\0' || *p == '#')
-		return 0;
-	*key = p;
-	while (*p != '\0' && !isspace((unsigned char)*p))
-		p++;
-	if (*p != '\0')
-		*p++ = '\0';
-	while (isspace((unsigned char)*p))
-		p++;
-	*val = p;
-	return 1;
-}
-
-/* apply - check and set one known key */
-static void
-apply(struct loader *L, size_t lineno, int ki, char *val)
-{
-	const struct key	*k = &keys[ki];
-	char			 err[ERR_MAX];
-
-	if (L->seen[ki] != 0) {
-		report(L, lineno, k->name, "given twice, first at line %zu",
-		    L->seen[ki]);
-		return;
-	}
-	L->seen[ki] = lineno;
-	if (unquote(&val) == -1)
-		report(L, lineno, k->name, "unbalanced double quote");
-	else if (*val == '\0')
-		report(L, lineno, k->name, "missing value");
-	else if (k->set(k, L->cfg, L->dir, val, err, sizeof(err)) == -1)
-		report(L, lineno, k->name, "%s", err);
-}
-
-/* parse_line - one line of the file */
-static void
-parse_line(struct loader *L, size_t lineno, char *line)
-{
-	char		*key, *val;
-	const char	*hint;
-	int		 ki;
-
-	if (!split_line(line, &key, &val))
-		return;
-	if ((ki = find_key(key)) != -1) {
-		apply(L, lineno, ki, val);
-		return;
-	}
-	if ((hint = suggest(key)) != NULL)
-		report(L, lineno, key, "unknown key (did you mean %s?)", hint);
-	else
-		report(L, lineno, key, "unknown key");
-}
-
-/* parse_file - every line of an open file */
-static void
-parse_file(struct loader *L, FILE *fp)
-{
-	char	*line = NULL;
-	size_t	 linesize = 0, lineno = 0;
-
-	while (getline(&line, &linesize, fp) != -1)
-		parse_line(L, ++lineno, line);
-	if (ferror(fp))
-		report(L, 0, NULL, "%s", strerror(errno));
-	free(line);
-}
-
-/* dir_of - the directory part of path ("." if none); NULL on ENOMEM */
-static char *
-dir_of(const char *path)
-{
-	const char	*slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-/* am_config_load - parse a file into a new snapshot */
-struct am_config *
-am_config_load(const char *path, am_config_err_fn errfn, void *arg)
-{
-	struct loader	 L = { path, NULL, NULL, errfn, arg, 0, NULL };
-	size_t		 seen[NKEYS] = { 0 };
-	FILE		*fp;
-
-	L.seen = seen;
-	if ((L.cfg = am_config_defaults()) == NULL ||
-	    (L.dir = dir_of(path)) == NULL) {
-		report(&L, 0, NULL, "%s", strerror(ENOMEM));
-		goto fail;
-	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		report(&L, 0, NULL, "%s", strerror(errno));
-		goto fail;
-	}
-	parse_file(&L, fp);
-	fclose(fp);
-	if (L.nerr == 0 && (L.cfg->path = strdup(path)) == NULL)
-		report(&L, 0, NULL, "%s", strerror(ENOMEM));
-	if (L.nerr != 0)
-		goto fail;
-	free(L.dir);
-	return L.cfg;
-fail:
-	free(L.dir);
-	am_config_unref(L.cfg);
-	return NULL;
 }
 
 /* am_config_ref - one more reference on a snapshot */

@@ -37,17 +37,13 @@ struct cb_state {
 	struct am_conn	*conn;
 };
 
+<<<<<<< HEAD
 /* process-wide state: see daemon/daemon.h */
 static struct am_daemon	*daemon_ctx;	/* set once before the engine starts */
+=======
+>>>>>>> engine
 static int		 active;	/* open connections; __atomic */
 static int		 busy;		/* messages between MAIL and EOM; __atomic */
-
-/* am_callbacks_init - remember the daemon */
-void
-am_callbacks_init(struct am_daemon *d)
-{
-	daemon_ctx = d;
-}
 
 /* am_callbacks_active - connections with state right now */
 int
@@ -82,6 +78,13 @@ msg_end(struct cb_state *st)
 	}
 }
 
+/* daemon_of - the daemon, handed to the engine as its user data */
+static struct am_daemon *
+daemon_of(const struct am_mctx *ctx)
+{
+	return am_mctx_udata(ctx);
+}
+
 /* state_get - our per-connection state, made on first use */
 static struct cb_state *
 state_get(struct am_mctx *ctx)
@@ -90,7 +93,7 @@ state_get(struct am_mctx *ctx)
 
 	if (st == NULL && (st = calloc(1, sizeof(*st))) != NULL) {
 		/* the connection's config is the one in force when it arrived */
-		st->cfg = am_daemon_config(daemon_ctx);
+		st->cfg = am_daemon_config(daemon_of(ctx));
 		am_mctx_setpriv(ctx, st);
 		__atomic_add_fetch(&active, 1, __ATOMIC_SEQ_CST);
 	}
@@ -101,7 +104,7 @@ state_get(struct am_mctx *ctx)
 static enum am_mstat
 internal(struct am_mctx *ctx, const char *why)
 {
-	struct am_config	*cfg = am_daemon_config(daemon_ctx);
+	struct am_config	*cfg = am_daemon_config(daemon_of(ctx));
 	enum am_action		 act = cfg->on_internal_error;
 
 	am_config_unref(cfg);
@@ -145,10 +148,10 @@ cb_connect(struct am_mctx *ctx, const char *hostname,
 	if (st == NULL)
 		return internal(ctx, "out of memory at connect");
 	/* taken at negotiation; a later connect on the same socket: current */
-	cfg = st->cfg != NULL ? st->cfg : am_daemon_config(daemon_ctx);
+	cfg = st->cfg != NULL ? st->cfg : am_daemon_config(daemon_of(ctx));
 	st->cfg = NULL;
 	am_conn_free(st->conn);
-	st->conn = am_conn_new(&daemon_ctx->env, cfg, hostname, addr);
+	st->conn = am_conn_new(&daemon_of(ctx)->env, cfg, hostname, addr);
 	am_config_unref(cfg);
 	if (st->conn == NULL)
 		return internal(ctx, "out of memory at connect");

@@ -11,8 +11,10 @@
 struct am_daemon;
 struct am_milter;
 
-/* Set the daemon the callbacks use; once, before the engine starts. */
-void		 am_callbacks_init(struct am_daemon *);
+/*
+ * The table for am_engine_conf; the engine's udata must be the struct
+ * am_daemon the callbacks use.
+ */
 const struct am_milter *am_callbacks_milter(void);
 /* connections open right now (for a clean shutdown) */
 int		 am_callbacks_active(void);

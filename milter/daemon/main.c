@@ -34,10 +34,9 @@
 #include "daemon/callbacks.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
-#include "daemon/drain.h"
 #include "server/engine.h"
-#include "server/listen.h"
 #include "common/log.h"
+#include "common/sockspec.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
 #include "daemon/offline.h"
@@ -130,19 +129,28 @@ print_problem(void *arg, const char *msg)
 static struct am_engine *
 setup_milter(struct am_daemon *d, const struct am_config *cfg)
 {
+	struct am_engine_conf	 ec = { cfg->socket, am_callbacks_milter(), d };
 	struct am_engine	*e;
 	char			 err[512];
 
-	am_callbacks_init(d);
-	if ((e = am_engine_new(cfg->socket, am_callbacks_milter(), err,
-	    sizeof(err))) == NULL)
+	if ((e = am_engine_new(&ec, err, sizeof(err))) == NULL)
 		am_log_err(NULL, "cannot listen on %s: %s", cfg->socket, err);
 	return e;
 }
 
+/* stop_signals - the signals that stop the daemon (after a drain) */
+static void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 /*
- * block_signals - the main thread sigwait()s for SIGHUP, SIGTERM and
- * SIGINT (drain.c); every other thread (resolver pump, engine, reload)
+ * block_signals - the main thread sigwait()s for the stop signals
+ * (am_engine_run); every other thread (resolver pump, engine, reload)
  * must not take them, or the default action kills the process mid-message.
  */
 static void
@@ -150,10 +158,7 @@ block_signals(void)
 {
 	sigset_t	 set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	stop_signals(&set);
 	sigaddset(&set, SIGUSR1);	/* taken by the reload thread only */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -180,13 +185,13 @@ offline(const struct options *o, struct am_config *cfg)
 	return rc;
 }
 
-/* unix_path - the file of a unix socket spec, or NULL */
+/* unix_path - the file of a unix socket spec (in *ss), or NULL */
 static const char *
-unix_path(const char *spec)
+unix_path(const char *spec, struct am_sockspec *ss)
 {
-	const char	*rest;
-
-	return am_listen_kind(spec, &rest) == AM_LISTEN_UNIX ? rest : NULL;
+	if (am_sockspec_parse(spec, ss) != NULL || ss->kind != AM_SOCKSPEC_UNIX)
+		return NULL;
+	return ss->path;
 }
 
 /*
@@ -197,9 +202,10 @@ static int
 become_daemon(const struct options *o, const struct am_config *cfg,
     struct am_metrics_http **mh)
 {
-	char	 err[512];
-	uid_t	 uid = (uid_t)-1;
-	gid_t	 gid = (gid_t)-1;
+	struct am_sockspec	 ss;
+	char			 err[512];
+	uid_t			 uid = (uid_t)-1;
+	gid_t			 gid = (gid_t)-1;
 
 	if (!o->foreground && daemon(0, 0) == -1) {
 		am_log_err(NULL, "daemon: %s", strerror(errno));
@@ -217,7 +223,7 @@ become_daemon(const struct options *o, const struct am_config *cfg,
 	    sizeof(err))) == NULL)
 		goto fail;
 	if (cfg->user != NULL && am_privs_drop(cfg->user, cfg->group,
-	    unix_path(cfg->socket), err, sizeof(err)) == -1)
+	    unix_path(cfg->socket, &ss), err, sizeof(err)) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -255,7 +261,8 @@ main(int argc, char **argv)
 	struct am_metrics_http	*mh = NULL;
 	struct am_engine	*e;
 	char			*pid_file = NULL;
-	int			 problems = 0, rc, stuck = 0;
+	sigset_t		 stop;
+	int			 problems = 0, rc;
 
 	parse_args(argc, argv, &o);
 	cfg = am_config_load(o.conf, print_problem, &problems);
@@ -297,11 +304,12 @@ main(int argc, char **argv)
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
 	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
 	am_config_unref(cfg);
-	rc = am_drain_run(e, AM_DRAIN_SECS, &stuck);
+	stop_signals(&stop);
+	rc = am_engine_run(e, &stop, AM_DRAIN_SECS);
 	am_log_info(NULL, "stopping (%s)", rc == 0 ? "signal" : "error");
 	am_reload_stop();
 	am_metrics_http_free(mh);	/* before the resolver it reads */
-	if (stuck == 0 && am_callbacks_active() == 0) {
+	if (am_engine_stuck(e) == 0 && am_callbacks_active() == 0) {
 		am_engine_free(e);
 		am_daemon_clear(&d);	/* else sessions still use it: leave it */
 	}

@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "common/buf.h"
+#include "common/sockspec.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
 
@@ -31,39 +31,33 @@ struct am_metrics_http {
 	struct MHD_Daemon *mhd;
 };
 
-/* parse_spec - "inet[6]:port[@addr]" into a socket address */
+/*
+ * parse_spec - "inet[6]:port[@addr]" into a socket address; no address:
+ * loopback (sockspec.h says why)
+ */
 static int
 parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-	char			 host[INET6_ADDRSTRLEN + 2] = "", *end;
-	const char		*rest, *at;
-	long			 port;
-	int			 v6 = strncasecmp(spec, "inet6:", 6) == 0;
+	struct am_sockspec	 sp;
 
-	if (!v6 && strncasecmp(spec, "inet:", 5) != 0)
+	if (am_sockspec_parse(spec, &sp) != NULL ||
+	    sp.kind == AM_SOCKSPEC_UNIX ||
+	    (sp.host[0] != '\0' && !sp.host_is_addr))
 		return -1;
-	rest = spec + (v6 ? 6 : 5);
-	port = strtol(rest, &end, 10);
-	if (end == rest || port < 1 || port > 65535 ||
-	    (*end != '\0' && *end != '@'))
-		return -1;
-	if ((at = strchr(rest, '@')) != NULL)
-		snprintf(host, sizeof(host), "%s", at + (at[1] == '[' ? 2 : 1));
-	host[strcspn(host, "]")] = '\0';
 	memset(ss, 0, sizeof(*ss));
-	if (v6) {
+	if (sp.kind == AM_SOCKSPEC_INET6) {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((unsigned short)port);
+		sin6->sin6_port = htons((unsigned short)sp.port);
 		*len = sizeof(*sin6);
-		return inet_pton(AF_INET6, *host ? host : "::1",
+		return inet_pton(AF_INET6, sp.host[0] ? sp.host : "::1",
 		    &sin6->sin6_addr) == 1 ? 0 : -1;
 	}
 	sin->sin_family = AF_INET;
-	sin->sin_port = htons((unsigned short)port);
+	sin->sin_port = htons((unsigned short)sp.port);
 	*len = sizeof(*sin);
-	return inet_pton(AF_INET, *host ? host : "127.0.0.1",
+	return inet_pton(AF_INET, sp.host[0] ? sp.host : "127.0.0.1",
 	    &sin->sin_addr) == 1 ? 0 : -1;
 }
 

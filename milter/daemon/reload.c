@@ -1,7 +1,7 @@
 /*
  * reload.c - SIGUSR1: parse the config again and swap the snapshot in.
  *
- * SIGHUP is not used: SIGHUP, SIGTERM and SIGINT mean "stop" (drain.c,
+ * SIGHUP is not used: SIGHUP, SIGTERM and SIGINT mean "stop" (main.c, am_engine_run,
  * as with libmilter-based milters).  The thread here waits for SIGUSR1 only, with
  * sigwait(), so no work happens in a signal handler.  A reload in
  * progress is not cancelled: cancellation is enabled only around the wait.

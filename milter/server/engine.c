@@ -1,630 +1,41 @@
 /*
- * engine.c - the milter server: acceptor, workers, one connection's
- * protocol loop.  See engine.h for the design and mproto.h for the wire.
+ * engine.c - the milter server's threads and life cycle: the acceptor,
+ * the worker pool, and am_engine_run (start, wait for a stop signal,
+ * drain, stop).  One connection's
+ * protocol loop is conn.c; see engine.h for the design.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/buf.h"
-#include "server/engine.h"
-#include "server/listen.h"
 #include "common/log.h"
-#include "server/mproto.h"
+#include "server/engine.h"
+#include "server/engine_int.h"
+#include "server/listen.h"
 
-#define ENGINE_PACKET_MAX	(1024 * 1024)	/* payload; header fields */
-#define ENGINE_BUF_START	(16 * 1024)	/* body packets stream through */
-#define ENGINE_OUT_MAX		(1024 * 1024)	/* replies at end of message */
-#define ENGINE_MACROS_MAX	ENGINE_PACKET_MAX	/* one stage's macros: any packet we take */
-#define ENGINE_READ_TIMEOUT	7210	/* s, libmilter's default */
-#define ENGINE_WRITE_TIMEOUT	60	/* s */
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_THREADS_MAX	4096
-#define ENGINE_ARGV_MAX		256
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
-
-/* macro stages as the MTA names them, oldest first */
-static const char	 stages[] = "CHMRTNLE";
-#define N_STAGES	 (sizeof(stages) - 1)
-#define FIRST_MSG_STAGE	 2		/* 'M': cleared when a message ends */
-
-struct rbuf {				/* a connection's read buffer */
-	unsigned char	*buf;
-	size_t		 cap, off, end;
-	size_t		 body_left;	/* of a body packet handed on in pieces */
-};
-
-struct am_mctx {
-	struct am_engine	*e;
-	int			 fd;
-	void			*priv;
-	uint32_t		 actions, steps;
-	int			 in_msg;
-	int			 at_eom;	/* header changes allowed */
-	enum am_mstat		 pending;	/* kept from a no-reply step */
-	enum am_mstat		 body_st;	/* of the body packet's pieces */
-	char			*symlist[AM_MPS_N];
-	struct am_buf		 mac[N_STAGES];
-	struct am_buf		 out;		/* replies not yet written */
-	char			 reply[1024];	/* "code xcode text" or "" */
-	char			 reply_code;	/* '4' or '5' */
-	struct am_mctx		*next, *prev;	/* engine's list */
-};
-
-struct am_engine {
-	int			 lfd;
-	char			*unix_path;
-	const struct am_milter	*cb;
-	int			 stop_pipe[2];
-	pthread_t		 acceptor;
-	int			 acceptor_on;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 work_cv;	/* a connection is queued */
-	pthread_cond_t		 done_cv;	/* a worker exited */
-	pthread_cond_t		 free_cv;	/* a worker finished a connection */
-	int			 acceptor_waits;	/* on free_cv */
-	int			*queue;		/* accepted, not yet served */
-	size_t			 qlen, qcap;
-	int			 threads, idle;
-	int			 serving;	/* workers inside serve() */
-	int			 stopping;
-	int			 failed;
-	struct am_mctx		*conns;
-	void			(*notify)(void *);
-	void			*notify_arg;
-};
+#define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
 
 static void	*worker(void *);
 
-/* ------------------------------------------------------------ callbacks' API */
-
-void *
-am_mctx_getpriv(const struct am_mctx *c)
-{
-	return c->priv;
-}
-
-void
-am_mctx_setpriv(struct am_mctx *c, void *p)
-{
-	c->priv = p;
-}
-
-uint32_t
-am_mctx_steps(const struct am_mctx *c)
-{
-	return c->steps;
-}
-
-/* am_mctx_symval - the newest stage that has the macro wins */
-const char *
-am_mctx_symval(const struct am_mctx *c, const char *name)
-{
-	const char	*v;
-	size_t		 i;
-
-	for (i = N_STAGES; i > 0; i--) {
-		const struct am_buf	*b = &c->mac[i - 1];
-
-		if (b->len > 0 && (v = am_mp_macro_find(
-		    (const unsigned char *)b->s, b->len, name)) != NULL)
-			return v;
-	}
-	return NULL;
-}
-
-int
-am_mctx_setsymlist(struct am_mctx *c, enum am_mp_stage stage,
-    const char *list)
-{
-	char	*dup;
-
-	if ((unsigned)stage >= AM_MPS_N || (dup = strdup(list)) == NULL)
-		return -1;
-	free(c->symlist[stage]);
-	c->symlist[stage] = dup;
-	return 0;
-}
-
-int
-am_mctx_insheader(struct am_mctx *c, uint32_t idx, const char *name,
-    const char *value)
-{
-	if (!c->at_eom || !(c->actions & AM_MPF_ADDHDRS))
-		return -1;
-	am_mp_put_header(&c->out, AM_MPR_INSHEADER, idx, name, value);
-	return am_buf_failed(&c->out) ? -1 : 0;
-}
-
-int
-am_mctx_chgheader(struct am_mctx *c, const char *name, uint32_t idx,
-    const char *value)
-{
-	if (!c->at_eom || !(c->actions & AM_MPF_CHGHDRS))
-		return -1;
-	am_mp_put_header(&c->out, AM_MPR_CHGHEADER, idx, name, value);
-	return am_buf_failed(&c->out) ? -1 : 0;
-}
-
-int
-am_mctx_quarantine(struct am_mctx *c, const char *reason)
-{
-	if (!c->at_eom || !(c->actions & AM_MPF_QUARANTINE))
-		return -1;
-	am_mp_put(&c->out, AM_MPR_QUARANTINE, reason, strlen(reason) + 1);
-	return am_buf_failed(&c->out) ? -1 : 0;
-}
-
-/* am_mctx_setreply - RFC 5321 code 4xx/5xx, RFC 3463 xcode x.y.z */
-int
-am_mctx_setreply(struct am_mctx *c, const char *code, const char *xcode,
-    const char *text)
-{
-	int	 n;
-
-	if (strlen(code) != 3 || (code[0] != '4' && code[0] != '5') ||
-	    strchr(text, '\r') != NULL || strchr(text, '\n') != NULL)
-		return -1;
-	n = snprintf(c->reply, sizeof(c->reply), "%s %s %s", code, xcode, text);
-	if (n < 0 || (size_t)n >= sizeof(c->reply)) {
-		c->reply[0] = '\0';
-		return -1;
-	}
-	c->reply_code = code[0];
-	return 0;
-}
-
-/* ------------------------------------------------------------ replies */
-
-/* flush - write every queued reply; 0 or -1 (the connection is lost) */
-static int
-flush(struct am_mctx *c)
-{
-	const char	*p = c->out.s;
-	size_t		 left = c->out.len;
-	ssize_t		 n;
-
-	if (am_buf_failed(&c->out)) {
-		am_log_err(NULL, "milter: reply too large");
-		return -1;
-	}
-	while (left > 0) {
-		n = send(c->fd, p, left, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			am_log_warn(NULL, "milter: write to MTA: %s",
-			    n == 0 ? "nothing written" : strerror(errno));
-			return -1;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	am_buf_reset(&c->out);
-	return 0;
-}
-
-/* put_final - the verdict packet for st */
-static void
-put_final(struct am_mctx *c, enum am_mstat st)
-{
-	char	 cmd = AM_MPR_CONTINUE;
-
-	switch (st) {
-	case AM_MS_ACCEPT:
-		cmd = AM_MPR_ACCEPT;
-		break;
-	case AM_MS_REJECT:
-	case AM_MS_TEMPFAIL:
-		if (c->reply[0] != '\0' &&
-		    c->reply_code == (st == AM_MS_REJECT ? '5' : '4')) {
-			am_mp_put(&c->out, AM_MPR_REPLYCODE, c->reply,
-			    strlen(c->reply) + 1);
-			return;
-		}
-		cmd = st == AM_MS_REJECT ? AM_MPR_REJECT : AM_MPR_TEMPFAIL;
-		break;
-	case AM_MS_CONTINUE:
-	default:
-		break;
-	}
-	am_mp_put(&c->out, cmd, NULL, 0);
-}
-
-/*
- * answer - the end of a step: keep a verdict given where the MTA does not
- * wait (nr negotiated), or send the kept or new verdict where it does
- */
-static int
-answer(struct am_mctx *c, uint32_t nr, enum am_mstat st)
-{
-	if (st != AM_MS_CONTINUE && c->pending == AM_MS_CONTINUE)
-		c->pending = st;
-	if (c->steps & nr)
-		return 0;
-	st = c->pending;
-	c->pending = AM_MS_CONTINUE;
-	put_final(c, st);
-	return flush(c);
-}
-
-/* ------------------------------------------------------------ steps */
-
-/* clear_macros - stages from first on */
-static void
-clear_macros(struct am_mctx *c, size_t first)
-{
-	size_t	 i;
-
-	for (i = first; i < N_STAGES; i++)
-		am_buf_reset(&c->mac[i]);
-}
-
-/* end_message - the transaction is over (end of message or abort) */
-static void
-end_message(struct am_mctx *c)
-{
-	c->in_msg = 0;
-	c->pending = AM_MS_CONTINUE;
-	c->reply[0] = '\0';
-	clear_macros(c, FIRST_MSG_STAGE);
-}
-
-/* store_macros - 'D': stage letter, then pairs; unknown stages ignored */
-static void
-store_macros(struct am_mctx *c, const struct am_mp_packet *pkt)
-{
-	const char	*s;
-
-	if (pkt->len < 1 || pkt->data[0] == '\0' ||
-	    (s = strchr(stages, (char)pkt->data[0])) == NULL)
-		return;
-	am_buf_reset(&c->mac[s - stages]);
-	am_buf_add(&c->mac[s - stages], (const char *)pkt->data + 1,
-	    pkt->len - 1);
-}
-
-/* negotiate - 'O': the MTA's offer, the filter's choice, our symbol lists */
-static int
-negotiate(struct am_mctx *c, const struct am_mp_packet *pkt)
-{
-	uint32_t	 version, actions, steps, want_a = 0, want_s = 0;
-
-	if (am_mp_optneg_parse(pkt, &version, &actions, &steps) == -1 ||
-	    version < 2) {
-		am_log_err(NULL, "milter: bad option negotiation from MTA");
-		return -1;
-	}
-	if (c->e->cb->negotiate(c, actions, steps, &want_a, &want_s) == -1)
-		return -1;
-	c->actions = want_a & actions;
-	c->steps = want_s & steps;
-	am_mp_put_optneg(&c->out, version < AM_MP_VERSION ? version :
-	    AM_MP_VERSION, c->actions, c->steps,
-	    (c->actions & AM_MPF_SETSYMLIST) ?
-	    (const char *const *)c->symlist : NULL);
-	return flush(c);
-}
-
-/* connect - 'C' */
-static int
-connect_step(struct am_mctx *c, const struct am_mp_packet *pkt)
-{
-	struct sockaddr_storage	 ss;
-	const char		*host;
-	int			 has_addr;
-	enum am_mstat		 st = AM_MS_CONTINUE;
-
-	if (am_mp_connect_parse(pkt, &host, &ss, &has_addr) == -1) {
-		am_log_err(NULL, "milter: malformed connect packet from MTA");
-		return -1;
-	}
-	if (c->pending == AM_MS_CONTINUE)
-		st = c->e->cb->connect(c, host,
-		    has_addr ? (const struct sockaddr *)&ss : NULL);
-	return answer(c, AM_MPP_NR_CONN, st);
-}
-
-/* mail - 'M': a new message */
-static int
-mail_step(struct am_mctx *c, const struct am_mp_packet *pkt)
-{
-	const char	*argv[ENGINE_ARGV_MAX + 1];
-	size_t		 n;
-	enum am_mstat	 st = AM_MS_CONTINUE;
-
-	if (am_mp_strings(pkt->data, pkt->len, argv, ENGINE_ARGV_MAX,
-	    &n) == -1) {
-		am_log_err(NULL, "milter: malformed MAIL packet from MTA");
-		return -1;
-	}
-	argv[n] = NULL;
-	c->in_msg = 1;
-	if (c->pending == AM_MS_CONTINUE)
-		st = c->e->cb->envfrom(c, argv);
-	return answer(c, AM_MPP_NR_MAIL, st);
-}
-
-/* one_string - the first NUL-terminated string of a packet, or NULL */
-static const char *
-one_string(const struct am_mp_packet *pkt)
-{
-	if (pkt->len == 0 || memchr(pkt->data, '\0', pkt->len) == NULL)
-		return NULL;
-	return (const char *)pkt->data;
-}
-
-/* header - 'L' */
-static int
-header_step(struct am_mctx *c, const struct am_mp_packet *pkt)
-{
-	const char	*name, *value;
-	enum am_mstat	 st = AM_MS_CONTINUE;
-
-	if (am_mp_header_parse(pkt, &name, &value) == -1) {
-		am_log_err(NULL, "milter: malformed header packet from MTA");
-		return -1;
-	}
-	if (c->pending == AM_MS_CONTINUE)
-		st = c->e->cb->header(c, name, value);
-	return answer(c, AM_MPP_NR_HDR, st);
-}
-
-/* eom - 'E': the last chunk (if any), the verdict, the header changes */
-static int
-eom_step(struct am_mctx *c, const struct am_mp_packet *pkt)
-{
-	enum am_mstat	 st = c->pending;
-	int		 rc;
-
-	c->pending = AM_MS_CONTINUE;
-	if (st == AM_MS_CONTINUE && pkt->len > 0)
-		st = c->e->cb->body(c, pkt->data, pkt->len);
-	if (st == AM_MS_CONTINUE) {
-		c->at_eom = 1;
-		st = c->e->cb->eom(c);
-		c->at_eom = 0;
-	} else {
-		c->e->cb->abort(c);	/* end of message the filter never saw */
-	}
-	put_final(c, st);
-	rc = flush(c);
-	end_message(c);
-	return rc;
-}
-
-/* body_step - 'B', whole or one piece of it (more: pieces follow) */
-static int
-body_step(struct am_mctx *c, const struct am_mp_packet *pkt, int more)
-{
-	enum am_mstat	 st;
-
-	if (c->pending == AM_MS_CONTINUE && c->body_st == AM_MS_CONTINUE &&
-	    pkt->len > 0)
-		c->body_st = c->e->cb->body(c, pkt->data, pkt->len);
-	if (more)
-		return 0;
-	st = c->body_st;
-	c->body_st = AM_MS_CONTINUE;
-	return answer(c, AM_MPP_NR_BODY, st);
-}
-
-/* quit_nc - 'K': this SMTP connection is over, another one follows */
-static void
-quit_nc(struct am_mctx *c)
-{
-	if (c->in_msg)
-		c->e->cb->abort(c);
-	c->e->cb->close(c);
-	c->priv = NULL;
-	end_message(c);
-	clear_macros(c, 0);
-}
-
-/*
- * dispatch - one packet.  0: go on, 1: the MTA quit, -1: protocol or
- * connection error (the connection is dropped; the MTA then applies its
- * milter default action, so no mail is lost).
- */
-static int
-dispatch(struct am_mctx *c, const struct am_mp_packet *pkt, int more)
-{
-	const struct am_milter	*cb = c->e->cb;
-	const char		*s;
-	int			 go = c->pending == AM_MS_CONTINUE;
-
-	switch (pkt->cmd) {
-	case AM_MPC_OPTNEG:
-		return negotiate(c, pkt);
-	case AM_MPC_MACRO:
-		store_macros(c, pkt);
-		return 0;
-	case AM_MPC_CONNECT:
-		return connect_step(c, pkt);
-	case AM_MPC_HELO:
-		s = one_string(pkt);
-		return answer(c, AM_MPP_NR_HELO, go ? cb->helo(c, s != NULL ?
-		    s : "") : AM_MS_CONTINUE);
-	case AM_MPC_MAIL:
-		return mail_step(c, pkt);
-	case AM_MPC_RCPT:
-		return answer(c, AM_MPP_NR_RCPT, AM_MS_CONTINUE);
-	case AM_MPC_DATA:
-		return answer(c, AM_MPP_NR_DATA, AM_MS_CONTINUE);
-	case AM_MPC_UNKNOWN:
-		return answer(c, AM_MPP_NR_UNKN, AM_MS_CONTINUE);
-	case AM_MPC_HEADER:
-		return header_step(c, pkt);
-	case AM_MPC_EOH:
-		return answer(c, AM_MPP_NR_EOH, go ? cb->eoh(c) :
-		    AM_MS_CONTINUE);
-	case AM_MPC_BODY:
-		return body_step(c, pkt, more);
-	case AM_MPC_BODYEOB:
-		return eom_step(c, pkt);
-	case AM_MPC_ABORT:
-		cb->abort(c);
-		end_message(c);
-		return 0;
-	case AM_MPC_QUIT_NC:
-		quit_nc(c);
-		return 0;
-	case AM_MPC_QUIT:
-		return 1;
-	default:
-		am_log_err(NULL, "milter: unknown command 0x%02x from MTA",
-		    (unsigned char)pkt->cmd);
-		return -1;
-	}
-}
-
-/* ------------------------------------------------------------ reading */
-
-/* room - make space for need bytes from rb->off; 0 or -1 */
-static int
-room(struct rbuf *rb, size_t need)
-{
-	unsigned char	*nb;
-	size_t		 ncap;
-
-	if (rb->off == rb->end)
-		rb->off = rb->end = 0;
-	if (rb->cap - rb->off >= need)
-		return 0;
-	if (rb->off > 0) {
-		memmove(rb->buf, rb->buf + rb->off, rb->end - rb->off);
-		rb->end -= rb->off;
-		rb->off = 0;
-	}
-	if (rb->cap >= need)
-		return 0;
-	ncap = rb->cap * 2 > need ? rb->cap * 2 : need;
-	if ((nb = realloc(rb->buf, ncap)) == NULL)
-		return -1;
-	rb->buf = nb;
-	rb->cap = ncap;
-	return 0;
-}
-
-/* body_piece - up to body_left bytes of the body packet being streamed */
-static void
-body_piece(struct rbuf *rb, struct am_mp_packet *pkt, int *more)
-{
-	size_t	 n = rb->end - rb->off;
-
-	if (n > rb->body_left)
-		n = rb->body_left;
-	pkt->cmd = AM_MPC_BODY;
-	pkt->data = rb->buf + rb->off;
-	pkt->len = n;
-	rb->off += n;
-	rb->body_left -= n;
-	*more = rb->body_left > 0;
-}
-
-/* packet_len - the length field of the packet at rb->off (4 bytes there) */
-static size_t
-packet_len(const struct rbuf *rb)
-{
-	const unsigned char	*p = rb->buf + rb->off;
-
-	return (size_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-/*
- * next_packet - the next packet, reading as much as the MTA has sent in
- * one read().  A body packet that has not fully arrived is handed on in
- * pieces as its bytes come (*more set on all but the last piece): the
- * body needs no buffer of its own, and no bytes are moved.  Every other
- * packet comes whole.  1: *pkt set (valid until the next call), 0: the
- * MTA closed the connection, -1: error (logged).
- */
-static int
-next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt, int *more)
-{
-	ssize_t	 n;
-	size_t	 have, need;
-
-	*more = 0;
-	for (;;) {
-		have = rb->end - rb->off;
-		if (rb->body_left > 0 && have > 0) {
-			body_piece(rb, pkt, more);
-			return 1;
-		}
-		if (rb->body_left == 0) {
-			n = am_mp_frame(rb->buf + rb->off, have,
-			    ENGINE_PACKET_MAX, pkt);
-			if (n > 0) {
-				rb->off += (size_t)n;
-				return 1;
-			}
-			if (n < 0) {
-				am_log_err(NULL,
-				    "milter: bad packet length from MTA");
-				return -1;
-			}
-			if (have >= AM_MP_HDRLEN &&
-			    rb->buf[rb->off + 4] == AM_MPC_BODY) {
-				rb->body_left = packet_len(rb) - 1;
-				rb->off += AM_MP_HDRLEN;
-				body_piece(rb, pkt, more);
-				return 1;
-			}
-		}
-		need = rb->body_left > 0 || have < 4 ? AM_MP_HDRLEN :
-		    4 + packet_len(rb);
-		if (room(rb, need) == -1) {
-			am_log_err(NULL, "milter: out of memory reading packet");
-			return -1;
-		}
-		n = read(fd, rb->buf + rb->end, rb->cap - rb->end);
-		if (n > 0) {
-			rb->end += (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			am_log_warn(NULL, "milter: MTA silent for %d s; closing",
-			    ENGINE_READ_TIMEOUT);
-		else if (errno != ECONNRESET)
-			am_log_warn(NULL, "milter: read from MTA: %s",
-			    strerror(errno));
-		return -1;
-	}
-}
-
 /* ------------------------------------------------------------ connections */
 
-/* timeouts - a silent MTA or a stuck write must not hold a worker forever */
-static void
-timeouts(int fd)
-{
-	struct timeval	 r = { ENGINE_READ_TIMEOUT, 0 };
-	struct timeval	 w = { ENGINE_WRITE_TIMEOUT, 0 };
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof(r));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &w, sizeof(w));
-}
-
-/* track, untrack - the engine's list of open connections */
-static void
-track(struct am_engine *e, struct am_mctx *c)
+/* am_engine_track - see engine_int.h */
+void
+am_engine_track(struct am_engine *e, struct am_mctx *c)
 {
 	pthread_mutex_lock(&e->mu);
 	c->next = e->conns;
@@ -636,8 +47,9 @@ track(struct am_engine *e, struct am_mctx *c)
 	pthread_mutex_unlock(&e->mu);
 }
 
-static void
-untrack(struct am_engine *e, struct am_mctx *c)
+/* am_engine_untrack - see engine_int.h */
+void
+am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 {
 	pthread_mutex_lock(&e->mu);
 	if (c->prev != NULL)
@@ -652,46 +64,6 @@ untrack(struct am_engine *e, struct am_mctx *c)
 	pthread_mutex_unlock(&e->mu);
 	/* off the list first: am_engine_stop never touches a closed fd */
 	close(c->fd);
-}
-
-/*
- * serve - one MTA connection, from accept to close.  The read buffer
- * lives as long as the connection: an idle worker holds none (memory at
- * high concurrency).
- */
-static void
-serve(struct am_engine *e, int fd)
-{
-	struct am_mctx		 c;
-	struct am_mp_packet	 pkt;
-	struct rbuf		 rb = { NULL, 0, 0, 0, 0 };
-	size_t			 i;
-	int			 r = 0, more;
-
-	memset(&c, 0, sizeof(c));
-	c.e = e;
-	c.fd = fd;
-	for (i = 0; i < N_STAGES; i++)
-		am_buf_init(&c.mac[i], ENGINE_MACROS_MAX);
-	am_buf_init(&c.out, ENGINE_OUT_MAX);
-	timeouts(fd);
-	track(e, &c);
-	if (room(&rb, ENGINE_BUF_START) == -1) {
-		am_log_err(NULL, "milter: out of memory; connection dropped");
-		r = -1;
-	}
-	while (r == 0 && next_packet(fd, &rb, &pkt, &more) == 1)
-		r = dispatch(&c, &pkt, more);
-	if (c.in_msg)
-		e->cb->abort(&c);
-	e->cb->close(&c);
-	untrack(e, &c);
-	for (i = 0; i < N_STAGES; i++)
-		am_buf_clear(&c.mac[i]);
-	am_buf_clear(&c.out);
-	for (i = 0; i < AM_MPS_N; i++)
-		free(c.symlist[i]);
-	free(rb.buf);
 }
 
 /* ------------------------------------------------------------ threads */
@@ -763,7 +135,7 @@ worker(void *arg)
 		memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
 		e->serving++;
 		pthread_mutex_unlock(&e->mu);
-		serve(e, fd);
+		am_mctx_serve(e, fd);
 		pthread_mutex_lock(&e->mu);
 	}
 	e->threads--;
@@ -886,16 +258,16 @@ acceptor(void *arg)
 	am_log_err(NULL, "milter: listening socket failed: %s",
 	    strerror(errno));
 	__atomic_store_n(&e->failed, 1, __ATOMIC_SEQ_CST);
-	if (e->notify != NULL)
-		e->notify(e->notify_arg);
+	/* ends am_engine_run's sigwait: the signal is blocked everywhere */
+	pthread_kill(e->run_thread, e->wake_sig);
 	return NULL;
 }
 
 /* ------------------------------------------------------------ life cycle */
 
+/* am_engine_new - see engine.h */
 struct am_engine *
-am_engine_new(const char *spec, const struct am_milter *cb, char *err,
-    size_t errlen)
+am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 {
 	struct am_engine	*e;
 
@@ -903,9 +275,11 @@ am_engine_new(const char *spec, const struct am_milter *cb, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	e->cb = cb;
+	e->cb = conf->milter;
+	e->udata = conf->udata;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
-	if ((e->lfd = am_listen_open(spec, &e->unix_path, err, errlen)) == -1) {
+	if ((e->lfd = am_listen_open(conf->socket, &e->unix_path, err,
+	    errlen)) == -1) {
 		free(e);
 		return NULL;
 	}
@@ -923,34 +297,33 @@ am_engine_new(const char *spec, const struct am_milter *cb, char *err,
 	return e;
 }
 
-void
-am_engine_set_notify(struct am_engine *e, void (*fn)(void *), void *arg)
-{
-	e->notify = fn;
-	e->notify_arg = arg;
-}
-
-int
-am_engine_failed(const struct am_engine *e)
+/* failed - did the acceptor stop on a fatal error? */
+static int
+failed(const struct am_engine *e)
 {
 	return __atomic_load_n(&e->failed, __ATOMIC_SEQ_CST);
 }
 
-int
-am_engine_start(struct am_engine *e, char *err, size_t errlen)
+/* start - the acceptor thread; 0 or -1 (logged) */
+static int
+start(struct am_engine *e)
 {
 	int	 r;
 
 	if ((r = pthread_create(&e->acceptor, NULL, acceptor, e)) != 0) {
-		snprintf(err, errlen, "acceptor thread: %s", strerror(r));
+		am_log_err(NULL, "milter: acceptor thread: %s", strerror(r));
 		return -1;
 	}
 	e->acceptor_on = 1;
 	return 0;
 }
 
-void
-am_engine_stop_accepting(struct am_engine *e)
+/*
+ * stop_accepting - refuse new connections from now on (the unix socket
+ * file is removed); connections already open go on
+ */
+static void
+stop_accepting(struct am_engine *e)
 {
 	if (e->acceptor_on) {
 		(void)write(e->stop_pipe[1], "x", 1);
@@ -970,14 +343,41 @@ am_engine_stop_accepting(struct am_engine *e)
 	}
 }
 
-int
-am_engine_stop(struct am_engine *e, unsigned int grace_ms)
+/* messages - MTA connections between MAIL and the end of their message */
+static int
+messages(const struct am_engine *e)
+{
+	return __atomic_load_n(&e->msgs, __ATOMIC_SEQ_CST);
+}
+
+/* wait_idle - until no message is in progress, at most secs */
+static void
+wait_idle(const struct am_engine *e, unsigned int secs)
+{
+	unsigned int	 i;
+
+	/* commands the MTA sent without waiting (NR steps) may be unread */
+	usleep(200000);
+	for (i = 0; i < secs * 10 && messages(e) > 0; i++)
+		usleep(100000);
+	if (messages(e) > 0)
+		am_log_warn(NULL, "exiting with %d messages in progress",
+		    messages(e));
+}
+
+/*
+ * stop - close every connection (a message in progress is cut: the MTA
+ * applies its own default action) and wait up to grace_ms for the
+ * workers to finish their callbacks.  Returns how many are still running.
+ */
+static int
+stop(struct am_engine *e, unsigned int grace_ms)
 {
 	struct am_mctx	*c;
 	struct timespec	 until;
 	int		 left;
 
-	am_engine_stop_accepting(e);
+	stop_accepting(e);
 	deadline(&until, grace_ms);
 	pthread_mutex_lock(&e->mu);
 	e->stopping = 1;
@@ -994,12 +394,59 @@ am_engine_stop(struct am_engine *e, unsigned int grace_ms)
 	return left;
 }
 
+/* first_signal - a member of set, for the acceptor to wake the sigwait */
+static int
+first_signal(const sigset_t *set)
+{
+	int	 sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1)
+			return sig;
+	return 0;
+}
+
+/* am_engine_run - see engine.h */
+int
+am_engine_run(struct am_engine *e, const sigset_t *stop_set,
+    unsigned int drain_secs)
+{
+	int	 sig = 0;
+
+	e->run_thread = pthread_self();
+	e->wake_sig = first_signal(stop_set);
+	if (start(e) == -1)
+		return -1;
+	while (sigwait(stop_set, &sig) != 0)
+		continue;
+	if (!failed(e)) {
+		am_log_info(NULL, "%s: no new connections; waiting up to %u s "
+		    "for %d message%s in progress", strsignal(sig), drain_secs,
+		    messages(e), messages(e) == 1 ? "" : "s");
+		stop_accepting(e);
+		wait_idle(e, drain_secs);
+	}
+	e->stuck = stop(e, ENGINE_CLOSE_MS);
+	if (e->stuck > 0)
+		am_log_warn(NULL, "%d connection%s still busy at exit",
+		    e->stuck, e->stuck == 1 ? "" : "s");
+	return failed(e) ? -1 : 0;
+}
+
+/* am_engine_stuck - see engine.h */
+int
+am_engine_stuck(const struct am_engine *e)
+{
+	return e->stuck;
+}
+
+/* am_engine_free - see engine.h */
 void
 am_engine_free(struct am_engine *e)
 {
 	if (e == NULL)
 		return;
-	am_engine_stop_accepting(e);
+	stop_accepting(e);
 	if (e->stop_pipe[0] != -1) {
 		close(e->stop_pipe[0]);
 		close(e->stop_pipe[1]);

@@ -20,7 +20,12 @@
  *
  * Ownership: the engine owns the listening socket, the connections and
  * their struct am_mctx; the filter owns what it hangs on a connection
- * with am_mctx_setpriv and frees it in its close callback.
+ * with am_mctx_setpriv and frees it in its close callback, and the
+ * process-wide state it hands in as udata.
+ *
+ * The interface is the engine's, not this implementation's: a second
+ * engine (a libmilter adapter on smfi_*) can provide the same calls, so
+ * neither the callbacks nor the session know which one runs them.
  */
 #ifndef AM_ENGINE_H
 #define AM_ENGINE_H
@@ -28,6 +33,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,43 +78,53 @@ struct am_milter {
 };
 
 /*
- * am_engine_new - parse the socket spec (unix:/path, local:/path,
- * inet:port[@host], inet6:port[@host]), bind and listen.  A stale unix
- * socket file is removed, a live one (something answers) is an error.
- * No thread yet (call before fork).  NULL with err filled on failure.
+ * What an engine is given.  Later limits (workers, idle time) go here as
+ * fields where 0 means the engine's default, so callers need not change.
  */
-struct am_engine *am_engine_new(const char *spec, const struct am_milter *,
-	    char *err, size_t errlen);
-
-/* am_engine_start - start accepting (the acceptor thread); 0 or -1 */
-int	am_engine_start(struct am_engine *, char *err, size_t errlen);
-
-/* am_engine_set_notify - on a fatal acceptor error, fn(arg) is called */
-void	am_engine_set_notify(struct am_engine *, void (*fn)(void *),
-	    void *arg);
-
-/* am_engine_failed - did the acceptor stop on a fatal error? */
-int	am_engine_failed(const struct am_engine *);
+struct am_engine_conf {
+	const char		*socket;	/* sockspec.h; milter Socket rules */
+	const struct am_milter	*milter;	/* borrowed; outlives the engine */
+	void			*udata;		/* handed back by am_mctx_udata() */
+};
 
 /*
- * am_engine_stop_accepting - refuse new connections from now on (the
- * unix socket file is removed); connections already open go on.
+ * am_engine_new - bind and listen on conf->socket.  A stale unix socket
+ * file is removed, a live one (something answers) is an error.  No thread
+ * yet (call before fork, before dropping privileges).  NULL with err
+ * filled on failure.
  */
-void	am_engine_stop_accepting(struct am_engine *);
+struct am_engine *am_engine_new(const struct am_engine_conf *, char *err,
+	    size_t errlen);
 
 /*
- * am_engine_stop - close every connection (a message in progress is cut:
- * the MTA applies its own default action) and wait up to grace_ms for the
- * workers to finish their callbacks.  Returns how many workers are still
- * running (their callbacks are stuck; the caller should not free what
- * they use).
+ * am_engine_run - serve until one of the signals in stop arrives or the
+ * engine fails, then stop without cutting messages in flight:
+ *   1. stop accepting (the unix socket file is removed): new connections
+ *      are refused, so the MTA applies its milter default action to them;
+ *   2. wait, at most drain_secs, until no MTA connection is between MAIL
+ *      and the end of its message;
+ *   3. close the remaining connections and wait briefly for the workers.
+ * The signals are taken with sigwait() in the calling thread (main, the
+ * thread group leader, which Linux picks first for a process-directed
+ * signal when it waits for it); they must be blocked in every thread
+ * beforehand, and stop must not be empty.  Returns 0 after a signal, -1
+ * when the engine failed (logged).  main() only, once.
  */
-int	am_engine_stop(struct am_engine *, unsigned int grace_ms);
+int	am_engine_run(struct am_engine *, const sigset_t *stop,
+	    unsigned int drain_secs);
 
-/* am_engine_free - after am_engine_stop returned 0 */
+/*
+ * am_engine_stuck - after am_engine_run: workers still inside a callback.
+ * When not 0, neither the engine nor what the callbacks use (udata) may be
+ * freed.
+ */
+int	am_engine_stuck(const struct am_engine *);
+
+/* am_engine_free - NULL is fine; only when am_engine_stuck() is 0 */
 void	am_engine_free(struct am_engine *);
 
 /* per connection, from the callbacks */
+void	*am_mctx_udata(const struct am_mctx *);	/* am_engine_conf's */
 void	*am_mctx_getpriv(const struct am_mctx *);
 void	 am_mctx_setpriv(struct am_mctx *, void *);
 uint32_t am_mctx_steps(const struct am_mctx *);		/* negotiated */

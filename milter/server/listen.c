@@ -13,34 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
+#include "common/sockspec.h"
 #include "server/listen.h"
-
-/* prefix_of - the rest of s after pfx (case-insensitive), or NULL */
-static const char *
-prefix_of(const char *s, const char *pfx)
-{
-	size_t	 n = strlen(pfx);
-
-	return strncasecmp(s, pfx, n) == 0 ? s + n : NULL;
-}
-
-/* am_listen_kind - see listen.h */
-enum am_listen_kind
-am_listen_kind(const char *spec, const char **rest)
-{
-	if ((*rest = prefix_of(spec, "unix:")) != NULL ||
-	    (*rest = prefix_of(spec, "local:")) != NULL)
-		return AM_LISTEN_UNIX;
-	if ((*rest = prefix_of(spec, "inet:")) != NULL)
-		return AM_LISTEN_INET;
-	if ((*rest = prefix_of(spec, "inet6:")) != NULL)
-		return AM_LISTEN_INET6;
-	*rest = NULL;
-	return AM_LISTEN_BAD;
-}
 
 /*
  * stale - may the file at path be removed?  Only a socket nobody answers
@@ -71,7 +47,7 @@ stale(const char *path, const struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
-/* open_unix - a unix stream socket at path */
+/* open_unix - a unix stream socket at path (absolute, fits: sockspec.h) */
 static int
 open_unix(const char *path, char **unix_path, char *err, size_t errlen)
 {
@@ -80,10 +56,6 @@ open_unix(const char *path, char **unix_path, char *err, size_t errlen)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "bad socket path %s", path);
-		return -1;
-	}
 	memcpy(sun.sun_path, path, strlen(path));
 	if (stale(path, &sun, err, errlen) == -1)
 		return -1;
@@ -133,38 +105,25 @@ bind_one(const struct addrinfo *ai)
 	return fd;
 }
 
-/* open_inet - port[@host] for family */
+/*
+ * open_inet - a TCP listener for ss; no host: every address of the
+ * family (sockspec.h), as libmilter
+ */
 static int
-open_inet(const char *rest, int family, char *err, size_t errlen)
+open_inet(const struct am_sockspec *ss, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
-	char		 port[16], hbuf[256];
-	const char	*at = strchr(rest, '@'), *host = NULL;
-	size_t		 hl;
-	size_t		 plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
+	char		 port[8];
 	int		 fd = -1, e = EADDRNOTAVAIL, r;
 
-	if (plen == 0 || plen >= sizeof(port)) {
-		snprintf(err, errlen, "bad port in %s", rest);
-		return -1;
-	}
-	memcpy(port, rest, plen);
-	port[plen] = '\0';
-	if (at != NULL && at[1] != '\0')
-		host = at + 1;
-	/* an address may come in brackets: inet6:8895@[::1] */
-	if (host != NULL && host[0] == '[' && (hl = strlen(host)) > 2 &&
-	    hl - 2 < sizeof(hbuf) && host[hl - 1] == ']') {
-		memcpy(hbuf, host + 1, hl - 2);
-		hbuf[hl - 2] = '\0';
-		host = hbuf;
-	}
+	snprintf(port, sizeof(port), "%u", ss->port);
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = family;
+	hints.ai_family = ss->family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", rest, gai_strerror(r));
+	if ((r = getaddrinfo(ss->host[0] != '\0' ? ss->host : NULL, port,
+	    &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", ss->host, gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
@@ -172,7 +131,7 @@ open_inet(const char *rest, int family, char *err, size_t errlen)
 			e = errno;
 	freeaddrinfo(res);
 	if (fd == -1)
-		snprintf(err, errlen, "%s: %s", rest, strerror(e));
+		snprintf(err, errlen, "%s", strerror(e));
 	return fd;
 }
 
@@ -180,19 +139,15 @@ open_inet(const char *rest, int family, char *err, size_t errlen)
 int
 am_listen_open(const char *spec, char **unix_path, char *err, size_t errlen)
 {
-	const char	*rest;
+	struct am_sockspec	 ss;
+	const char		*why;
 
 	*unix_path = NULL;
-	switch (am_listen_kind(spec, &rest)) {
-	case AM_LISTEN_UNIX:
-		return open_unix(rest, unix_path, err, errlen);
-	case AM_LISTEN_INET:
-		return open_inet(rest, AF_INET, err, errlen);
-	case AM_LISTEN_INET6:
-		return open_inet(rest, AF_INET6, err, errlen);
-	case AM_LISTEN_BAD:
-	default:
-		snprintf(err, errlen, "bad socket %s", spec);
+	if ((why = am_sockspec_parse(spec, &ss)) != NULL) {
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
+	if (ss.kind == AM_SOCKSPEC_UNIX)
+		return open_unix(ss.path, unix_path, err, errlen);
+	return open_inet(&ss, err, errlen);
 }

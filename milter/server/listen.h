@@ -1,27 +1,12 @@
 /*
- * listen.h - the listening socket from a milter socket spec:
- * unix:/path or local:/path, inet:port[@host], inet6:port[@host]
- * (host a name or an address; none: every address of the family).
+ * listen.h - the listening socket from a milter socket spec (parsed by
+ * common/sockspec.h; no host: every address of the family).
  * Used by engine.c once at start-up; no threads, no global state.
  */
 #ifndef AM_LISTEN_H
 #define AM_LISTEN_H
 
 #include <stddef.h>
-
-enum am_listen_kind {
-	AM_LISTEN_BAD = 0,
-	AM_LISTEN_UNIX,		/* unix:/path or local:/path */
-	AM_LISTEN_INET,		/* inet:port[@host] */
-	AM_LISTEN_INET6		/* inet6:port[@host] */
-};
-
-/*
- * am_listen_kind - which kind of spec, and what follows its prefix in
- * *rest (the path, or port[@host]); prefixes are case-insensitive.  The
- * one parser of the prefix for the config check, main() and the bind.
- */
-enum am_listen_kind am_listen_kind(const char *spec, const char **rest);
 
 /*
  * am_listen_open - bind and listen; returns the descriptor (close-on-exec,

@@ -2,7 +2,8 @@
  * fuzz_config.c - the configuration parser (am_config_load).
  *
  * The input is written to an anonymous memory file and loaded through
- * /proc/self/fd/N, so config.c is fuzzed exactly as it reads a real file.
+ * /proc/self/fd/N, so load.c and config.c are fuzzed exactly as they read
+ * a real file.
  * Properties: a load either returns a snapshot or reported at least one
  * problem; every problem is one "file:line: ..." string.
  */

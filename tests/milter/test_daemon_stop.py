@@ -1,5 +1,5 @@
 """Stopping: SIGTERM, SIGINT and SIGHUP stop accepting connections, let a
-message in flight finish (bounded), and exit 0 (milter/daemon/drain.c)."""
+message in flight finish (bounded), and exit 0 (am_engine_run in milter/server/engine.c)."""
 
 import signal
 import socket

@@ -1,4 +1,4 @@
-"""The protocol engine (milter/server/engine.c, mproto.c, listen.c) at the wire
+"""The protocol engine (milter/server/engine.c, conn.c, mproto.c, listen.c) at the wire
 level: several messages and QUIT_NC on one connection, what the OPTNEG reply
 holds, MTAs without SMFIP_NR_*, protocol errors that must end only their own
 connection, packets split and coalesced across writes, big bodies in many

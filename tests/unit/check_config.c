@@ -1,6 +1,7 @@
 /*
- * check_config.c - unit tests for config.c: every key, defaults, the
- * shipped conf/authmilter.conf, and every error with its "file:line".
+ * check_config.c - unit tests for config.c and load.c: every key,
+ * defaults, the shipped conf/authmilter.conf, and every error with its
+ * "file:line".
  */
 #include <check.h>
 #include <stdio.h>

@@ -1,0 +1,79 @@
+/*
+ * engine_int.h - what engine.c (acceptor, workers, life cycle) and conn.c
+ * (one connection's protocol loop) share: the two structs and the calls
+ * across the seam.  Private to server/; the filter sees engine.h only.
+ *
+ * Locking: struct am_engine's fields from mu to conns are guarded by it,
+ * except failed (atomic, like msgs); run_thread and wake_sig are set by
+ * am_engine_run before the acceptor starts, stuck after it stopped.  A
+ * struct am_mctx belongs to the worker serving it, except next/prev (the
+ * engine's list, under mu) and fd, which stop() may shutdown() while the
+ * connection is on that list.
+ */
+#ifndef AM_ENGINE_INT_H
+#define AM_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "server/engine.h"
+#include "server/mproto.h"
+
+#define AM_MCTX_STAGES	8	/* macro stages, "CHMRTNLE" (conn.c) */
+
+struct am_mctx {
+	struct am_engine	*e;
+	int			 fd;
+	void			*priv;
+	uint32_t		 actions, steps;
+	int			 in_msg;
+	int			 at_eom;	/* header changes allowed */
+	enum am_mstat		 pending;	/* kept from a no-reply step */
+	enum am_mstat		 body_st;	/* of the body packet's pieces */
+	char			*symlist[AM_MPS_N];
+	struct am_buf		 mac[AM_MCTX_STAGES];
+	struct am_buf		 out;		/* replies not yet written */
+	char			 reply[1024];	/* "code xcode text" or "" */
+	char			 reply_code;	/* '4' or '5' */
+	struct am_mctx		*next, *prev;	/* engine's list */
+};
+
+struct am_engine {
+	int			 lfd;
+	char			*unix_path;
+	const struct am_milter	*cb;
+	void			*udata;		/* am_mctx_udata() */
+	int			 msgs;		/* connections in a message; __atomic */
+	int			 stop_pipe[2];
+	pthread_t		 acceptor;
+	int			 acceptor_on;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work_cv;	/* a connection is queued */
+	pthread_cond_t		 done_cv;	/* a worker exited */
+	pthread_cond_t		 free_cv;	/* a worker finished a connection */
+	int			 acceptor_waits;	/* on free_cv */
+	int			*queue;		/* accepted, not yet served */
+	size_t			 qlen, qcap;
+	int			 threads, idle;
+	int			 serving;	/* workers inside am_mctx_serve() */
+	int			 stopping;
+	int			 failed;
+	struct am_mctx		*conns;
+	pthread_t		 run_thread;	/* in am_engine_run's sigwait */
+	int			 wake_sig;	/* sent to it when the acceptor fails */
+	int			 stuck;		/* workers left when run returned */
+};
+
+/* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
+void	am_mctx_serve(struct am_engine *, int fd);
+
+/*
+ * am_engine_track, am_engine_untrack - engine.c: put a connection on the
+ * engine's list (so am_engine_stop can wake it) and take it off again;
+ * untrack also closes its descriptor and frees its worker for the acceptor.
+ */
+void	am_engine_track(struct am_engine *, struct am_mctx *);
+void	am_engine_untrack(struct am_engine *, struct am_mctx *);
+
+#endif /* AM_ENGINE_INT_H */
