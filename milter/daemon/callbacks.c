@@ -37,11 +37,7 @@ struct cb_state {
 	struct am_conn	*conn;
 };
 
-<<<<<<< HEAD
 /* process-wide state: see daemon/daemon.h */
-static struct am_daemon	*daemon_ctx;	/* set once before the engine starts */
-=======
->>>>>>> engine
 static int		 active;	/* open connections; __atomic */
 static int		 busy;		/* messages between MAIL and EOM; __atomic */
 
