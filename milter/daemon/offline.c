@@ -119,30 +119,52 @@ feed_body(struct am_msg *m, FILE *fp)
 	free(line);
 }
 
-/* print_outcome - A-R header, action, summary */
+/*
+ * print_edits - the header edits, as the milter would apply them: the
+ * fields it adds, top first ("Name: value"), then the ones it deletes
+ * ("Deleted: Name n").  A refused message gets no edits; its A-R is
+ * printed all the same, so the reader sees why.
+ */
+static void
+print_edits(const struct am_outcome *o, FILE *out)
+{
+	size_t	 i;
+
+	if (!am_outcome_delivers(o) && o->authres.len > 0)
+		fprintf(out, "Authentication-Results: %s\n",
+		    am_buf_str(&o->authres));
+	/* inserted at 0 one after the other: the last one ends on top */
+	for (i = o->nedits; i > 0; i--)
+		if (o->edits[i - 1].kind == AM_EDIT_INSERT)
+			fprintf(out, "%s: %s\n", o->edits[i - 1].name,
+			    o->edits[i - 1].value);
+	for (i = 0; i < o->nedits; i++)
+		if (o->edits[i].kind == AM_EDIT_DELETE)
+			fprintf(out, "Deleted: %s %zu\n", o->edits[i].name,
+			    o->edits[i].index);
+}
+
+/* print_outcome - header edits, action, summary */
 static int
 print_outcome(struct am_msg *m, FILE *out)
 {
-	struct am_verdict	 v;
+	struct am_outcome	 o;
 	struct am_buf		 b;
-	int			 rc = 0;
+	int			 rc;
 
-	am_msg_decide(m, &v);
-	am_buf_init(&b, AM_AUTHRES_MAX);
-	if (am_msg_authres(m, &v, &b) == -1) {
-		am_msg_set_err(m, AM_ERR_RESOURCE, "A-R header too large");
-		am_msg_decide(m, &v);
-		rc = EX_SOFTWARE;
-	} else
-		fprintf(out, "Authentication-Results: %s\n", am_buf_str(&b));
-	fprintf(out, "Action: %s", am_action_str(v.action));
-	if (v.code[0] != '\0')
-		fprintf(out, " %s %s %s", v.code, v.xcode, v.text);
+	am_msg_end(m, &o);
+	print_edits(&o, out);
+	fprintf(out, "Action: %s", am_action_str(o.verdict.action));
+	if (o.verdict.code[0] != '\0')
+		fprintf(out, " %s %s %s", o.verdict.code, o.verdict.xcode,
+		    o.verdict.text);
 	fprintf(out, "\n");
-	am_buf_reset(&b);
-	am_msg_summary(m, &v, &b);
+	am_buf_init(&b, 4096);
+	am_msg_summary(m, &o.verdict, &b);
 	fprintf(out, "Summary: %s\n", am_buf_str(&b));
 	am_buf_clear(&b);
+	rc = o.authres.len > 0 ? 0 : EX_SOFTWARE;
+	am_outcome_clear(&o);
 	return rc;
 }
 
@@ -166,7 +188,6 @@ run(struct am_conn *c, const struct am_offline_opts *o, FILE *fp, FILE *out)
 	}
 	am_msg_eoh(m);
 	feed_body(m, fp);
-	am_msg_finish(m);
 	rc = print_outcome(m, out);
 	am_msg_free(m);
 	return rc;
