@@ -15,11 +15,25 @@
 #include "message/session.h"
 #include "spf/spf.h"
 
+/* policy_conf - what policy reads of the connection's config snapshot */
+static void
+policy_conf(const struct am_config *cfg, struct am_policy_conf *pc)
+{
+	pc->reject_failures = cfg->reject_failures;
+	pc->hold_quarantined = cfg->hold_quarantined;
+	pc->reject_string = cfg->reject_string;
+	pc->on_temperror = cfg->on_temperror;
+	pc->on_internal_error = cfg->on_internal_error;
+}
+
 /* am_msg_decide - the verdict for a finished message */
 void
 am_msg_decide(const struct am_msg *m, struct am_verdict *v)
 {
-	am_policy_decide(m->conn->cfg, &m->facts, &m->res, m->err, v);
+	struct am_policy_conf	 pc;
+
+	policy_conf(m->conn->cfg, &pc);
+	am_policy_decide(&pc, &m->facts, &m->res, m->err, v);
 }
 
 /*
@@ -213,8 +227,11 @@ void
 am_outcome_internal(const struct am_config *cfg, const char *why,
     struct am_outcome *o)
 {
+	struct am_policy_conf	 pc;
+
 	am_outcome_init(o);
 	o->err = AM_ERR_INTERNAL;
 	snprintf(o->errwhy, sizeof(o->errwhy), "%s", why);
-	am_policy_decide(cfg, NULL, NULL, o->err, &o->verdict);
+	policy_conf(cfg, &pc);
+	am_policy_decide(&pc, NULL, NULL, o->err, &o->verdict);
 }
