@@ -134,46 +134,59 @@ strip_angle(const char *s)
 	return strndup(s, len);
 }
 
-/* budget_enter - this thread's DNS queries count against the message */
-static void
-budget_enter(struct am_msg *m)
-{
-	m->dnsb.exhausted = 0;
-	am_dns_budget_enter(&m->dnsb);
-}
+/* the DNS budget phases of a message; the limits are in session.h */
+struct phase {
+	unsigned int	 secs;
+	unsigned int	 lookups;
+};
+/* Postfix waits for the command after MAIL: SPF has AM_DNS_SPF_SECS */
+static const struct phase phase_spf = { AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS };
+static const struct phase phase_dkim = { AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS };
+static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS };
 
-/* budget_leave - back to no budget; returns the phase's exhausted bits */
+/*
+ * budgeted - run one check under a fresh DNS budget of its phase (the
+ * deadline counts from now); the bits of a budget it ran out of are noted
+ * on the message (summary dns_budget=) and returned
+ */
 static int
-budget_leave(struct am_msg *m)
+budgeted(struct am_msg *m, const struct phase *ph,
+    void (*check)(struct am_msg *, struct am_dns_budget *))
 {
-	am_dns_budget_leave();
+	am_dns_budget_arm(&m->dnsb, ph->secs, ph->lookups);
+	check(m, &m->dnsb);
 	m->dns_over |= m->dnsb.exhausted;
 	return m->dnsb.exhausted;
 }
 
-/* run_spf - RFC 7208 checks of HELO and MAIL FROM; failures become results */
+/* spf_checks - RFC 7208 checks of HELO and MAIL FROM; failures are results */
+static void
+spf_checks(struct am_msg *m, struct am_dns_budget *b)
+{
+	struct am_conn	*c = m->conn;
+	const char	*helo = c->helo ? c->helo : "";
+
+	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
+	if (*helo != '\0' && am_spf_check_helo(c->spf, b, c->client_ip, helo,
+	    &m->res.spf_helo) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
+	if (am_spf_check_mailfrom(c->spf, b, c->client_ip, helo, m->mailfrom,
+	    &m->res.spf_mailfrom) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
+}
+
+/* run_spf - the SPF phase, with the connection's libspf2 server */
 static void
 run_spf(struct am_msg *m)
 {
 	struct am_conn	*c = m->conn;
-	const char	*helo = c->helo ? c->helo : "";
 
 	if (c->spf == NULL &&
 	    (c->spf = am_spf_new(c->env->dns, c->cfg->authserv_id)) == NULL) {
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot create SPF server");
 		return;
 	}
-	/* Postfix waits for the next command: SPF has AM_DNS_SPF_SECS */
-	am_dns_budget_arm(&m->dnsb, AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS);
-	budget_enter(m);
-	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
-	if (*helo != '\0' && am_spf_check_helo(c->spf, c->client_ip, helo,
-	    &m->res.spf_helo) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
-	if (am_spf_check_mailfrom(c->spf, c->client_ip, helo, m->mailfrom,
-	    &m->res.spf_mailfrom) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
-	budget_leave(m);
+	budgeted(m, &phase_spf, spf_checks);
 }
 
 /* am_msg_new - a new transaction on the connection */
@@ -335,6 +348,14 @@ am_msg_header(struct am_msg *m, const char *name, const char *value)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
 }
 
+/* dkim_eoh - signatures parsed, key look-ups started */
+static void
+dkim_eoh(struct am_msg *m, struct am_dns_budget *b)
+{
+	if (am_dkim_eoh(m->dkim, b) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
+}
+
 /* am_msg_eoh - end of headers */
 void
 am_msg_eoh(struct am_msg *m)
@@ -342,11 +363,7 @@ am_msg_eoh(struct am_msg *m)
 	if (m->dkim == NULL)
 		return;
 	/* key look-ups may start here: the DKIM budget starts too */
-	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
-	budget_enter(m);
-	if (am_dkim_eoh(m->dkim) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
-	budget_leave(m);
+	budgeted(m, &phase_dkim, dkim_eoh);
 }
 
 /* am_msg_body - one body chunk */
@@ -379,24 +396,31 @@ from_domains(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t max,
 	return bad ? -1 : 0;
 }
 
-/* run_dmarc - DMARC over every author domain; unusable From never passes */
+/* dmarc_eval - DMARC over every author domain (policy discovery) */
 static void
-run_dmarc(struct am_msg *m)
+dmarc_eval(struct am_msg *m, struct am_dns_budget *b)
 {
 	char			 dom[AM_FROM_ADDRS_MAX][AM_DOMAIN_MAX + 1];
 	size_t			 ndom;
-	int			 bad;
-	struct am_dmarc_res	*d = &m->res.dmarc;
 
-	bad = from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom);
-	am_dns_budget_arm(&m->dnsb, AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS);
-	budget_enter(m);
-	if (am_dmarc_eval(m->conn->env->dns, m->conn->cfg->psl, dom, ndom,
-	    &m->res, d) == -1)
+	m->from_bad |= from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom) == -1;
+	if (am_dmarc_eval(m->conn->env->dns, b, m->conn->cfg->psl, dom, ndom,
+	    &m->res, &m->res.dmarc) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DMARC evaluation failed");
-	if (budget_leave(m) != 0)
+}
+
+/* run_dmarc - the DMARC phase; an unusable From never passes */
+static void
+run_dmarc(struct am_msg *m)
+{
+	struct am_dmarc_res	*d = &m->res.dmarc;
+	int			 bad;
+
+	/* session.h AM_DNS_*: over budget here is an internal error */
+	if (budgeted(m, &phase_dmarc, dmarc_eval) != 0)
 		am_msg_set_err(m, AM_ERR_RESOURCE,
 		    "DNS budget exhausted in DMARC policy discovery");
+	bad = m->from_bad;
 	if (m->nfrom == 0) {
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason), "no From header");
@@ -407,6 +431,15 @@ run_dmarc(struct am_msg *m)
 		snprintf(d->reason, sizeof(d->reason),
 		    "unusable From header (%zu From fields)", m->nfrom);
 	}
+}
+
+/* dkim_eom - verify, one result per signature */
+static void
+dkim_eom(struct am_msg *m, struct am_dns_budget *b)
+{
+	if (am_dkim_eom(m->dkim, b, m->res.dkim, AM_DKIM_SIGS_MAX,
+	    &m->res.ndkim) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
 }
 
 /* run_dkim - DKIM results; a header limit leaves one permerror entry */
@@ -426,12 +459,7 @@ run_dkim(struct am_msg *m)
 	if (m->dkim == NULL)
 		return;
 	/* a fresh deadline: the body took its own time since EOH */
-	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
-	budget_enter(m);
-	if (am_dkim_eom(m->dkim, m->res.dkim, AM_DKIM_SIGS_MAX,
-	    &m->res.ndkim) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
-	budget_leave(m);
+	budgeted(m, &phase_dkim, dkim_eom);
 }
 
 /* am_msg_finish - end of message: DKIM results, then DMARC */

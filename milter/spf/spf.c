@@ -408,12 +408,13 @@ reverse_name(const struct client *c, char *out, size_t len)
 
 /* has_addr - does name have the client's address? */
 static int
-has_addr(struct am_spf *spf, const char *name, const struct client *c)
+has_addr(struct am_spf *spf, struct am_dns_budget *b, const char *name,
+    const struct client *c)
 {
 	struct ub_result	*res;
 	int			 i, hit = 0;
 
-	if (am_dns_query(spf->dns, name, c->v6 ? 28 : 1, &res) != AM_DNS_OK)
+	if (am_dns_query(spf->dns, b, name, c->v6 ? 28 : 1, &res) != AM_DNS_OK)
 		return 0;
 	for (i = 0; res->data[i] != NULL && !hit; i++)
 		hit = res->len[i] == (c->v6 ? 16 : 4) &&
@@ -440,8 +441,8 @@ sub_of(const char *name, const char *domain)
  * "unknown" if none.
  */
 static void
-validated_ptr(struct am_spf *spf, const struct client *c, const char *domain,
-    char *out, size_t len)
+validated_ptr(struct am_spf *spf, struct am_dns_budget *b,
+    const struct client *c, const char *domain, char *out, size_t len)
 {
 	struct ub_result	*res;
 	char			 rev[80], name[AM_DOMAIN_MAX + 2];
@@ -449,11 +450,11 @@ validated_ptr(struct am_spf *spf, const struct client *c, const char *domain,
 
 	snprintf(out, len, "unknown");
 	reverse_name(c, rev, sizeof(rev));
-	if (am_dns_query(spf->dns, rev, 12, &res) != AM_DNS_OK)
+	if (am_dns_query(spf->dns, b, rev, 12, &res) != AM_DNS_OK)
 		return;
 	for (i = 0; res->data[i] != NULL && i < PTR_NAMES_MAX; i++) {
 		if (am_dns_spf_name(res->data[i], (size_t)res->len[i], name,
-		    sizeof(name)) == -1 || !has_addr(spf, name, c))
+		    sizeof(name)) == -1 || !has_addr(spf, b, name, c))
 			continue;
 		if (!found || sub_of(name, domain))
 			snprintf(out, len, "%s", name);
@@ -480,8 +481,8 @@ truncate_name(const char *name)
  * default).  libspf2 only tells us which exp= applies (dns_spf.c).
  */
 static void
-explain(struct am_spf *spf, const struct client *c, const char *helo,
-    const char *sender, struct am_spf_check *out)
+explain(struct am_spf *spf, struct am_dns_budget *b, const struct client *c,
+    const char *helo, const char *sender, struct am_spf_check *out)
 {
 	const struct am_dns_spf_exp	*x = am_dns_spf_exp(spf->layer);
 	struct am_spf_macros		 m;
@@ -507,16 +508,16 @@ explain(struct am_spf *spf, const struct client *c, const char *helo,
 	m.receiver = spf->receiver;
 	m.now = (long long)time(NULL);
 	if (am_spf_macro_uses_p(x->spec)) {
-		validated_ptr(spf, c, x->domain, ptr, sizeof(ptr));
+		validated_ptr(spf, b, c, x->domain, ptr, sizeof(ptr));
 		m.ptr = ptr;
 	}
 	if (am_spf_macro_expand(x->spec, 0, &m, name, sizeof(name)) == -1)
 		return;
-	if (am_dns_txt(spf->dns, truncate_name(name), &txt, &ntxt) !=
+	if (am_dns_txt(spf->dns, b, truncate_name(name), &txt, &ntxt) !=
 	    AM_DNS_OK)
 		return;				/* 6.2: DNS trouble, no text */
 	if (ntxt == 1 && am_spf_macro_uses_p(txt[0]) && m.ptr == NULL) {
-		validated_ptr(spf, c, x->domain, ptr, sizeof(ptr));
+		validated_ptr(spf, b, c, x->domain, ptr, sizeof(ptr));
 		m.ptr = ptr;
 	}
 	if (ntxt == 1 && am_spf_macro_expand(txt[0], 1, &m, text,
@@ -556,8 +557,8 @@ overrides(struct am_spf *spf, struct am_spf_check *out)
 
 /* evaluate - run check_host() for sender; fill result and reason */
 static int
-evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
-    const char *sender, struct am_spf_check *out)
+evaluate(struct am_spf *spf, struct am_dns_budget *b, const char *client_ip,
+    const char *helo, const char *sender, struct am_spf_check *out)
 {
 	SPF_request_t	*req;
 	SPF_response_t	*resp = NULL;
@@ -569,7 +570,7 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 		set_reason(out, "no usable client address");
 		return 0;
 	}
-	am_dns_spf_reset(spf->layer, c.v6, c.addr);
+	am_dns_spf_reset(spf->layer, b, c.v6, c.addr);
 	if ((req = SPF_request_new(spf->server)) == NULL)
 		return internal(out, "out of memory");
 	if (set_client(req, &c) == -1) {
@@ -592,7 +593,7 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 	reason_of(spf, resp, out);
 	overrides(spf, out);
 	if (out->result == AM_SPF_FAIL)
-		explain(spf, &c, helo, sender, out);
+		explain(spf, b, &c, helo, sender, out);
 	SPF_response_free(resp);
 	SPF_request_free(req);
 	return err == SPF_E_NO_MEMORY ? -1 : 0;
@@ -600,8 +601,8 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 
 /* check_as_helo - check postmaster@<helo>, or none if helo is unusable */
 static int
-check_as_helo(struct am_spf *spf, const char *client_ip, const char *helo,
-    struct am_spf_check *out)
+check_as_helo(struct am_spf *spf, struct am_dns_budget *b,
+    const char *client_ip, const char *helo, struct am_spf_check *out)
 {
 	char		 sender[AM_ADDR_MAX + 1];
 	const char	*why;
@@ -612,16 +613,16 @@ check_as_helo(struct am_spf *spf, const char *client_ip, const char *helo,
 	}
 	/* is_domain() bounds helo, so this always fits */
 	snprintf(sender, sizeof(sender), "postmaster@%s", helo);
-	return evaluate(spf, client_ip, helo, sender, out);
+	return evaluate(spf, b, client_ip, helo, sender, out);
 }
 
 /* am_spf_check_helo - RFC 7208 2.3: the HELO identity */
 int
-am_spf_check_helo(struct am_spf *spf, const char *client_ip,
-    const char *helo, struct am_spf_check *out)
+am_spf_check_helo(struct am_spf *spf, struct am_dns_budget *b,
+    const char *client_ip, const char *helo, struct am_spf_check *out)
 {
 	check_begin(out, helo != NULL ? helo : "", helo != NULL ? helo : "");
-	return check_as_helo(spf, client_ip, helo, out);
+	return check_as_helo(spf, b, client_ip, helo, out);
 }
 
 /* strip_path - "<addr>" or "addr" without brackets and blanks, into buf */
@@ -649,8 +650,9 @@ strip_path(const char *mailfrom, char *buf, size_t size)
 
 /* am_spf_check_mailfrom - RFC 7208 2.4: MAIL FROM, or HELO if null */
 int
-am_spf_check_mailfrom(struct am_spf *spf, const char *client_ip,
-    const char *helo, const char *mailfrom, struct am_spf_check *out)
+am_spf_check_mailfrom(struct am_spf *spf, struct am_dns_budget *b,
+    const char *client_ip, const char *helo, const char *mailfrom,
+    struct am_spf_check *out)
 {
 	char		 addr[AM_ADDR_MAX + 1], pm[AM_ADDR_MAX + 1];
 	const char	*at;
@@ -664,7 +666,7 @@ am_spf_check_mailfrom(struct am_spf *spf, const char *client_ip,
 		snprintf(pm, sizeof(pm), "postmaster@%.*s",
 		    AM_DOMAIN_MAX + 1, helo != NULL ? helo : "");
 		check_begin(out, pm, helo != NULL ? helo : "");
-		return check_as_helo(spf, client_ip, helo, out);
+		return check_as_helo(spf, b, client_ip, helo, out);
 	}
 	at = strrchr(addr, '@');
 	check_begin(out, addr, at != NULL ? at + 1 : "");
@@ -672,7 +674,7 @@ am_spf_check_mailfrom(struct am_spf *spf, const char *client_ip,
 		set_reason(out, "MAIL FROM domain is not a domain name");
 		return 0;			/* RFC 7208 4.3: none */
 	}
-	return evaluate(spf, client_ip, helo, addr, out);
+	return evaluate(spf, b, client_ip, helo, addr, out);
 }
 
 /* result_word - RFC 7208 2.6 result names (also RFC 8601's) */

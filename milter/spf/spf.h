@@ -12,6 +12,7 @@
 #include "common/results.h"
 
 struct am_dns;
+struct am_dns_budget;
 struct am_buf;
 struct am_spf;
 
@@ -28,11 +29,14 @@ void		 am_spf_free(struct am_spf *);		/* NULL is fine */
  * "postmaster@helo"; out->identity then says so.
  * A fail result carries the domain's exp= explanation in out->explanation
  * (empty when there is none or it does not resolve, RFC 7208 6.2).
+ * Every DNS lookup of the check counts against b (dns.h; NULL: none):
+ * one over its cap or past its deadline is a temperror, like a timeout.
  */
-int	am_spf_check_helo(struct am_spf *, const char *client_ip,
-	    const char *helo, struct am_spf_check *out);
-int	am_spf_check_mailfrom(struct am_spf *, const char *client_ip,
-	    const char *helo, const char *mailfrom, struct am_spf_check *out);
+int	am_spf_check_helo(struct am_spf *, struct am_dns_budget *b,
+	    const char *client_ip, const char *helo, struct am_spf_check *out);
+int	am_spf_check_mailfrom(struct am_spf *, struct am_dns_budget *b,
+	    const char *client_ip, const char *helo, const char *mailfrom,
+	    struct am_spf_check *out);
 
 /*
  * RFC 7208 section 9.1 Received-SPF field value (without the name) for one

@@ -138,7 +138,7 @@ run_test(struct am_spf *spf, const struct item *it)
 
 	if (!wanted(name))
 		return;
-	am_spf_check_mailfrom(spf, it->f[1], it->f[2], it->f[3], &out);
+	am_spf_check_mailfrom(spf, NULL, it->f[1], it->f[2], it->f[3], &out);
 	got = am_spf_result_str(out.result);
 	ok = result_ok(got, want);
 	/*

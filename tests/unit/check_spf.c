@@ -305,9 +305,9 @@ START_TEST(test_spf_table)
 
 	memset(&c, 0x5a, sizeof(c));
 	if (cases[_i].mailfrom == NULL)
-		r = am_spf_check_helo(spf, cases[_i].ip, cases[_i].helo, &c);
+		r = am_spf_check_helo(spf, NULL, cases[_i].ip, cases[_i].helo, &c);
 	else
-		r = am_spf_check_mailfrom(spf, cases[_i].ip, cases[_i].helo,
+		r = am_spf_check_mailfrom(spf, NULL, cases[_i].ip, cases[_i].helo,
 		    cases[_i].mailfrom, &c);
 	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(c.checked, 1);
@@ -326,14 +326,38 @@ START_TEST(test_void_reason)
 {
 	struct am_spf_check	 c;
 
-	ck_assert_int_eq(am_spf_check_mailfrom(spf, "192.0.2.9", HELO,
+	ck_assert_int_eq(am_spf_check_mailfrom(spf, NULL, "192.0.2.9", HELO,
 	    "u@void3.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_PERMERROR);
 	ck_assert_str_eq(c.reason, "void lookup limit exceeded");
 	/* the count is per check */
-	ck_assert_int_eq(am_spf_check_mailfrom(spf, "192.0.2.9", HELO,
+	ck_assert_int_eq(am_spf_check_mailfrom(spf, NULL, "192.0.2.9", HELO,
 	    "u@void2.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_PASS);
+}
+END_TEST
+
+/*
+ * test_budget - the check's lookups count against the budget passed in
+ * (through libspf2's layer): with room for one, a record that needs more
+ * is temperror, and the budget says why; a fresh one passes
+ */
+START_TEST(test_budget)
+{
+	struct am_spf_check	 c;
+	struct am_dns_budget	 b;
+
+	am_dns_budget_arm(&b, 0, 1);
+	ck_assert_int_eq(am_spf_check_mailfrom(spf, &b, "192.0.2.9", HELO,
+	    "u@void2.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_TEMPERROR);
+	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_LOOKUPS);
+	am_dns_budget_arm(&b, 0, 100);
+	ck_assert_int_eq(am_spf_check_mailfrom(spf, &b, "192.0.2.9", HELO,
+	    "u@void2.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_PASS);
+	ck_assert_int_eq(b.exhausted, 0);
+	ck_assert_uint_gt(b.lookups, 1);
 }
 END_TEST
 
@@ -341,14 +365,14 @@ START_TEST(test_reasons)
 {
 	struct am_spf_check	 c;
 
-	am_spf_check_mailfrom(spf, "192.0.2.5", HELO,
+	am_spf_check_mailfrom(spf, NULL, "192.0.2.5", HELO,
 	    "user@pass-ip4.example.com", &c);
 	ck_assert_str_eq(c.reason, "domain of pass-ip4.example.com "
 	    "designates 192.0.2.5 as permitted sender");
-	am_spf_check_mailfrom(spf, "192.0.2.9", HELO, "u@two.example.com",
+	am_spf_check_mailfrom(spf, NULL, "192.0.2.9", HELO, "u@two.example.com",
 	    &c);
 	ck_assert_msg(strstr(c.reason, "ultiple") != NULL, "%s", c.reason);
-	am_spf_check_helo(spf, "192.0.2.30", "[192.0.2.30]", &c);
+	am_spf_check_helo(spf, NULL, "192.0.2.30", "[192.0.2.30]", &c);
 	ck_assert_str_eq(c.reason, "HELO is an address literal");
 }
 END_TEST
@@ -358,12 +382,12 @@ START_TEST(test_bad_client)
 	struct am_spf_check	 c;
 
 	/* nothing to evaluate: none with a reason, not an internal error */
-	ck_assert_int_eq(am_spf_check_mailfrom(spf, "not-an-ip", HELO,
+	ck_assert_int_eq(am_spf_check_mailfrom(spf, NULL, "not-an-ip", HELO,
 	    "u@pass-ip4.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_NONE);
 	ck_assert_str_eq(c.reason, "no usable client address");
 	ck_assert_str_eq(c.identity, "u@pass-ip4.example.com");
-	ck_assert_int_eq(am_spf_check_helo(spf, NULL, HELO, &c), 0);
+	ck_assert_int_eq(am_spf_check_helo(spf, NULL, NULL, HELO, &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_NONE);
 	ck_assert_int_eq(c.checked, 1);
 }
@@ -375,7 +399,7 @@ START_TEST(test_received_spf)
 	struct am_buf		 b;
 
 	am_buf_init(&b, 2048);
-	am_spf_check_mailfrom(spf, "192.0.2.5", HELO,
+	am_spf_check_mailfrom(spf, NULL, "192.0.2.5", HELO,
 	    "<user@pass-ip4.example.com>", &c);
 	am_spf_received(&c, "192.0.2.5", HELO, "mx.receiver.example", &b);
 	ck_assert_str_eq(am_buf_str(&b), "pass (domain of "
@@ -385,7 +409,7 @@ START_TEST(test_received_spf)
 	    "identity=mailfrom");
 
 	am_buf_reset(&b);
-	am_spf_check_helo(spf, "2001:db8::1", "[192.0.2.30]", &c);
+	am_spf_check_helo(spf, NULL, "2001:db8::1", "[192.0.2.30]", &c);
 	am_spf_received(&c, "2001:db8::1", "[192.0.2.30]",
 	    "mx.receiver.example", &b);
 	ck_assert_str_eq(am_buf_str(&b), "none (HELO is an address literal) "
@@ -419,9 +443,9 @@ spf_thread(void *arg)
 	for (i = 0; i < 60; i++) {
 		k = ((size_t)arg * 7 + i) % (sizeof(cases) / sizeof(cases[0]));
 		if (cases[k].mailfrom == NULL)
-			am_spf_check_helo(mine, cases[k].ip, cases[k].helo, &c);
+			am_spf_check_helo(mine, NULL, cases[k].ip, cases[k].helo, &c);
 		else
-			am_spf_check_mailfrom(mine, cases[k].ip,
+			am_spf_check_mailfrom(mine, NULL, cases[k].ip,
 			    cases[k].helo, cases[k].mailfrom, &c);
 		if (c.result != cases[k].want)
 			bad++;
@@ -468,6 +492,7 @@ spf_suite(void)
 	tcase_add_loop_test(tc, test_spf_table, 0,
 	    sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_void_reason);
+	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_reasons);
 	tcase_add_test(tc, test_bad_client);
 	tcase_add_test(tc, test_received_spf);
