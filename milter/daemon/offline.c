@@ -8,8 +8,6 @@
  * an MTA sends it.
  */
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,29 +17,11 @@
 #include <sysexits.h>
 
 #include "common/buf.h"
+#include "common/netlist.h"
 #include "daemon/offline.h"
 #include "message/session.h"
 
 #define OFFLINE_LINE_MAX	(1024 * 1024)
-
-/* parse_ip - text address into a sockaddr; -1 if it is not one */
-static int
-parse_ip(const char *ip, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
 
 /* chomp - drop the line end (LF or CRLF); returns the new length */
 static size_t
@@ -204,7 +184,7 @@ am_offline_check(const struct am_env *env, struct am_config *cfg,
 	const char		*ip = o->ip != NULL ? o->ip : "127.0.0.1";
 	int			 rc;
 
-	if (parse_ip(ip, &ss) == -1) {
+	if (am_netlist_addr(ip, &ss) == -1) {
 		fprintf(stderr, "authmilter: -i %s: not an IP address\n", ip);
 		return EX_USAGE;
 	}

@@ -43,25 +43,42 @@ addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
 }
 
 /*
- * unmap - an IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address
- * it is (RFC 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and
- * IgnoreHosts' IPv4 entries match it.  Other addresses unchanged.
+ * keep_client - the client address as the connection keeps it: an
+ * IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address it is (RFC
+ * 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and IgnoreHosts' IPv4
+ * entries match it.  No address, or not IPv4/IPv6: AF_UNSPEC.
  */
-static const struct sockaddr *
-unmap(const struct sockaddr *sa, struct sockaddr_in *sin)
+static void
+keep_client(const struct sockaddr *sa, struct sockaddr_storage *ss)
 {
 	const struct sockaddr_in6	*sin6;
+	struct sockaddr_in		*sin = (struct sockaddr_in *)ss;
 
-	if (sa == NULL || sa->sa_family != AF_INET6)
-		return sa;
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = AF_UNSPEC;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		memcpy(ss, sa, sizeof(struct sockaddr_in));
+	if (sa->sa_family != AF_INET6)
+		return;
 	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return sa;
-	memset(sin, 0, sizeof(*sin));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(ss, sa, sizeof(*sin6));
+		return;
+	}
 	sin->sin_family = AF_INET;
 	sin->sin_port = sin6->sin6_port;
 	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	return (const struct sockaddr *)sin;
+}
+
+/* am_conn_client - the client address, or NULL when the MTA gave none */
+const struct sockaddr *
+am_conn_client(const struct am_conn *c)
+{
+	if (c->client.ss_family == AF_UNSPEC)
+		return NULL;
+	return (const struct sockaddr *)&c->client;
 }
 
 /* am_conn_new - state for one SMTP connection */
@@ -70,20 +87,20 @@ am_conn_new(const struct am_env *env, struct am_config *cfg,
     const char *hostname, const struct sockaddr *client)
 {
 	struct am_conn		*c;
-	struct sockaddr_in	 v4;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->env = env;
 	c->cfg = am_config_ref(cfg);
-	client = unmap(client, &v4);
-	addr_to_text(client, c->client_ip, sizeof(c->client_ip));
+	keep_client(client, &c->client);
+	/* printed once, for the log and Received-SPF; never parsed back */
+	addr_to_text(am_conn_client(c), c->client_ip, sizeof(c->client_ip));
 	if ((c->hostname = strdup(hostname ? hostname : "")) == NULL) {
 		am_conn_free(c);
 		return NULL;
 	}
-	c->trusted_net = client != NULL &&
-	    am_netlist_match(cfg->ignore_hosts, client);
+	c->trusted_net = am_conn_client(c) != NULL &&
+	    am_netlist_match(cfg->ignore_hosts, am_conn_client(c));
 	return c;
 }
 
@@ -114,7 +131,11 @@ am_conn_helo(struct am_conn *c, const char *helo)
 	return 0;
 }
 
-/* strip_angle - copy a MAIL FROM argument without <> and surrounding space */
+/*
+ * strip_angle - copy a MAIL FROM argument without <> and surrounding
+ * space: the reverse-path's address (RFC 5321 4.1.2), the one place the
+ * brackets come off; "" for the null sender
+ */
 static char *
 strip_angle(const char *s)
 {
@@ -167,11 +188,11 @@ spf_checks(struct am_msg *m, struct am_dns_budget *b)
 	const char	*helo = c->helo ? c->helo : "";
 
 	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
-	if (*helo != '\0' && am_spf_check_helo(c->spf, b, c->client_ip, helo,
-	    &m->res.spf_helo) == -1)
+	if (*helo != '\0' && am_spf_check_helo(c->spf, b, am_conn_client(c),
+	    helo, &m->res.spf_helo) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
-	if (am_spf_check_mailfrom(c->spf, b, c->client_ip, helo, m->mailfrom,
-	    &m->res.spf_mailfrom) == -1)
+	if (am_spf_check_mailfrom(c->spf, b, am_conn_client(c), helo,
+	    m->mailfrom, &m->res.spf_mailfrom) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
 }
 

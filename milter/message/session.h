@@ -82,7 +82,9 @@ struct am_msg;
 struct am_conn {
 	const struct am_env	*env;
 	struct am_config	*cfg;		/* one reference held */
-	char			 client_ip[64];	/* text; "unknown" if none */
+	struct sockaddr_storage	 client;	/* AF_UNSPEC if none; v4-mapped as v4 */
+	char			 client_ip[64];	/* printed, for log and Received-SPF;
+						   "unknown" if none */
 	char			*hostname;	/* MTA's reverse name for the client */
 	char			*helo;
 	int			 trusted_net;	/* client in IgnoreHosts */
@@ -118,11 +120,14 @@ struct am_msg {
 struct am_conn	*am_conn_new(const struct am_env *, struct am_config *cfg,
 		    const char *hostname, const struct sockaddr *client);
 void		 am_conn_free(struct am_conn *);	/* NULL is fine */
+/* the client address (AF_INET or AF_INET6), or NULL; valid as long as c */
+const struct sockaddr *am_conn_client(const struct am_conn *c);
 int		 am_conn_helo(struct am_conn *, const char *helo);
 
 /*
  * Start a message (frees any previous one).  mailfrom as given (with or
- * without <>); auth_authen is the {auth_authen} macro or NULL.  Runs the
+ * without <>; m->mailfrom keeps it without); auth_authen is the
+ * {auth_authen} macro or NULL.  Runs the
  * SPF checks unless the client is exempt.  NULL on ENOMEM.
  */
 struct am_msg	*am_msg_new(struct am_conn *, const char *mailfrom,

@@ -240,6 +240,41 @@ START_TEST(test_summary_line)
 }
 END_TEST
 
+/*
+ * the client is kept as a sockaddr (a v4-mapped one as IPv4, RFC 4291
+ * 2.5.5.2) and reaches SPF as one; MAIL FROM loses its <> once, here
+ */
+START_TEST(test_client_and_path)
+{
+	struct sockaddr_in6	 sin6;
+	struct am_conn		*c;
+	struct am_msg		*m;
+	const char		*h[] = { "From", " a@example.com", NULL };
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.10",
+	    &sin6.sin6_addr), 1);
+	c = am_conn_new(&env, cfg, "client.example", (struct sockaddr *)&sin6);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(am_conn_client(c)->sa_family, AF_INET);
+	ck_assert_str_eq(c->client_ip, "192.0.2.10");
+	ck_assert_int_eq(am_conn_helo(c, "mail.example.com"), 0);
+	m = run(c, " <a@example.com> ", NULL, h);
+	ck_assert_str_eq(m->mailfrom, "a@example.com");
+	ck_assert_str_eq(m->res.spf_mailfrom.identity, "a@example.com");
+	ck_assert_int_eq(m->res.spf_mailfrom.result, AM_SPF_PASS);
+	am_conn_free(c);
+
+	c = am_conn_new(&env, cfg, NULL, NULL);	/* the MTA gave no address */
+	ck_assert_ptr_null(am_conn_client(c));
+	ck_assert_str_eq(c->client_ip, "unknown");
+	m = run(c, "<a@example.com>", NULL, h);
+	ck_assert_int_eq(m->res.spf_mailfrom.result, AM_SPF_NONE);
+	am_conn_free(c);
+}
+END_TEST
+
 /* edit_is - one edit of an outcome, as expected */
 static void
 edit_is(const struct am_outcome *o, size_t i, enum am_edit_kind kind,
@@ -362,6 +397,7 @@ session_suite(void)
 	tcase_add_test(tc, test_forged_authres_indexes);
 	tcase_add_test(tc, test_exempt_trusted_and_authenticated);
 	tcase_add_test(tc, test_summary_line);
+	tcase_add_test(tc, test_client_and_path);
 	tcase_add_test(tc, test_end_edits);
 	tcase_add_test(tc, test_end_refused);
 	tcase_add_test(tc, test_outcome_internal);
