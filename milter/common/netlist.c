@@ -314,19 +314,37 @@ am_netlist_match(const struct am_netlist *nl, const struct sockaddr *sa)
 	}
 }
 
+/* am_netlist_addr - an IPv4 or IPv6 address in text into a sockaddr */
+int
+am_netlist_addr(const char *text, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = AF_UNSPEC;
+	if (text == NULL)
+		return -1;
+	if (inet_pton(AF_INET, text, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
 /* am_netlist_match_str - 1 if the textual address is listed */
 int
 am_netlist_match_str(const struct am_netlist *nl, const char *addr)
 {
-	uint8_t	 a[16];
+	struct sockaddr_storage	 ss;
 
-	if (nl == NULL || addr == NULL)
+	if (am_netlist_addr(addr, &ss) == -1)
 		return 0;
-	if (inet_pton(AF_INET, addr, a) == 1)
-		return match_raw(nl, AF_INET, a);
-	if (inet_pton(AF_INET6, addr, a) == 1)
-		return match_v6(nl, a);
-	return 0;
+	return am_netlist_match(nl, (const struct sockaddr *)&ss);
 }
 
 /* am_netlist_count - number of entries */

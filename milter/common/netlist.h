@@ -40,6 +40,13 @@ int	am_netlist_add_file(struct am_netlist *, const char *path, char *err, size_t
 int	am_netlist_match(const struct am_netlist *, const struct sockaddr *);
 /* the same for an address in text form; 0 for unparsable text */
 int	am_netlist_match_str(const struct am_netlist *, const char *addr);
+
+/*
+ * An IPv4 or IPv6 address in text ("192.0.2.1", "2001:db8::1") into *ss
+ * (port 0): for input that arrives as text (authmilter -t -i).  Returns 0,
+ * or -1 (and ss_family AF_UNSPEC) if it is not one.
+ */
+int	am_netlist_addr(const char *text, struct sockaddr_storage *ss);
 size_t	am_netlist_count(const struct am_netlist *);
 
 #endif /* AM_NETLIST_H */

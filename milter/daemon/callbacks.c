@@ -21,7 +21,6 @@
 #include "common/log.h"
 #include "daemon/metrics.h"
 #include "message/session.h"
-#include "spf/spf.h"
 
 /* the actions we need; ADDHDRS/CHGHDRS are required, the rest optional */
 #define CB_ACTIONS_NEED	(AM_MPF_ADDHDRS | AM_MPF_CHGHDRS)
@@ -36,6 +35,9 @@ struct cb_state {
 	struct am_config *cfg;		/* snapshot taken when the MTA connected */
 	struct am_conn	*conn;
 };
+
+static enum am_mstat reply(struct am_mctx *, const char *,
+    const struct am_outcome *);
 
 /* process-wide state: see daemon/daemon.h */
 static int		 active;	/* open connections; __atomic */
@@ -96,20 +98,38 @@ state_get(struct am_mctx *ctx)
 	return st;
 }
 
-/* internal - no usable state: the configured safe action, never a crash */
-static enum am_mstat
-internal(struct am_mctx *ctx, const char *why)
+/*
+ * snapshot - the config the connection runs under: its own, the one taken
+ * at negotiation, or (no state at all, out of memory) the current one
+ */
+static struct am_config *
+snapshot(struct am_mctx *ctx, struct cb_state *st)
 {
-	struct am_config	*cfg = am_daemon_config(daemon_of(ctx));
-	enum am_action		 act = cfg->on_internal_error;
+	if (st != NULL && st->conn != NULL)
+		return am_config_ref(st->conn->cfg);
+	if (st != NULL && st->cfg != NULL)
+		return am_config_ref(st->cfg);
+	return am_daemon_config(daemon_of(ctx));
+}
 
+/* internal - no usable message state: OnInternalError, never a crash */
+static enum am_mstat
+internal(struct am_mctx *ctx, struct cb_state *st, const char *why)
+{
+	struct am_config	*cfg = snapshot(ctx, st);
+	struct am_outcome	 o;
+	const char		*qid = am_mctx_symval(ctx, "i");
+	enum am_mstat		 rc;
+
+	am_outcome_internal(cfg, why, &o);
 	am_config_unref(cfg);
-	am_log_err(am_mctx_symval(ctx, "i"), "internal error: %s; action=%s",
-	    why, am_action_str(act));
-	if (act != AM_ACT_TEMPFAIL)
-		return AM_MS_ACCEPT;
-	am_mctx_setreply(ctx, "451", "4.3.0", "Temporary internal error, try again later");
-	return AM_MS_TEMPFAIL;
+	am_log_err(qid, "internal error: %s; action=%s", why,
+	    am_action_str(o.verdict.action));
+	/* accept before end of message: stop filtering, let it through */
+	rc = o.verdict.action == AM_ACT_ACCEPT ? AM_MS_ACCEPT :
+	    reply(ctx, qid, &o);
+	am_outcome_clear(&o);
+	return rc;
 }
 
 /* cb_negotiate - ask for the actions, steps and macros we use */
@@ -139,18 +159,18 @@ cb_connect(struct am_mctx *ctx, const char *hostname,
     const struct sockaddr *addr)
 {
 	struct cb_state		*st = state_get(ctx);
-	struct am_config	*cfg;
 
 	if (st == NULL)
-		return internal(ctx, "out of memory at connect");
+		return internal(ctx, NULL, "out of memory at connect");
 	/* taken at negotiation; a later connect on the same socket: current */
-	cfg = st->cfg != NULL ? st->cfg : am_daemon_config(daemon_of(ctx));
-	st->cfg = NULL;
+	if (st->cfg == NULL)
+		st->cfg = am_daemon_config(daemon_of(ctx));
 	am_conn_free(st->conn);
-	st->conn = am_conn_new(&daemon_of(ctx)->env, cfg, hostname, addr);
-	am_config_unref(cfg);
+	st->conn = am_conn_new(&daemon_of(ctx)->env, st->cfg, hostname, addr);
 	if (st->conn == NULL)
-		return internal(ctx, "out of memory at connect");
+		return internal(ctx, st, "out of memory at connect");
+	am_config_unref(st->cfg);	/* the connection holds its own */
+	st->cfg = NULL;
 	return AM_MS_CONTINUE;
 }
 
@@ -161,7 +181,7 @@ cb_helo(struct am_mctx *ctx, const char *helo)
 	struct cb_state	*st = am_mctx_getpriv(ctx);
 
 	if (st == NULL || st->conn == NULL || am_conn_helo(st->conn, helo) == -1)
-		return internal(ctx, "no connection state at HELO");
+		return internal(ctx, st, "no connection state at HELO");
 	return AM_MS_CONTINUE;
 }
 
@@ -173,14 +193,14 @@ cb_envfrom(struct am_mctx *ctx, const char **argv)
 	struct am_msg	*m;
 
 	if (st == NULL || st->conn == NULL)
-		return internal(ctx, "no connection state at MAIL");
+		return internal(ctx, st, "no connection state at MAIL");
 	/* busy from here: the SPF look-ups below belong to the message too */
 	msg_begin(st);
 	m = am_msg_new(st->conn, argv != NULL ? argv[0] : NULL,
 	    am_mctx_symval(ctx, "{auth_authen}"));
 	if (m == NULL) {
 		msg_end(st);
-		return internal(ctx, "out of memory at MAIL");
+		return internal(ctx, st, "out of memory at MAIL");
 	}
 	am_msg_set_qid(m, am_mctx_symval(ctx, "i"));
 	return AM_MS_CONTINUE;
@@ -227,58 +247,37 @@ cb_body(struct am_mctx *ctx, const unsigned char *chunk, size_t len)
 }
 
 /*
- * value_start - begin a header value we add.  With HDR_LEADSPC negotiated,
- * Postfix and sendmail take an added value as everything after the colon
- * and add no space of their own, so the space is ours to send.
+ * apply_edits - the outcome's header edits, in its order.  With
+ * HDR_LEADSPC negotiated, Postfix and sendmail take an added value as
+ * everything after the colon and add no space of their own, so the space
+ * is ours to send.  -1 if the MTA refused any.
  */
-static void
-value_start(struct am_mctx *ctx, struct am_buf *b)
-{
-	if (am_mctx_steps(ctx) & AM_MPP_HDR_LEADSPC)
-		am_buf_addc(b, ' ');
-}
-
-/* edit_headers - delete forged A-R (reverse order), insert ours at the top */
 static int
-edit_headers(struct am_mctx *ctx, struct am_msg *m, const struct am_verdict *v)
+apply_edits(struct am_mctx *ctx, const struct am_outcome *o)
 {
-	struct am_buf	 b;
-	size_t		 i;
-	int		 rc = 0;
+	const struct am_edit	*e;
+	const char		*sp;
+	char			*v;
+	size_t			 i;
+	int			 rc = 0;
 
-	/* RFC 8601 5: ours only; reverse so earlier indexes stay valid */
-	for (i = m->nforged; i > 0; i--)
-		if (am_mctx_chgheader(ctx, "Authentication-Results",
-		    (uint32_t)m->forged[i - 1], NULL) == -1)
+	sp = (am_mctx_steps(ctx) & AM_MPP_HDR_LEADSPC) ? " " : "";
+	for (i = 0; i < o->nedits; i++) {
+		e = &o->edits[i];
+		if (e->kind == AM_EDIT_DELETE) {
+			if (am_mctx_chgheader(ctx, e->name,
+			    (uint32_t)e->index, NULL) == -1)
+				rc = -1;
+			continue;
+		}
+		if (asprintf(&v, "%s%s", sp, e->value) == -1)
+			return -1;
+		if (am_mctx_insheader(ctx, (uint32_t)e->index, e->name,
+		    v) == -1)
 			rc = -1;
-	am_buf_init(&b, AM_AUTHRES_MAX + 1);
-	value_start(ctx, &b);
-	if (am_msg_authres(m, v, &b) == -1 ||
-	    am_mctx_insheader(ctx, 0, "Authentication-Results",
-	    am_buf_str(&b)) == -1)
-		rc = -1;
-	am_buf_clear(&b);
+		free(v);
+	}
 	return rc;
-}
-
-/* add_received_spf - RFC 7208 9.1 header, when configured */
-static void
-add_received_spf(struct am_mctx *ctx, struct am_msg *m)
-{
-	struct am_buf	 b;
-	struct am_conn	*c = m->conn;
-
-	if (!c->cfg->add_received_spf || m->exempt != NULL ||
-	    !m->res.spf_mailfrom.checked)
-		return;
-	am_buf_init(&b, AM_AUTHRES_MAX + 1);
-	value_start(ctx, &b);
-	am_spf_received(&m->res.spf_mailfrom, c->client_ip, c->helo ? c->helo : "",
-	    c->cfg->authserv_id, &b);
-	if (am_buf_failed(&b) ||
-	    am_mctx_insheader(ctx, 0, "Received-SPF", am_buf_str(&b)) == -1)
-		am_log_warn(m->qid, "could not add Received-SPF");
-	am_buf_clear(&b);
 }
 
 /*
@@ -298,24 +297,25 @@ reply_text(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* reply - verdict to the engine */
+/* reply - the outcome's verdict to the engine */
 static enum am_mstat
-reply(struct am_mctx *ctx, struct am_msg *m, const struct am_verdict *v)
+reply(struct am_mctx *ctx, const char *qid, const struct am_outcome *o)
 {
-	char	 text[sizeof(v->text) * 2];
+	const struct am_verdict	*v = &o->verdict;
+	char			 text[sizeof(v->text) * 2];
 
 	switch (v->action) {
 	case AM_ACT_QUARANTINE:
 		snprintf(text, sizeof(text), "DMARC policy quarantine for %s",
-		    m->res.dmarc.from_domain);
+		    o->res.dmarc.from_domain);
 		if (am_mctx_quarantine(ctx, text) == -1)
-			am_log_warn(m->qid, "MTA refused quarantine; delivering");
+			am_log_warn(qid, "MTA refused quarantine; delivering");
 		return AM_MS_CONTINUE;
 	case AM_ACT_REJECT:
 	case AM_ACT_TEMPFAIL:
 		reply_text(v->text, text, sizeof(text));
 		if (am_mctx_setreply(ctx, v->code, v->xcode, text) == -1)
-			am_log_warn(m->qid, "could not set reply text");
+			am_log_warn(qid, "could not set reply text");
 		return v->action == AM_ACT_REJECT ? AM_MS_REJECT : AM_MS_TEMPFAIL;
 	case AM_ACT_ACCEPT:
 	default:
@@ -338,36 +338,30 @@ log_summary(const struct am_msg *m, const struct am_verdict *v)
 	am_buf_clear(&b);
 }
 
-/* cb_eom - end of message: finish checks, edit headers, decide, reply */
+/* cb_eom - end of message: the session's outcome, applied */
 static enum am_mstat
 cb_eom(struct am_mctx *ctx)
 {
 	struct cb_state		*st = am_mctx_getpriv(ctx);
 	struct am_msg		*m;
-	struct am_verdict	 v;
+	struct am_outcome	 o;
 	struct timespec		 t0, t1;
 	enum am_mstat		 rc;
 
 	if (st == NULL || st->conn == NULL || st->conn->msg == NULL)
-		return internal(ctx, "no message state at end of message");
+		return internal(ctx, st, "no message state at end of message");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m = st->conn->msg;
 	am_msg_set_qid(m, am_mctx_symval(ctx, "i"));
-	am_msg_finish(m);
-	am_msg_decide(m, &v);
-	if (v.action == AM_ACT_ACCEPT || v.action == AM_ACT_QUARANTINE) {
-		/* Received-SPF first: A-R, inserted last at index 0, ends on top */
-		add_received_spf(ctx, m);
-		if (edit_headers(ctx, m, &v) == -1) {
-			am_msg_set_err(m, AM_ERR_MILTER, "header edit failed");
-			am_msg_decide(m, &v);
-		}
-	}
-	log_summary(m, &v);
-	rc = reply(ctx, m, &v);
+	am_msg_end(m, &o);
+	if (apply_edits(ctx, &o) == -1)
+		am_msg_edits_failed(m, &o);
+	log_summary(m, &o.verdict);
+	rc = reply(ctx, m->qid, &o);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	am_metrics_message(&m->res, m->exempt != NULL, v.action,
+	am_metrics_message(&o.res, o.exempt != NULL, o.verdict.action,
 	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	am_outcome_clear(&o);
 	am_msg_free(m);
 	msg_end(st);
 	return rc;

@@ -8,8 +8,6 @@
  * an MTA sends it.
  */
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,29 +17,11 @@
 #include <sysexits.h>
 
 #include "common/buf.h"
+#include "common/netlist.h"
 #include "daemon/offline.h"
 #include "message/session.h"
 
 #define OFFLINE_LINE_MAX	(1024 * 1024)
-
-/* parse_ip - text address into a sockaddr; -1 if it is not one */
-static int
-parse_ip(const char *ip, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
 
 /* chomp - drop the line end (LF or CRLF); returns the new length */
 static size_t
@@ -119,30 +99,52 @@ feed_body(struct am_msg *m, FILE *fp)
 	free(line);
 }
 
-/* print_outcome - A-R header, action, summary */
+/*
+ * print_edits - the header edits, as the milter would apply them: the
+ * fields it adds, top first ("Name: value"), then the ones it deletes
+ * ("Deleted: Name n").  A refused message gets no edits; its A-R is
+ * printed all the same, so the reader sees why.
+ */
+static void
+print_edits(const struct am_outcome *o, FILE *out)
+{
+	size_t	 i;
+
+	if (!am_outcome_delivers(o) && o->authres.len > 0)
+		fprintf(out, "Authentication-Results: %s\n",
+		    am_buf_str(&o->authres));
+	/* inserted at 0 one after the other: the last one ends on top */
+	for (i = o->nedits; i > 0; i--)
+		if (o->edits[i - 1].kind == AM_EDIT_INSERT)
+			fprintf(out, "%s: %s\n", o->edits[i - 1].name,
+			    o->edits[i - 1].value);
+	for (i = 0; i < o->nedits; i++)
+		if (o->edits[i].kind == AM_EDIT_DELETE)
+			fprintf(out, "Deleted: %s %zu\n", o->edits[i].name,
+			    o->edits[i].index);
+}
+
+/* print_outcome - header edits, action, summary */
 static int
 print_outcome(struct am_msg *m, FILE *out)
 {
-	struct am_verdict	 v;
+	struct am_outcome	 o;
 	struct am_buf		 b;
-	int			 rc = 0;
+	int			 rc;
 
-	am_msg_decide(m, &v);
-	am_buf_init(&b, AM_AUTHRES_MAX);
-	if (am_msg_authres(m, &v, &b) == -1) {
-		am_msg_set_err(m, AM_ERR_RESOURCE, "A-R header too large");
-		am_msg_decide(m, &v);
-		rc = EX_SOFTWARE;
-	} else
-		fprintf(out, "Authentication-Results: %s\n", am_buf_str(&b));
-	fprintf(out, "Action: %s", am_action_str(v.action));
-	if (v.code[0] != '\0')
-		fprintf(out, " %s %s %s", v.code, v.xcode, v.text);
+	am_msg_end(m, &o);
+	print_edits(&o, out);
+	fprintf(out, "Action: %s", am_action_str(o.verdict.action));
+	if (o.verdict.code[0] != '\0')
+		fprintf(out, " %s %s %s", o.verdict.code, o.verdict.xcode,
+		    o.verdict.text);
 	fprintf(out, "\n");
-	am_buf_reset(&b);
-	am_msg_summary(m, &v, &b);
+	am_buf_init(&b, 4096);
+	am_msg_summary(m, &o.verdict, &b);
 	fprintf(out, "Summary: %s\n", am_buf_str(&b));
 	am_buf_clear(&b);
+	rc = o.authres.len > 0 ? 0 : EX_SOFTWARE;
+	am_outcome_clear(&o);
 	return rc;
 }
 
@@ -166,7 +168,6 @@ run(struct am_conn *c, const struct am_offline_opts *o, FILE *fp, FILE *out)
 	}
 	am_msg_eoh(m);
 	feed_body(m, fp);
-	am_msg_finish(m);
 	rc = print_outcome(m, out);
 	am_msg_free(m);
 	return rc;
@@ -183,7 +184,7 @@ am_offline_check(const struct am_env *env, struct am_config *cfg,
 	const char		*ip = o->ip != NULL ? o->ip : "127.0.0.1";
 	int			 rc;
 
-	if (parse_ip(ip, &ss) == -1) {
+	if (am_netlist_addr(ip, &ss) == -1) {
 		fprintf(stderr, "authmilter: -i %s: not an IP address\n", ip);
 		return EX_USAGE;
 	}

@@ -325,7 +325,7 @@ has_length_limit(struct am_dkim *m)
 
 /* am_dkim_eoh - end of headers: signatures parsed, keys fetched */
 int
-am_dkim_eoh(struct am_dkim *m)
+am_dkim_eoh(struct am_dkim *m, struct am_dns_budget *b)
 {
 	DKIM_STAT	 st;
 
@@ -334,7 +334,9 @@ am_dkim_eoh(struct am_dkim *m)
 	if (m->failed || m->eoh_done)
 		return 0;
 	m->eoh_done = 1;
+	am_dns_dkim_budget(b);
 	st = dkim_eoh(m->dkim);
+	am_dns_dkim_budget(NULL);
 	if (st == DKIM_STAT_SYNTAX) {
 		/* e.g. no From: the handle is unusable, signatures permerror */
 		m->unusable = 1;
@@ -357,7 +359,7 @@ am_dkim_body(struct am_dkim *m, const unsigned char *p, size_t len)
 
 	if (m == NULL || (p == NULL && len > 0))
 		return -1;
-	if (!m->eoh_done && am_dkim_eoh(m) == -1)
+	if (!m->eoh_done && am_dkim_eoh(m, NULL) == -1)
 		return -1;
 	if (m->failed || m->unusable || len == 0)
 		return 0;
@@ -575,8 +577,8 @@ fail_entries(const struct am_dkim *m, struct am_dkim_sig *sigs, size_t n,
 
 /* am_dkim_eom - finish the message, one result per signature */
 int
-am_dkim_eom(struct am_dkim *m, struct am_dkim_sig *sigs, size_t max,
-    size_t *nsigs)
+am_dkim_eom(struct am_dkim *m, struct am_dns_budget *b,
+    struct am_dkim_sig *sigs, size_t max, size_t *nsigs)
 {
 	DKIM_SIGINFO	**list = NULL;
 	DKIM_STAT	  st;
@@ -587,10 +589,12 @@ am_dkim_eom(struct am_dkim *m, struct am_dkim_sig *sigs, size_t max,
 	if (m == NULL)
 		return -1;
 	if (!m->failed && !m->eoh_done)
-		(void)am_dkim_eoh(m);
+		(void)am_dkim_eoh(m, b);
 	if (!m->failed && !m->unusable && !m->eom_done) {
 		m->eom_done = 1;
+		am_dns_dkim_budget(b);
 		st = dkim_eom(m->dkim, NULL);
+		am_dns_dkim_budget(NULL);
 		if (internal_stat(st))
 			(void)fail(m, "dkim_eom", st);
 	}

@@ -15,6 +15,7 @@
 #include "common/results.h"
 
 struct am_dns;
+struct am_dns_budget;
 struct am_dkim_lib;
 struct am_dkim;
 
@@ -39,7 +40,11 @@ void		 am_dkim_free(struct am_dkim *);		/* NULL is fine */
  * temperror and further calls are no-ops).
  */
 int	am_dkim_header(struct am_dkim *, const char *name, const char *value);
-int	am_dkim_eoh(struct am_dkim *);
+/*
+ * End of headers: key look-ups may start here.  Every DNS lookup counts
+ * against b (dns.h; NULL: none); one over budget is a temperror key.
+ */
+int	am_dkim_eoh(struct am_dkim *, struct am_dns_budget *b);
 int	am_dkim_body(struct am_dkim *, const unsigned char *, size_t);
 
 /*
@@ -47,7 +52,7 @@ int	am_dkim_body(struct am_dkim *, const unsigned char *, size_t);
  * message), at most max entries, written to sigs; *nsigs set.
  * Returns 0, or -1 on internal failure (entries then say temperror).
  */
-int	am_dkim_eom(struct am_dkim *, struct am_dkim_sig *sigs, size_t max,
-	    size_t *nsigs);
+int	am_dkim_eom(struct am_dkim *, struct am_dns_budget *b,
+	    struct am_dkim_sig *sigs, size_t max, size_t *nsigs);
 
 #endif /* AM_DKIM_H */

@@ -39,6 +39,16 @@ struct dkim_query {
 	int			 dnssec;	/* DKIM_DNSSEC_* */
 };
 
+/*
+ * The DNS budget of the libopendkim call running on this thread.  The
+ * hooks get only the library's service pointer (dkim_dns_set_query_service
+ * is per DKIM_LIB, which every thread shares), never the DKIM handle whose
+ * user context could carry a per-message value; so dkim.c names the budget
+ * for the span of one dkim_eoh()/dkim_eom() call (am_dns_dkim_budget) and
+ * hook_start hands it to dns.c with the query.  Nothing else reads it.
+ */
+static __thread struct am_dns_budget *call_budget;
+
 /* put16 - store a 16-bit value in network order */
 static void
 put16(unsigned char *p, unsigned int v)
@@ -200,7 +210,8 @@ hook_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 	dq->buflen = buflen;
 	dq->rrtype = type;
 	dq->dnssec = DKIM_DNSSEC_UNKNOWN;
-	if ((dq->q = am_dns_query_start(srv, dq->name, type)) == NULL) {
+	if ((dq->q = am_dns_query_start(srv, call_budget, dq->name,
+	    type)) == NULL) {
 		free(dq);
 		return DKIM_DNS_ERROR;
 	}
@@ -269,6 +280,13 @@ static int
 hook_setting(void *srv, const char *value)
 {
 	return DKIM_DNS_SUCCESS;
+}
+
+/* am_dns_dkim_budget - the budget of this thread's next library calls */
+void
+am_dns_dkim_budget(struct am_dns_budget *b)
+{
+	call_budget = b;
 }
 
 /* am_dns_dkim_install - route lib's key queries through dns */

@@ -35,6 +35,7 @@
 #define AM_DNS_DKIM_H
 
 struct am_dns;
+struct am_dns_budget;
 struct dkim_lib;				/* libopendkim's DKIM_LIB */
 
 /*
@@ -44,5 +45,12 @@ struct dkim_lib;				/* libopendkim's DKIM_LIB */
  * had a resolver handle (it is left in place, untouched).
  */
 int	am_dns_dkim_install(struct dkim_lib *lib, struct am_dns *dns);
+
+/*
+ * The key queries this thread starts from now on count against b (dns.h);
+ * NULL: none.  libopendkim's hooks carry no per-message pointer, so dkim.c
+ * sets b just before a dkim_eoh()/dkim_eom() call and NULL right after.
+ */
+void	am_dns_dkim_budget(struct am_dns_budget *b);
 
 #endif /* AM_DNS_DKIM_H */

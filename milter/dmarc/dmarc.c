@@ -51,6 +51,7 @@ struct oent {
 /* one evaluation */
 struct ectx {
 	struct am_dns		*dns;
+	struct am_dns_budget	*budget;	/* every look-up counts; may be NULL */
 	const struct am_psl	*psl;		/* NULL: RFC 9989 mode */
 	struct qent		*q;
 	size_t			 nq, qcap;
@@ -195,7 +196,8 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 
 /* lookup - the one DMARC record at _dmarc.name (RFC 9989 4.10 step 2) */
 static enum qstate
-lookup(struct am_dns *dns, const char *name, struct am_dmarc_record *rec)
+lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
+    struct am_dmarc_record *rec)
 {
 	char			 qname[AM_DOMAIN_MAX + 16];
 	char			**txt;
@@ -206,7 +208,7 @@ lookup(struct am_dns *dns, const char *name, struct am_dmarc_record *rec)
 	if ((size_t)snprintf(qname, sizeof(qname), "_dmarc.%s", name) >=
 	    sizeof(qname))
 		return Q_NONE;
-	st = am_dns_txt(dns, qname, &txt, &ntxt);
+	st = am_dns_txt(dns, b, qname, &txt, &ntxt);
 	if (st == AM_DNS_TEMP)
 		return Q_TEMP;
 	if (st != AM_DNS_OK)
@@ -236,7 +238,7 @@ fetch(struct ectx *c, const char *name)
 	if (copy_domain(e->name, sizeof(e->name), name) == -1)
 		e->state = Q_NONE;
 	else
-		e->state = lookup(c->dns, name, &e->rec);
+		e->state = lookup(c->dns, c->budget, name, &e->rec);
 	return (long)c->nq++;
 }
 
@@ -475,14 +477,14 @@ check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
 
 /* domain_exists - RFC 9989 3.2.13 (RFC 8020): 1, 0 (NXDOMAIN), -1 unknown */
 static int
-domain_exists(struct am_dns *dns, const char *d)
+domain_exists(struct am_dns *dns, struct am_dns_budget *b, const char *d)
 {
 	static const int	 types[] = { RR_A, RR_AAAA, RR_MX };
 	enum am_dns_status	 st;
 	size_t			 i;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		st = am_dns_query(dns, d, types[i], NULL);
+		st = am_dns_query(dns, b, d, types[i], NULL);
 		if (st == AM_DNS_NXDOMAIN)
 			return 0;
 		if (st == AM_DNS_OK || st == AM_DNS_NODATA)
@@ -511,7 +513,7 @@ apply_np(struct ectx *c, const char *dom, const struct disc *d,
 	(void)am_dmarc_policy_pick(&d->rec, 0, 1, 0, &p1, &t1);
 	if (p0 == p1)
 		return;			/* existence would change nothing */
-	switch (domain_exists(c->dns, dom)) {
+	switch (domain_exists(c->dns, c->budget, dom)) {
 	case 0:
 		out->policy = p1;
 		snprintf(out->policy_tag, sizeof(out->policy_tag), "%s", t1);
@@ -649,8 +651,8 @@ eval_all(struct ectx *c, char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
 
 /* am_dmarc_eval - DMARC for the author domains of one message */
 int
-am_dmarc_eval(struct am_dns *dns, const struct am_psl *psl,
-    char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
+am_dmarc_eval(struct am_dns *dns, struct am_dns_budget *b,
+    const struct am_psl *psl, char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
     const struct am_results *r, struct am_dmarc_res *out)
 {
 	struct ectx	 c;
@@ -664,6 +666,7 @@ am_dmarc_eval(struct am_dns *dns, const struct am_psl *psl,
 	}
 	memset(&c, 0, sizeof(c));
 	c.dns = dns;
+	c.budget = b;
 	c.psl = psl;
 	if (dns == NULL || r == NULL || eval_all(&c, from, nfrom, r, out) == -1) {
 		memset(out, 0, sizeof(*out));

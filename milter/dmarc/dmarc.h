@@ -16,6 +16,7 @@
 #include "common/results.h"
 
 struct am_dns;
+struct am_dns_budget;
 struct am_psl;
 
 /*
@@ -37,13 +38,14 @@ struct am_psl;
  * unless an identifier identical to the author domain passed; a
  * temperror of SPF/DKIM on an identifier that would align, with no pass,
  * is temperror too.  Every DKIM pass is considered, in any order.
- * The DNS look-ups of one call are cached: no name is asked twice.
+ * The DNS look-ups of one call are cached: no name is asked twice; each
+ * one asked counts against b (dns.h; NULL: none).
  * All pointers are borrowed; thread-safe (no shared state).
  * Writes *out; returns 0, or -1 on an internal failure (then *out is
  * temperror with a reason).
  */
-int	am_dmarc_eval(struct am_dns *, const struct am_psl *,
-	    char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
+int	am_dmarc_eval(struct am_dns *, struct am_dns_budget *b,
+	    const struct am_psl *, char (*from)[AM_DOMAIN_MAX + 1], size_t nfrom,
 	    const struct am_results *r, struct am_dmarc_res *out);
 
 /*

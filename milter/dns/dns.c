@@ -71,6 +71,7 @@ struct am_dns_query {
 	int			 timed_out;	/* counted in ntimeouts */
 	int			 rrtype;
 	char			 name[DNS_NAME_MAX + 1];	/* for the cache */
+	struct am_dns_budget	*budget;	/* the caller's, or NULL; borrowed */
 };
 
 /* seterr - format a message into the caller's error buffer */
@@ -358,10 +359,6 @@ am_dns_stats(struct am_dns *dns, unsigned long *queries,
 	*timeouts = __atomic_load_n(&dns->ntimeouts, __ATOMIC_RELAXED);
 }
 
-/* process-wide state: see daemon/daemon.h */
-/* the budget this thread's queries count against, or NULL */
-static __thread struct am_dns_budget *cur_budget;
-
 /* now_ms - CLOCK_MONOTONIC in milliseconds */
 static long
 now_ms(void)
@@ -380,28 +377,13 @@ am_dns_budget_arm(struct am_dns_budget *b, unsigned int seconds,
 	b->deadline_ms = seconds > 0 ? now_ms() + (long)seconds * 1000 : 0;
 	b->lookups = 0;
 	b->max_lookups = max_lookups;
+	b->exhausted = 0;
 }
 
-/* am_dns_budget_enter - this thread's queries count against b */
-void
-am_dns_budget_enter(struct am_dns_budget *b)
-{
-	cur_budget = b;
-}
-
-/* am_dns_budget_leave - this thread's queries are free again */
-void
-am_dns_budget_leave(void)
-{
-	cur_budget = NULL;
-}
-
-/* budget_take - may this thread start one more query? */
+/* budget_take - may the budget's owner start one more query? */
 static int
-budget_take(void)
+budget_take(struct am_dns_budget *b)
 {
-	struct am_dns_budget	*b = cur_budget;
-
 	if (b == NULL)
 		return 1;
 	if (b->max_lookups > 0 && b->lookups >= b->max_lookups) {
@@ -416,11 +398,10 @@ budget_take(void)
 	return 1;
 }
 
-/* budget_clamp - bring *dl forward to this thread's budget deadline */
+/* budget_clamp - bring *dl forward to the budget's deadline */
 static int
-budget_clamp(struct timespec *dl)
+budget_clamp(const struct am_dns_budget *b, struct timespec *dl)
 {
-	struct am_dns_budget	*b = cur_budget;
 	long			 ms;
 
 	if (b == NULL || b->deadline_ms == 0)
@@ -547,7 +528,8 @@ fail:
 
 /* am_dns_query_start - begin one query; the handle ends in query_done */
 struct am_dns_query *
-am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
+am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
+    const char *name, int rrtype)
 {
 	struct am_dns_query	*q;
 	int			 r;
@@ -564,13 +546,14 @@ am_dns_query_start(struct am_dns *dns, const char *name, int rrtype)
 		q->done = 1;
 		return q;
 	}
-	if (!budget_take()) {
+	if (!budget_take(b)) {
 		q->status = AM_DNS_TEMP;	/* over the message's budget */
 		q->done = 1;
 		return q;
 	}
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	q->rrtype = rrtype;
+	q->budget = b;
 	__atomic_store_n(&q->refs, 2, __ATOMIC_RELEASE); /* owner + callback */
 	r = ub_resolve_async(dns->ctx, name, rrtype, DNS_CLASS_IN, q,
 	    query_cb, &q->async_id);
@@ -605,7 +588,7 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 		dl.tv_sec = deadline_sec;
 		dl.tv_nsec = 0;
 	}
-	clamped = budget_clamp(&dl);
+	clamped = budget_clamp(q->budget, &dl);
 	pthread_mutex_lock(&q->mtx);
 	while (!q->done)
 		if (pthread_cond_timedwait(&q->cond, &q->mtx, &dl) == ETIMEDOUT)
@@ -615,8 +598,8 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 			__atomic_add_fetch(&q->dns->ntimeouts, 1,
 			    __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&q->mtx);
-		if (clamped && cur_budget != NULL)
-			cur_budget->exhausted |= AM_DNS_BUDGET_TIME;
+		if (clamped)
+			q->budget->exhausted |= AM_DNS_BUDGET_TIME;
 		return AM_DNS_TEMP;	/* timed out; may wait again */
 	}
 	st = q->status;
@@ -650,15 +633,15 @@ am_dns_query_done(struct am_dns_query *q)
 
 /* am_dns_query - blocking query: start, wait, done */
 enum am_dns_status
-am_dns_query(struct am_dns *dns, const char *name, int rrtype,
-    struct ub_result **res)
+am_dns_query(struct am_dns *dns, struct am_dns_budget *b, const char *name,
+    int rrtype, struct ub_result **res)
 {
 	struct am_dns_query	*q;
 	enum am_dns_status	 st;
 
 	if (res != NULL)
 		*res = NULL;
-	if ((q = am_dns_query_start(dns, name, rrtype)) == NULL)
+	if ((q = am_dns_query_start(dns, b, name, rrtype)) == NULL)
 		return AM_DNS_TEMP;
 	st = am_dns_query_wait(q, 0, res);
 	am_dns_query_done(q);
@@ -733,14 +716,15 @@ txt_split(const struct ub_result *r, char ***txt, size_t *ntxt)
 
 /* am_dns_txt - TXT records of name, strings concatenated per record */
 enum am_dns_status
-am_dns_txt(struct am_dns *dns, const char *name, char ***txt, size_t *ntxt)
+am_dns_txt(struct am_dns *dns, struct am_dns_budget *b, const char *name,
+    char ***txt, size_t *ntxt)
 {
 	struct ub_result	*r;
 	enum am_dns_status	 st;
 
 	*txt = NULL;
 	*ntxt = 0;
-	if ((st = am_dns_query(dns, name, 16, &r)) != AM_DNS_OK)
+	if ((st = am_dns_query(dns, b, name, 16, &r)) != AM_DNS_OK)
 		return st;
 	st = txt_split(r, txt, ntxt);
 	am_dns_result_free(r);

@@ -59,13 +59,16 @@ int	am_dns_add_local(struct am_dns *, const char *rr);
  */
 int	am_dns_add_stub(struct am_dns *, const char *zone, const char *addr);
 
+struct am_dns_budget;
+
 /*
  * Blocking query (rrtype: 1 A, 28 AAAA, 15 MX, 16 TXT, 12 PTR, 5 CNAME...).
  * On AM_DNS_OK *res holds the answer (caller frees with am_dns_result_free);
  * otherwise *res is NULL.  res may be NULL when only the status matters.
+ * The query counts against budget b (below); NULL: none.
  */
-enum am_dns_status am_dns_query(struct am_dns *, const char *name, int rrtype,
-	    struct ub_result **res);
+enum am_dns_status am_dns_query(struct am_dns *, struct am_dns_budget *b,
+	    const char *name, int rrtype, struct ub_result **res);
 
 /*
  * Asynchronous form, for libopendkim's start/wait hooks: start returns a
@@ -74,10 +77,12 @@ enum am_dns_status am_dns_query(struct am_dns *, const char *name, int rrtype,
  * CLOCK_MONOTONIC seconds, when non-zero) and returns the status, handing
  * the answer over like am_dns_query; a wait that times out returns
  * AM_DNS_TEMP and may be called again.  Every handle must end in exactly
- * one am_dns_query_done (which cancels it if still running).
+ * one am_dns_query_done (which cancels it if still running).  b, when not
+ * NULL, must outlive the handle: the wait is cut at its deadline.
  */
 struct am_dns_query;
-struct am_dns_query *am_dns_query_start(struct am_dns *, const char *name, int rrtype);
+struct am_dns_query *am_dns_query_start(struct am_dns *,
+	    struct am_dns_budget *b, const char *name, int rrtype);
 enum am_dns_status am_dns_query_wait(struct am_dns_query *, long deadline_sec,
 	    struct ub_result **res);
 void	am_dns_query_done(struct am_dns_query *);
@@ -90,8 +95,8 @@ void	am_dns_result_free(struct ub_result *);		/* NULL is fine */
  * On AM_DNS_OK *txt and *ntxt are set (free with am_dns_txt_free); otherwise
  * *txt is NULL and *ntxt 0.
  */
-enum am_dns_status am_dns_txt(struct am_dns *, const char *name, char ***txt,
-	    size_t *ntxt);
+enum am_dns_status am_dns_txt(struct am_dns *, struct am_dns_budget *b,
+	    const char *name, char ***txt, size_t *ntxt);
 void	am_dns_txt_free(char **txt, size_t ntxt);
 
 /*
@@ -104,15 +109,14 @@ void	am_dns_txt_free(char **txt, size_t ntxt);
 int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
 
 /*
- * Per-message DNS budget (session.c enforces the caps): while a budget is
- * entered on a thread, every query that thread starts counts as one
- * lookup, and every wait ends by the budget's deadline.  A query started
- * past the lookup cap or the deadline is not asked and is AM_DNS_TEMP
- * at once; a wait cut short by the deadline is AM_DNS_TEMP.  Either way
- * b->exhausted records why, so the caller can report it.  Entering is
- * per thread (a filter framework may run one connection's callbacks on
- * different threads, one at a time), so enter at the start of a callback's work and
- * leave before it returns.  The budget is the caller's; not shared.
+ * Per-message DNS budget (session.c sets the caps per phase): every query
+ * started with a budget counts as one lookup against it, and its wait
+ * ends by the budget's deadline.  A query started past the lookup cap or
+ * the deadline is not asked and is AM_DNS_TEMP at once; a wait cut short
+ * by the deadline is AM_DNS_TEMP.  Either way b->exhausted records why,
+ * so the caller can report it.  The checks take the budget as a parameter
+ * and pass it down to the query; it is the caller's, used by one thread
+ * at a time, not shared.
  */
 #define AM_DNS_BUDGET_LOOKUPS	0x1	/* lookup cap reached */
 #define AM_DNS_BUDGET_TIME	0x2	/* deadline passed */
@@ -124,11 +128,9 @@ struct am_dns_budget {
 	int		 exhausted;	/* AM_DNS_BUDGET_* bits */
 };
 
-/* start a budget phase: seconds from now (0: no deadline), lookup cap */
+/* start a budget phase: seconds from now (0: no deadline), lookup cap; clears exhausted */
 void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
 	    unsigned int max_lookups);
-void	am_dns_budget_enter(struct am_dns_budget *);	/* this thread */
-void	am_dns_budget_leave(void);			/* this thread */
 
 unsigned int	 am_dns_timeout(const struct am_dns *);
 /* counters since am_dns_new: queries sent upstream (or to the cache) and timeouts */

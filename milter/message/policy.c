@@ -1,6 +1,6 @@
 /*
- * policy.c - facts, results, the sticky error and the config in; one
- * verdict out.
+ * policy.c - facts, results, the sticky error and the policy knobs in;
+ * one verdict out.
  *
  * The order of questions:
  *	1. an internal error stuck to the message -> OnInternalError
@@ -161,7 +161,7 @@ milder(enum am_dmarc_policy p)
 
 /* decide_fail - a DMARC failure under the policy that applies */
 static void
-decide_fail(const struct am_config *cfg, const struct am_facts *f,
+decide_fail(const struct am_policy_conf *cfg, const struct am_facts *f,
     const struct am_dmarc_res *d, struct am_verdict *v)
 {
 	enum am_dmarc_policy	 p = d->policy;
@@ -196,7 +196,7 @@ decide_fail(const struct am_config *cfg, const struct am_facts *f,
 
 /* am_policy_decide - same inputs, same verdict */
 void
-am_policy_decide(const struct am_config *cfg, const struct am_facts *f,
+am_policy_decide(const struct am_policy_conf *cfg, const struct am_facts *f,
     const struct am_results *r, enum am_err err, struct am_verdict *v)
 {
 	const char	*exempt;

@@ -1,16 +1,18 @@
 /*
- * policy.h - from facts, results, the sticky error and the config to one
- * verdict: accept, quarantine, reject or tempfail, with the SMTP text.
+ * policy.h - from facts, results, the sticky error and the policy knobs
+ * to one verdict: accept, quarantine, reject or tempfail, with the SMTP
+ * text.
  *
  * Pure: same inputs, same verdict; no I/O, no clock, no randomness (the
  * RFC 7489 pct sample is drawn by the caller and passed in the facts).
+ * It does not read the config: the session fills struct am_policy_conf
+ * from the connection's snapshot.
  */
 #ifndef AM_POLICY_H
 #define AM_POLICY_H
 
 #include <stddef.h>
 
-#include "config/config.h"
 #include "common/results.h"
 
 /* the first internal failure of a message (OpenSMTPD's tx->error) */
@@ -29,6 +31,15 @@ struct am_facts {
 	int	pct_sample;	/* 0..99, drawn once per message (RFC 7489 pct) */
 };
 
+/* the configuration policy reads; every pointer borrowed for the call */
+struct am_policy_conf {
+	int		 reject_failures;	/* RejectFailures */
+	int		 hold_quarantined;	/* HoldQuarantinedMessages */
+	const char	*reject_string;		/* RejectString; NULL: our default */
+	enum am_action	 on_temperror;		/* OnTempError: accept|tempfail */
+	enum am_action	 on_internal_error;	/* OnInternalError: accept|tempfail */
+};
+
 struct am_verdict {
 	enum am_action	 action;
 	const char	*why;		/* static text for the log: "dmarc fail, p=reject" */
@@ -37,7 +48,8 @@ struct am_verdict {
 	char		 text[256];	/* reply text; RejectString expanded */
 };
 
-void	am_policy_decide(const struct am_config *, const struct am_facts *,
+/* f and r are not read when err is set (no message state to read) */
+void	am_policy_decide(const struct am_policy_conf *, const struct am_facts *,
 	    const struct am_results *, enum am_err, struct am_verdict *);
 
 /* is the client exempt from checks (and why; static text or NULL)? */

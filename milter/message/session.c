@@ -43,25 +43,42 @@ addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
 }
 
 /*
- * unmap - an IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address
- * it is (RFC 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and
- * IgnoreHosts' IPv4 entries match it.  Other addresses unchanged.
+ * keep_client - the client address as the connection keeps it: an
+ * IPv4-mapped IPv6 client (::ffff:a.b.c.d) as the IPv4 address it is (RFC
+ * 4291 2.5.5.2): SPF checks it as IPv4 (RFC 7208 5), and IgnoreHosts' IPv4
+ * entries match it.  No address, or not IPv4/IPv6: AF_UNSPEC.
  */
-static const struct sockaddr *
-unmap(const struct sockaddr *sa, struct sockaddr_in *sin)
+static void
+keep_client(const struct sockaddr *sa, struct sockaddr_storage *ss)
 {
 	const struct sockaddr_in6	*sin6;
+	struct sockaddr_in		*sin = (struct sockaddr_in *)ss;
 
-	if (sa == NULL || sa->sa_family != AF_INET6)
-		return sa;
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = AF_UNSPEC;
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		memcpy(ss, sa, sizeof(struct sockaddr_in));
+	if (sa->sa_family != AF_INET6)
+		return;
 	sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-		return sa;
-	memset(sin, 0, sizeof(*sin));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(ss, sa, sizeof(*sin6));
+		return;
+	}
 	sin->sin_family = AF_INET;
 	sin->sin_port = sin6->sin6_port;
 	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-	return (const struct sockaddr *)sin;
+}
+
+/* am_conn_client - the client address, or NULL when the MTA gave none */
+const struct sockaddr *
+am_conn_client(const struct am_conn *c)
+{
+	if (c->client.ss_family == AF_UNSPEC)
+		return NULL;
+	return (const struct sockaddr *)&c->client;
 }
 
 /* am_conn_new - state for one SMTP connection */
@@ -70,20 +87,20 @@ am_conn_new(const struct am_env *env, struct am_config *cfg,
     const char *hostname, const struct sockaddr *client)
 {
 	struct am_conn		*c;
-	struct sockaddr_in	 v4;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->env = env;
 	c->cfg = am_config_ref(cfg);
-	client = unmap(client, &v4);
-	addr_to_text(client, c->client_ip, sizeof(c->client_ip));
+	keep_client(client, &c->client);
+	/* printed once, for the log and Received-SPF; never parsed back */
+	addr_to_text(am_conn_client(c), c->client_ip, sizeof(c->client_ip));
 	if ((c->hostname = strdup(hostname ? hostname : "")) == NULL) {
 		am_conn_free(c);
 		return NULL;
 	}
-	c->trusted_net = client != NULL &&
-	    am_netlist_match(cfg->ignore_hosts, client);
+	c->trusted_net = am_conn_client(c) != NULL &&
+	    am_netlist_match(cfg->ignore_hosts, am_conn_client(c));
 	return c;
 }
 
@@ -114,7 +131,11 @@ am_conn_helo(struct am_conn *c, const char *helo)
 	return 0;
 }
 
-/* strip_angle - copy a MAIL FROM argument without <> and surrounding space */
+/*
+ * strip_angle - copy a MAIL FROM argument without <> and surrounding
+ * space: the reverse-path's address (RFC 5321 4.1.2), the one place the
+ * brackets come off; "" for the null sender
+ */
 static char *
 strip_angle(const char *s)
 {
@@ -134,46 +155,59 @@ strip_angle(const char *s)
 	return strndup(s, len);
 }
 
-/* budget_enter - this thread's DNS queries count against the message */
-static void
-budget_enter(struct am_msg *m)
-{
-	m->dnsb.exhausted = 0;
-	am_dns_budget_enter(&m->dnsb);
-}
+/* the DNS budget phases of a message; the limits are in session.h */
+struct phase {
+	unsigned int	 secs;
+	unsigned int	 lookups;
+};
+/* Postfix waits for the command after MAIL: SPF has AM_DNS_SPF_SECS */
+static const struct phase phase_spf = { AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS };
+static const struct phase phase_dkim = { AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS };
+static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS };
 
-/* budget_leave - back to no budget; returns the phase's exhausted bits */
+/*
+ * budgeted - run one check under a fresh DNS budget of its phase (the
+ * deadline counts from now); the bits of a budget it ran out of are noted
+ * on the message (summary dns_budget=) and returned
+ */
 static int
-budget_leave(struct am_msg *m)
+budgeted(struct am_msg *m, const struct phase *ph,
+    void (*check)(struct am_msg *, struct am_dns_budget *))
 {
-	am_dns_budget_leave();
+	am_dns_budget_arm(&m->dnsb, ph->secs, ph->lookups);
+	check(m, &m->dnsb);
 	m->dns_over |= m->dnsb.exhausted;
 	return m->dnsb.exhausted;
 }
 
-/* run_spf - RFC 7208 checks of HELO and MAIL FROM; failures become results */
+/* spf_checks - RFC 7208 checks of HELO and MAIL FROM; failures are results */
+static void
+spf_checks(struct am_msg *m, struct am_dns_budget *b)
+{
+	struct am_conn	*c = m->conn;
+	const char	*helo = c->helo ? c->helo : "";
+
+	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
+	if (*helo != '\0' && am_spf_check_helo(c->spf, b, am_conn_client(c),
+	    helo, &m->res.spf_helo) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
+	if (am_spf_check_mailfrom(c->spf, b, am_conn_client(c), helo,
+	    m->mailfrom, &m->res.spf_mailfrom) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
+}
+
+/* run_spf - the SPF phase, with the connection's libspf2 server */
 static void
 run_spf(struct am_msg *m)
 {
 	struct am_conn	*c = m->conn;
-	const char	*helo = c->helo ? c->helo : "";
 
 	if (c->spf == NULL &&
 	    (c->spf = am_spf_new(c->env->dns, c->cfg->authserv_id)) == NULL) {
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot create SPF server");
 		return;
 	}
-	/* Postfix waits for the next command: SPF has AM_DNS_SPF_SECS */
-	am_dns_budget_arm(&m->dnsb, AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS);
-	budget_enter(m);
-	/* RFC 7208 2.3: no HELO name, no HELO identity to report */
-	if (*helo != '\0' && am_spf_check_helo(c->spf, c->client_ip, helo,
-	    &m->res.spf_helo) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
-	if (am_spf_check_mailfrom(c->spf, c->client_ip, helo, m->mailfrom,
-	    &m->res.spf_mailfrom) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
-	budget_leave(m);
+	budgeted(m, &phase_spf, spf_checks);
 }
 
 /* am_msg_new - a new transaction on the connection */
@@ -335,6 +369,14 @@ am_msg_header(struct am_msg *m, const char *name, const char *value)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
 }
 
+/* dkim_eoh - signatures parsed, key look-ups started */
+static void
+dkim_eoh(struct am_msg *m, struct am_dns_budget *b)
+{
+	if (am_dkim_eoh(m->dkim, b) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
+}
+
 /* am_msg_eoh - end of headers */
 void
 am_msg_eoh(struct am_msg *m)
@@ -342,11 +384,7 @@ am_msg_eoh(struct am_msg *m)
 	if (m->dkim == NULL)
 		return;
 	/* key look-ups may start here: the DKIM budget starts too */
-	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
-	budget_enter(m);
-	if (am_dkim_eoh(m->dkim) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
-	budget_leave(m);
+	budgeted(m, &phase_dkim, dkim_eoh);
 }
 
 /* am_msg_body - one body chunk */
@@ -379,24 +417,31 @@ from_domains(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t max,
 	return bad ? -1 : 0;
 }
 
-/* run_dmarc - DMARC over every author domain; unusable From never passes */
+/* dmarc_eval - DMARC over every author domain (policy discovery) */
 static void
-run_dmarc(struct am_msg *m)
+dmarc_eval(struct am_msg *m, struct am_dns_budget *b)
 {
 	char			 dom[AM_FROM_ADDRS_MAX][AM_DOMAIN_MAX + 1];
 	size_t			 ndom;
-	int			 bad;
-	struct am_dmarc_res	*d = &m->res.dmarc;
 
-	bad = from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom);
-	am_dns_budget_arm(&m->dnsb, AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS);
-	budget_enter(m);
-	if (am_dmarc_eval(m->conn->env->dns, m->conn->cfg->psl, dom, ndom,
-	    &m->res, d) == -1)
+	m->from_bad |= from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom) == -1;
+	if (am_dmarc_eval(m->conn->env->dns, b, m->conn->cfg->psl, dom, ndom,
+	    &m->res, &m->res.dmarc) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DMARC evaluation failed");
-	if (budget_leave(m) != 0)
+}
+
+/* run_dmarc - the DMARC phase; an unusable From never passes */
+static void
+run_dmarc(struct am_msg *m)
+{
+	struct am_dmarc_res	*d = &m->res.dmarc;
+	int			 bad;
+
+	/* session.h AM_DNS_*: over budget here is an internal error */
+	if (budgeted(m, &phase_dmarc, dmarc_eval) != 0)
 		am_msg_set_err(m, AM_ERR_RESOURCE,
 		    "DNS budget exhausted in DMARC policy discovery");
+	bad = m->from_bad;
 	if (m->nfrom == 0) {
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason), "no From header");
@@ -407,6 +452,15 @@ run_dmarc(struct am_msg *m)
 		snprintf(d->reason, sizeof(d->reason),
 		    "unusable From header (%zu From fields)", m->nfrom);
 	}
+}
+
+/* dkim_eom - verify, one result per signature */
+static void
+dkim_eom(struct am_msg *m, struct am_dns_budget *b)
+{
+	if (am_dkim_eom(m->dkim, b, m->res.dkim, AM_DKIM_SIGS_MAX,
+	    &m->res.ndkim) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
 }
 
 /* run_dkim - DKIM results; a header limit leaves one permerror entry */
@@ -426,12 +480,7 @@ run_dkim(struct am_msg *m)
 	if (m->dkim == NULL)
 		return;
 	/* a fresh deadline: the body took its own time since EOH */
-	am_dns_budget_arm(&m->dnsb, AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS);
-	budget_enter(m);
-	if (am_dkim_eom(m->dkim, m->res.dkim, AM_DKIM_SIGS_MAX,
-	    &m->res.ndkim) == -1)
-		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM verification failed");
-	budget_leave(m);
+	budgeted(m, &phase_dkim, dkim_eom);
 }
 
 /* am_msg_finish - end of message: DKIM results, then DMARC */
@@ -449,119 +498,4 @@ am_msg_finish(struct am_msg *m)
 	 */
 	m->facts.pct_sample = m->res.dmarc.pct < 100 ?
 	    (int)arc4random_uniform(100) : 0;
-}
-
-/* am_msg_decide - the verdict for a finished message */
-void
-am_msg_decide(const struct am_msg *m, struct am_verdict *v)
-{
-	am_policy_decide(m->conn->cfg, &m->facts, &m->res, m->err, v);
-}
-
-/*
- * am_msg_authres - our Authentication-Results value.  When it does not fit
- * AM_AUTHRES_MAX, DKIM entries are left out from the end until it does
- * (they still counted for DMARC; the summary line has them all).
- */
-int
-am_msg_authres(const struct am_msg *m, const struct am_verdict *v,
-    struct am_buf *b)
-{
-	struct am_results	*r;
-	const char		*id = m->conn->cfg->authserv_id;
-	int			 rc;
-
-	if (m->exempt != NULL)
-		return am_authres_build_none(b, id, m->exempt);
-	if (am_authres_build(b, id, &m->res, v->action) == 0)
-		return 0;
-	if ((r = malloc(sizeof(*r))) == NULL)
-		return -1;
-	*r = m->res;
-	for (rc = -1; rc == -1 && r->ndkim > 0; ) {
-		r->ndkim--;
-		am_buf_reset(b);
-		rc = am_authres_build(b, id, r, v->action);
-	}
-	free(r);
-	return rc;
-}
-
-/* add_kv - " key=value", the value sanitised for a one-line log */
-static void
-add_kv(struct am_buf *b, const char *key, const char *value)
-{
-	const char	*p;
-
-	am_buf_addf(b, " %s=", key);
-	if (value == NULL || *value == '\0') {
-		am_buf_adds(b, "-");
-		return;
-	}
-	for (p = value; *p != '\0'; p++)
-		am_buf_addc(b, (*p > ' ' && *p < 127 && *p != '"') ? *p : '_');
-}
-
-/* summary_dkim - "pass:d1,fail:d2" or "none" */
-static void
-summary_dkim(const struct am_results *r, struct am_buf *b)
-{
-	size_t	 i;
-
-	am_buf_adds(b, " dkim=");
-	if (r->ndkim == 0)
-		am_buf_adds(b, "none");
-	for (i = 0; i < r->ndkim; i++)
-		am_buf_addf(b, "%s%s:%s", i ? "," : "",
-		    am_dkim_result_str(r->dkim[i].result), r->dkim[i].domain);
-}
-
-/* domain_of - the part after the last '@', or the whole string */
-static const char *
-domain_of(const char *addr)
-{
-	const char	*at = strrchr(addr, '@');
-
-	return at ? at + 1 : addr;
-}
-
-/* am_msg_summary - the one log line per message */
-void
-am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
-    struct am_buf *b)
-{
-	const struct am_results	*r = &m->res;
-
-	am_buf_addf(b, "client=%s", m->conn->client_ip);
-	add_kv(b, "helo", m->conn->helo);
-	add_kv(b, "mailfrom", domain_of(m->mailfrom));
-	add_kv(b, "from", r->dmarc.from_domain);
-	if (m->exempt != NULL) {
-		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
-	} else {
-		am_buf_addf(b, " spf_helo=%s spf=%s",
-		    r->spf_helo.checked ? am_spf_result_str(r->spf_helo.result) : "-",
-		    r->spf_mailfrom.checked ?
-		    am_spf_result_str(r->spf_mailfrom.result) : "-");
-		summary_dkim(r, b);
-		am_buf_addf(b, " dmarc=%s", am_dmarc_result_str(r->dmarc.result));
-		if (r->dmarc.policy != AM_DMARC_P_UNSPEC)
-			am_buf_addf(b, " policy=%s=%s%s", r->dmarc.policy_tag,
-			    am_dmarc_policy_str(r->dmarc.policy),
-			    r->dmarc.testing ? ",t=y" : "");
-	}
-	if (m->nforged > 0)
-		am_buf_addf(b, " removed_ar=%zu", m->nforged);
-	if (m->limit != NULL)
-		add_kv(b, "limit", m->limit);
-	if (m->dns_over != 0)
-		am_buf_addf(b, " dns_budget=%s%s",
-		    m->dns_over & AM_DNS_BUDGET_LOOKUPS ? "lookups" : "",
-		    m->dns_over == (AM_DNS_BUDGET_LOOKUPS | AM_DNS_BUDGET_TIME) ?
-		    ",time" : m->dns_over & AM_DNS_BUDGET_TIME ? "time" : "");
-	if (m->err != AM_ERR_NONE)
-		am_buf_addf(b, " error=%s", am_err_str(m->err));
-	am_buf_addf(b, " action=%s reason=\"%s%s%s\"", am_action_str(v->action),
-	    v->why, m->err != AM_ERR_NONE ? ": " : "",
-	    m->err != AM_ERR_NONE ? m->errwhy : "");
 }

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "dmarc/dmarc.h"
 #include "dns/dns.h"
+#include "message/outcome.h"
 #include "message/policy.h"
 #include "common/results.h"
 #include "message/rfc5322.h"
@@ -56,8 +57,7 @@
 #define AM_HEADER_VALUE_MAX	(128 * 1024)	/* one field (Postfix header_size_limit is 100 KB) */
 #define AM_HEADER_BYTES_MAX	(1024 * 1024)	/* all header fields together */
 #define AM_HEADERS_MAX		2000	/* header fields */
-#define AM_AUTHRES_MAX		(8 * 1024)	/* our A-R value's cap */
-#define AM_AUTHRES_FORGED_MAX	100	/* A-R fields claiming our id that we remove */
+/* AM_AUTHRES_MAX, AM_AUTHRES_FORGED_MAX: outcome.h */
 
 #define AM_DNS_SPF_SECS		20	/* SPF at MAIL: HELO + MAIL FROM */
 #define AM_DNS_SPF_LOOKUPS	240	/* > RFC 7208 4.6.4 worst case for two identities */
@@ -82,7 +82,9 @@ struct am_msg;
 struct am_conn {
 	const struct am_env	*env;
 	struct am_config	*cfg;		/* one reference held */
-	char			 client_ip[64];	/* text; "unknown" if none */
+	struct sockaddr_storage	 client;	/* AF_UNSPEC if none; v4-mapped as v4 */
+	char			 client_ip[64];	/* printed, for log and Received-SPF;
+						   "unknown" if none */
 	char			*hostname;	/* MTA's reverse name for the client */
 	char			*helo;
 	int			 trusted_net;	/* client in IgnoreHosts */
@@ -118,11 +120,14 @@ struct am_msg {
 struct am_conn	*am_conn_new(const struct am_env *, struct am_config *cfg,
 		    const char *hostname, const struct sockaddr *client);
 void		 am_conn_free(struct am_conn *);	/* NULL is fine */
+/* the client address (AF_INET or AF_INET6), or NULL; valid as long as c */
+const struct sockaddr *am_conn_client(const struct am_conn *c);
 int		 am_conn_helo(struct am_conn *, const char *helo);
 
 /*
  * Start a message (frees any previous one).  mailfrom as given (with or
- * without <>); auth_authen is the {auth_authen} macro or NULL.  Runs the
+ * without <>; m->mailfrom keeps it without); auth_authen is the
+ * {auth_authen} macro or NULL.  Runs the
  * SPF checks unless the client is exempt.  NULL on ENOMEM.
  */
 struct am_msg	*am_msg_new(struct am_conn *, const char *mailfrom,
@@ -139,8 +144,35 @@ void	am_msg_body(struct am_msg *, const unsigned char *, size_t);
 void	am_msg_finish(struct am_msg *);
 
 /*
- * The verdict and our A-R value (into b, initialised by the caller) for a
- * finished message.  Returns 0, or -1 if the header could not be built.
+ * am_msg_end - the one end of a message (eom.c): the last checks
+ * (am_msg_finish), the verdict, our A-R, Received-SPF when configured, and
+ * the header edits that go with the verdict, into *o (initialised here;
+ * the caller calls am_outcome_clear).  An A-R that cannot be built for a
+ * delivered message is an internal error, decided as such.  The engine
+ * applies o's edits and replies with its verdict; the offline checker
+ * prints them.
+ */
+void	am_msg_end(struct am_msg *, struct am_outcome *o);
+
+/*
+ * The MTA refused one of o's edits: AM_ERR_MILTER sticks to the message
+ * and o's verdict is decided again (OnInternalError); o keeps no edits.
+ */
+void	am_msg_edits_failed(struct am_msg *, struct am_outcome *o);
+
+/*
+ * An internal error with no message state to stick it to (out of memory
+ * at connect, a callback without its connection): the verdict
+ * OnInternalError of cfg, the connection's snapshot, gives.  Initialises
+ * *o; no edits.
+ */
+void	am_outcome_internal(const struct am_config *cfg, const char *why,
+	    struct am_outcome *o);
+
+/*
+ * The pieces of am_msg_end, for tests: the verdict, and our A-R value
+ * (into b, initialised by the caller).  am_msg_authres returns 0, or -1
+ * if the header could not be built.
  */
 void	am_msg_decide(const struct am_msg *, struct am_verdict *);
 int	am_msg_authres(const struct am_msg *, const struct am_verdict *, struct am_buf *b);

@@ -33,6 +33,7 @@
 
 struct layer_state {
 	struct am_dns	*dns;
+	struct am_dns_budget *budget;	/* this check's, or NULL; borrowed */
 	unsigned int	 nvoid;		/* since am_dns_spf_reset */
 	unsigned int	 nterms;	/* RFC 7208 4.6.4 DNS terms so far */
 	unsigned int	 ntxt;		/* SPF record lookups so far */
@@ -443,7 +444,7 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
 		st = AM_DNS_NXDOMAIN;		/* already permerror */
 	else
-		st = am_dns_query(ls->dns, real, (int)type, &res);
+		st = am_dns_query(ls->dns, ls->budget, real, (int)type, &res);
 	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
 	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
 		ls->nvoid++;
@@ -510,10 +511,12 @@ am_dns_spf_free(SPF_dns_server_t *srv)
 
 /* am_dns_spf_reset - new check: counts, flags and notes cleared */
 void
-am_dns_spf_reset(SPF_dns_server_t *srv, int v6, const unsigned char *addr)
+am_dns_spf_reset(SPF_dns_server_t *srv, struct am_dns_budget *b, int v6,
+    const unsigned char *addr)
 {
 	struct layer_state	*ls = state(srv);
 
+	ls->budget = b;
 	ls->nvoid = ls->nterms = ls->ntxt = 0;
 	ls->syntax = ls->limit = NULL;
 	ls->npending = ls->pos = 0;

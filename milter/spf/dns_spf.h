@@ -60,6 +60,7 @@ struct am_dns_spf_exp {
 };
 
 struct am_dns;
+struct am_dns_budget;
 struct SPF_dns_server_struct;		/* SPF_dns_server_t */
 
 /* NULL on ENOMEM */
@@ -68,10 +69,13 @@ void	am_dns_spf_free(struct SPF_dns_server_struct *);  /* NULL is fine */
 
 /*
  * Start a new check: counts and notes cleared; the client address (4 or
- * 16 bytes by v6) answers address lookups for a CIDR length of 0.
+ * 16 bytes by v6) answers address lookups for a CIDR length of 0; the
+ * check's lookups count against b (NULL: none), which libspf2 cannot
+ * pass itself: the layer keeps it, through the server's hook pointer,
+ * until the next reset.
  */
-void	am_dns_spf_reset(struct SPF_dns_server_struct *, int v6,
-	    const unsigned char *addr);
+void	am_dns_spf_reset(struct SPF_dns_server_struct *,
+	    struct am_dns_budget *b, int v6, const unsigned char *addr);
 
 /* Void lookups since the last reset (may exceed AM_DNS_SPF_VOID_MAX by 1). */
 unsigned int am_dns_spf_voids(const struct SPF_dns_server_struct *);

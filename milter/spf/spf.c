@@ -347,32 +347,31 @@ reason_of(struct am_spf *spf, SPF_response_t *resp, struct am_spf_check *out)
 }
 
 /*
- * client_parse - the client address, an IPv4-mapped IPv6 address as the
+ * client_of - the client address, an IPv4-mapped IPv6 address as the
  * IPv4 one (RFC 7208 5: "::FFFF:1.2.3.4" is checked as 1.2.3.4); -1 if
- * it is not an address.
+ * there is none or it is not IPv4/IPv6.  The text is for %{i} and
+ * explanations only.
  */
 static int
-client_parse(const char *ip, struct client *c)
+client_of(const struct sockaddr *sa, struct client *c)
 {
-	struct in6_addr	 a6;
+	const struct in6_addr	*a6;
 
 	memset(c, 0, sizeof(*c));
-	if (ip == NULL)
+	if (sa == NULL)
 		return -1;
-	if (inet_pton(AF_INET, ip, c->addr) == 1) {
-		inet_ntop(AF_INET, c->addr, c->text, sizeof(c->text));
-		return 0;
-	}
-	if (inet_pton(AF_INET6, ip, &a6) != 1)
+	if (sa->sa_family == AF_INET) {
+		memcpy(c->addr, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		c->v6 = !IN6_IS_ADDR_V4MAPPED(a6);
+		memcpy(c->addr, c->v6 ? a6->s6_addr : a6->s6_addr + 12,
+		    c->v6 ? 16 : 4);
+	} else
 		return -1;
-	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memcpy(c->addr, a6.s6_addr + 12, 4);
-		inet_ntop(AF_INET, c->addr, c->text, sizeof(c->text));
-		return 0;
-	}
-	c->v6 = 1;
-	memcpy(c->addr, a6.s6_addr, 16);
-	inet_ntop(AF_INET6, c->addr, c->text, sizeof(c->text));
+	inet_ntop(c->v6 ? AF_INET6 : AF_INET, c->addr, c->text,
+	    sizeof(c->text));
 	return 0;
 }
 
@@ -380,12 +379,17 @@ client_parse(const char *ip, struct client *c)
 static int
 set_client(SPF_request_t *req, const struct client *c)
 {
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
 	SPF_errcode_t	 e;
 
-	if (c->v6)
-		e = SPF_request_set_ipv6_str(req, c->text);
-	else
-		e = SPF_request_set_ipv4_str(req, c->text);
+	if (c->v6) {
+		memcpy(&a6, c->addr, sizeof(a6));
+		e = SPF_request_set_ipv6(req, a6);
+	} else {
+		memcpy(&a4, c->addr, sizeof(a4));
+		e = SPF_request_set_ipv4(req, a4);
+	}
 	return e == SPF_E_SUCCESS ? 0 : -1;
 }
 
@@ -409,12 +413,13 @@ reverse_name(const struct client *c, char *out, size_t len)
 
 /* has_addr - does name have the client's address? */
 static int
-has_addr(struct am_spf *spf, const char *name, const struct client *c)
+has_addr(struct am_spf *spf, struct am_dns_budget *b, const char *name,
+    const struct client *c)
 {
 	struct ub_result	*res;
 	int			 i, hit = 0;
 
-	if (am_dns_query(spf->dns, name, c->v6 ? 28 : 1, &res) != AM_DNS_OK)
+	if (am_dns_query(spf->dns, b, name, c->v6 ? 28 : 1, &res) != AM_DNS_OK)
 		return 0;
 	for (i = 0; res->data[i] != NULL && !hit; i++)
 		hit = res->len[i] == (c->v6 ? 16 : 4) &&
@@ -441,8 +446,8 @@ sub_of(const char *name, const char *domain)
  * "unknown" if none.
  */
 static void
-validated_ptr(struct am_spf *spf, const struct client *c, const char *domain,
-    char *out, size_t len)
+validated_ptr(struct am_spf *spf, struct am_dns_budget *b,
+    const struct client *c, const char *domain, char *out, size_t len)
 {
 	struct ub_result	*res;
 	char			 rev[80], name[AM_DOMAIN_MAX + 2];
@@ -450,11 +455,11 @@ validated_ptr(struct am_spf *spf, const struct client *c, const char *domain,
 
 	snprintf(out, len, "unknown");
 	reverse_name(c, rev, sizeof(rev));
-	if (am_dns_query(spf->dns, rev, 12, &res) != AM_DNS_OK)
+	if (am_dns_query(spf->dns, b, rev, 12, &res) != AM_DNS_OK)
 		return;
 	for (i = 0; res->data[i] != NULL && i < PTR_NAMES_MAX; i++) {
 		if (am_dns_spf_name(res->data[i], (size_t)res->len[i], name,
-		    sizeof(name)) == -1 || !has_addr(spf, name, c))
+		    sizeof(name)) == -1 || !has_addr(spf, b, name, c))
 			continue;
 		if (!found || sub_of(name, domain))
 			snprintf(out, len, "%s", name);
@@ -481,8 +486,8 @@ truncate_name(const char *name)
  * default).  libspf2 only tells us which exp= applies (dns_spf.c).
  */
 static void
-explain(struct am_spf *spf, const struct client *c, const char *helo,
-    const char *sender, struct am_spf_check *out)
+explain(struct am_spf *spf, struct am_dns_budget *b, const struct client *c,
+    const char *helo, const char *sender, struct am_spf_check *out)
 {
 	const struct am_dns_spf_exp	*x = am_dns_spf_exp(spf->layer);
 	struct am_spf_macros		 m;
@@ -508,16 +513,16 @@ explain(struct am_spf *spf, const struct client *c, const char *helo,
 	m.receiver = spf->receiver;
 	m.now = (long long)time(NULL);
 	if (am_spf_macro_uses_p(x->spec)) {
-		validated_ptr(spf, c, x->domain, ptr, sizeof(ptr));
+		validated_ptr(spf, b, c, x->domain, ptr, sizeof(ptr));
 		m.ptr = ptr;
 	}
 	if (am_spf_macro_expand(x->spec, 0, &m, name, sizeof(name)) == -1)
 		return;
-	if (am_dns_txt(spf->dns, truncate_name(name), &txt, &ntxt) !=
+	if (am_dns_txt(spf->dns, b, truncate_name(name), &txt, &ntxt) !=
 	    AM_DNS_OK)
 		return;				/* 6.2: DNS trouble, no text */
 	if (ntxt == 1 && am_spf_macro_uses_p(txt[0]) && m.ptr == NULL) {
-		validated_ptr(spf, c, x->domain, ptr, sizeof(ptr));
+		validated_ptr(spf, b, c, x->domain, ptr, sizeof(ptr));
 		m.ptr = ptr;
 	}
 	if (ntxt == 1 && am_spf_macro_expand(txt[0], 1, &m, text,
@@ -557,20 +562,21 @@ overrides(struct am_spf *spf, struct am_spf_check *out)
 
 /* evaluate - run check_host() for sender; fill result and reason */
 static int
-evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
-    const char *sender, struct am_spf_check *out)
+evaluate(struct am_spf *spf, struct am_dns_budget *b,
+    const struct sockaddr *client, const char *helo, const char *sender,
+    struct am_spf_check *out)
 {
 	SPF_request_t	*req;
 	SPF_response_t	*resp = NULL;
 	SPF_errcode_t	 err;
 	struct client	 c;
 
-	if (client_parse(client_ip, &c) == -1) {
+	if (client_of(client, &c) == -1) {
 		/* no address to check (odd MTA input): none, not an error */
 		set_reason(out, "no usable client address");
 		return 0;
 	}
-	am_dns_spf_reset(spf->layer, c.v6, c.addr);
+	am_dns_spf_reset(spf->layer, b, c.v6, c.addr);
 	if ((req = SPF_request_new(spf->server)) == NULL)
 		return internal(out, "out of memory");
 	if (set_client(req, &c) == -1) {
@@ -593,7 +599,7 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 	reason_of(spf, resp, out);
 	overrides(spf, out);
 	if (out->result == AM_SPF_FAIL)
-		explain(spf, &c, helo, sender, out);
+		explain(spf, b, &c, helo, sender, out);
 	SPF_response_free(resp);
 	SPF_request_free(req);
 	return err == SPF_E_NO_MEMORY ? -1 : 0;
@@ -601,8 +607,8 @@ evaluate(struct am_spf *spf, const char *client_ip, const char *helo,
 
 /* check_as_helo - check postmaster@<helo>, or none if helo is unusable */
 static int
-check_as_helo(struct am_spf *spf, const char *client_ip, const char *helo,
-    struct am_spf_check *out)
+check_as_helo(struct am_spf *spf, struct am_dns_budget *b,
+    const struct sockaddr *client, const char *helo, struct am_spf_check *out)
 {
 	char		 sender[AM_ADDR_MAX + 1];
 	const char	*why;
@@ -613,50 +619,29 @@ check_as_helo(struct am_spf *spf, const char *client_ip, const char *helo,
 	}
 	/* is_domain() bounds helo, so this always fits */
 	snprintf(sender, sizeof(sender), "postmaster@%s", helo);
-	return evaluate(spf, client_ip, helo, sender, out);
+	return evaluate(spf, b, client, helo, sender, out);
 }
 
 /* am_spf_check_helo - RFC 7208 2.3: the HELO identity */
 int
-am_spf_check_helo(struct am_spf *spf, const char *client_ip,
-    const char *helo, struct am_spf_check *out)
+am_spf_check_helo(struct am_spf *spf, struct am_dns_budget *b,
+    const struct sockaddr *client, const char *helo, struct am_spf_check *out)
 {
 	check_begin(out, helo != NULL ? helo : "", helo != NULL ? helo : "");
-	return check_as_helo(spf, client_ip, helo, out);
-}
-
-/* strip_path - "<addr>" or "addr" without brackets and blanks, into buf */
-static int
-strip_path(const char *mailfrom, char *buf, size_t size)
-{
-	const char	*s = mailfrom != NULL ? mailfrom : "";
-	size_t		 n;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		s++;
-		n -= 2;
-	}
-	if (n >= size)
-		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return 0;
+	return check_as_helo(spf, b, client, helo, out);
 }
 
 /* am_spf_check_mailfrom - RFC 7208 2.4: MAIL FROM, or HELO if null */
 int
-am_spf_check_mailfrom(struct am_spf *spf, const char *client_ip,
-    const char *helo, const char *mailfrom, struct am_spf_check *out)
+am_spf_check_mailfrom(struct am_spf *spf, struct am_dns_budget *b,
+    const struct sockaddr *client, const char *helo, const char *mailfrom,
+    struct am_spf_check *out)
 {
-	char		 addr[AM_ADDR_MAX + 1], pm[AM_ADDR_MAX + 1];
+	const char	*addr = mailfrom != NULL ? mailfrom : "";
+	char		 pm[AM_ADDR_MAX + 1];
 	const char	*at;
 
-	if (strip_path(mailfrom, addr, sizeof(addr)) == -1) {
+	if (strlen(addr) > AM_ADDR_MAX) {
 		check_begin(out, "", "");
 		set_reason(out, "MAIL FROM address too long");
 		return 0;			/* none: nothing to check */
@@ -665,7 +650,7 @@ am_spf_check_mailfrom(struct am_spf *spf, const char *client_ip,
 		snprintf(pm, sizeof(pm), "postmaster@%.*s",
 		    AM_DOMAIN_MAX + 1, helo != NULL ? helo : "");
 		check_begin(out, pm, helo != NULL ? helo : "");
-		return check_as_helo(spf, client_ip, helo, out);
+		return check_as_helo(spf, b, client, helo, out);
 	}
 	at = strrchr(addr, '@');
 	check_begin(out, addr, at != NULL ? at + 1 : "");
@@ -673,7 +658,7 @@ am_spf_check_mailfrom(struct am_spf *spf, const char *client_ip,
 		set_reason(out, "MAIL FROM domain is not a domain name");
 		return 0;			/* RFC 7208 4.3: none */
 	}
-	return evaluate(spf, client_ip, helo, addr, out);
+	return evaluate(spf, b, client, helo, addr, out);
 }
 
 /* result_word - RFC 7208 2.6 result names (also RFC 8601's) */

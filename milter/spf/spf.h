@@ -12,6 +12,8 @@
 #include "common/results.h"
 
 struct am_dns;
+struct am_dns_budget;
+struct sockaddr;
 struct am_buf;
 struct am_spf;
 
@@ -20,19 +22,26 @@ struct am_spf	*am_spf_new(struct am_dns *, const char *receiver);
 void		 am_spf_free(struct am_spf *);		/* NULL is fine */
 
 /*
- * Fill *out for one identity.  client_ip is text ("192.0.2.1", "2001:db8::1").
+ * Fill *out for one identity.  client is AF_INET or AF_INET6 (an
+ * IPv4-mapped IPv6 address is checked as IPv4, RFC 7208 5); NULL or
+ * another family gives none ("no usable client address").
  * A DNS failure is a result (TEMPERROR), not an error.  Returns -1 only for an
  * internal failure; *out is then TEMPERROR with the reason filled in.
  * RFC 7208 2.3: helo is checked as "postmaster@helo".
- * RFC 7208 2.4: an empty mailfrom ("" or "<>") is checked as
- * "postmaster@helo"; out->identity then says so.
+ * mailfrom is the reverse-path without its <> (RFC 5321 4.1.2; the
+ * session strips them once).  RFC 7208 2.4: an empty one (null sender)
+ * is checked as "postmaster@helo"; out->identity then says so.
  * A fail result carries the domain's exp= explanation in out->explanation
  * (empty when there is none or it does not resolve, RFC 7208 6.2).
+ * Every DNS lookup of the check counts against b (dns.h; NULL: none):
+ * one over its cap or past its deadline is a temperror, like a timeout.
  */
-int	am_spf_check_helo(struct am_spf *, const char *client_ip,
-	    const char *helo, struct am_spf_check *out);
-int	am_spf_check_mailfrom(struct am_spf *, const char *client_ip,
-	    const char *helo, const char *mailfrom, struct am_spf_check *out);
+int	am_spf_check_helo(struct am_spf *, struct am_dns_budget *b,
+	    const struct sockaddr *client, const char *helo,
+	    struct am_spf_check *out);
+int	am_spf_check_mailfrom(struct am_spf *, struct am_dns_budget *b,
+	    const struct sockaddr *client, const char *helo,
+	    const char *mailfrom, struct am_spf_check *out);
 
 /*
  * RFC 7208 section 9.1 Received-SPF field value (without the name) for one

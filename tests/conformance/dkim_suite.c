@@ -135,7 +135,7 @@ feed(struct am_dkim *d, char *text)
 		free(val);
 		line = end;
 	}
-	if (am_dkim_eoh(d) == -1)
+	if (am_dkim_eoh(d, NULL) == -1)
 		return -1;
 	for (line = *line == '\n' ? line + 1 : line; *line != '\0'; line++) {
 		if (*line == '\n')
@@ -195,7 +195,7 @@ run_case(void)
 	d = am_dkim_new(lib, "vector", 1024, SIGS_MAX);
 	text = slurp(cs.file);
 	if (d == NULL || text == NULL || feed(d, text) == -1 ||
-	    am_dkim_eom(d, sigs, SIGS_MAX, &ns) == -1) {
+	    am_dkim_eom(d, NULL, sigs, SIGS_MAX, &ns) == -1) {
 		printf("FAIL %s: could not run\n", cs.name);
 		ok = 0;
 		ns = 0;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/netlist.h"
 #include "dns/dns.h"
 #include "common/results.h"
 #include "spf/spf.h"
@@ -132,13 +133,16 @@ static void
 run_test(struct am_spf *spf, const struct item *it)
 {
 	struct am_spf_check	 out;
+	struct sockaddr_storage	 ss;
 	const char		*name = it->f[0], *got;
 	const char		*want = it->f[4], *exp = it->f[5];
 	int			 ok;
 
 	if (!wanted(name))
 		return;
-	am_spf_check_mailfrom(spf, it->f[1], it->f[2], it->f[3], &out);
+	/* the client as the session passes it: a sockaddr, NULL if none */
+	am_spf_check_mailfrom(spf, NULL, am_netlist_addr(it->f[1], &ss) == 0 ?
+	    (struct sockaddr *)&ss : NULL, it->f[2], it->f[3], &out);
 	got = am_spf_result_str(out.result);
 	ok = result_ok(got, want);
 	/*

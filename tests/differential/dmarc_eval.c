@@ -73,7 +73,7 @@ run(const struct am_psl *psl)
 			fprintf(stderr, "%s: bad rr %s\n", cname, rrs[i]);
 	snprintf(from[0], sizeof(from[0]), "%s", cfrom);
 	fill(&r);
-	if (am_dmarc_eval(dns, psl, from, 1, &r, &d) == -1)
+	if (am_dmarc_eval(dns, NULL, psl, from, 1, &r, &d) == -1)
 		printf("%s internal - -\n", cname);
 	else
 		printf("%s %s %s %s\n", cname, am_dmarc_result_str(d.result),

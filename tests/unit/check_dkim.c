@@ -69,6 +69,7 @@ struct run {
 	int			 crlf;		/* folds as CRLF, not LF */
 	unsigned int		 min_bits;
 	unsigned int		 max_sigs;
+	struct am_dns_budget	*budget;	/* for eoh and eom, or NULL */
 	int			 rc;		/* am_dkim_eom */
 	size_t			 n;
 	struct am_dkim_sig	 sig[NSIGS];
@@ -270,9 +271,9 @@ verify(struct am_dkim_lib *lib, struct run *r)
 	    r->max_sigs ? r->max_sigs : 8);
 	ck_assert_ptr_nonnull(d);
 	body = feed_headers(d, text, r->no_leadspc, r->crlf);
-	ck_assert_int_eq(am_dkim_eoh(d), 0);
+	ck_assert_int_eq(am_dkim_eoh(d, r->budget), 0);
 	feed_body(d, body);
-	r->rc = am_dkim_eom(d, r->sig, NSIGS, &r->n);
+	r->rc = am_dkim_eom(d, r->budget, r->sig, NSIGS, &r->n);
 	am_dkim_free(d);
 	free(text);
 }
@@ -417,6 +418,33 @@ START_TEST(test_no_key)
 	    "ed25519-sha256", 256, "");
 	am_dkim_lib_free(lib);
 	am_dns_free(dns);
+}
+END_TEST
+
+/*
+ * test_budget - the budget given to am_dkim_eoh/eom reaches dns.c through
+ * libopendkim's hooks: with room for one lookup, the second key is not
+ * asked (temperror) and the budget says why
+ */
+START_TEST(test_budget)
+{
+	struct am_dns_budget	 b;
+	struct run		 r = {
+		.file = "example.org-signed-rsa+ed25519.eml", .budget = &b };
+	size_t			 i, npass = 0, ntemp = 0;
+
+	am_dns_budget_arm(&b, 0, 1);
+	run_std(&r);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.n, 2);
+	for (i = 0; i < r.n; i++) {
+		npass += r.sig[i].result == AM_DKIM_PASS;
+		ntemp += r.sig[i].result == AM_DKIM_TEMPERROR;
+	}
+	ck_assert_uint_eq(npass, 1);
+	ck_assert_uint_eq(ntemp, 1);
+	ck_assert_uint_eq(b.lookups, 1);
+	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_LOOKUPS);
 }
 END_TEST
 
@@ -625,14 +653,14 @@ START_TEST(test_caller_max)
 	d = am_dkim_new(lib, NULL, 1024, 8);
 	ck_assert_ptr_nonnull(d);
 	body = feed_headers(d, text, 0, 0);
-	ck_assert_int_eq(am_dkim_eoh(d), 0);
+	ck_assert_int_eq(am_dkim_eoh(d, NULL), 0);
 	feed_body(d, body);
 	memset(sig, 0x55, sizeof(sig));
-	ck_assert_int_eq(am_dkim_eom(d, sig, 1, &n), 0);
+	ck_assert_int_eq(am_dkim_eom(d, NULL, sig, 1, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(sig[0].result, AM_DKIM_PASS);
 	ck_assert_int_eq(sig[1].result, 0x55555555);	/* untouched */
-	ck_assert_int_eq(am_dkim_eom(d, sig, 2, &n), 0);
+	ck_assert_int_eq(am_dkim_eom(d, NULL, sig, 2, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(sig[1].result, AM_DKIM_PASS);
 	am_dkim_free(d);
@@ -641,9 +669,9 @@ START_TEST(test_caller_max)
 	text = slurp(DATA "rfc8463-appendixA.signed.eml");
 	d = am_dkim_new(lib, NULL, 1024, 0);
 	body = feed_headers(d, text, 0, 0);
-	ck_assert_int_eq(am_dkim_eoh(d), 0);
+	ck_assert_int_eq(am_dkim_eoh(d, NULL), 0);
 	feed_body(d, body);
-	ck_assert_int_eq(am_dkim_eom(d, sig, 2, &n), 0);
+	ck_assert_int_eq(am_dkim_eom(d, NULL, sig, 2, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(sig[0].result, AM_DKIM_NEUTRAL);
 	ck_assert_int_eq(sig[1].result, AM_DKIM_NEUTRAL);
@@ -770,9 +798,9 @@ START_TEST(test_mutations)
 		mutate(text, span, &seed);
 		d = am_dkim_new(lib, "Q", 1024, 8);
 		body = feed_headers(d, text, 0, 0);
-		ck_assert_int_eq(am_dkim_eoh(d), 0);
+		ck_assert_int_eq(am_dkim_eoh(d, NULL), 0);
 		feed_body(d, body);
-		ck_assert_int_eq(am_dkim_eom(d, sig, NSIGS, &n), 0);
+		ck_assert_int_eq(am_dkim_eom(d, NULL, sig, NSIGS, &n), 0);
 		ck_assert_uint_le(n, 2);
 		for (j = 0; j < n; j++)
 			ck_assert_msg(sig[j].result >= AM_DKIM_PASS &&
@@ -807,9 +835,9 @@ START_TEST(test_huge_header)
 	    " v=1; " GOOD_TAGS "b=AAAA"), 0);
 	ck_assert_int_eq(am_dkim_header(d, "X-Big", big), -1);
 	ck_assert_int_eq(am_dkim_header(d, "From", " a@example.org"), 0);
-	ck_assert_int_eq(am_dkim_eoh(d), 0);		/* no-ops now */
+	ck_assert_int_eq(am_dkim_eoh(d, NULL), 0);		/* no-ops now */
 	ck_assert_int_eq(am_dkim_body(d, (const unsigned char *)"x\r\n", 3), 0);
-	ck_assert_int_eq(am_dkim_eom(d, sig, NSIGS, &n), -1);
+	ck_assert_int_eq(am_dkim_eom(d, NULL, sig, NSIGS, &n), -1);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(sig[0].result, AM_DKIM_TEMPERROR);
 	ck_assert_str_eq(sig[0].reason, "header field too large");
@@ -833,8 +861,8 @@ START_TEST(test_api_edges)
 	am_dkim_lib_free(NULL);
 	ck_assert_ptr_null(am_dkim_new(NULL, "Q", 1024, 8));
 	ck_assert_int_eq(am_dkim_header(NULL, "From", " x"), -1);
-	ck_assert_int_eq(am_dkim_eoh(NULL), -1);
-	ck_assert_int_eq(am_dkim_eom(NULL, sig, 1, &n), -1);
+	ck_assert_int_eq(am_dkim_eoh(NULL, NULL), -1);
+	ck_assert_int_eq(am_dkim_eom(NULL, NULL, sig, 1, &n), -1);
 	ck_assert_uint_eq(n, 0);
 	d = am_dkim_new(lib, NULL, 1024, 0);
 	ck_assert_ptr_nonnull(d);
@@ -842,7 +870,7 @@ START_TEST(test_api_edges)
 	ck_assert_int_eq(am_dkim_header(d, "From", " a@example.org"), 0);
 	ck_assert_int_eq(am_dkim_body(d, NULL, 0), 0);
 	/* eom without eoh or body */
-	ck_assert_int_eq(am_dkim_eom(d, sig, 0, &n), 0);
+	ck_assert_int_eq(am_dkim_eom(d, NULL, sig, 0, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	am_dkim_free(d);
 	am_dkim_lib_free(lib);
@@ -985,11 +1013,11 @@ START_TEST(test_dns_temp)
 	d = am_dkim_new(lib, "Q", 1024, 8);
 	body = feed_headers(d, text, 0, 0);
 	t0 = now();
-	ck_assert_int_eq(am_dkim_eoh(d), 0);
+	ck_assert_int_eq(am_dkim_eoh(d, NULL), 0);
 	t_eoh = now() - t0;
 	feed_body(d, body);
 	t0 = now();
-	r.rc = am_dkim_eom(d, r.sig, NSIGS, &r.n);
+	r.rc = am_dkim_eom(d, NULL, r.sig, NSIGS, &r.n);
 	t_eom = now() - t0;
 	ck_assert_int_eq(r.rc, 0);		/* a result, not an error */
 	ck_assert_uint_eq(r.n, 2);
@@ -1131,6 +1159,7 @@ dkim_suite(void)
 	tcase_add_test(tc, test_from_removed);
 	tcase_add_test(tc, test_unsigned);
 	tcase_add_test(tc, test_no_key);
+	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_nodata);
 	tcase_add_test(tc, test_no_resolver);
 	tcase_add_test(tc, test_revoked);

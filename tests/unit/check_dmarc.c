@@ -666,7 +666,7 @@ START_TEST(test_e2e_table)
 	for (nfrom = 0; nfrom < 3 && e2e[_i].from[nfrom] != NULL; nfrom++)
 		snprintf(from[nfrom], sizeof(from[nfrom]), "%s", e2e[_i].from[nfrom]);
 	fill_results(e2e[_i].spf, e2e[_i].dkim, nitems(e2e[_i].dkim), &r);
-	ck_assert_int_eq(am_dmarc_eval(dns, e2e[_i].psl ? psl : NULL, from, nfrom, &r, &d), 0);
+	ck_assert_int_eq(am_dmarc_eval(dns, NULL, e2e[_i].psl ? psl : NULL, from, nfrom, &r, &d), 0);
 	check_want(e2e[_i].label, &d, &e2e[_i].w);
 	for (i = 0; i < nfrom; i++)
 		if (strcasecmp(d.from_domain, from[i]) == 0)
@@ -684,7 +684,7 @@ START_TEST(test_no_from)
 
 	dns = dns_local(NULL, 0, NULL, 0);
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(am_dmarc_eval(dns, NULL, NULL, 0, &r, &d), 0);
+	ck_assert_int_eq(am_dmarc_eval(dns, NULL, NULL, NULL, 0, &r, &d), 0);
 	ck_assert_int_eq(d.result, AM_DMARC_PERMERROR);
 	ck_assert_int_eq(d.policy, P_UN);
 	ck_assert(d.reason[0] != '\0');
@@ -744,7 +744,7 @@ START_TEST(test_temperror)
 	dns = dns_deaf();
 	/* no exact pass: temperror, and no parent policy instead */
 	fill_results("pass:bounce.example.com", dkim, 1, &r);
-	ck_assert_int_eq(am_dmarc_eval(dns, NULL, from, 1, &r, &d), 0);
+	ck_assert_int_eq(am_dmarc_eval(dns, NULL, NULL, from, 1, &r, &d), 0);
 	ck_assert_msg(d.result == AM_DMARC_TEMPERROR, "result %d (%s)", d.result, d.reason);
 	ck_assert_int_eq(d.policy, P_UN);
 	ck_assert_str_eq(d.policy_domain, "");
@@ -752,7 +752,7 @@ START_TEST(test_temperror)
 	/* an exact DKIM pass aligns whatever the record says */
 	dkim[0] = "pass:example.com";
 	fill_results(NULL, dkim, 1, &r);
-	ck_assert_int_eq(am_dmarc_eval(dns, NULL, from, 1, &r, &d), 0);
+	ck_assert_int_eq(am_dmarc_eval(dns, NULL, NULL, from, 1, &r, &d), 0);
 	ck_assert_msg(d.result == AM_DMARC_PASS, "result %d (%s)", d.result, d.reason);
 	ck_assert_int_eq(d.dkim_aligned, 1);
 	am_dns_free(dns);

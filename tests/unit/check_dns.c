@@ -84,7 +84,7 @@ txt_one(const char *name, const char *want)
 	char	**txt;
 	size_t	 n;
 
-	ck_assert_int_eq(am_dns_txt(dns, name, &txt, &n), AM_DNS_OK);
+	ck_assert_int_eq(am_dns_txt(dns, NULL, name, &txt, &n), AM_DNS_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(txt[0], want);
 	am_dns_txt_free(txt, n);
@@ -111,7 +111,7 @@ START_TEST(test_txt_several)
 	size_t	 n, i;
 	int	 seen = 0;
 
-	ck_assert_int_eq(am_dns_txt(dns, "many.example.com", &txt, &n),
+	ck_assert_int_eq(am_dns_txt(dns, NULL, "many.example.com", &txt, &n),
 	    AM_DNS_OK);
 	ck_assert_uint_eq(n, 3);
 	for (i = 0; i < n; i++) {
@@ -134,15 +134,15 @@ START_TEST(test_nxdomain)
 	double		 t0 = mono();
 	struct ub_result *r = (struct ub_result *)1;
 
-	ck_assert_int_eq(am_dns_txt(dns, "nope.example.com", &txt, &n),
+	ck_assert_int_eq(am_dns_txt(dns, NULL, "nope.example.com", &txt, &n),
 	    AM_DNS_NXDOMAIN);
 	ck_assert_ptr_null(txt);
 	ck_assert_uint_eq(n, 0);
 	/* outside every zone we added: still answered from memory */
-	ck_assert_int_eq(am_dns_query(dns, "www.example.net", T_A, &r),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "www.example.net", T_A, &r),
 	    AM_DNS_NXDOMAIN);
 	ck_assert_ptr_null(r);
-	ck_assert_int_eq(am_dns_query(dns, "google.com", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "google.com", T_TXT, NULL),
 	    AM_DNS_NXDOMAIN);
 	ck_assert_msg(mono() - t0 < 0.5, "local NXDOMAIN took %.2fs",
 	    mono() - t0);
@@ -154,12 +154,12 @@ START_TEST(test_nodata)
 	char	**txt;
 	size_t	 n;
 
-	ck_assert_int_eq(am_dns_txt(dns, "host.example.com", &txt, &n),
+	ck_assert_int_eq(am_dns_txt(dns, NULL, "host.example.com", &txt, &n),
 	    AM_DNS_NODATA);
 	ck_assert_ptr_null(txt);
-	ck_assert_int_eq(am_dns_query(dns, "host6.example.com", T_A, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "host6.example.com", T_A, NULL),
 	    AM_DNS_NODATA);
-	ck_assert_int_eq(am_dns_query(dns, "example.com", T_AAAA, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "example.com", T_AAAA, NULL),
 	    AM_DNS_NODATA);
 }
 END_TEST
@@ -170,7 +170,7 @@ START_TEST(test_addr)
 	unsigned char		 a6[16];
 	int			 i, seen = 0;
 
-	ck_assert_int_eq(am_dns_query(dns, "host.example.com", T_A, &r),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "host.example.com", T_A, &r),
 	    AM_DNS_OK);
 	ck_assert_ptr_nonnull(r);
 	for (i = 0; r->data[i] != NULL; i++) {
@@ -182,7 +182,7 @@ START_TEST(test_addr)
 	ck_assert_int_eq(seen, 3);
 	am_dns_result_free(r);
 
-	ck_assert_int_eq(am_dns_query(dns, "host6.example.com", T_AAAA, &r),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "host6.example.com", T_AAAA, &r),
 	    AM_DNS_OK);
 	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", a6), 1);
 	ck_assert_int_eq(r->len[0], 16);
@@ -190,7 +190,7 @@ START_TEST(test_addr)
 	ck_assert_ptr_null(r->data[1]);
 	am_dns_result_free(r);
 
-	ck_assert_int_eq(am_dns_query(dns, "example.com", T_MX, &r),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "example.com", T_MX, &r),
 	    AM_DNS_OK);
 	am_dns_result_free(r);
 	am_dns_result_free(NULL);
@@ -204,25 +204,25 @@ START_TEST(test_bad_names)
 
 	memset(longname, 'a', sizeof(longname));
 	longname[sizeof(longname) - 1] = '\0';
-	ck_assert_int_eq(am_dns_query(dns, longname, T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, NULL, longname, T_TXT, NULL), AM_DNS_PERM);
 	/* 254 characters: one too many */
 	longname[254] = '\0';
 	for (int i = 63; i < 254; i += 64)
 		longname[i] = '.';
-	ck_assert_int_eq(am_dns_query(dns, longname, T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, NULL, longname, T_TXT, NULL), AM_DNS_PERM);
 	longname[253] = '\0';		/* 253: fine, just not there */
-	ck_assert_int_eq(am_dns_query(dns, longname, T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, longname, T_TXT, NULL),
 	    AM_DNS_NXDOMAIN);
 	memset(label, 'b', 64);
 	strcpy(label + 64, ".com");
-	ck_assert_int_eq(am_dns_query(dns, label, T_TXT, NULL), AM_DNS_PERM);
-	ck_assert_int_eq(am_dns_query(dns, "a..example.com", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, label, T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, NULL, "a..example.com", T_TXT, NULL),
 	    AM_DNS_PERM);
-	ck_assert_int_eq(am_dns_query(dns, ".example.com", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, ".example.com", T_TXT, NULL),
 	    AM_DNS_PERM);
-	ck_assert_int_eq(am_dns_query(dns, "", T_TXT, NULL), AM_DNS_PERM);
-	ck_assert_int_eq(am_dns_query(dns, ".", T_TXT, NULL), AM_DNS_PERM);
-	ck_assert_int_eq(am_dns_query(dns, "example.com..", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "", T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, NULL, ".", T_TXT, NULL), AM_DNS_PERM);
+	ck_assert_int_eq(am_dns_query(dns, NULL, "example.com..", T_TXT, NULL),
 	    AM_DNS_PERM);
 }
 END_TEST
@@ -247,11 +247,11 @@ START_TEST(test_late_zone)
 	    "late.example. 300 IN TXT \"late\""), 0);
 	txt_one("late.example", "late");
 	/* names sorting next to the new zone still stay local */
-	ck_assert_int_eq(am_dns_query(dns, "m.example", T_A, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "m.example", T_A, NULL),
 	    AM_DNS_NXDOMAIN);
-	ck_assert_int_eq(am_dns_query(dns, "zz.late.example", T_A, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "zz.late.example", T_A, NULL),
 	    AM_DNS_NXDOMAIN);
-	ck_assert_int_eq(am_dns_query(dns, "www.example.net", T_A, NULL),
+	ck_assert_int_eq(am_dns_query(dns, NULL, "www.example.net", T_A, NULL),
 	    AM_DNS_NXDOMAIN);
 }
 END_TEST
@@ -290,7 +290,7 @@ START_TEST(test_async_api)
 	struct ub_result	*r;
 
 	/* answer handed over once, then kept no more */
-	q = am_dns_query_start(dns, "host.example.com", T_A);
+	q = am_dns_query_start(dns, NULL, "host.example.com", T_A);
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(am_dns_query_wait(q, 0, &r), AM_DNS_OK);
 	ck_assert_ptr_nonnull(r);
@@ -300,13 +300,13 @@ START_TEST(test_async_api)
 	am_dns_query_done(q);
 
 	/* wait without taking the answer: done frees it */
-	q = am_dns_query_start(dns, "host.example.com", T_A);
+	q = am_dns_query_start(dns, NULL, "host.example.com", T_A);
 	ck_assert_int_eq(am_dns_query_wait(q, 0, NULL), AM_DNS_OK);
 	am_dns_query_done(q);
 
 	/* done without a wait at all, and a done on a bad name */
-	am_dns_query_done(am_dns_query_start(dns, "example.com", T_TXT));
-	q = am_dns_query_start(dns, "a..b", T_TXT);
+	am_dns_query_done(am_dns_query_start(dns, NULL, "example.com", T_TXT));
+	q = am_dns_query_start(dns, NULL, "a..b", T_TXT);
 	ck_assert_int_eq(am_dns_query_wait(q, 0, &r), AM_DNS_PERM);
 	ck_assert_ptr_null(r);
 	am_dns_query_done(q);
@@ -357,12 +357,12 @@ hammer(void *arg)
 	for (i = 0; i < NQUERIES; i++) {
 		k = (seed + (size_t)i) % (sizeof(mix) / sizeof(mix[0]));
 		if (mix[k].type == T_TXT) {
-			st = am_dns_txt(dns, mix[k].name, &txt, &n);
+			st = am_dns_txt(dns, NULL, mix[k].name, &txt, &n);
 			if (st == AM_DNS_OK && strcmp(txt[0], mix[k].txt) != 0)
 				bad++;
 			am_dns_txt_free(txt, n);
 		} else
-			st = am_dns_query(dns, mix[k].name, mix[k].type, NULL);
+			st = am_dns_query(dns, NULL, mix[k].name, mix[k].type, NULL);
 		if (st != mix[k].want)
 			bad++;
 	}
@@ -501,7 +501,7 @@ START_TEST(test_timeout)
 	fake_start(&f, -1);
 	d = upstream_new(&f);
 	t0 = mono();
-	ck_assert_int_eq(am_dns_query(d, "silent.example.com", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(d, NULL, "silent.example.com", T_TXT, NULL),
 	    AM_DNS_TEMP);
 	dt = mono() - t0;
 	ck_assert_msg(dt >= 0.9 && dt < 2.0, "timeout took %.2fs", dt);
@@ -509,24 +509,24 @@ START_TEST(test_timeout)
 	ck_assert_uint_ge(__atomic_load_n(&f.nqueries, __ATOMIC_SEQ_CST), 1);
 
 	/* the context still works: local data, and a second timeout */
-	ck_assert_int_eq(am_dns_txt(d, "local.example", &txt, &n), AM_DNS_OK);
+	ck_assert_int_eq(am_dns_txt(d, NULL, "local.example", &txt, &n), AM_DNS_OK);
 	ck_assert_str_eq(txt[0], "still here");
 	am_dns_txt_free(txt, n);
 	t0 = mono();
-	ck_assert_int_eq(am_dns_query(d, "silent2.example.com", T_A, NULL),
+	ck_assert_int_eq(am_dns_query(d, NULL, "silent2.example.com", T_A, NULL),
 	    AM_DNS_TEMP);
 	dt = mono() - t0;
 	ck_assert_msg(dt >= 0.9 && dt < 2.0, "second timeout took %.2fs", dt);
 
 	/* an explicit past deadline returns at once; may wait again */
-	q = am_dns_query_start(d, "silent3.example.com", T_A);
+	q = am_dns_query_start(d, NULL, "silent3.example.com", T_A);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ck_assert_int_eq(am_dns_query_wait(q, now.tv_sec, NULL), AM_DNS_TEMP);
 	ck_assert_int_eq(am_dns_query_wait(q, now.tv_sec, NULL), AM_DNS_TEMP);
 	am_dns_query_done(q);		/* cancels a running query */
 
 	/* pending queries left behind in libunbound at free time */
-	am_dns_query_done(am_dns_query_start(d, "silent4.example.com", T_A));
+	am_dns_query_done(am_dns_query_start(d, NULL, "silent4.example.com", T_A));
 	am_dns_free(d);
 	fake_stop(&f);
 }
@@ -550,7 +550,7 @@ START_TEST(test_bad_rcode)
 	fake_start(&f, bad_rcodes[_i].rcode);
 	d = upstream_new(&f);
 	t0 = mono();
-	ck_assert_int_eq(am_dns_query(d, "refused.example.com", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(d, NULL, "refused.example.com", T_TXT, NULL),
 	    AM_DNS_TEMP);
 	dt = mono() - t0;
 	ck_assert_uint_ge(__atomic_load_n(&f.nqueries, __ATOMIC_SEQ_CST),

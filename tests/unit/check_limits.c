@@ -248,18 +248,16 @@ START_TEST(test_dns_budget_lookups)
 	int			 i;
 
 	am_dns_budget_arm(&b, 0, 3);
-	am_dns_budget_enter(&b);
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "%c.example.com", 'a' + i);
-		ck_assert_int_eq(am_dns_query(env.dns, name, 1, NULL), AM_DNS_OK);
+		ck_assert_int_eq(am_dns_query(env.dns, &b, name, 1, NULL), AM_DNS_OK);
 	}
 	ck_assert_int_eq(b.exhausted, 0);
-	ck_assert_int_eq(am_dns_query(env.dns, "d.example.com", 1, NULL),
+	ck_assert_int_eq(am_dns_query(env.dns, &b, "d.example.com", 1, NULL),
 	    AM_DNS_TEMP);
-	am_dns_budget_leave();
 	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_LOOKUPS);
 	/* outside the budget the same name answers */
-	ck_assert_int_eq(am_dns_query(env.dns, "d.example.com", 1, NULL),
+	ck_assert_int_eq(am_dns_query(env.dns, NULL, "d.example.com", 1, NULL),
 	    AM_DNS_OK);
 }
 END_TEST
@@ -300,17 +298,15 @@ START_TEST(test_dns_budget_time)
 	ck_assert_msg(dns != NULL, "%s", err);
 
 	am_dns_budget_arm(&b, 1, 0);
-	am_dns_budget_enter(&b);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(am_dns_query(dns, "slow.example.com", 16, NULL),
+	ck_assert_int_eq(am_dns_query(dns, &b, "slow.example.com", 16, NULL),
 	    AM_DNS_TEMP);
 	ck_assert_int_lt(elapsed_ms(&t0), 2500);	/* not the 10 s timeout */
 	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_TIME);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ck_assert_int_eq(am_dns_query(dns, "slow2.example.com", 16, NULL),
+	ck_assert_int_eq(am_dns_query(dns, &b, "slow2.example.com", 16, NULL),
 	    AM_DNS_TEMP);
 	ck_assert_int_lt(elapsed_ms(&t0), 200);		/* not even asked */
-	am_dns_budget_leave();
 	am_dns_free(dns);
 	close(fd);
 }

@@ -4,8 +4,8 @@
  * checked for action, SMTP code, enhanced code, text and log reason; and
  * the RejectString expansion.
  *
- * The config is filled by hand with only the fields policy.c reads, so
- * this test does not depend on config.c.
+ * struct am_policy_conf holds the knobs policy.c reads (the session fills
+ * it from the config snapshot), so this test does not depend on config.c.
  */
 #include <check.h>
 #include <stdio.h>
@@ -192,15 +192,15 @@ action_name(enum am_action a)
 	return (size_t)a < nitems(names) ? names[a] : "?";
 }
 
-/* setup - config, facts and results for one case */
+/* setup - policy knobs, facts and results for one case */
 static void
-setup(const struct pcase *c, struct am_config *cfg, struct am_facts *f,
+setup(const struct pcase *c, struct am_policy_conf *cfg, struct am_facts *f,
     struct am_results *r)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->reject_failures = c->rejf;
 	cfg->hold_quarantined = c->hold;
-	cfg->reject_string = (char *)c->rs;
+	cfg->reject_string = c->rs;
 	cfg->on_temperror = c->ontemp;
 	cfg->on_internal_error = c->onint;
 
@@ -224,7 +224,7 @@ setup(const struct pcase *c, struct am_config *cfg, struct am_facts *f,
 START_TEST(test_decide)
 {
 	const struct pcase	*c = &cases[_i];
-	struct am_config	 cfg;
+	struct am_policy_conf	 cfg;
 	struct am_facts		 f;
 	struct am_results	*r = calloc(1, sizeof(*r));
 	struct am_verdict	 v;
@@ -252,7 +252,7 @@ END_TEST
 START_TEST(test_pure)
 {
 	const struct pcase	*c = &cases[_i];
-	struct am_config	 cfg, cfg2;
+	struct am_policy_conf	 cfg, cfg2;
 	struct am_facts		 f, f2;
 	struct am_results	*r = calloc(1, sizeof(*r));
 	struct am_results	*r2 = calloc(1, sizeof(*r2));
@@ -360,7 +360,7 @@ END_TEST
 /* test_long_reject_text - a long RejectString is cut to the reply size */
 START_TEST(test_long_reject_text)
 {
-	struct am_config	 cfg;
+	struct am_policy_conf	 cfg;
 	struct am_facts		 f;
 	struct am_results	*r = calloc(1, sizeof(*r));
 	struct am_verdict	 v;

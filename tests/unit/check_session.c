@@ -78,9 +78,9 @@ conn_from(const char *ip)
 	return c;
 }
 
-/* run - one message: headers as name/value pairs, then a short body */
+/* feed - one message up to its end: headers as name/value pairs, a body */
 static struct am_msg *
-run(struct am_conn *c, const char *mailfrom, const char *auth,
+feed(struct am_conn *c, const char *mailfrom, const char *auth,
     const char *const *hdrs)
 {
 	struct am_msg	*m = am_msg_new(c, mailfrom, auth);
@@ -91,6 +91,16 @@ run(struct am_conn *c, const char *mailfrom, const char *auth,
 		am_msg_header(m, hdrs[i], hdrs[i + 1]);
 	am_msg_eoh(m);
 	am_msg_body(m, (const unsigned char *)"hello\r\n", 7);
+	return m;
+}
+
+/* run - one message, its checks finished */
+static struct am_msg *
+run(struct am_conn *c, const char *mailfrom, const char *auth,
+    const char *const *hdrs)
+{
+	struct am_msg	*m = feed(c, mailfrom, auth, hdrs);
+
 	am_msg_finish(m);
 	return m;
 }
@@ -230,6 +240,150 @@ START_TEST(test_summary_line)
 }
 END_TEST
 
+/*
+ * the client is kept as a sockaddr (a v4-mapped one as IPv4, RFC 4291
+ * 2.5.5.2) and reaches SPF as one; MAIL FROM loses its <> once, here
+ */
+START_TEST(test_client_and_path)
+{
+	struct sockaddr_in6	 sin6;
+	struct am_conn		*c;
+	struct am_msg		*m;
+	const char		*h[] = { "From", " a@example.com", NULL };
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.10",
+	    &sin6.sin6_addr), 1);
+	c = am_conn_new(&env, cfg, "client.example", (struct sockaddr *)&sin6);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(am_conn_client(c)->sa_family, AF_INET);
+	ck_assert_str_eq(c->client_ip, "192.0.2.10");
+	ck_assert_int_eq(am_conn_helo(c, "mail.example.com"), 0);
+	m = run(c, " <a@example.com> ", NULL, h);
+	ck_assert_str_eq(m->mailfrom, "a@example.com");
+	ck_assert_str_eq(m->res.spf_mailfrom.identity, "a@example.com");
+	ck_assert_int_eq(m->res.spf_mailfrom.result, AM_SPF_PASS);
+	am_conn_free(c);
+
+	c = am_conn_new(&env, cfg, NULL, NULL);	/* the MTA gave no address */
+	ck_assert_ptr_null(am_conn_client(c));
+	ck_assert_str_eq(c->client_ip, "unknown");
+	m = run(c, "<a@example.com>", NULL, h);
+	ck_assert_int_eq(m->res.spf_mailfrom.result, AM_SPF_NONE);
+	am_conn_free(c);
+}
+END_TEST
+
+/* edit_is - one edit of an outcome, as expected */
+static void
+edit_is(const struct am_outcome *o, size_t i, enum am_edit_kind kind,
+    const char *name, size_t index)
+{
+	ck_assert_uint_lt(i, o->nedits);
+	ck_assert_int_eq(o->edits[i].kind, kind);
+	ck_assert_str_eq(o->edits[i].name, name);
+	ck_assert_uint_eq(o->edits[i].index, index);
+	if (kind == AM_EDIT_DELETE)
+		ck_assert_ptr_null(o->edits[i].value);
+	else
+		ck_assert_ptr_nonnull(o->edits[i].value);
+}
+
+/*
+ * am_msg_end: a delivered message gets Received-SPF (when configured),
+ * the forged A-R deletions in reverse index order, and ours last (on top)
+ */
+START_TEST(test_end_edits)
+{
+	struct am_conn		*c;
+	struct am_msg		*m;
+	struct am_outcome	 o;
+	const char		*h[] = {
+		"Authentication-Results", " mx.test-receiver.example; dkim=pass",
+		"Authentication-Results", " other.example; spf=pass",
+		"Authentication-Results", " mx.test-receiver.example; spf=pass",
+		"From", " a@example.com", NULL };
+
+	cfg->add_received_spf = 1;
+	c = conn_from("192.0.2.10");
+	m = feed(c, "<a@example.com>", NULL, h);
+	am_msg_end(m, &o);
+	ck_assert_int_eq(o.verdict.action, AM_ACT_ACCEPT);
+	ck_assert_uint_eq(o.nedits, 4);
+	edit_is(&o, 0, AM_EDIT_INSERT, "Received-SPF", 0);
+	ck_assert_msg(strncmp(o.edits[0].value, "pass ", 5) == 0, "%s",
+	    o.edits[0].value);
+	edit_is(&o, 1, AM_EDIT_DELETE, "Authentication-Results", 3);
+	edit_is(&o, 2, AM_EDIT_DELETE, "Authentication-Results", 1);
+	edit_is(&o, 3, AM_EDIT_INSERT, "Authentication-Results", 0);
+	ck_assert_str_eq(o.edits[3].value, am_buf_str(&o.authres));
+	ck_assert_uint_eq(o.nforged, 2);
+	ck_assert_int_eq(o.res.dmarc.result, AM_DMARC_PASS);
+	am_outcome_clear(&o);
+	am_conn_free(c);
+}
+END_TEST
+
+/* a refused message takes no edits; its A-R is still there to log */
+START_TEST(test_end_refused)
+{
+	struct am_conn		*c = conn_from("198.51.100.7");
+	const char		*h[] = { "From", " a@example.com", NULL };
+	struct am_msg		*m = feed(c, "<a@example.com>", NULL, h);
+	struct am_outcome	 o;
+
+	cfg->add_received_spf = 1;
+	am_msg_end(m, &o);
+	ck_assert_int_eq(o.verdict.action, AM_ACT_REJECT);
+	ck_assert_str_eq(o.verdict.code, "550");
+	ck_assert_uint_eq(o.nedits, 0);
+	ck_assert_msg(strstr(am_buf_str(&o.authres), "dmarc=fail") != NULL,
+	    "%s", am_buf_str(&o.authres));
+	/* the MTA refused an edit: the snapshot's OnInternalError, no edits */
+	am_msg_edits_failed(m, &o);
+	ck_assert_int_eq(o.err, AM_ERR_MILTER);
+	ck_assert_int_eq(o.verdict.action, AM_ACT_TEMPFAIL);
+	am_outcome_clear(&o);
+	am_conn_free(c);
+}
+END_TEST
+
+/* no message to stick an error to: policy with the snapshot given */
+START_TEST(test_outcome_internal)
+{
+	struct am_outcome	 o;
+
+	cfg->on_internal_error = AM_ACT_ACCEPT;
+	am_outcome_internal(cfg, "test", &o);
+	ck_assert_int_eq(o.verdict.action, AM_ACT_ACCEPT);
+	ck_assert_str_eq(o.errwhy, "test");
+	am_outcome_clear(&o);
+	cfg->on_internal_error = AM_ACT_TEMPFAIL;
+	am_outcome_internal(cfg, "test", &o);
+	ck_assert_int_eq(o.verdict.action, AM_ACT_TEMPFAIL);
+	ck_assert_str_eq(o.verdict.code, "451");
+	ck_assert_uint_eq(o.nedits, 0);
+	am_outcome_clear(&o);
+}
+END_TEST
+
+/* the edit list is bounded: one past AM_EDITS_MAX is refused */
+START_TEST(test_outcome_add_bounded)
+{
+	struct am_outcome	 o;
+	size_t			 i;
+
+	am_outcome_init(&o);
+	for (i = 0; i < AM_EDITS_MAX; i++)
+		ck_assert_int_eq(am_outcome_add(&o, AM_EDIT_DELETE, "X", "v",
+		    i + 1), 0);
+	ck_assert_int_eq(am_outcome_add(&o, AM_EDIT_DELETE, "X", NULL, 1), -1);
+	ck_assert_ptr_null(o.edits[0].value);	/* a delete has no value */
+	am_outcome_clear(&o);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -243,6 +397,11 @@ session_suite(void)
 	tcase_add_test(tc, test_forged_authres_indexes);
 	tcase_add_test(tc, test_exempt_trusted_and_authenticated);
 	tcase_add_test(tc, test_summary_line);
+	tcase_add_test(tc, test_client_and_path);
+	tcase_add_test(tc, test_end_edits);
+	tcase_add_test(tc, test_end_refused);
+	tcase_add_test(tc, test_outcome_internal);
+	tcase_add_test(tc, test_outcome_add_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

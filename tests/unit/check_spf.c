@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/netlist.h"
 #include "dns/dns.h"
 #include "common/results.h"
 #include "spf/spf.h"
@@ -179,6 +180,30 @@ teardown(void)
 	close(ns.fd);
 }
 
+/*
+ * check_helo, check_mailfrom - the checks with the client given as text,
+ * turned into the sockaddr the session passes (NULL if it is not one)
+ */
+static int
+check_helo(struct am_spf *s, struct am_dns_budget *b, const char *ip,
+    const char *helo, struct am_spf_check *c)
+{
+	struct sockaddr_storage	 ss;
+
+	return am_spf_check_helo(s, b, am_netlist_addr(ip, &ss) == 0 ?
+	    (struct sockaddr *)&ss : NULL, helo, c);
+}
+
+static int
+check_mailfrom(struct am_spf *s, struct am_dns_budget *b, const char *ip,
+    const char *helo, const char *mailfrom, struct am_spf_check *c)
+{
+	struct sockaddr_storage	 ss;
+
+	return am_spf_check_mailfrom(s, b, am_netlist_addr(ip, &ss) == 0 ?
+	    (struct sockaddr *)&ss : NULL, helo, mailfrom, c);
+}
+
 #define HELO	"mx1.example.org"
 #define HELOCHK	NULL		/* mailfrom NULL: run the HELO check */
 
@@ -191,11 +216,11 @@ static const struct {
 	const char		*identity;
 	const char		*domain;
 } cases[] = {
-	{ "ip4 pass", "192.0.2.5", HELO, "<user@pass-ip4.example.com>",
+	{ "ip4 pass", "192.0.2.5", HELO, "user@pass-ip4.example.com",
 	    AM_SPF_PASS, "user@pass-ip4.example.com", "pass-ip4.example.com" },
 	{ "ip4 -all fail", "198.51.100.5", HELO, "user@pass-ip4.example.com",
 	    AM_SPF_FAIL, "user@pass-ip4.example.com", "pass-ip4.example.com" },
-	{ "case folded domain", "192.0.2.5", HELO, "<U@Pass-IP4.Example.COM>",
+	{ "case folded domain", "192.0.2.5", HELO, "U@Pass-IP4.Example.COM",
 	    AM_SPF_PASS, "U@Pass-IP4.Example.COM", "pass-ip4.example.com" },
 	{ "multi-string record", "192.0.2.6", HELO, "u@multi.example.com",
 	    AM_SPF_PASS, "u@multi.example.com", "multi.example.com" },
@@ -257,7 +282,7 @@ static const struct {
 	    AM_SPF_TEMPERROR, NULL, NULL },
 	{ "record lookup REFUSED", "192.0.2.9", HELO, "u@x.example.net",
 	    AM_SPF_TEMPERROR, "u@x.example.net", "x.example.net" },
-	{ "null sender uses HELO", "192.0.2.30", HELO, "<>", AM_SPF_PASS,
+	{ "null sender uses HELO", "192.0.2.30", HELO, "", AM_SPF_PASS,
 	    "postmaster@" HELO, HELO },
 	{ "empty sender uses HELO", "198.51.100.30", HELO, "", AM_SPF_FAIL,
 	    "postmaster@" HELO, HELO },
@@ -272,9 +297,9 @@ static const struct {
 	    AM_SPF_NONE, "localhost", "localhost" },
 	{ "HELO bare address", "192.0.2.30", "192.0.2.30", HELOCHK,
 	    AM_SPF_NONE, NULL, NULL },
-	{ "null sender, literal HELO", "192.0.2.30", "[192.0.2.30]", "<>",
+	{ "null sender, literal HELO", "192.0.2.30", "[192.0.2.30]", "",
 	    AM_SPF_NONE, "postmaster@[192.0.2.30]", "[192.0.2.30]" },
-	{ "sender without domain", "192.0.2.30", HELO, "<user>", AM_SPF_NONE,
+	{ "sender without domain", "192.0.2.30", HELO, "user", AM_SPF_NONE,
 	    "user", "" },
 	{ "ip6 pass", "2001:db8::5", HELO, "u@v6.example.com", AM_SPF_PASS,
 	    NULL, NULL },
@@ -305,9 +330,9 @@ START_TEST(test_spf_table)
 
 	memset(&c, 0x5a, sizeof(c));
 	if (cases[_i].mailfrom == NULL)
-		r = am_spf_check_helo(spf, cases[_i].ip, cases[_i].helo, &c);
+		r = check_helo(spf, NULL, cases[_i].ip, cases[_i].helo, &c);
 	else
-		r = am_spf_check_mailfrom(spf, cases[_i].ip, cases[_i].helo,
+		r = check_mailfrom(spf, NULL, cases[_i].ip, cases[_i].helo,
 		    cases[_i].mailfrom, &c);
 	ck_assert_int_eq(r, 0);
 	ck_assert_int_eq(c.checked, 1);
@@ -326,14 +351,38 @@ START_TEST(test_void_reason)
 {
 	struct am_spf_check	 c;
 
-	ck_assert_int_eq(am_spf_check_mailfrom(spf, "192.0.2.9", HELO,
+	ck_assert_int_eq(check_mailfrom(spf, NULL, "192.0.2.9", HELO,
 	    "u@void3.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_PERMERROR);
 	ck_assert_str_eq(c.reason, "void lookup limit exceeded");
 	/* the count is per check */
-	ck_assert_int_eq(am_spf_check_mailfrom(spf, "192.0.2.9", HELO,
+	ck_assert_int_eq(check_mailfrom(spf, NULL, "192.0.2.9", HELO,
 	    "u@void2.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_PASS);
+}
+END_TEST
+
+/*
+ * test_budget - the check's lookups count against the budget passed in
+ * (through libspf2's layer): with room for one, a record that needs more
+ * is temperror, and the budget says why; a fresh one passes
+ */
+START_TEST(test_budget)
+{
+	struct am_spf_check	 c;
+	struct am_dns_budget	 b;
+
+	am_dns_budget_arm(&b, 0, 1);
+	ck_assert_int_eq(check_mailfrom(spf, &b, "192.0.2.9", HELO,
+	    "u@void2.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_TEMPERROR);
+	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_LOOKUPS);
+	am_dns_budget_arm(&b, 0, 100);
+	ck_assert_int_eq(check_mailfrom(spf, &b, "192.0.2.9", HELO,
+	    "u@void2.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_PASS);
+	ck_assert_int_eq(b.exhausted, 0);
+	ck_assert_uint_gt(b.lookups, 1);
 }
 END_TEST
 
@@ -341,14 +390,14 @@ START_TEST(test_reasons)
 {
 	struct am_spf_check	 c;
 
-	am_spf_check_mailfrom(spf, "192.0.2.5", HELO,
+	check_mailfrom(spf, NULL, "192.0.2.5", HELO,
 	    "user@pass-ip4.example.com", &c);
 	ck_assert_str_eq(c.reason, "domain of pass-ip4.example.com "
 	    "designates 192.0.2.5 as permitted sender");
-	am_spf_check_mailfrom(spf, "192.0.2.9", HELO, "u@two.example.com",
+	check_mailfrom(spf, NULL, "192.0.2.9", HELO, "u@two.example.com",
 	    &c);
 	ck_assert_msg(strstr(c.reason, "ultiple") != NULL, "%s", c.reason);
-	am_spf_check_helo(spf, "192.0.2.30", "[192.0.2.30]", &c);
+	check_helo(spf, NULL, "192.0.2.30", "[192.0.2.30]", &c);
 	ck_assert_str_eq(c.reason, "HELO is an address literal");
 }
 END_TEST
@@ -358,12 +407,12 @@ START_TEST(test_bad_client)
 	struct am_spf_check	 c;
 
 	/* nothing to evaluate: none with a reason, not an internal error */
-	ck_assert_int_eq(am_spf_check_mailfrom(spf, "not-an-ip", HELO,
+	ck_assert_int_eq(check_mailfrom(spf, NULL, "not-an-ip", HELO,
 	    "u@pass-ip4.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_NONE);
 	ck_assert_str_eq(c.reason, "no usable client address");
 	ck_assert_str_eq(c.identity, "u@pass-ip4.example.com");
-	ck_assert_int_eq(am_spf_check_helo(spf, NULL, HELO, &c), 0);
+	ck_assert_int_eq(check_helo(spf, NULL, NULL, HELO, &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_NONE);
 	ck_assert_int_eq(c.checked, 1);
 }
@@ -375,8 +424,8 @@ START_TEST(test_received_spf)
 	struct am_buf		 b;
 
 	am_buf_init(&b, 2048);
-	am_spf_check_mailfrom(spf, "192.0.2.5", HELO,
-	    "<user@pass-ip4.example.com>", &c);
+	check_mailfrom(spf, NULL, "192.0.2.5", HELO,
+	    "user@pass-ip4.example.com", &c);
 	am_spf_received(&c, "192.0.2.5", HELO, "mx.receiver.example", &b);
 	ck_assert_str_eq(am_buf_str(&b), "pass (domain of "
 	    "pass-ip4.example.com designates 192.0.2.5 as permitted sender) "
@@ -385,7 +434,7 @@ START_TEST(test_received_spf)
 	    "identity=mailfrom");
 
 	am_buf_reset(&b);
-	am_spf_check_helo(spf, "2001:db8::1", "[192.0.2.30]", &c);
+	check_helo(spf, NULL, "2001:db8::1", "[192.0.2.30]", &c);
 	am_spf_received(&c, "2001:db8::1", "[192.0.2.30]",
 	    "mx.receiver.example", &b);
 	ck_assert_str_eq(am_buf_str(&b), "none (HELO is an address literal) "
@@ -419,9 +468,9 @@ spf_thread(void *arg)
 	for (i = 0; i < 60; i++) {
 		k = ((size_t)arg * 7 + i) % (sizeof(cases) / sizeof(cases[0]));
 		if (cases[k].mailfrom == NULL)
-			am_spf_check_helo(mine, cases[k].ip, cases[k].helo, &c);
+			check_helo(mine, NULL, cases[k].ip, cases[k].helo, &c);
 		else
-			am_spf_check_mailfrom(mine, cases[k].ip,
+			check_mailfrom(mine, NULL, cases[k].ip,
 			    cases[k].helo, cases[k].mailfrom, &c);
 		if (c.result != cases[k].want)
 			bad++;
@@ -468,6 +517,7 @@ spf_suite(void)
 	tcase_add_loop_test(tc, test_spf_table, 0,
 	    sizeof(cases) / sizeof(cases[0]));
 	tcase_add_test(tc, test_void_reason);
+	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_reasons);
 	tcase_add_test(tc, test_bad_client);
 	tcase_add_test(tc, test_received_spf);

@@ -1,0 +1,237 @@
+/*
+ * eom.c - the end of a message: the verdict and the header edits that go
+ * with it (struct am_outcome), our A-R text and the summary line.
+ *
+ * One path for the daemon and the offline checker: both call am_msg_end
+ * and only apply or print its outcome.  Decisions are policy.c's; the
+ * sticky error (session.c am_msg_set_err) is what turns a failure here
+ * into OnInternalError.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message/authres.h"
+#include "message/session.h"
+#include "spf/spf.h"
+
+/* policy_conf - what policy reads of the connection's config snapshot */
+static void
+policy_conf(const struct am_config *cfg, struct am_policy_conf *pc)
+{
+	pc->reject_failures = cfg->reject_failures;
+	pc->hold_quarantined = cfg->hold_quarantined;
+	pc->reject_string = cfg->reject_string;
+	pc->on_temperror = cfg->on_temperror;
+	pc->on_internal_error = cfg->on_internal_error;
+}
+
+/* am_msg_decide - the verdict for a finished message */
+void
+am_msg_decide(const struct am_msg *m, struct am_verdict *v)
+{
+	struct am_policy_conf	 pc;
+
+	policy_conf(m->conn->cfg, &pc);
+	am_policy_decide(&pc, &m->facts, &m->res, m->err, v);
+}
+
+/*
+ * am_msg_authres - our Authentication-Results value.  When it does not fit
+ * AM_AUTHRES_MAX, DKIM entries are left out from the end until it does
+ * (they still counted for DMARC; the summary line has them all).
+ */
+int
+am_msg_authres(const struct am_msg *m, const struct am_verdict *v,
+    struct am_buf *b)
+{
+	struct am_results	*r;
+	const char		*id = m->conn->cfg->authserv_id;
+	int			 rc;
+
+	if (m->exempt != NULL)
+		return am_authres_build_none(b, id, m->exempt);
+	if (am_authres_build(b, id, &m->res, v->action) == 0)
+		return 0;
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return -1;
+	*r = m->res;
+	for (rc = -1; rc == -1 && r->ndkim > 0; ) {
+		r->ndkim--;
+		am_buf_reset(b);
+		rc = am_authres_build(b, id, r, v->action);
+	}
+	free(r);
+	return rc;
+}
+
+/* add_kv - " key=value", the value sanitised for a one-line log */
+static void
+add_kv(struct am_buf *b, const char *key, const char *value)
+{
+	const char	*p;
+
+	am_buf_addf(b, " %s=", key);
+	if (value == NULL || *value == '\0') {
+		am_buf_adds(b, "-");
+		return;
+	}
+	for (p = value; *p != '\0'; p++)
+		am_buf_addc(b, (*p > ' ' && *p < 127 && *p != '"') ? *p : '_');
+}
+
+/* summary_dkim - "pass:d1,fail:d2" or "none" */
+static void
+summary_dkim(const struct am_results *r, struct am_buf *b)
+{
+	size_t	 i;
+
+	am_buf_adds(b, " dkim=");
+	if (r->ndkim == 0)
+		am_buf_adds(b, "none");
+	for (i = 0; i < r->ndkim; i++)
+		am_buf_addf(b, "%s%s:%s", i ? "," : "",
+		    am_dkim_result_str(r->dkim[i].result), r->dkim[i].domain);
+}
+
+/* domain_of - the part after the last '@', or the whole string */
+static const char *
+domain_of(const char *addr)
+{
+	const char	*at = strrchr(addr, '@');
+
+	return at ? at + 1 : addr;
+}
+
+/* am_msg_summary - the one log line per message */
+void
+am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
+    struct am_buf *b)
+{
+	const struct am_results	*r = &m->res;
+
+	am_buf_addf(b, "client=%s", m->conn->client_ip);
+	add_kv(b, "helo", m->conn->helo);
+	add_kv(b, "mailfrom", domain_of(m->mailfrom));
+	add_kv(b, "from", r->dmarc.from_domain);
+	if (m->exempt != NULL) {
+		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
+	} else {
+		am_buf_addf(b, " spf_helo=%s spf=%s",
+		    r->spf_helo.checked ? am_spf_result_str(r->spf_helo.result) : "-",
+		    r->spf_mailfrom.checked ?
+		    am_spf_result_str(r->spf_mailfrom.result) : "-");
+		summary_dkim(r, b);
+		am_buf_addf(b, " dmarc=%s", am_dmarc_result_str(r->dmarc.result));
+		if (r->dmarc.policy != AM_DMARC_P_UNSPEC)
+			am_buf_addf(b, " policy=%s=%s%s", r->dmarc.policy_tag,
+			    am_dmarc_policy_str(r->dmarc.policy),
+			    r->dmarc.testing ? ",t=y" : "");
+	}
+	if (m->nforged > 0)
+		am_buf_addf(b, " removed_ar=%zu", m->nforged);
+	if (m->limit != NULL)
+		add_kv(b, "limit", m->limit);
+	if (m->dns_over != 0)
+		am_buf_addf(b, " dns_budget=%s%s",
+		    m->dns_over & AM_DNS_BUDGET_LOOKUPS ? "lookups" : "",
+		    m->dns_over == (AM_DNS_BUDGET_LOOKUPS | AM_DNS_BUDGET_TIME) ?
+		    ",time" : m->dns_over & AM_DNS_BUDGET_TIME ? "time" : "");
+	if (m->err != AM_ERR_NONE)
+		am_buf_addf(b, " error=%s", am_err_str(m->err));
+	am_buf_addf(b, " action=%s reason=\"%s%s%s\"", am_action_str(v->action),
+	    v->why, m->err != AM_ERR_NONE ? ": " : "",
+	    m->err != AM_ERR_NONE ? m->errwhy : "");
+}
+
+/* outcome_copy - what the outcome carries besides the edits */
+static void
+outcome_copy(const struct am_msg *m, struct am_outcome *o)
+{
+	o->res = m->res;
+	o->exempt = m->exempt;
+	o->err = m->err;
+	memcpy(o->errwhy, m->errwhy, sizeof(o->errwhy));
+	o->nforged = m->nforged;
+}
+
+/* received_spf - RFC 7208 9.1 field value, when configured and checked */
+static void
+received_spf(const struct am_msg *m, struct am_buf *b)
+{
+	const struct am_conn	*c = m->conn;
+
+	if (!c->cfg->add_received_spf || m->exempt != NULL ||
+	    !m->res.spf_mailfrom.checked)
+		return;
+	am_spf_received(&m->res.spf_mailfrom, c->client_ip,
+	    c->helo ? c->helo : "", c->cfg->authserv_id, b);
+}
+
+/*
+ * add_edits - the header edits of a delivered message, in the order to
+ * apply them (outcome.h).  A Received-SPF value over AM_AUTHRES_MAX is left
+ * out, as before: it only repeats the A-R's spf entry.
+ */
+static void
+add_edits(const struct am_msg *m, struct am_outcome *o)
+{
+	size_t	 i;
+
+	received_spf(m, &o->received_spf);
+	if (o->received_spf.len > 0 && !am_buf_failed(&o->received_spf))
+		am_outcome_add(o, AM_EDIT_INSERT, "Received-SPF",
+		    am_buf_str(&o->received_spf), 0);
+	/* RFC 8601 5: ours only; reverse so earlier indexes stay valid */
+	for (i = m->nforged; i > 0; i--)
+		am_outcome_add(o, AM_EDIT_DELETE, "Authentication-Results",
+		    NULL, m->forged[i - 1]);
+	if (o->authres.len > 0)
+		am_outcome_add(o, AM_EDIT_INSERT, "Authentication-Results",
+		    am_buf_str(&o->authres), 0);
+}
+
+/* am_msg_end - finish the checks, decide, and list the header edits */
+void
+am_msg_end(struct am_msg *m, struct am_outcome *o)
+{
+	am_outcome_init(o);
+	am_msg_finish(m);
+	am_msg_decide(m, &o->verdict);
+	if (am_msg_authres(m, &o->verdict, &o->authres) == -1) {
+		am_buf_reset(&o->authres);
+		/* delivered without our A-R would hide the results */
+		if (am_outcome_delivers(o)) {
+			am_msg_set_err(m, AM_ERR_RESOURCE,
+			    "Authentication-Results value too large");
+			am_msg_decide(m, &o->verdict);
+		}
+	}
+	outcome_copy(m, o);
+	if (am_outcome_delivers(o))
+		add_edits(m, o);
+}
+
+/* am_msg_edits_failed - the MTA refused an edit: decide again */
+void
+am_msg_edits_failed(struct am_msg *m, struct am_outcome *o)
+{
+	am_msg_set_err(m, AM_ERR_MILTER, "header edit failed");
+	am_msg_decide(m, &o->verdict);
+	outcome_copy(m, o);
+	o->nedits = 0;
+}
+
+/* am_outcome_internal - OnInternalError of the connection's snapshot */
+void
+am_outcome_internal(const struct am_config *cfg, const char *why,
+    struct am_outcome *o)
+{
+	struct am_policy_conf	 pc;
+
+	am_outcome_init(o);
+	o->err = AM_ERR_INTERNAL;
+	snprintf(o->errwhy, sizeof(o->errwhy), "%s", why);
+	policy_conf(cfg, &pc);
+	am_policy_decide(&pc, NULL, NULL, o->err, &o->verdict);
+}
