@@ -31,7 +31,6 @@
 #define CB_STEPS_SKIP	(AM_MPP_NORCPT | AM_MPP_NOUNKNOWN | AM_MPP_NODATA)
 
 struct cb_state {
-	int		 in_msg;	/* counted in busy */
 	struct am_config *cfg;		/* snapshot taken when the MTA connected */
 	struct am_conn	*conn;
 };
@@ -41,39 +40,12 @@ static enum am_mstat reply(struct am_mctx *, const char *,
 
 /* process-wide state: see daemon/daemon.h */
 static int		 active;	/* open connections; __atomic */
-static int		 busy;		/* messages between MAIL and EOM; __atomic */
 
 /* am_callbacks_active - connections with state right now */
 int
 am_callbacks_active(void)
 {
 	return __atomic_load_n(&active, __ATOMIC_SEQ_CST);
-}
-
-/* am_callbacks_busy - messages in progress right now */
-int
-am_callbacks_busy(void)
-{
-	return __atomic_load_n(&busy, __ATOMIC_SEQ_CST);
-}
-
-/* msg_begin, msg_end - keep the busy count for a clean shutdown */
-static void
-msg_begin(struct cb_state *st)
-{
-	if (!st->in_msg) {
-		st->in_msg = 1;
-		__atomic_add_fetch(&busy, 1, __ATOMIC_SEQ_CST);
-	}
-}
-
-static void
-msg_end(struct cb_state *st)
-{
-	if (st != NULL && st->in_msg) {
-		st->in_msg = 0;
-		__atomic_sub_fetch(&busy, 1, __ATOMIC_SEQ_CST);
-	}
 }
 
 /* daemon_of - the daemon, handed to the engine as its user data */
@@ -194,14 +166,10 @@ cb_envfrom(struct am_mctx *ctx, const char **argv)
 
 	if (st == NULL || st->conn == NULL)
 		return internal(ctx, st, "no connection state at MAIL");
-	/* busy from here: the SPF look-ups below belong to the message too */
-	msg_begin(st);
 	m = am_msg_new(st->conn, argv != NULL ? argv[0] : NULL,
 	    am_mctx_symval(ctx, "{auth_authen}"));
-	if (m == NULL) {
-		msg_end(st);
+	if (m == NULL)
 		return internal(ctx, st, "out of memory at MAIL");
-	}
 	am_msg_set_qid(m, am_mctx_symval(ctx, "i"));
 	return AM_MS_CONTINUE;
 }
@@ -363,7 +331,6 @@ cb_eom(struct am_mctx *ctx)
 	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	am_outcome_clear(&o);
 	am_msg_free(m);
-	msg_end(st);
 	return rc;
 }
 
@@ -375,7 +342,6 @@ cb_abort(struct am_mctx *ctx)
 
 	if (st != NULL && st->conn != NULL)
 		am_msg_free(st->conn->msg);
-	msg_end(st);
 }
 
 /* cb_close - the connection is gone */
@@ -385,7 +351,6 @@ cb_close(struct am_mctx *ctx)
 	struct cb_state	*st = am_mctx_getpriv(ctx);
 
 	if (st != NULL) {
-		msg_end(st);
 		am_conn_free(st->conn);
 		am_config_unref(st->cfg);
 		free(st);

@@ -18,7 +18,5 @@ struct am_milter;
 const struct am_milter *am_callbacks_milter(void);
 /* connections open right now (for a clean shutdown) */
 int		 am_callbacks_active(void);
-/* messages between MAIL FROM and end of message right now */
-int		 am_callbacks_busy(void);
 
 #endif /* AM_CALLBACKS_H */

@@ -16,10 +16,8 @@
  *   daemon/main.c      main(): static struct am_daemon d.  cfg: swapped by
  *                      the reload thread under d.lock; env (resolver, DKIM
  *                      library): once, by main, read-only after.
- *   daemon/callbacks.c daemon_ctx: once (am_callbacks_init, main, before
- *                      the engine starts).  active, busy: connection and
- *                      message counts, written by the engine's workers,
- *                      read by drain.c and main; __atomic (seq_cst).
+ *   daemon/callbacks.c active: open connections, written by the engine's
+ *                      workers, read by main at exit; __atomic (seq_cst).
  *   daemon/metrics.c   n_action, n_spf, n_dkim, n_dmarc, n_exempt,
  *                      n_bucket, eom_usec_sum, n_reload: counters, added to
  *                      by workers and the reload thread, read by the
@@ -29,8 +27,6 @@
  *   daemon/reload.c    reload_thread, reload_running: main only (start,
  *                      stop).  am_reload_start's static ra: once, before
  *                      the reload thread that reads it is created.
- *   daemon/drain.c     main_thread: once (am_drain_run, main, before the
- *                      engine starts); read by the engine's notify hook.
  *   common/log.c       log_syslog, log_stderr, log_ident: once
  *                      (am_log_open, main, before threads).  log_level:
  *                      main and the reload thread; __atomic (relaxed).
@@ -40,9 +36,14 @@
  *   spf/spf.c          spare_key, spare_once: pthread_once creates the key
  *                      once; each thread's spare struct am_spf behind it is
  *                      thread-specific data, freed at thread exit.
- *   dns/dns.c          cur_budget: __thread, so one per thread; the
- *                      session sets it around a budgeted phase
- *                      (am_dns_budget_enter/leave) on its own thread.
+ *   dkim/dns_dkim.c    call_budget: __thread, so one per thread; set by
+ *                      dkim.c for the span of one libopendkim call, because
+ *                      libopendkim's DNS hooks get no per-message pointer.
+ *
+ * Not process-wide: the engine (server/engine.c) is an object main owns;
+ * the daemon reaches the callbacks as the engine's user data
+ * (am_mctx_udata), and a message's DNS budget is passed down the check
+ * calls (dns.h).
  *
  * Outside our variables: the signal mask and SIGPIPE disposition (main,
  * before threads; every thread inherits them), syslog's openlog

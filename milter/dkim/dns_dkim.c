@@ -47,6 +47,7 @@ struct dkim_query {
  * for the span of one dkim_eoh()/dkim_eom() call (am_dns_dkim_budget) and
  * hook_start hands it to dns.c with the query.  Nothing else reads it.
  */
+/* process-wide state: see daemon/daemon.h */
 static __thread struct am_dns_budget *call_budget;
 
 /* put16 - store a 16-bit value in network order */
