@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/netlist.h"
+#include "common/readfile.h"
 
 #define ENTRY_MAX	(INET6_ADDRSTRLEN + 8)	/* "[addr]/128" */
 
@@ -234,36 +235,44 @@ am_netlist_add_list(struct am_netlist *nl, const char *list, char *err,
 	}
 }
 
+/* add_line - the entries of one line of a file, '#' comment removed */
+static int
+add_line(struct am_netlist *nl, char *line, int nul, char *why,
+    size_t whylen)
+{
+	char	*hash;
+
+	if (nul) {
+		snprintf(why, whylen, "NUL byte");
+		return -1;
+	}
+	if ((hash = strchr(line, '#')) != NULL)
+		*hash = '\0';
+	return am_netlist_add_list(nl, line, why, whylen);
+}
+
 /* am_netlist_add_file - add every entry of a file */
 int
 am_netlist_add_file(struct am_netlist *nl, const char *path, char *err,
     size_t errlen)
 {
-	FILE	*fp;
-	char	*line = NULL, *hash, why[256];
-	size_t	 linesize = 0;
-	size_t	 lineno = 0;
-	int	 rc = 0;
+	char	*buf, *pos, *line, why[256];
+	size_t	 len, lineno = 0;
+	int	 nul, rc = 0;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (am_readfile(path, AM_NETLIST_FILE_MAX, &buf, &len, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	while (rc == 0 && getline(&line, &linesize, fp) != -1) {
+	pos = buf;
+	while (rc == 0 &&
+	    (line = am_readfile_line(&pos, buf + len, &nul)) != NULL) {
 		lineno++;
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		if (am_netlist_add_list(nl, line, why, sizeof(why)) == -1) {
+		if ((rc = add_line(nl, line, nul, why, sizeof(why))) == -1)
 			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			rc = -1;
-		}
 	}
-	if (rc == 0 && ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
-	fclose(fp);
+	free(buf);
 	return rc;
 }
 

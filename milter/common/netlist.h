@@ -31,8 +31,17 @@ int	am_netlist_add(struct am_netlist *, const char *entry, char *err, size_t err
 int	am_netlist_add_list(struct am_netlist *, const char *list, char *err, size_t errlen);
 
 /*
+ * Largest IgnoreHosts file read.  Lookup is a linear scan per connection,
+ * so a useful list is short; 1 MiB is some 60,000 entries and stops a
+ * runaway file or a device (/dev/zero) from filling memory.
+ */
+#define AM_NETLIST_FILE_MAX	(1024 * 1024)
+
+/*
  * Add every entry of a file: one or more per line, '#' comments, blank lines.
- * Returns 0, or -1 with "path:line: problem" (or the open error) in err.
+ * The file must be a regular file of at most AM_NETLIST_FILE_MAX bytes
+ * without NUL bytes.  Returns 0, or -1 with "path:line: problem" or
+ * "path: problem" (cannot read it, not a regular file, too large) in err.
  */
 int	am_netlist_add_file(struct am_netlist *, const char *path, char *err, size_t errlen);
 

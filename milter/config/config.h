@@ -16,6 +16,13 @@
 
 #include "common/results.h"
 
+/*
+ * Largest configuration file read (a bigger one is an error, "file: larger
+ * than ... bytes").  Real ones are a few KB; 1 MiB stops a runaway file or
+ * a device from being read into memory at every reload.
+ */
+#define AM_CONFIG_FILE_MAX	(1024 * 1024)
+
 struct am_netlist;
 struct am_psl;
 

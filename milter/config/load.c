@@ -9,7 +9,10 @@
  * twice is a problem, not an override.
  *
  * Every problem is reported ("file:line: Key: problem") and parsing goes on
- * to the end of the file, so a user sees all of them at once.
+ * to the end of the file, so a user sees all of them at once.  The file
+ * must be a regular file of at most AM_CONFIG_FILE_MAX bytes (config.h); a
+ * NUL byte in a line is a problem at that line, as it would silently cut
+ * the value short or hide the rest of the line.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/readfile.h"
 #include "config/config.h"
 #include "config/keys.h"
 
@@ -35,7 +39,10 @@ struct loader {
 	size_t			*seen;		/* line each key was set on */
 };
 
-/* report - "file:line: Key: problem" (line > 0) or "file: problem" */
+/*
+ * report - "file:line: Key: problem", "file:line: problem" (no key) or
+ * "file: problem" (line 0)
+ */
 static void
 report(struct loader *L, size_t line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -47,9 +54,11 @@ report(struct loader *L, size_t line, const char *key, const char *fmt, ...)
 	va_list	 ap;
 
 	L->nerr++;
-	if (line > 0)
+	if (line > 0 && key != NULL)
 		snprintf(where, sizeof(where), "%s:%zu: %s: ", L->path, line,
 		    key);
+	else if (line > 0)
+		snprintf(where, sizeof(where), "%s:%zu: ", L->path, line);
 	else
 		snprintf(where, sizeof(where), "%s: ", L->path);
 	va_start(ap, fmt);
@@ -194,18 +203,27 @@ parse_line(struct loader *L, size_t lineno, char *line)
 		report(L, lineno, key, "unknown key");
 }
 
-/* parse_file - every line of an open file */
+/* parse_file - read the file and parse every line of it */
 static void
-parse_file(struct loader *L, FILE *fp)
+parse_file(struct loader *L)
 {
-	char	*line = NULL;
-	size_t	 linesize = 0, lineno = 0;
+	char	*buf, *pos, *line, err[AM_CONFIG_ERR_MAX];
+	size_t	 len, lineno = 0;
+	int	 nul;
 
-	while (getline(&line, &linesize, fp) != -1)
-		parse_line(L, ++lineno, line);
-	if (ferror(fp))
-		report(L, 0, NULL, "%s", strerror(errno));
-	free(line);
+	if (am_readfile(L->path, AM_CONFIG_FILE_MAX, &buf, &len, err,
+	    sizeof(err)) == -1) {
+		report(L, 0, NULL, "%s", err);
+		return;
+	}
+	pos = buf;
+	while ((line = am_readfile_line(&pos, buf + len, &nul)) != NULL) {
+		if (nul)
+			report(L, ++lineno, NULL, "NUL byte");
+		else
+			parse_line(L, ++lineno, line);
+	}
+	free(buf);
 }
 
 /* dir_of - the directory part of path ("." if none); NULL on ENOMEM */
@@ -226,7 +244,6 @@ struct am_config *
 am_config_load(const char *path, am_config_err_fn errfn, void *arg)
 {
 	struct loader	 L = { path, NULL, NULL, errfn, arg, 0, NULL };
-	FILE		*fp;
 
 	if ((L.seen = calloc(am_config_nkeys(), sizeof(*L.seen))) == NULL ||
 	    (L.cfg = am_config_defaults()) == NULL ||
@@ -234,12 +251,7 @@ am_config_load(const char *path, am_config_err_fn errfn, void *arg)
 		report(&L, 0, NULL, "%s", strerror(ENOMEM));
 		goto fail;
 	}
-	if ((fp = fopen(path, "r")) == NULL) {
-		report(&L, 0, NULL, "%s", strerror(errno));
-		goto fail;
-	}
-	parse_file(&L, fp);
-	fclose(fp);
+	parse_file(&L);
 	if (L.nerr == 0 && (L.cfg->path = strdup(path)) == NULL)
 		report(&L, 0, NULL, "%s", strerror(ENOMEM));
 	if (L.nerr != 0)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/readfile.h"
 #include "dmarc/psl.h"
 
 #define R_NORMAL	0x01	/* "key" */
@@ -134,24 +135,27 @@ rule_of(char *line)
 	return line;
 }
 
-/* read_rules - every rule of an open file; 0, or -1 with errno set */
+/* read_rules - every rule of a file's text; 0, or -1 with err set */
 static int
-read_rules(struct am_psl *p, FILE *fp)
+read_rules(struct am_psl *p, const char *path, char *buf, size_t len,
+    char *err, size_t errlen)
 {
-	char	*line = NULL, *rule;
-	size_t	 linesize = 0;
-	int	 rc = 0;
+	char	*pos = buf, *line, *rule;
+	size_t	 lineno = 0;
+	int	 nul;
 
-	while (rc == 0 && getline(&line, &linesize, fp) != -1) {
+	while ((line = am_readfile_line(&pos, buf + len, &nul)) != NULL) {
+		lineno++;
+		if (nul) {
+			snprintf(err, errlen, "%s:%zu: NUL byte", path, lineno);
+			return -1;
+		}
 		if ((rule = rule_of(line)) != NULL && add_rule(p, rule) == -1) {
-			errno = ENOMEM;
-			rc = -1;
+			snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+			return -1;
 		}
 	}
-	if (rc == 0 && ferror(fp))
-		rc = -1;
-	free(line);
-	return rc;
+	return 0;
 }
 
 /* am_psl_load - read a list in the publicsuffix.org format */
@@ -159,24 +163,28 @@ struct am_psl *
 am_psl_load(const char *path, char *err, size_t errlen)
 {
 	struct am_psl	*p;
-	FILE		*fp;
+	char		*buf, why[256];
+	size_t		 len;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (am_readfile(path, AM_PSL_FILE_MAX, &buf, &len, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL || read_rules(p, fp) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		free(buf);
+		return NULL;
+	}
+	if (read_rules(p, path, buf, len, err, errlen) == -1) {
 		am_psl_free(p);
-		fclose(fp);
-		return NULL;
-	}
-	fclose(fp);
-	if (p->n == 0) {
+		p = NULL;
+	} else if (p->n == 0) {
 		snprintf(err, errlen, "%s: no rules in the list", path);
 		am_psl_free(p);
-		return NULL;
+		p = NULL;
 	}
+	free(buf);
 	return p;
 }
 

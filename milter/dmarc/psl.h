@@ -13,7 +13,18 @@
 
 struct am_psl;
 
-/* NULL with a message in err ("path: No such file or directory", ...) */
+/*
+ * Largest list file read.  Debian's public_suffix_list.dat is about 230 KB
+ * and grows slowly; 16 MiB leaves room for decades of growth yet stops a
+ * runaway file or a device (/dev/zero) from filling memory.
+ */
+#define AM_PSL_FILE_MAX		(16 * 1024 * 1024)
+
+/*
+ * Load a list: a regular file of at most AM_PSL_FILE_MAX bytes without NUL
+ * bytes.  NULL with a message in err ("path: No such file or directory",
+ * "path:12: NUL byte", ...).
+ */
 struct am_psl	*am_psl_load(const char *path, char *err, size_t errlen);
 void		 am_psl_free(struct am_psl *);		/* NULL is fine */
 

@@ -3,6 +3,8 @@
  * defaults, the shipped conf/authmilter.conf, and every error with its
  * "file:line".
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +291,116 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* the config file itself: a device is refused, not read forever */
+START_TEST(test_device_file)
+{
+	struct errs	 e;
+
+	ck_assert_ptr_null(load("/dev/zero", &e));
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_str_eq(e.msg[0],
+	    "/dev/zero: is a character device, not a regular file");
+}
+END_TEST
+
+/* a FIFO as the config file, or named by IgnoreHosts: refused at once */
+START_TEST(test_fifo)
+{
+	struct errs	 e;
+	char		 dir[] = "/tmp/check_config.XXXXXX", fifo[64],
+			 line[128], path[64], want[256];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_ptr_null(load(fifo, &e));
+	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file", fifo);
+	ck_assert_str_eq(e.msg[0], want);
+	snprintf(line, sizeof(line), "IgnoreHosts %s", fifo);
+	ck_assert_ptr_null(load_line(line, &e, path, sizeof(path)));
+	ck_assert_uint_eq(e.n, 1);
+	snprintf(want, sizeof(want), "%s:3: IgnoreHosts: %s: is a FIFO, not a "
+	    "regular file", path, fifo);
+	ck_assert_str_eq(e.msg[0], want);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
+/* PublicSuffixList and IgnoreHosts naming a device: file:line of the key */
+START_TEST(test_named_device)
+{
+	struct errs	 e;
+	char		 path[64], want[256];
+
+	ck_assert_ptr_null(load_line("PublicSuffixList /dev/zero", &e, path,
+	    sizeof(path)));
+	snprintf(want, sizeof(want), "%s:3: PublicSuffixList: /dev/zero: is a "
+	    "character device, not a regular file", path);
+	ck_assert_str_eq(e.msg[0], want);
+	ck_assert_ptr_null(load_line("IgnoreHosts /dev/zero", &e, path,
+	    sizeof(path)));
+	snprintf(want, sizeof(want), "%s:3: IgnoreHosts: /dev/zero: is a "
+	    "character device, not a regular file", path);
+	ck_assert_str_eq(e.msg[0], want);
+}
+END_TEST
+
+/* write_bytes - a temporary file holding len bytes of data */
+static void
+write_bytes(char *path, size_t pathlen, const char *data, size_t len)
+{
+	int	 fd;
+
+	snprintf(path, pathlen, "/tmp/check_config.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/* a NUL byte is an error at its line, not a shorter value or a lost line */
+START_TEST(test_nul_byte)
+{
+	static const char	 text[] = "# pad\n"
+	    "AuthservID mx.example\0 evil\n"
+	    "# hidden\0\nRejectFailures maybe\n";
+	struct errs		 e;
+	char			 path[64], want[2][256];
+
+	write_bytes(path, sizeof(path), text, sizeof(text) - 1);
+	ck_assert_ptr_null(load(path, &e));
+	unlink(path);
+	snprintf(want[0], sizeof(want[0]), "%s:2: NUL byte", path);
+	snprintf(want[1], sizeof(want[1]), "%s:3: NUL byte", path);
+	ck_assert_uint_eq(e.n, 3);		/* and line 4's bad value */
+	ck_assert_str_eq(e.msg[0], want[0]);
+	ck_assert_str_eq(e.msg[1], want[1]);
+}
+END_TEST
+
+/* a config file over AM_CONFIG_FILE_MAX is refused, one byte less is read */
+START_TEST(test_too_large)
+{
+	struct am_config	*cfg;
+	struct errs		 e;
+	char			*text, path[64], want[256];
+
+	ck_assert_ptr_nonnull(text = malloc(AM_CONFIG_FILE_MAX + 1));
+	memset(text, '\n', AM_CONFIG_FILE_MAX + 1);
+	write_bytes(path, sizeof(path), text, AM_CONFIG_FILE_MAX);
+	ck_assert_ptr_nonnull(cfg = load(path, &e));
+	am_config_unref(cfg);
+	unlink(path);
+	write_bytes(path, sizeof(path), text, AM_CONFIG_FILE_MAX + 1);
+	ck_assert_ptr_null(load(path, &e));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s: larger than %d bytes", path,
+	    AM_CONFIG_FILE_MAX);
+	ck_assert_str_eq(e.msg[0], want);
+	free(text);
+}
+END_TEST
+
 /* one line per case, at line 3 of a temporary file; msg NULL = accepted */
 static const struct {
 	const char	*line;
@@ -495,6 +607,11 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad_files, 0, nitems(bad_files));
 	tcase_add_test(tc, test_all_errors_reported);
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_device_file);
+	tcase_add_test(tc, test_fifo);
+	tcase_add_test(tc, test_named_device);
+	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_too_large);
 	tcase_add_loop_test(tc, test_lines, 0, nitems(line_cases));
 	tcase_add_loop_test(tc, test_bools, 0, nitems(bools));
 	tcase_add_test(tc, test_unquoted_hash);

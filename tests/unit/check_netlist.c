@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/netlist.h"
 
@@ -172,6 +173,31 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+/* a NUL byte would hide the rest of its line: an error at that line */
+START_TEST(test_file_nul)
+{
+	static const char	 text[] = "192.0.2.1\n192.0.2.2\0 192.0.2.3\n";
+	struct am_netlist	*nl = am_netlist_new();
+	char			 path[] = "/tmp/check_netlist.XXXXXX", err[512],
+				 want[512];
+	int			 fd;
+
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1),
+	    (ssize_t)sizeof(text) - 1);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(am_netlist_add_file(nl, path, err, sizeof(err)), -1);
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: NUL byte", path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(am_netlist_add_file(nl, "/dev/zero", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "/dev/zero: is a character device, not a "
+	    "regular file");
+	am_netlist_free(nl);
+}
+END_TEST
+
 START_TEST(test_sockaddr)
 {
 	struct am_netlist	*nl = am_netlist_new();
@@ -240,6 +266,7 @@ netlist_suite(void)
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_file);
 	tcase_add_test(tc, test_file_errors);
+	tcase_add_test(tc, test_file_nul);
 	tcase_add_test(tc, test_sockaddr);
 	tcase_add_test(tc, test_many);
 	suite_add_tcase(s, tc);

@@ -167,6 +167,9 @@ START_TEST(test_load_errors)
 	ck_assert_ptr_null(am_psl_load(TESTDATA "/psl/empty.dat", err,
 	    sizeof(err)));
 	ck_assert_str_eq(err, TESTDATA "/psl/empty.dat: no rules in the list");
+	ck_assert_ptr_null(am_psl_load("/dev/zero", err, sizeof(err)));
+	ck_assert_str_eq(err, "/dev/zero: is a character device, not a "
+	    "regular file");
 	am_psl_free(NULL);
 }
 END_TEST
