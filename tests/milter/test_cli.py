@@ -63,6 +63,44 @@ def test_config_unreadable(authmilter_bin, tmp_path):
     assert "missing.conf" in p.stdout + p.stderr
 
 
+def check_config(authmilter_bin, path, cwd=None):
+    """authmilter -n -c path: a regression that blocks fails by the
+    timeout instead of hanging the suite"""
+    return subprocess.run([authmilter_bin, "-n", "-c", path], cwd=cwd,
+                          capture_output=True, text=True, timeout=10)
+
+
+def test_config_names_fifo(authmilter_bin, tmp_path):
+    """a FIFO named by IgnoreHosts (or as the config): exit 78 at once,
+    the problem at the key's file:line"""
+    os.mkfifo(str(tmp_path / "hosts"))
+    (tmp_path / "fifo.conf").write_text("# hosts\nIgnoreHosts ./hosts\n")
+    p = check_config(authmilter_bin, "fifo.conf", cwd=str(tmp_path))
+    assert p.returncode == 78, p
+    assert re.search(r"^fifo\.conf:2: IgnoreHosts: \S*hosts: is a FIFO, "
+                     r"not a regular file$", p.stderr, re.M), p.stderr
+    p = check_config(authmilter_bin, "hosts", cwd=str(tmp_path))
+    assert p.returncode == 78, p
+    assert "hosts: is a FIFO, not a regular file" in p.stderr, p.stderr
+
+
+def test_config_device(authmilter_bin):
+    """the config file /dev/zero: refused, not read until memory runs out"""
+    p = check_config(authmilter_bin, "/dev/zero")
+    assert p.returncode == 78, p
+    assert "/dev/zero: is a character device, not a regular file" \
+        in p.stderr, p.stderr
+
+
+def test_config_nul_byte(authmilter_bin, tmp_path):
+    """a NUL byte is an error at its line, not a truncated value"""
+    (tmp_path / "nul.conf").write_bytes(
+        b"Socket inet:8895@127.0.0.1\nAuthservID mx.example\0 evil\n")
+    p = check_config(authmilter_bin, "nul.conf", cwd=str(tmp_path))
+    assert p.returncode == 78, p
+    assert re.search(r"^nul\.conf:2: NUL byte$", p.stderr, re.M), p.stderr
+
+
 def test_summary_log_line_pass(milter, keys):
     msg = sign(make_msg(from_="user@example.org"), "rsa", "example.org",
                keys.rsa_key)

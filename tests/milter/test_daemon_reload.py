@@ -139,3 +139,33 @@ def test_reload_connection_keeps_snapshot(milters):
                           queue_id="SNAP1")
         assert res.reply_shown.endswith("first example.org"), res
     assert rejected(send_reject(m)) == "second example.org"
+
+
+def test_reload_ignorehosts_fifo(milters, tmp_path):
+    """IgnoreHosts naming a FIFO: the reload fails at once with file:line
+    (the open must not wait for a writer), the running configuration is
+    kept, a later SIGUSR1 still reloads, and SIGTERM still exits"""
+    fifo = tmp_path / "hosts.fifo"
+    os.mkfifo(str(fifo))
+    m = milters.new("reload-fifo", [("RejectString", "old %{domain}")])
+    m.start()
+    try:
+        write_conf(m, [("IgnoreHosts", str(fifo)),
+                       ("RejectString", "new %{domain}")])
+        with open(m.conf) as f:
+            line = f.read().splitlines().index("IgnoreHosts %s" % fifo) + 1
+        reload(m, KEPT, 0)
+        want = "%s:%d: IgnoreHosts: %s: is a FIFO, not a regular file" % (
+            m.conf, line, fifo)
+        assert want in m.log(), m.log()[-2000:]
+        assert rejected(send_reject(m)) == "old example.org"
+        # the reload thread is not stuck: the next SIGUSR1 is served
+        write_conf(m, [("RejectString", "later %{domain}")],
+                   drop=("IgnoreHosts",))
+        reload(m, OK, 0)
+        assert rejected(send_reject(m)) == "later example.org"
+        m.proc.send_signal(signal.SIGTERM)
+        rc = m.wait(10)
+        assert rc == 0, "exit status %s after SIGTERM:\n%s" % (rc, m.log())
+    finally:
+        m.kill()
