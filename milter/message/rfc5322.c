@@ -16,11 +16,14 @@
  * address-list is -1), display names that look like addresses, domain
  * literals (not usable for DMARC: -1), comments nested without end.
  *
- * Pure: no I/O, no allocation, no recursion deeper than a fixed bound.
+ * Pure: no I/O, no recursion deeper than a fixed bound; the only
+ * allocation is libidn2's, freed before to_alabels() returns.
  */
 #include <limits.h>
 #include <stddef.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #include "message/rfc5322.h"
 
@@ -375,159 +378,55 @@ domain_ok(const char *s)
 }
 
 /*
- * utf8_next - decode one UTF-8 sequence at *s (RFC 3629: shortest form,
- * no surrogates, at most U+10FFFF); advances *s.  -1 if invalid.
- */
-static long
-utf8_next(const unsigned char **s)
-{
-	const unsigned char	*p = *s;
-	long			 cp;
-	int			 n, i;
-
-	if (p[0] < 0x80) {
-		*s = p + 1;
-		return p[0];
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 1, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 2, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 3, cp = p[0] & 0x07;
-	else
-		return -1;
-	for (i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return -1;
-	*s = p + n + 1;
-	return cp;
-}
-
-/* puny_digit - RFC 3492 5: digit value to basic code point */
-static char
-puny_digit(long d)
-{
-	return (char)(d < 26 ? 'a' + d : '0' + d - 26);
-}
-
-/* puny_adapt - RFC 3492 6.1 bias adaptation */
-static long
-puny_adapt(long delta, long npoints, int first)
-{
-	long	 k = 0;
-
-	delta = first ? delta / 700 : delta / 2;
-	delta += delta / npoints;
-	for (; delta > ((36 - 1) * 26) / 2; k += 36)
-		delta /= 36 - 1;
-	return k + (36 * delta) / (delta + 38);
-}
-
-/*
- * puny_label - RFC 3492 6.3 encoding of one label of n code points into
- * out as "xn--..." (RFC 5890 2.3.2.1).  Returns the length, or -1 when
- * it does not fit a label.
+ * needs_idna - RFC 5890 2.3.2.1: a domain with a non-ASCII byte (U-labels,
+ * RFC 6532) or an "xn--" label (an A-label, to be checked) goes through
+ * IDNA; a plain LDH name is left as it is.
  */
 static int
-puny_label(const long *cp, size_t n, char *out)
+needs_idna(const char *s)
 {
-	long	 next, m, delta = 0, bias = 72, q, k, t;
-	size_t	 o = 4, h, b = 0, i;
+	const char	*p;
 
-	memcpy(out, "xn--", 4);
-	for (i = 0; i < n; i++)
-		if (cp[i] < 0x80) {
-			if (o >= AM_LABEL_MAX)
-				return -1;
-			out[o++] = (char)cp[i];
-			b++;
-		}
-	if (b > 0) {
-		if (o >= AM_LABEL_MAX)
-			return -1;
-		out[o++] = '-';
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 1;
+	for (p = s;; p++) {
+		if (strncmp(p, "xn--", 4) == 0)
+			return 1;
+		if ((p = strchr(p, '.')) == NULL)
+			return 0;
 	}
-	for (h = b, next = 0x80; h < n; next = m + 1, delta++) {
-		for (m = 0x110000, i = 0; i < n; i++)
-			if (cp[i] >= next && cp[i] < m)
-				m = cp[i];
-		delta += (m - next) * (long)(h + 1);
-		for (i = 0; i < n; i++) {
-			if (cp[i] < m)
-				delta++;
-			if (cp[i] != m)
-				continue;
-			for (q = delta, k = 36;; k += 36) {
-				t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-				if (q < t)
-					break;
-				if (o >= AM_LABEL_MAX)
-					return -1;
-				out[o++] = puny_digit(t + (q - t) % (36 - t));
-				q = (q - t) / (36 - t);
-			}
-			if (o >= AM_LABEL_MAX)
-				return -1;
-			out[o++] = puny_digit(q);
-			bias = puny_adapt(delta, (long)h + 1, h == b);
-			delta = 0;
-			h++;
-		}
-	}
-	out[o] = '\0';
-	return (int)o;
 }
 
 /*
- * to_alabels - RFC 8616 4 / RFC 5890: a domain with UTF-8 labels (an
- * SMTPUTF8 From, RFC 6532) as its A-label form, so its DNS records are
- * the ones found.  Latin-1 capitals are lower-cased like ASCII ones; no
- * other IDNA mapping is done.  Returns 0, or -1 for invalid UTF-8 or a
- * result that is not a usable name.
+ * to_alabels - RFC 8616 4: a From domain as its A-label form, by the
+ * IDNA2008 lookup protocol (RFC 5891 5) after the UTS #46 mapping
+ * (non-transitional, UTS #46 4.1; NFC, RFC 5891 5.2), so that case, the
+ * normalisation form, full-width forms and the ideographic full stop
+ * (UTS #46 2.3) all reach the domain's own DNS records.  libidn2 is
+ * thread-safe; its result is freed here.  Returns 0, or -1 when libidn2
+ * refuses the name (invalid UTF-8, a code point RFC 5892 disallows, a
+ * label that is not a valid A-label, BIDI or over-long) or it is no
+ * usable name: the caller's "no usable domain".  A libidn2 allocation
+ * failure is -1 too (never a pass).
  */
 static int
 to_alabels(const char *in, char *out, size_t outlen)
 {
-	const unsigned char	*p = (const unsigned char *)in;
-	long			 cp[AM_DOMAIN_MAX + 1];
-	char			 lab[AM_LABEL_MAX + 1];
-	size_t			 n, o = 0, len;
-	int			 ascii;
+	char	*a = NULL;
+	size_t	 len;
 
-	while (*p != '\0') {
-		for (n = 0, ascii = 1; *p != '\0' && *p != '.'; n++) {
-			if (n >= AM_DOMAIN_MAX || (cp[n] = utf8_next(&p)) < 0)
-				return -1;
-			if (cp[n] >= 0xc0 && cp[n] <= 0xde && cp[n] != 0xd7)
-				cp[n] += 0x20;
-			ascii &= cp[n] < 0x80;
-		}
-		if (n == 0)
-			return -1;
-		if (ascii) {
-			for (len = 0; len < n && len < AM_LABEL_MAX; len++)
-				lab[len] = (char)cp[len];
-			if (n > AM_LABEL_MAX)
-				return -1;
-			lab[len] = '\0';
-		} else if (puny_label(cp, n, lab) == -1)
-			return -1;
-		len = strlen(lab);
-		if (o + len + 2 > outlen)
-			return -1;
-		memcpy(out + o, lab, len);
-		o += len;
-		if (*p == '.' && *++p != '\0')
-			out[o++] = '.';
+	if (idn2_to_ascii_8z(in, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) !=
+	    IDN2_OK)
+		return -1;
+	len = strlen(a);
+	if (len == 0 || len >= outlen) {
+		idn2_free(a);
+		return -1;
 	}
-	out[o] = '\0';
-	return o > 0 ? 0 : -1;
+	memcpy(out, a, len + 1);
+	idn2_free(a);
+	return 0;
 }
 
 /* commit - one address parsed: check and store its domain */
@@ -542,9 +441,7 @@ commit(struct pctx *c, struct dbuf *d)
 		if (d->s[i] >= 'A' && d->s[i] <= 'Z')
 			d->s[i] += 'a' - 'A';
 	d->s[d->len] = '\0';
-	for (i = 0; i < d->len && (unsigned char)d->s[i] < 0x80; i++)
-		continue;
-	if (i < d->len && !d->literal && !d->overflow) {
+	if (!d->literal && !d->overflow && needs_idna(d->s)) {
 		char	 a[AM_DOMAIN_MAX + 2];
 
 		if (to_alabels(d->s, a, sizeof(a)) == -1)

@@ -3,7 +3,8 @@
  * authmilter parses itself: author addresses in From, and the first token
  * of an Authentication-Results value (RFC 8601 authserv-id).
  *
- * Pure functions: no I/O, no allocation, thread-safe.  One function per
+ * Pure functions: no I/O, thread-safe; no allocation but libidn2's own,
+ * freed before they return.  One function per
  * ABNF rule, each returning a pointer past what it consumed or NULL.
  */
 #ifndef AM_RFC5322_H
@@ -18,9 +19,13 @@
 /*
  * Author domains of one From field value (RFC 5322 3.6.2 mailbox-list,
  * with obsolete forms, comments, quoted strings, groups, encoded words in
- * display names).  Domains are lower-cased, without a final dot; UTF-8
- * (SMTPUTF8, RFC 6532) labels are turned into A-labels (RFC 8616 4,
- * RFC 3492), so a U-label domain meets its own DNS records.
+ * display names).  Domains are lower-cased, without a final dot; a domain
+ * with UTF-8 (SMTPUTF8, RFC 6532) or "xn--" labels goes through libidn2's
+ * IDNA2008 lookup (RFC 5891 5) with the UTS #46 non-transitional mapping
+ * and NFC, and is kept as A-labels (RFC 8616 4), so any case or form of a
+ * U-label domain meets its own DNS records.  A domain libidn2 refuses
+ * (invalid UTF-8, disallowed code point, bad A-label, too long) is no
+ * usable domain.  Thread-safe (libidn2 is).
  * Writes up to max domains and returns the number of addresses found
  * (duplicates kept), or -1 if the value is not a mailbox-list or any
  * address has no usable domain (an empty group counts as no address).

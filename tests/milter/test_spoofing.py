@@ -5,6 +5,7 @@ Domains (conftest.zone_records plus the IDN records of this module):
   example.org   p=reject, SPF allows GOOD_IP (192.0.2.10) only
   example.com   p=none sp=reject, SPF allows BAD_IP's /24
   xn--bcher-kva.example (buecher with u-umlaut)  p=reject, SPF allows GOOD_IP
+  xn--mxabzl.example (Greek "bank", lower-case)  p=reject, SPF allows GOOD_IP
 An attacker sends from BAD_IP (198.51.100.20) with MAIL FROM in example.com
 (SPF pass there), and tries to make a message look like example.org's.
 """
@@ -19,6 +20,7 @@ SPOOF = dict(mailfrom="<attacker@example.com>", client_addr=BAD_IP,
              helo="mail.example.com")
 IDN_A = "xn--bcher-kva.example"         # A-label of the U-label below
 IDN_U = "b\u00fccher.example"
+GREEK_A = "xn--mxabzl.example"          # A-label of "\u03b2\u03b1\u03bd\u03ba.example"
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,8 @@ def spoof_milter(keys, milters, tmp_path_factory):
         (IDN_A, "TXT", txt_rdata("v=spf1 ip4:%s -all" % GOOD_IP)),
         ("_dmarc." + IDN_A, "TXT", txt_rdata("v=DMARC1; p=reject")),
         ("rsa._domainkey." + IDN_A, "TXT", txt_rdata(keys.rsa_txt)),
+        (GREEK_A, "TXT", txt_rdata("v=spf1 ip4:%s -all" % GOOD_IP)),
+        ("_dmarc." + GREEK_A, "TXT", txt_rdata("v=DMARC1; p=reject")),
     ]
     server = NsdServer(str(tmp_path_factory.mktemp("nsd-spoof")),
                        zone_records(keys) + extra)
@@ -297,6 +301,49 @@ def test_idn_u_label_from_aligned_passes(spoof_milter):
                             mailfrom="<user@%s>" % IDN_A, client_addr=GOOD_IP,
                             helo="mail.example.org")
     assert dmarc_of(accepted_ar(res))[0] == "pass"
+
+
+@pytest.mark.parametrize("domain", [
+    "\u0392\u0391\u039d\u039a.EXAMPLE",     # upper-case Greek: UTS #46 4
+    "\u0392\u03b1\u039d\u03ba.Example",     # mixed case
+])
+def test_idn_uppercase_greek_from_rejected(spoof_milter, domain):
+    """issue 15 defect 7: UTS #46 maps case before the A-label is made
+    (RFC 5891 5.2), so an upper-case U-label spoof meets the p=reject of
+    xn--mxabzl.example; before, it became xn--pwabzl: dmarc=none"""
+    res = spoof_milter.send(raw(base_headers("ceo@" + domain)), **SPOOF)
+    rejected(res)
+    s = spoof_milter.summary(res.qid)
+    assert s["dmarc"] == "fail", s["line"]
+
+
+@pytest.mark.parametrize("domain", [
+    "bu\u0308cher.example",                 # decomposed: NFC, RFC 5891 5.2
+    "B\u00dcCHER.EXAMPLE",                  # Latin-1 capital
+    "b\u00fccher\u3002example",             # ideographic full stop
+    "b\u00fccher\uff0eexample",             # full-width full stop
+    "b\u00ad\u00fccher.example",            # soft hyphen, mapped away
+])
+def test_idn_other_forms_from_rejected(spoof_milter, domain):
+    """UTS #46 mapping and NFC: every form of b\u00fccher.example is
+    xn--bcher-kva.example, so its p=reject applies"""
+    res = spoof_milter.send(raw(base_headers("ceo@" + domain)), **SPOOF)
+    rejected(res)
+    assert spoof_milter.summary(res.qid)["dmarc"] == "fail"
+
+
+@pytest.mark.parametrize("domain", [
+    "xn--pwabzl.example",       # Punycode of upper-case Greek: no A-label
+    "xn--bucher-xyd.example",   # Punycode of a non-NFC label
+    "b\u00fccher\u2603.example",  # U+2603: disallowed (RFC 5892)
+])
+def test_idn_refused_domain_permerror(spoof_milter, domain):
+    """a domain libidn2 refuses is no usable domain: dmarc=permerror
+    ("unusable From header"), never none or pass, even when aligned"""
+    res = spoof_milter.send(raw(base_headers("user@" + domain)),
+                            mailfrom="<user@%s>" % GREEK_A,
+                            client_addr=GOOD_IP, helo="mail.example.org")
+    assert dmarc_of(accepted_ar(res))[0] == "permerror"
 
 
 def test_uppercase_from_domain_rejected(spoof_milter):
