@@ -373,21 +373,37 @@ id_equal(const char *a, const char *ours)
 	return na == no && strncasecmp(a, ours, no) == 0;
 }
 
-/* claims_prefix - unparseable value: does it start with our id anyway? */
+/* is_name_char - a character that continues a host name (no boundary) */
 static int
-claims_prefix(const char *p, const char *ours)
+is_name_char(unsigned char c)
 {
-	size_t	 n = strlen(ours);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
 
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p == '"')
-		p++;
-	if (strncasecmp(p, ours, n) != 0)
-		return 0;
-	p += n;
-	return *p == '\0' || *p == ';' || *p == '"' || *p == ' ' ||
-	    *p == '\t' || *p == '\r' || *p == '\n';
+/*
+ * mentions_id - is our id anywhere in value as a whole name (one final dot
+ * allowed, as in id_equal)?  The boundary is tested first, so the scan
+ * stays linear in the value's length whatever the id.
+ */
+static int
+mentions_id(const char *value, const char *ours)
+{
+	size_t		 n = id_len(ours, strlen(ours));
+	const char	*p, *end;
+
+	for (p = value; *p != '\0'; p++) {
+		if (p > value && is_name_char((unsigned char)p[-1]))
+			continue;
+		if (strncasecmp(p, ours, n) != 0)
+			continue;
+		end = p + n;
+		if (*end == '.')
+			end++;
+		if (!is_name_char((unsigned char)*end))
+			return 1;
+	}
+	return 0;
 }
 
 /* am_authres_is_ours - does this A-R value claim our authserv-id? */
@@ -404,6 +420,11 @@ am_authres_is_ours(const char *value, const char *authserv_id)
 	if ((p = skip_cfws(value)) != NULL &&
 	    am_rfc5322_authserv_id(p, id, sizeof(id)) == 0)
 		return id_equal(id, authserv_id);
-	/* RFC 8601 5: garbled but claiming us: remove it (safe side) */
-	return claims_prefix(value, authserv_id);
+	/*
+	 * RFC 8601 5: the authserv-id cannot be parsed (no id, an unclosed
+	 * comment, comments nested deeper than we follow, ...).  Another
+	 * reader may still find ours in it (python3-authres follows any
+	 * depth), so a value that names us anywhere goes (safe side).
+	 */
+	return mentions_id(value, authserv_id);
 }

@@ -4,20 +4,25 @@ claiming our authserv-id removed (RFC 8601 section 5)."""
 import pytest
 
 from conftest import (GOOD_IP, AUTHSERV_ID, accepted_ar, assert_ar, make_msg,
-                      sign)
+                      parse_ar, sign)
 from milterclient import HeaderOp, split_message
 
+# comments nested one deeper than authres.c follows (AR_COMMENT_MAX)
+DEEP = "(" * 33 + ")" * 33
 FORGED = [
     "mx.authmilter.example; spf=pass smtp.mailfrom=user@example.org",
     "MX.AUTHMILTER.EXAMPLE; dkim=pass header.d=example.org",
     "  (forged)  mx.authmilter.example ; dmarc=pass header.from=example.org",
     "\t\"mx.authmilter.example\"; dmarc=pass",
     "mx.authmilter.example;\r\n\tdkim=pass header.d=example.org",
+    DEEP + " mx.authmilter.example; dkim=pass header.d=example.org",
+    "(" * 200 + "x" + ")" * 200 + " mx.authmilter.example; dmarc=pass",
 ]
 FOREIGN = [
     "other.example; spf=pass smtp.mailfrom=user@example.org",
     "mx.authmilter.example.evil; dkim=pass header.d=example.org",
     "other.example; dmarc=pass (mx.authmilter.example; not the id)",
+    DEEP + " other.example; dkim=pass header.d=example.org",
 ]
 
 
@@ -105,3 +110,16 @@ def test_forged_ar_removed_for_exempt_clients_too(milters, milter, client):
     accepted_ar(res)
     assert [op for op in res.ops if op.kind == "change"] == [
         HeaderOp("change", 1, "Authentication-Results", "")]
+
+
+def test_deep_comment_forgery_removed(milter):
+    # issue 15 defect 6: the comment depth limit made our parse fail and
+    # the header stayed, although python3-authres reads the id as ours
+    forged = DEEP + " mx.authmilter.example; dkim=pass header.d=example.org"
+    assert parse_ar(forged).authserv_id == AUTHSERV_ID
+    msg = build([("Authentication-Results", " " + forged)])
+    res = milter.send(msg, mailfrom="<user@example.org>", client_addr=GOOD_IP)
+    ar = accepted_ar(res)
+    delivered = res.apply(res.headers_sent)
+    kept = [v for n, v in delivered if n.lower() == "authentication-results"]
+    assert kept == [ar], kept

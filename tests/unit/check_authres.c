@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "message/authres.h"
@@ -649,6 +650,10 @@ START_TEST(test_spf_domain_only)
 }
 END_TEST
 
+/* 33 nested comments: one more than the parsers' depth limit */
+#define DEEP33	"(((((((((((((((((((((((((((((((((" \
+		")))))))))))))))))))))))))))))))))"
+
 static const struct {
 	const char	*value;
 	const char	*ours;
@@ -692,9 +697,26 @@ static const struct {
 	/* nothing usable */
 	{ "", ID, 0 },
 	{ "   ", ID, 0 },
-	{ "; mx.example.net", ID, 0 },
-	{ "(unclosed mx.example.net; spf=pass", ID, 0 },
 	{ "((((deep)))) mx.example.net x", ID, 1 },
+	/*
+	 * authserv-id unparseable (no id, unclosed or too deep a comment) but
+	 * our id is in it, so some reader may take it for ours: remove
+	 */
+	{ "; mx.example.net", ID, 1 },
+	{ "(unclosed mx.example.net; spf=pass", ID, 1 },
+	{ DEEP33 " mx.example.net; dkim=pass", ID, 1 },
+	{ DEEP33 " MX.Example.Net.; dkim=pass", ID, 1 },
+	{ DEEP33 " \"mx.example.net\"; dkim=pass", ID, 1 },
+	{ DEEP33 "\n\tmx.example.net;dkim=pass", ID, 1 },
+	{ "(((((((((((((((((((((((((((((((((x)))))))))))))))))))))))))))))))))"
+	    " mx.example.net; dkim=pass", ID, 1 },
+	{ DEEP33 " evil.example; dkim=pass header.d=mx.example.net", ID, 1 },
+	/* ... and not when only a longer name or a part of one is there */
+	{ DEEP33 " evil.example; dkim=pass", ID, 0 },
+	{ DEEP33 " mx.example.net.evil.example; dkim=pass", ID, 0 },
+	{ DEEP33 " evil.mx.example.net; dkim=pass", ID, 0 },
+	{ DEEP33 " mx.example.netx; dkim=pass", ID, 0 },
+	{ DEEP33 " mx-example.net; dkim=pass", ID, 0 },
 	/* no id of ours configured: never ours */
 	{ "; spf=pass", "", 0 },
 	{ "mx.example.net", "", 0 },
@@ -706,6 +728,45 @@ START_TEST(test_is_ours)
 	ck_assert_msg(am_authres_is_ours(ours_cases[_i].value,
 	    ours_cases[_i].ours) == ours_cases[_i].want, "[%d] \"%s\" vs %s",
 	    _i, ours_cases[_i].value, ours_cases[_i].ours);
+}
+END_TEST
+
+/*
+ * python_says_ours - does python3-authres read value's authserv-id as ours
+ * (case-insensitive, one final dot ignored)?
+ */
+static int
+python_says_ours(const char *value, const char *ours)
+{
+	char	*got, *id, *nl;
+	size_t	 n;
+	int	 yes;
+
+	got = parse_with_python(value);
+	if (strncmp(got, "authserv-id=", 12) != 0) {
+		free(got);
+		return 0;
+	}
+	id = got + 12;
+	if ((nl = strchr(id, '\n')) != NULL)
+		*nl = '\0';
+	n = strlen(id);
+	if (n > 1 && id[n - 1] == '.')
+		id[--n] = '\0';
+	yes = strcasecmp(id, ours) == 0;
+	free(got);
+	return yes;
+}
+
+/* test_is_ours_python - what the independent parser takes for ours, we do */
+START_TEST(test_is_ours_python)
+{
+	if (*ours_cases[_i].ours == '\0' ||
+	    !python_says_ours(ours_cases[_i].value, ours_cases[_i].ours))
+		return;
+	ck_assert_msg(am_authres_is_ours(ours_cases[_i].value,
+	    ours_cases[_i].ours) == 1, "[%d] python3-authres reads \"%s\" as "
+	    "ours", _i, ours_cases[_i].value);
 }
 END_TEST
 
@@ -728,6 +789,8 @@ START_TEST(test_is_ours_long)
 
 	memset(v, '(', 4000);		/* nesting bomb, never closed */
 	snprintf(v + 4000, 100, "mx.example.net");
+	ck_assert_int_eq(am_authres_is_ours(v, ID), 1);	/* claims us */
+	snprintf(v + 4000, 100, "evil.example");
 	ck_assert_int_eq(am_authres_is_ours(v, ID), 0);
 	free(v);
 
@@ -807,6 +870,7 @@ authres_suite(void)
 	tcase_set_timeout(tp, 60);
 	tcase_add_loop_test(tp, test_parse, 0, nitems(build_cases));
 	tcase_add_loop_test(tp, test_build_none, 0, nitems(none_cases));
+	tcase_add_loop_test(tp, test_is_ours_python, 0, nitems(ours_cases));
 	suite_add_tcase(s, tp);
 
 	tcase_add_loop_test(to, test_is_ours, 0, nitems(ours_cases));
