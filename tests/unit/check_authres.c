@@ -607,6 +607,14 @@ static const struct {
 	{ "user@example..org", "\"user@example..org\"" },
 	{ "user@[192.0.2.1]", "\"user@[192.0.2.1]\"" },
 	{ "a@b@example.org", "\"a@b@example.org\"" },
+	/*
+	 * SMTPUTF8 local part: the domain alone (RFC 8601 2.7.2, RFC 7208
+	 * 9.1), never UTF-8 in a quoted-string, which strict parsers refuse
+	 */
+	{ "\xc3\xa9\xc3\xa9\xc3\xa9@mac1.example", "mac1.example" },
+	{ "j\xc3\xb6rg.m\xc3\xbcller@mac1.example", "mac1.example" },
+	{ "\"\xc3\xa9 x\"@mac1.example", "mac1.example" },
+	{ "\xe2\x9c\x89@sub.mac1.example", "sub.mac1.example" },
 };
 
 /* test_mailfrom_value - smtp.mailfrom: local-part@domain may stay bare */
@@ -624,6 +632,61 @@ START_TEST(test_mailfrom_value)
 	    "smtp.mailfrom=%s;\n\tdkim=none;\n\tdmarc=none",
 	    mailfrom_cases[_i].want);
 	ck_assert_str_eq(am_buf_str(&b), want);
+	am_buf_clear(&b);
+	free(r);
+}
+END_TEST
+
+/* test_mailfrom_parse - python3-authres reads every smtp.mailfrom we write */
+START_TEST(test_mailfrom_parse)
+{
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_buf		 b;
+	char			 want[512], *got;
+
+	ck_assert_ptr_nonnull(r);
+	spf(&r->spf_mailfrom, AM_SPF_PASS, mailfrom_cases[_i].in, "");
+	am_buf_init(&b, 4096);
+	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
+	got = parse_with_python(am_buf_str(&b));
+	snprintf(want, sizeof(want), "authserv-id=mx.example.net\n"
+	    "spf=pass smtp.mailfrom=");
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
+	    "%s:\n got: %s", am_buf_str(&b), got);
+	free(got);
+	am_buf_clear(&b);
+	free(r);
+}
+END_TEST
+
+/*
+ * test_non_ascii_left_out - RFC 8601 2.2 pvalues are ASCII: a UTF-8 HELO
+ * name, U-label or d= is left out, the results stay, and python3-authres
+ * reads the header
+ */
+START_TEST(test_non_ascii_left_out)
+{
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_buf		 b;
+	char			*got;
+
+	ck_assert_ptr_nonnull(r);
+	spf(&r->spf_helo, AM_SPF_NONE, "b\xc3\xbc" "cher.example", "bad HELO");
+	spf(&r->spf_mailfrom, AM_SPF_NONE, "u@b\xc3\xbc" "cher.example", "");
+	sig(r, AM_DKIM_FAIL, "b\xc3\xbc" "cher.example", "s\xc3\xa9l",
+	    "rsa-sha256", "AbCd", "");
+	dmarc(r, AM_DMARC_NONE, AM_DMARC_P_UNSPEC, AM_DMARC_P_UNSPEC, "",
+	    "b\xc3\xbc" "cher.example", "");
+	am_buf_init(&b, 4096);
+	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
+	ck_assert_str_eq(am_buf_str(&b), "mx.example.net;\n\t"
+	    "spf=none reason=\"bad HELO\";\n\tspf=none;\n\t"
+	    "dkim=fail header.a=rsa-sha256 header.b=AbCd;\n\tdmarc=none");
+	got = parse_with_python(am_buf_str(&b));
+	ck_assert_str_eq(got, "authserv-id=mx.example.net\n"
+	    "spf=none reason=bad HELO\nspf=none\n"
+	    "dkim=fail header.a=rsa-sha256 header.b=AbCd\ndmarc=none\n");
+	free(got);
 	am_buf_clear(&b);
 	free(r);
 }
@@ -871,6 +934,8 @@ authres_suite(void)
 	tcase_add_loop_test(tp, test_parse, 0, nitems(build_cases));
 	tcase_add_loop_test(tp, test_build_none, 0, nitems(none_cases));
 	tcase_add_loop_test(tp, test_is_ours_python, 0, nitems(ours_cases));
+	tcase_add_loop_test(tp, test_mailfrom_parse, 0, nitems(mailfrom_cases));
+	tcase_add_test(tp, test_non_ascii_left_out);
 	suite_add_tcase(s, tp);
 
 	tcase_add_loop_test(to, test_is_ours, 0, nitems(ours_cases));
