@@ -13,6 +13,8 @@
  * smtp.mailfrom a local-part@domain, RFC 8601 section 2.2 pvalue), and as
  * a quoted-string otherwise.  Reasons (section 2.2 reasonspec) are always
  * quoted, printable ASCII only, and cut at AR_REASON_MAX characters.
+ * Property values are ASCII too: a non-ASCII local part leaves the domain
+ * alone (section 2.7.2), any other non-ASCII value leaves the property out.
  *
  * am_authres_is_ours answers section 5's question: does an existing field
  * claim our authserv-id (and so must go)?
@@ -146,14 +148,59 @@ am_authres_add_value(struct am_buf *b, const char *value)
 		add_quoted(b, value);
 }
 
-/* add_mailbox_value - smtp.mailfrom: also user@domain bare (RFC 8601 2.2) */
+/* has_8bit - any byte of s[0..n-1] outside ASCII? */
+static int
+has_8bit(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+/*
+ * is_ascii - RFC 8601 2.2: a pvalue is an RFC 2045 token or quoted-string,
+ * ASCII only; strict parsers refuse UTF-8 in it even in an RFC 6532
+ * message.  A value that is not ASCII (a UTF-8 HELO name, a U-label) is
+ * left out of our header; the result and its reason stay.
+ */
+static int
+is_ascii(const char *s)
+{
+	return !has_8bit(s, strlen(s));
+}
+
+/* add_prop - " ptype.property=value" when value is not empty and ASCII */
+static void
+add_prop(struct am_buf *b, const char *name, const char *value)
+{
+	if (value[0] == '\0' || !is_ascii(value))
+		return;
+	am_buf_addf(b, " %s=", name);
+	am_authres_add_value(b, value);
+}
+
+/*
+ * add_mailbox_value - " smtp.mailfrom=...": user@domain bare when
+ * RFC 8601 2.2 allows.  An SMTPUTF8 (RFC 6531) local part is left out:
+ * RFC 8601 2.7.2 and RFC 7208 9.1 allow the domain alone, and a pvalue is
+ * ASCII (see is_ascii).  A domain that is not ASCII either: no property.
+ */
 static void
 add_mailbox_value(struct am_buf *b, const char *value)
 {
-	if (is_mailbox(value))
-		am_buf_adds(b, value);
-	else
-		am_authres_add_value(b, value);
+	const char	*at = strrchr(value, '@');
+
+	if (at != NULL && has_8bit(value, (size_t)(at - value)))
+		value = at + 1;
+	if (!is_mailbox(value)) {
+		add_prop(b, "smtp.mailfrom", value);
+		return;
+	}
+	am_buf_adds(b, " smtp.mailfrom=");
+	am_buf_adds(b, value);
 }
 
 /*
@@ -191,21 +238,10 @@ add_spf(struct am_buf *b, const char *ptype, const struct am_spf_check *c)
 	id = c->identity[0] != '\0' ? c->identity : c->domain;
 	if (*id == '\0')
 		return;
-	am_buf_addf(b, " smtp.%s=", ptype);
 	if (strcmp(ptype, "mailfrom") == 0)
 		add_mailbox_value(b, id);
 	else
-		am_authres_add_value(b, id);
-}
-
-/* add_prop - " ptype.property=value" when value is not empty */
-static void
-add_prop(struct am_buf *b, const char *name, const char *value)
-{
-	if (value[0] == '\0')
-		return;
-	am_buf_addf(b, " %s=", name);
-	am_authres_add_value(b, value);
+		add_prop(b, "smtp.helo", id);
 }
 
 /* add_dkim - one "dkim=" resinfo per signature (RFC 8601 2.7.1, RFC 6008) */
@@ -250,10 +286,7 @@ add_dmarc(struct am_buf *b, const struct am_dmarc_res *d, enum am_action dis)
 			am_buf_adds(b, " t=y");
 		am_buf_addc(b, ')');
 	}
-	if (d->from_domain[0] != '\0') {
-		am_buf_adds(b, " header.from=");
-		am_authres_add_value(b, d->from_domain);
-	}
+	add_prop(b, "header.from", d->from_domain);
 }
 
 /* am_authres_build - RFC 8601 field value for one message's results */
@@ -373,21 +406,37 @@ id_equal(const char *a, const char *ours)
 	return na == no && strncasecmp(a, ours, no) == 0;
 }
 
-/* claims_prefix - unparseable value: does it start with our id anyway? */
+/* is_name_char - a character that continues a host name (no boundary) */
 static int
-claims_prefix(const char *p, const char *ours)
+is_name_char(unsigned char c)
 {
-	size_t	 n = strlen(ours);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
 
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p == '"')
-		p++;
-	if (strncasecmp(p, ours, n) != 0)
-		return 0;
-	p += n;
-	return *p == '\0' || *p == ';' || *p == '"' || *p == ' ' ||
-	    *p == '\t' || *p == '\r' || *p == '\n';
+/*
+ * mentions_id - is our id anywhere in value as a whole name (one final dot
+ * allowed, as in id_equal)?  The boundary is tested first, so the scan
+ * stays linear in the value's length whatever the id.
+ */
+static int
+mentions_id(const char *value, const char *ours)
+{
+	size_t		 n = id_len(ours, strlen(ours));
+	const char	*p, *end;
+
+	for (p = value; *p != '\0'; p++) {
+		if (p > value && is_name_char((unsigned char)p[-1]))
+			continue;
+		if (strncasecmp(p, ours, n) != 0)
+			continue;
+		end = p + n;
+		if (*end == '.')
+			end++;
+		if (!is_name_char((unsigned char)*end))
+			return 1;
+	}
+	return 0;
 }
 
 /* am_authres_is_ours - does this A-R value claim our authserv-id? */
@@ -404,6 +453,11 @@ am_authres_is_ours(const char *value, const char *authserv_id)
 	if ((p = skip_cfws(value)) != NULL &&
 	    am_rfc5322_authserv_id(p, id, sizeof(id)) == 0)
 		return id_equal(id, authserv_id);
-	/* RFC 8601 5: garbled but claiming us: remove it (safe side) */
-	return claims_prefix(value, authserv_id);
+	/*
+	 * RFC 8601 5: the authserv-id cannot be parsed (no id, an unclosed
+	 * comment, comments nested deeper than we follow, ...).  Another
+	 * reader may still find ours in it (python3-authres follows any
+	 * depth), so a value that names us anywhere goes (safe side).
+	 */
+	return mentions_id(value, authserv_id);
 }

@@ -32,9 +32,11 @@ int	am_authres_build_none(struct am_buf *b, const char *authserv_id,
 
 /*
  * 1 if the A-R field value's authserv-id equals ours (case-insensitive,
- * CFWS and quoting ignored), 0 if not, and 1 also for a value whose
- * authserv-id cannot be parsed but that matches ours after stripping
- * (safe side: a garbled header claiming us is removed).
+ * CFWS and quoting ignored), 0 if not.  A value whose authserv-id cannot
+ * be parsed (no id, an unclosed comment, comments nested deeper than
+ * AR_COMMENT_MAX) is ours when our id appears anywhere in it as a whole
+ * name: some other reader may take it for ours, so it must be removed
+ * (RFC 8601 section 5; safe side).
  */
 int	am_authres_is_ours(const char *value, const char *authserv_id);
 

@@ -736,6 +736,27 @@ add_comment(struct am_buf *b, const char *s)
 	am_buf_addc(b, ')');
 }
 
+/*
+ * add_envelope_from - " envelope-from=...;" (RFC 7208 9.1).  An SMTPUTF8
+ * (RFC 6531) local part cannot be written in the ASCII key-value-pair
+ * (dot-atom / quoted-string), and '?' for its bytes would name another
+ * mailbox: write the domain the check ran for alone, as RFC 8601 2.7.2
+ * does for smtp.mailfrom.
+ */
+static void
+add_envelope_from(struct am_buf *b, const struct am_spf_check *c)
+{
+	const char	*at = strrchr(c->identity, '@'), *p;
+
+	for (p = c->identity; at != NULL && p < at; p++)
+		if ((unsigned char)*p >= 0x80) {
+			add_kv(b, "envelope-from",
+			    c->domain[0] != '\0' ? c->domain : at + 1, 0);
+			return;
+		}
+	add_kv(b, "envelope-from", c->identity, 1);
+}
+
 /* am_spf_received - RFC 7208 9.1 Received-SPF field value */
 void
 am_spf_received(const struct am_spf_check *c, const char *client_ip,
@@ -749,7 +770,7 @@ am_spf_received(const struct am_spf_check *c, const char *client_ip,
 	if (client_ip != NULL && *client_ip != '\0')
 		add_kv(b, "client-ip", client_ip, 0);
 	if (mailfrom)
-		add_kv(b, "envelope-from", c->identity, 1);
+		add_envelope_from(b, c);
 	if (helo != NULL && *helo != '\0')
 		add_kv(b, "helo", helo, 0);
 	if (receiver != NULL && *receiver != '\0')

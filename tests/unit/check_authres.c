@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "message/authres.h"
@@ -606,6 +607,14 @@ static const struct {
 	{ "user@example..org", "\"user@example..org\"" },
 	{ "user@[192.0.2.1]", "\"user@[192.0.2.1]\"" },
 	{ "a@b@example.org", "\"a@b@example.org\"" },
+	/*
+	 * SMTPUTF8 local part: the domain alone (RFC 8601 2.7.2, RFC 7208
+	 * 9.1), never UTF-8 in a quoted-string, which strict parsers refuse
+	 */
+	{ "\xc3\xa9\xc3\xa9\xc3\xa9@mac1.example", "mac1.example" },
+	{ "j\xc3\xb6rg.m\xc3\xbcller@mac1.example", "mac1.example" },
+	{ "\"\xc3\xa9 x\"@mac1.example", "mac1.example" },
+	{ "\xe2\x9c\x89@sub.mac1.example", "sub.mac1.example" },
 };
 
 /* test_mailfrom_value - smtp.mailfrom: local-part@domain may stay bare */
@@ -623,6 +632,61 @@ START_TEST(test_mailfrom_value)
 	    "smtp.mailfrom=%s;\n\tdkim=none;\n\tdmarc=none",
 	    mailfrom_cases[_i].want);
 	ck_assert_str_eq(am_buf_str(&b), want);
+	am_buf_clear(&b);
+	free(r);
+}
+END_TEST
+
+/* test_mailfrom_parse - python3-authres reads every smtp.mailfrom we write */
+START_TEST(test_mailfrom_parse)
+{
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_buf		 b;
+	char			 want[512], *got;
+
+	ck_assert_ptr_nonnull(r);
+	spf(&r->spf_mailfrom, AM_SPF_PASS, mailfrom_cases[_i].in, "");
+	am_buf_init(&b, 4096);
+	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
+	got = parse_with_python(am_buf_str(&b));
+	snprintf(want, sizeof(want), "authserv-id=mx.example.net\n"
+	    "spf=pass smtp.mailfrom=");
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0,
+	    "%s:\n got: %s", am_buf_str(&b), got);
+	free(got);
+	am_buf_clear(&b);
+	free(r);
+}
+END_TEST
+
+/*
+ * test_non_ascii_left_out - RFC 8601 2.2 pvalues are ASCII: a UTF-8 HELO
+ * name, U-label or d= is left out, the results stay, and python3-authres
+ * reads the header
+ */
+START_TEST(test_non_ascii_left_out)
+{
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_buf		 b;
+	char			*got;
+
+	ck_assert_ptr_nonnull(r);
+	spf(&r->spf_helo, AM_SPF_NONE, "b\xc3\xbc" "cher.example", "bad HELO");
+	spf(&r->spf_mailfrom, AM_SPF_NONE, "u@b\xc3\xbc" "cher.example", "");
+	sig(r, AM_DKIM_FAIL, "b\xc3\xbc" "cher.example", "s\xc3\xa9l",
+	    "rsa-sha256", "AbCd", "");
+	dmarc(r, AM_DMARC_NONE, AM_DMARC_P_UNSPEC, AM_DMARC_P_UNSPEC, "",
+	    "b\xc3\xbc" "cher.example", "");
+	am_buf_init(&b, 4096);
+	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
+	ck_assert_str_eq(am_buf_str(&b), "mx.example.net;\n\t"
+	    "spf=none reason=\"bad HELO\";\n\tspf=none;\n\t"
+	    "dkim=fail header.a=rsa-sha256 header.b=AbCd;\n\tdmarc=none");
+	got = parse_with_python(am_buf_str(&b));
+	ck_assert_str_eq(got, "authserv-id=mx.example.net\n"
+	    "spf=none reason=bad HELO\nspf=none\n"
+	    "dkim=fail header.a=rsa-sha256 header.b=AbCd\ndmarc=none\n");
+	free(got);
 	am_buf_clear(&b);
 	free(r);
 }
@@ -648,6 +712,10 @@ START_TEST(test_spf_domain_only)
 	free(r);
 }
 END_TEST
+
+/* 33 nested comments: one more than the parsers' depth limit */
+#define DEEP33	"(((((((((((((((((((((((((((((((((" \
+		")))))))))))))))))))))))))))))))))"
 
 static const struct {
 	const char	*value;
@@ -692,9 +760,26 @@ static const struct {
 	/* nothing usable */
 	{ "", ID, 0 },
 	{ "   ", ID, 0 },
-	{ "; mx.example.net", ID, 0 },
-	{ "(unclosed mx.example.net; spf=pass", ID, 0 },
 	{ "((((deep)))) mx.example.net x", ID, 1 },
+	/*
+	 * authserv-id unparseable (no id, unclosed or too deep a comment) but
+	 * our id is in it, so some reader may take it for ours: remove
+	 */
+	{ "; mx.example.net", ID, 1 },
+	{ "(unclosed mx.example.net; spf=pass", ID, 1 },
+	{ DEEP33 " mx.example.net; dkim=pass", ID, 1 },
+	{ DEEP33 " MX.Example.Net.; dkim=pass", ID, 1 },
+	{ DEEP33 " \"mx.example.net\"; dkim=pass", ID, 1 },
+	{ DEEP33 "\n\tmx.example.net;dkim=pass", ID, 1 },
+	{ "(((((((((((((((((((((((((((((((((x)))))))))))))))))))))))))))))))))"
+	    " mx.example.net; dkim=pass", ID, 1 },
+	{ DEEP33 " evil.example; dkim=pass header.d=mx.example.net", ID, 1 },
+	/* ... and not when only a longer name or a part of one is there */
+	{ DEEP33 " evil.example; dkim=pass", ID, 0 },
+	{ DEEP33 " mx.example.net.evil.example; dkim=pass", ID, 0 },
+	{ DEEP33 " evil.mx.example.net; dkim=pass", ID, 0 },
+	{ DEEP33 " mx.example.netx; dkim=pass", ID, 0 },
+	{ DEEP33 " mx-example.net; dkim=pass", ID, 0 },
 	/* no id of ours configured: never ours */
 	{ "; spf=pass", "", 0 },
 	{ "mx.example.net", "", 0 },
@@ -706,6 +791,45 @@ START_TEST(test_is_ours)
 	ck_assert_msg(am_authres_is_ours(ours_cases[_i].value,
 	    ours_cases[_i].ours) == ours_cases[_i].want, "[%d] \"%s\" vs %s",
 	    _i, ours_cases[_i].value, ours_cases[_i].ours);
+}
+END_TEST
+
+/*
+ * python_says_ours - does python3-authres read value's authserv-id as ours
+ * (case-insensitive, one final dot ignored)?
+ */
+static int
+python_says_ours(const char *value, const char *ours)
+{
+	char	*got, *id, *nl;
+	size_t	 n;
+	int	 yes;
+
+	got = parse_with_python(value);
+	if (strncmp(got, "authserv-id=", 12) != 0) {
+		free(got);
+		return 0;
+	}
+	id = got + 12;
+	if ((nl = strchr(id, '\n')) != NULL)
+		*nl = '\0';
+	n = strlen(id);
+	if (n > 1 && id[n - 1] == '.')
+		id[--n] = '\0';
+	yes = strcasecmp(id, ours) == 0;
+	free(got);
+	return yes;
+}
+
+/* test_is_ours_python - what the independent parser takes for ours, we do */
+START_TEST(test_is_ours_python)
+{
+	if (*ours_cases[_i].ours == '\0' ||
+	    !python_says_ours(ours_cases[_i].value, ours_cases[_i].ours))
+		return;
+	ck_assert_msg(am_authres_is_ours(ours_cases[_i].value,
+	    ours_cases[_i].ours) == 1, "[%d] python3-authres reads \"%s\" as "
+	    "ours", _i, ours_cases[_i].value);
 }
 END_TEST
 
@@ -728,6 +852,8 @@ START_TEST(test_is_ours_long)
 
 	memset(v, '(', 4000);		/* nesting bomb, never closed */
 	snprintf(v + 4000, 100, "mx.example.net");
+	ck_assert_int_eq(am_authres_is_ours(v, ID), 1);	/* claims us */
+	snprintf(v + 4000, 100, "evil.example");
 	ck_assert_int_eq(am_authres_is_ours(v, ID), 0);
 	free(v);
 
@@ -807,6 +933,9 @@ authres_suite(void)
 	tcase_set_timeout(tp, 60);
 	tcase_add_loop_test(tp, test_parse, 0, nitems(build_cases));
 	tcase_add_loop_test(tp, test_build_none, 0, nitems(none_cases));
+	tcase_add_loop_test(tp, test_is_ours_python, 0, nitems(ours_cases));
+	tcase_add_loop_test(tp, test_mailfrom_parse, 0, nitems(mailfrom_cases));
+	tcase_add_test(tp, test_non_ascii_left_out);
 	suite_add_tcase(s, tp);
 
 	tcase_add_loop_test(to, test_is_ours, 0, nitems(ours_cases));

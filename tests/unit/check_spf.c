@@ -451,6 +451,17 @@ START_TEST(test_received_spf)
 	    "client-ip=192.0.2.1; envelope-from=\"a\\\"b\\\\c@example.com\"; "
 	    "identity=mailfrom");
 	ck_assert_int_eq(am_buf_failed(&b), 0);
+
+	/* RFC 7208 9.1: an SMTPUTF8 local part -> the domain alone */
+	am_buf_reset(&b);
+	memset(&c, 0, sizeof(c));
+	c.result = AM_SPF_PASS;
+	strcpy(c.identity, "\xc3\xa9\xc3\xa9\xc3\xa9@mac1.example");
+	strcpy(c.domain, "mac1.example");
+	am_spf_received(&c, "192.0.2.1", "mx.example.org", NULL, &b);
+	ck_assert_str_eq(am_buf_str(&b), "pass client-ip=192.0.2.1; "
+	    "envelope-from=mac1.example; helo=mx.example.org; "
+	    "identity=mailfrom");
 	am_buf_clear(&b);
 }
 END_TEST
