@@ -32,7 +32,8 @@
 #define RR_MX		15
 #define RR_AAAA		28
 
-enum qstate { Q_NONE = 0, Q_FOUND, Q_TEMP };
+/* Q_MULTI: several DMARC records at one name (none of them is used) */
+enum qstate { Q_NONE = 0, Q_FOUND, Q_TEMP, Q_MULTI };
 
 /* one _dmarc look-up, cached for the evaluation */
 struct qent {
@@ -217,8 +218,12 @@ lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 		if (am_dmarc_record_parse(txt[i], &tmp) == 0 && nrec++ == 0)
 			*rec = tmp;
 	am_dns_txt_free(txt, ntxt);
-	/* several DMARC records at one name: all discarded */
-	return nrec == 1 ? Q_FOUND : Q_NONE;
+	/*
+	 * Several DMARC records at one name: none is used.  What follows
+	 * differs by mode (discover): RFC 9989 4.10 step 2 discards them and
+	 * walks on; RFC 7489 6.6.3 step 5 ends discovery.
+	 */
+	return nrec == 1 ? Q_FOUND : nrec > 1 ? Q_MULTI : Q_NONE;
 }
 
 /* fetch - cached look-up of _dmarc.name; cache index, or -1 on ENOMEM */
@@ -342,11 +347,14 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 	memset(d, 0, sizeof(*d));
 	if ((k = fetch(c, dom)) == -1)
 		return -1;
-	if ((d->state = c->q[k].state) != Q_NONE) {
-		if (d->state == Q_FOUND)
+	if (c->q[k].state == Q_FOUND || c->q[k].state == Q_TEMP ||
+	    (c->q[k].state == Q_MULTI && c->psl != NULL)) {
+		/* found, TEMP, or several (RFC 7489 6.6.3 steps 3, 5): end */
+		if ((d->state = c->q[k].state) == Q_FOUND)
 			take(d, &c->q[k]);
 		return 0;
 	}
+	/* none, or (RFC 9989 4.10 step 2) several discarded: walk on */
 	if ((t = org_of(c, dom, org)) != 0) {
 		d->state = t == 1 ? Q_TEMP : Q_NONE;
 		return t == -1 ? -1 : 0;
@@ -357,7 +365,7 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 		if ((k = fetch(c, org)) == -1)
 			return -1;
 		if ((d->state = c->q[k].state) == Q_FOUND)
-			take(d, &c->q[k]);
+			take(d, &c->q[k]);	/* Q_MULTI: step 5, none */
 		return 0;
 	}
 	if (walk(c, dom, &w) == -1)	/* cached: asks nothing again */
@@ -592,8 +600,9 @@ eval_one(struct ectx *c, const char *from, const struct am_results *r,
 		return -1;
 	if (d.state != Q_TEMP && org_of(c, dom, out->org_domain) != 0)
 		out->org_domain[0] = '\0';	/* unknown; TEMP matters only if used */
-	if (d.state == Q_NONE) {
-		set_reason(out, AM_DMARC_NONE, "no DMARC record");
+	if (d.state == Q_NONE || d.state == Q_MULTI) {
+		set_reason(out, AM_DMARC_NONE, d.state == Q_NONE ?
+		    "no DMARC record" : "several DMARC records (RFC 7489 6.6.3)");
 		return 0;
 	}
 	if (d.state == Q_FOUND)

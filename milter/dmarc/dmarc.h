@@ -34,6 +34,10 @@ struct am_psl;
  * query for the author domain says NXDOMAIN (3.2.13); t=y is recorded in
  * out->testing (policy.c downgrades); out->pct is 100.  RFC 7489 mode:
  * author domain then PSL org domain, pct recorded, np/psd/t ignored.
+ * Several DMARC records at one name: RFC 9989 4.10 steps 2 and 6 discard
+ * them and the walk goes on (the org domain's or PSD's record applies);
+ * RFC 7489 6.6.3 asks the org domain only when the author domain has no
+ * record (step 3), so several there give none (step 5).
  * A DNS TEMP in discovery is temperror (never a parent's policy instead)
  * unless an identifier identical to the author domain passed; a
  * temperror of SPF/DKIM on an identifier that would align, with no pass,
