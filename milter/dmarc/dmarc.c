@@ -29,6 +29,7 @@
 #include "dmarc/psl.h"
 
 #define RR_A		1
+#define RR_CNAME	5
 #define RR_MX		15
 #define RR_AAAA		28
 
@@ -483,20 +484,33 @@ check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
 	return 0;
 }
 
-/* domain_exists - RFC 9989 3.2.13 (RFC 8020): 1, 0 (NXDOMAIN), -1 unknown */
+/*
+ * domain_exists - RFC 9989 3.2.13 (RFC 8020) and A.4: 1, 0 (NXDOMAIN), -1
+ * unknown.  At most AM_DMARC_EXIST_QUERIES queries (A, then AAAA, MX if
+ * one fails).  An NXDOMAIN is checked with a CNAME query: for a name
+ * that is a CNAME the rcode is the target's (RFC 6604 section 3), and a
+ * name with an RR, a CNAME too, exists (A.4).
+ */
 static int
 domain_exists(struct am_dns *dns, struct am_dns_budget *b, const char *d)
 {
 	static const int	 types[] = { RR_A, RR_AAAA, RR_MX };
 	enum am_dns_status	 st;
-	size_t			 i;
+	size_t			 i, asked = 0;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		st = am_dns_query(dns, b, d, types[i], NULL);
-		if (st == AM_DNS_NXDOMAIN)
-			return 0;
+		asked++;
 		if (st == AM_DNS_OK || st == AM_DNS_NODATA)
 			return 1;
+		if (st != AM_DNS_NXDOMAIN)
+			continue;		/* TEMP or PERM: try the next type */
+		if (asked == AM_DMARC_EXIST_QUERIES)
+			return -1;		/* no query left to check it */
+		st = am_dns_query(dns, b, d, RR_CNAME, NULL);
+		if (st == AM_DNS_NXDOMAIN)
+			return 0;
+		return st == AM_DNS_OK || st == AM_DNS_NODATA ? 1 : -1;
 	}
 	return -1;			/* TEMP or PERM for all three */
 }
