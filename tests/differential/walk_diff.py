@@ -23,11 +23,11 @@ author domain, at intermediate names (also ones a walk of 8+ labels skips),
 at the org-ish name and at the top-level name (mostly psd=y), with psd=y/n/u,
 p/sp/np (now and then missing or invalid, with or without rua), t=y/n,
 adkim/aspf=s/r, now and then a second DMARC record or a non-DMARC TXT at the
-same name; the author domain exists (A), exists without an A (MX only;
-only a name below it: an empty non-terminal), does not exist (NXDOMAIN), or
-is a CNAME (to an existing name, or dangling); SPF and DKIM identifiers at
+same name, a record split in two character-strings; the author domain
+exists (A), exists without an A (MX only; only a name below it: an empty
+non-terminal), does not exist (NXDOMAIN), or is a CNAME (to an existing name, or dangling); SPF and DKIM identifiers at
 the author domain, above, beside and below it, in another org and in
-another top-level name.
+another top-level name, now and then in upper case.
 Prints the disagreements, "tree walk agreement with mailauth@7.1.0: a/n
 (e more explained)", then "N passed, N failed" (a failure: a disagreement
 that no rule explains, or an oracle that did not answer for a case).
@@ -142,6 +142,8 @@ def case(r, i):
     for name in ('other.' + top, 'x.' + org):
         if r.random() < 0.15:
             add(records, '_dmarc.' + name, 'TXT', record(r, 'id', name))
+    # now and then in upper case (RFC 4343: the same name)
+    cands += [x.upper() for x in r.sample(cands, 2)]
     spf = r.choice(['pass', 'fail'])
     spfdom = r.choice(cands)
     dkim = [(r.choice(['pass', 'pass', 'fail']), r.choice(cands))
@@ -184,7 +186,12 @@ def zone_text(cases):
     for c in cases:
         for name, rrs in c['records'].items():
             for rtype, rdata in rrs:
-                if rtype == 'TXT':
+                if rtype == 'TXT' and len(rdata) > 12 and \
+                        sum(map(ord, name + rdata)) % 5 == 0:
+                    # one record in two character-strings (RFC 9989 4.7)
+                    cut = len(rdata) // 2
+                    rdata = '"%s" "%s"' % (rdata[:cut], rdata[cut:])
+                elif rtype == 'TXT':
                     rdata = '"%s"' % rdata
                 lines.append('%s. IN %s %s' % (name, rtype, rdata))
     return '\n'.join(lines) + '\n'
