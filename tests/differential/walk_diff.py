@@ -25,9 +25,10 @@ p/sp/np (now and then missing or invalid, with or without rua), t=y/n,
 adkim/aspf=s/r, now and then a second DMARC record or a non-DMARC TXT at the
 same name, a record split in two character-strings; the author domain
 exists (A), exists without an A (MX only; only a name below it: an empty
-non-terminal), does not exist (NXDOMAIN), or is a CNAME (to an existing name, or dangling); SPF and DKIM identifiers at
-the author domain, above, beside and below it, in another org and in
-another top-level name, now and then in upper case.
+non-terminal), does not exist (NXDOMAIN), or is a CNAME (to an existing
+name, or dangling); SPF and DKIM identifiers at the author domain, above,
+beside and below it, in another org and in another top-level name, now and
+then in upper case.
 Prints the disagreements, "tree walk agreement with mailauth@7.1.0: a/n
 (e more explained)", then "N passed, N failed" (a failure: a disagreement
 that no rule explains, or an oracle that did not answer for a case).
