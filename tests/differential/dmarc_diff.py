@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """dmarc_diff.py - random DMARC cases through authmilter (dmarc_eval, RFC
 7489 mode with the Public Suffix List) and mailauth@4 (also PSL-based).
+Every record is served by a real nsd on a loopback port (nsd_zone.py):
+dmarc_eval forwards to it through libunbound, mailauth@4 asks it through
+Node's resolver, Mail::DMARC through Net::DNS.  Each case has registered
+domains of its own (c7-example.co.uk, ...), so one zone serves them all.
 
 Usage: dmarc_diff.py N SEED DMARC_EVAL NODE_MODULES_DIR WORKDIR [perl]
 Prints disagreements and "DMARC agreement with mailauth@4: a/n", then
@@ -29,11 +33,14 @@ import random
 import subprocess
 import sys
 
-ORGS = ['example.com', 'example.co.uk', 'example.org']
+from nsd_zone import start_nsd, stop_nsd
+
+SUFFIXES = ['com', 'co.uk', 'org']
 
 
 def case(r, i, strict):
-    org = r.choice(ORGS)
+    orgs = ['c%d-example.%s' % (i, x) for x in SUFFIXES]
+    org = r.choice(orgs)
     frm = r.choice([org, 'sub.' + org, 'a.b.' + org])
     records = {}
     pols = ['none', 'quarantine', 'reject']
@@ -57,15 +64,18 @@ def case(r, i, strict):
         records.setdefault('_dmarc.' + org, []).append('v=spf1 -all')
     # an RRset holds no duplicates (RFC 2181 5): as DNS would serve them
     records = {k: list(dict.fromkeys(v)) for k, v in records.items()}
-    cands = [org, 'bounce.' + org, frm, 'other.net', 'example.net',
-             'x.' + r.choice(ORGS)]
+    cands = [org, 'bounce.' + org, frm, 'c%d-other.net' % i,
+             'c%d-example.net' % i, 'x.' + r.choice(orgs)]
     spf = r.choice(['pass', 'fail'])
     spfdom = r.choice(cands)
     dkim = [(r.choice(['pass', 'fail']), r.choice(cands))
             for _ in range(r.randrange(0, 3))]
     several = frm != org and len(records.get('_dmarc.' + frm, [])) > 1
+    # the From domain exists (Mail::DMARC checks that first)
+    zone = {k: [('TXT', t) for t in v] for k, v in records.items()}
+    zone[frm] = [('A', '192.0.2.1')]
     return {'name': 'm%05d' % i, 'from': frm, 'records': records,
-            'several_author': several,
+            'several_author': several, 'zone': zone,
             'spf': spf, 'spfdom': spfdom, 'dkim': dkim,
             'spfDomains': [spfdom] if spf == 'pass' else [],
             'dkimDomains': [d for res, d in dkim if res == 'pass']}
@@ -85,14 +95,21 @@ def main():
             for name, txts in c['records'].items():
                 for t in txts:          # one TXT record each
                     f.write('R\t%s. 300 IN TXT "%s"\n' % (name, t))
-    ours = subprocess.run([prog, '--rfc7489', work + '/dmarc.lines'],
-                          capture_output=True, text=True, check=True).stdout
     ref = 'Mail::DMARC' if perl else 'mailauth@4'
-    cmd = ['perl', work + '/mail_dmarc.pl'] if perl else \
-        ['node', work + '/mailauth_dmarc.js', mods]
-    theirs = subprocess.run(cmd, input=json.dumps(cases),
-                            capture_output=True, text=True,
-                            check=True).stdout
+    nsd, port = start_nsd(work + '/' + ('perl' if perl else 'node'),
+                          [c['zone'] for c in cases])
+    try:
+        ours = subprocess.run([prog, '--rfc7489', '--ns',
+                               '127.0.0.1@%d' % port, work + '/dmarc.lines'],
+                              capture_output=True, text=True, check=True,
+                              timeout=600).stdout
+        cmd = ['perl', work + '/mail_dmarc.pl', str(port)] if perl else \
+            ['node', work + '/mailauth_dmarc.js', mods, str(port)]
+        theirs = subprocess.run(cmd, input=json.dumps(cases),
+                                capture_output=True, text=True,
+                                check=True, timeout=600).stdout
+    finally:
+        stop_nsd(nsd)
     o = {l.split()[0]: l.split()[1:] for l in ours.splitlines()}
     t = {l.split()[0]: l.split()[1:] for l in theirs.splitlines()}
     agree = expl = 0
