@@ -246,6 +246,9 @@ def coverage(cases, o):
                 n == '_dmarc.' + c['from']]
         count('result ' + a['result'], True)
         count('author domain of 8+ labels', c['from'].count('.') >= 7)
+        nl = c['from'].count('.') + 1
+        count('a record at a name the 8-query walk skips', nl > 8 and any(
+            7 < n.count('.') < nl for n in walk if n != '_dmarc.' + c['from']))
         count('policy from the author domain', a['policy_domain'] == c['from'])
         count('policy from a parent (sp/np/p)',
               a['policy_domain'] not in ('-', c['from']))
@@ -264,7 +267,7 @@ def coverage(cases, o):
         count('several DMARC records at a walked name',
               'several' in c['feats'])
         count('dangling CNAME author domain', 'dangling-cname' in c['feats'])
-        count('a walked record that is not the one applied',
+        count('a record on the author domain's path not applied',
               any(n not in ('_dmarc.' + c['from'],
                             '_dmarc.' + a['policy_domain']) for n in walk))
         count('pass with an identifier other than the author domain',
