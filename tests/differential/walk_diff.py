@@ -267,7 +267,7 @@ def coverage(cases, o):
         count('several DMARC records at a walked name',
               'several' in c['feats'])
         count('dangling CNAME author domain', 'dangling-cname' in c['feats'])
-        count('a record on the author domain's path not applied',
+        count('a record on the author domain path, not applied',
               any(n not in ('_dmarc.' + c['from'],
                             '_dmarc.' + a['policy_domain']) for n in walk))
         count('pass with an identifier other than the author domain',
