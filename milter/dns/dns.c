@@ -578,9 +578,9 @@ name_ok(const char *name)
 	return lab > 0;
 }
 
-/* classify - libunbound's answer as an am_dns_status */
-static enum am_dns_status
-classify(int err, const struct ub_result *r)
+/* am_dns_classify - libunbound's answer as an am_dns_status (dns_seam.h) */
+enum am_dns_status
+am_dns_classify(int err, const struct ub_result *r)
 {
 	if (err != 0 || r == NULL || r->bogus)
 		return AM_DNS_TEMP;
@@ -665,7 +665,7 @@ query_cb(void *arg, int err, struct ub_result *r)
 	struct am_dns_query	*q = arg;
 
 	pthread_mutex_lock(&q->mtx);
-	q->status = classify(err, r);
+	q->status = am_dns_classify(err, r);
 	if (q->status == AM_DNS_TEMP)
 		query_local(q, err, r);
 	if (err == 0)

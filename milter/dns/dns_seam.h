@@ -15,6 +15,13 @@
 #include "dns/dns.h"
 
 /*
+ * The status of a libunbound callback's (err, r): err != 0, no result or
+ * a bogus one, or an rcode other than NOERROR/NXDOMAIN: TEMP; NXDOMAIN;
+ * NOERROR with data: OK, without: NODATA.
+ */
+enum am_dns_status am_dns_classify(int err, const struct ub_result *r);
+
+/*
  * Every TXT record of r, its character-strings joined (am_dns_txt_rdata),
  * as NUL-terminated malloc'd strings: AM_DNS_OK with *txt and *ntxt set (free
  * with am_dns_txt_free); AM_DNS_PERM if a record is malformed; AM_DNS_TEMP
