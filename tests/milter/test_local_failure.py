@@ -20,7 +20,8 @@ import os
 import subprocess
 import time
 
-from conftest import BAD_IP, accepted_ar, ar_entries, make_msg, rejected
+from conftest import (BAD_IP, GOOD_IP, accepted_ar, ar_entries, make_msg,
+                      rejected, sign)
 from milterclient import MilterClient, transaction
 
 PRLIMIT = "/usr/bin/prlimit"
@@ -55,9 +56,9 @@ def set_nofile(pid, soft, hard):
     assert nofile(pid) == (soft, hard)
 
 
-def spoof_with_no_fds(m, qid):
+def send_with_no_fds(m, qid, msg, mailfrom, client):
     """open a milter connection, then take the daemon's free descriptors
-    away (limit = lowest free one), then send the spoof on it"""
+    away (limit = lowest free one), then send msg on it"""
     pid = m.proc.pid
     with MilterClient(m.spec, timeout=60) as c:
         c.optneg()
@@ -67,19 +68,22 @@ def spoof_with_no_fds(m, qid):
         saved = nofile(pid)
         set_nofile(pid, limit, saved[1])
         try:
-            res = c.connect("mail.example.org", "4", 40000, BAD_IP)
+            res = c.connect("mail.example.org", "4", 40000, client)
             if res is None:
                 res = c.helo("mail.example.org")
             if res is None:
-                res = transaction(c, make_msg(from_=SPOOF_FROM),
-                                  mailfrom="<%s>" % SPOOF_FROM,
-                                  queue_id=qid)
+                res = transaction(c, msg, mailfrom=mailfrom, queue_id=qid)
             c.quit()
         finally:
             if m.proc.poll() is None:
                 set_nofile(pid, *saved)
     res.qid = qid
     return res
+
+
+def spoof_with_no_fds(m, qid):
+    return send_with_no_fds(m, qid, make_msg(from_=SPOOF_FROM),
+                            "<%s>" % SPOOF_FROM, BAD_IP)
 
 
 def local_failure_reply(m, res):
@@ -136,3 +140,37 @@ def test_out_of_fds_cold_is_internal_error(milters):
     res = spoof_with_no_fds(m, "LOCALC0001")
     local_failure_reply(m, res)
     still_serves(m, "LOCALC0002")
+
+
+def test_out_of_fds_dkim_key_path(milters, keys):
+    """only the DKIM key look-up is not cached: its local failure alone
+    (dns_dkim.c's hooks) makes the internal error; before, dkim=temperror
+    and the message went through on SPF-aligned DMARC pass"""
+    m = milters.new("localfail-dkim")
+    m.start()
+    # caches SPF of mail.example.org and example.org, _dmarc.example.org
+    res = m.send(make_msg(from_=SPOOF_FROM), mailfrom="<%s>" % SPOOF_FROM,
+                 client_addr=GOOD_IP)
+    _, got = ar_entries(accepted_ar(res))
+    assert [g[1] for g in got if g[0] == "dmarc"] == ["pass"], got
+    msg = sign(make_msg(from_=SPOOF_FROM), "rsa", "example.org",
+               keys.rsa_key)
+    res = send_with_no_fds(m, "LOCALK0001", msg, "<%s>" % SPOOF_FROM,
+                           GOOD_IP)
+    local_failure_reply(m, res)
+
+
+def test_out_of_fds_dmarc_path(milters):
+    """SPF answered from the cache, only _dmarc.example.org not: the
+    DMARC record fetch's local failure alone makes the internal error;
+    before, dmarc=temperror and the spoof was delivered"""
+    m = milters.new("localfail-dmarc")
+    m.start()
+    # caches SPF of mail.example.org and example.org (fail for BAD_IP)
+    res = m.send(make_msg(from_="user@example.com"),
+                 mailfrom="<%s>" % SPOOF_FROM, client_addr=BAD_IP)
+    accepted_ar(res)
+    res = spoof_with_no_fds(m, "LOCALD0001")
+    local_failure_reply(m, res)
+    s = m.summary("LOCALD0001")
+    assert s.get("spf") == "fail", s["line"]
