@@ -231,10 +231,12 @@ warm_up(struct am_dns *dns, char *err, size_t errlen)
 		return -1;
 	}
 	/* done at once with a local cause: ub_resolve_async failed */
+	pthread_mutex_lock(&q->mtx);
 	failed = q->done && q->local_what != NULL;
 	if (failed)
 		snprintf(why, sizeof(why), "%s", q->local_what);
-	else
+	pthread_mutex_unlock(&q->mtx);
+	if (!failed)
 		(void)am_dns_query_wait(q, 0, NULL);
 	am_dns_query_done(q);
 	if (failed)
