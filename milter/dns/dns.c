@@ -41,6 +41,12 @@
 #include "dns/dns_seam.h"
 
 #define DNS_TIMEOUT_DEFAULT	5	/* seconds, when opts->timeout is 0 */
+/*
+ * descriptors that must be free before the first query: libevent's base
+ * takes an epoll fd, a socket pair and an eventfd or pipe, and exit()s the
+ * process if it cannot have them (see warm_up); with some to spare
+ */
+#define DNS_WARM_FDS		8
 #define DNS_CLASS_IN		1
 #define DNS_RCODE_NOERROR	0
 #define DNS_RCODE_SERVFAIL	2
@@ -202,6 +208,26 @@ pump(void *arg)
 }
 
 /*
+ * fds_free - can n more descriptors be opened right now?  0, or the errno
+ * of the first that could not.  Each is closed again at once.
+ */
+static int
+fds_free(int n)
+{
+	int	 fd[DNS_WARM_FDS], i, k, e = 0;
+
+	for (k = 0; k < n && k < DNS_WARM_FDS; k++)
+		if ((fd[k] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
+		    -1) {
+			e = errno;
+			break;
+		}
+	for (i = 0; i < k; i++)
+		close(fd[i]);
+	return e;
+}
+
+/*
  * warm_up - start libunbound's resolver thread now, not at the first
  * message.  libunbound makes its thread and its libevent base at the
  * first query, and libevent exit()s the whole process when it cannot
@@ -213,7 +239,9 @@ pump(void *arg)
  * error.  Later queries reuse that thread and base; what they cannot get
  * (a socket) is a local failure of the message (dns.h).  local_only
  * resolvers (unit tests) skip this: their data must be added before the
- * first query.
+ * first query.  Before it, DNS_WARM_FDS descriptors must be free (with
+ * none, libevent would exit instead of failing); no other thread opens
+ * any at this point of start-up.
  */
 static int
 warm_up(struct am_dns *dns, char *err, size_t errlen)
@@ -222,7 +250,7 @@ warm_up(struct am_dns *dns, char *err, size_t errlen)
 	char			 why[128];
 	int			 e, failed;
 
-	if ((e = am_dns_probe_local()) != 0) {
+	if ((e = fds_free(DNS_WARM_FDS)) != 0) {
 		seterr(err, errlen, "resolver start: socket", strerror(e));
 		return -1;
 	}
