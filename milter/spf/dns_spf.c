@@ -11,6 +11,7 @@
 #include <arpa/nameser.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 #include "dns/dns.h"
 #include "spf/dns_spf.h"
+#include "spf/dns_spf_seam.h"
 #include "spf/spf_check.h"
 
 #define NAME_TEXT_MAX	254	/* 253 characters and the NUL */
@@ -219,6 +221,8 @@ out_of_memory(SPF_dns_server_t *srv)
 	struct layer_state	*ls = state(srv);
 	SPF_dns_rr_t		*rr = ls->spare;
 
+	/* a local failure, not a DNS one: the message's error (dns.h) */
+	am_dns_budget_local(ls->budget, AM_DNS_LOCAL_MEMORY, ENOMEM);
 	ls->spare = SPF_dns_rr_new_init(srv, "", ns_t_any, 0, TRY_AGAIN);
 	if (rr == NULL)		/* two failures in a row: nothing left */
 		rr = SPF_dns_rr_new_init(srv, "", ns_t_any, 0, TRY_AGAIN);
@@ -422,32 +426,23 @@ any_answer(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type, int fam,
 	return 0;
 }
 
-/* lookup - SPF_dns_lookup_t: one question through am_dns */
-static SPF_dns_rr_t *
-lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
+/*
+ * am_dns_spf_answer - an am_dns outcome as the record libspf2 gets
+ * (dns_spf_seam.h): records copied and checked, MX and PTR names noted,
+ * limits noted; never NULL
+ */
+SPF_dns_rr_t *
+am_dns_spf_answer(SPF_dns_server_t *srv, const char *domain, ns_type type,
+    enum am_dns_status st, const struct ub_result *res)
 {
 	struct layer_state	*ls = state(srv);
-	struct ub_result	*res = NULL;
-	enum am_dns_status	 st;
 	SPF_dns_rr_t		*rr;
 	const char		*real;
 	int			 fam, i;
 
-	(void)cache;
-	if ((rr = exp_marked(srv, domain, type)) != NULL)
-		return rr;
 	real = any_marker(domain, &fam);
-	if (type != ns_t_spf)
-		count_term(ls, domain, type);
-	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
-		st = AM_DNS_NODATA;
-	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
-		st = AM_DNS_NXDOMAIN;		/* already permerror */
-	else
-		st = am_dns_query(ls->dns, ls->budget, real, (int)type, &res);
-	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
-	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
-		ls->nvoid++;
+	if (st != AM_DNS_OK)
+		res = NULL;
 	rr = SPF_dns_rr_new_init(srv, domain, type,
 	    res != NULL ? res->ttl : 0, herrno_of(st));
 	if (rr != NULL && res != NULL && (fill(rr, res, type) == -1 ||
@@ -464,8 +459,38 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 		if (am_spf_record_mechanisms(rr->rr[i]->txt) >
 		    AM_DNS_SPF_LIB_MECH_MAX)
 			set_limit(ls, "more mechanisms than libspf2 evaluates (64)");
-	am_dns_result_free(res);
 	return rr != NULL ? rr : out_of_memory(srv);
+}
+
+/* lookup - SPF_dns_lookup_t: one question through am_dns */
+static SPF_dns_rr_t *
+lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
+{
+	struct layer_state	*ls = state(srv);
+	struct ub_result	*res = NULL;
+	enum am_dns_status	 st;
+	SPF_dns_rr_t		*rr;
+	const char		*real;
+	int			 fam;
+
+	(void)cache;
+	if ((rr = exp_marked(srv, domain, type)) != NULL)
+		return rr;
+	real = any_marker(domain, &fam);
+	if (type != ns_t_spf)
+		count_term(ls, domain, type);
+	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
+		st = AM_DNS_NODATA;
+	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
+		st = AM_DNS_NXDOMAIN;		/* already permerror */
+	else
+		st = am_dns_query(ls->dns, ls->budget, real, (int)type, &res);
+	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
+	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
+		ls->nvoid++;
+	rr = am_dns_spf_answer(srv, domain, type, st, res);
+	am_dns_result_free(res);
+	return rr;
 }
 
 /* am_dns_spf_new - a layer for one SPF_server_t */
