@@ -128,6 +128,8 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 			    am_dmarc_policy_str(r->dmarc.policy),
 			    r->dmarc.testing ? ",t=y" : "");
 	}
+	if (m->conn->hdr_space_lost)		/* session.h am_msg_header */
+		am_buf_adds(b, " leadspc=no");
 	if (m->nforged > 0)
 		am_buf_addf(b, " removed_ar=%zu", m->nforged);
 	if (m->limit != NULL)

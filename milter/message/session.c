@@ -347,12 +347,10 @@ header_limit(struct am_msg *m, const char *name, const char *value)
 	m->dkim = NULL;
 }
 
-/* am_msg_header - one header field, name and value as the MTA sent them */
-void
-am_msg_header(struct am_msg *m, const char *name, const char *value)
+/* header - one header field, its value as the message has it */
+static void
+header(struct am_msg *m, const char *name, const char *value)
 {
-	if (name == NULL || value == NULL)
-		return;
 	m->nheaders++;
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		note_authres(m, value);
@@ -367,6 +365,33 @@ am_msg_header(struct am_msg *m, const char *name, const char *value)
 		start_dkim(m);
 	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+}
+
+/* am_msg_header - one header field, name and value as the MTA sent them */
+void
+am_msg_header(struct am_msg *m, const char *name, const char *value)
+{
+	const char	*sp;
+	char		*v;
+	size_t		 len;
+
+	if (name == NULL || value == NULL)
+		return;
+	sp = m->conn->hdr_space_lost ? am_rfc5322_lost_space(value) : "";
+	if (*sp == '\0') {
+		header(m, name, value);
+		return;
+	}
+	/* c=simple DKIM (RFC 6376 3.4.1) hashes the field as it was sent */
+	len = strlen(value);
+	if ((v = malloc(len + 2)) == NULL) {
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (header)");
+		return;
+	}
+	v[0] = *sp;
+	memcpy(v + 1, value, len + 1);
+	header(m, name, v);
+	free(v);
 }
 
 /* dkim_eoh - signatures parsed, key look-ups started */
