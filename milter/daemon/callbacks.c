@@ -283,8 +283,12 @@ reply(struct am_mctx *ctx, const char *qid, const struct am_outcome *o)
 
 	switch (v->action) {
 	case AM_ACT_QUARANTINE:
-		snprintf(text, sizeof(text), "DMARC policy quarantine for %s",
-		    o->res.dmarc.from_domain);
+		if (v->text[0] != '\0')	/* OnMalformedFrom, OnMissingFrom */
+			snprintf(text, sizeof(text), "%s", v->text);
+		else
+			snprintf(text, sizeof(text),
+			    "DMARC policy quarantine for %s",
+			    o->res.dmarc.from_domain);
 		if (am_mctx_quarantine(ctx, text) == -1)
 			am_log_warn(qid, "MTA refused quarantine; delivering");
 		return AM_MS_CONTINUE;

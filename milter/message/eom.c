@@ -24,6 +24,8 @@ policy_conf(const struct am_config *cfg, struct am_policy_conf *pc)
 	pc->reject_string = cfg->reject_string;
 	pc->on_temperror = cfg->on_temperror;
 	pc->on_internal_error = cfg->on_internal_error;
+	pc->on_malformed_from = cfg->on_malformed_from;
+	pc->on_missing_from = cfg->on_missing_from;
 }
 
 /* am_msg_decide - the verdict for a finished message */

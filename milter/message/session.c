@@ -433,7 +433,8 @@ from_domains(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t max,
 		if (m->from[i] == NULL)
 			continue;
 		n = am_rfc5322_from_domains(m->from[i], dom + *ndom, max - *ndom);
-		if (n < 0 || (size_t)n > max - *ndom) {
+		/* RFC 5322 3.6.2: a mailbox-list; an empty group is no author */
+		if (n <= 0 || (size_t)n > max - *ndom) {
 			bad = 1;
 			continue;
 		}
@@ -467,11 +468,14 @@ run_dmarc(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_RESOURCE,
 		    "DNS budget exhausted in DMARC policy discovery");
 	bad = m->from_bad;
+	/* RFC 5322 3.6: OnMissingFrom, OnMalformedFrom (policy.c) */
+	m->facts.from = m->nfrom == 0 ? AM_FROM_MISSING :
+	    bad ? AM_FROM_UNUSABLE : AM_FROM_OK;
 	if (m->nfrom == 0) {
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason), "no From header");
-	} else if (bad && (d->result == AM_DMARC_PASS ||
-	    d->result == AM_DMARC_NONE)) {
+	} else if (bad && d->result != AM_DMARC_FAIL &&
+	    d->result != AM_DMARC_TEMPERROR) {
 		/* a From we could not read may hide a failing domain */
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason),
