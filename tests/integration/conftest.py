@@ -65,6 +65,9 @@ MILTER_CONFIGS = {
     "proto2": ([], "nsd"),
     "proto4": ([], "nsd"),
     "proto6": ([], "nsd"),
+    # a client Postfix treats as remote for header rewriting: it neither
+    # adds a missing From nor rewrites address headers (issue 15)
+    "remote-rewrite": ([], "nsd"),
 }
 
 # smtpd -o settings of a listener besides its milter
@@ -72,6 +75,7 @@ LISTENER_PARAMS = {
     "proto2": {"milter_protocol": "2"},
     "proto4": {"milter_protocol": "4"},
     "proto6": {"milter_protocol": "6"},
+    "remote-rewrite": {"local_header_rewrite_clients": ""},
 }
 
 
