@@ -233,14 +233,18 @@ static const char *const why_from[2][3] = {
  */
 static void
 decide_from(const struct am_policy_conf *cfg, const struct am_facts *f,
-    struct am_verdict *v)
+    const struct am_results *r, struct am_verdict *v)
 {
 	int		 missing = f->from == AM_FROM_MISSING;
 	enum am_action	 a = missing ? cfg->on_missing_from :
 			    cfg->on_malformed_from;
 
-	if (f->from == AM_FROM_OK || strictness(a) < strictness(v->action) ||
-	    (a == v->action && a != AM_ACT_ACCEPT))
+	if (f->from == AM_FROM_OK || strictness(a) < strictness(v->action))
+		return;
+	/* a tie: DMARC's verdict and reason stay, but for its permerror */
+	if (a == v->action && (a != AM_ACT_ACCEPT ||
+	    r->dmarc.result == AM_DMARC_FAIL ||
+	    r->dmarc.result == AM_DMARC_TEMPERROR))
 		return;
 	memset(v, 0, sizeof(*v));
 	v->action = a;
@@ -314,5 +318,5 @@ am_policy_decide(const struct am_policy_conf *cfg, const struct am_facts *f,
 		return;
 	}
 	decide_dmarc(cfg, f, r, v);
-	decide_from(cfg, f, v);
+	decide_from(cfg, f, r, v);
 }
