@@ -9,7 +9,8 @@ Postfix by tests/integration/test_postfix.py):
     sent as it follows the colon.  Whitespace between the name and the
     colon is never sent (is_header() ends the name there).
   - sendmail 8.14+ (sendmail/milter.c) always speaks version 6 and offers
-    HDR_LEADSPC; without it milter_headers drops one leading space too.
+    HDR_LEADSPC; without it milter_headers drops one leading space too
+    (tests/integration/test_sendmail.py checks the version 6 path).
 authmilter takes HDR_LEADSPC whenever offered.  Without it, it puts a
 space back unless the value starts with a tab (rfc5322.h
 am_rfc5322_lost_space): "Name:<tab>x", "Name: x" and "Name:  x" come out
