@@ -161,14 +161,32 @@ class Nsd:
             time.sleep(0.005)
         return False
 
+    def _servers(self):
+        """pids of nsd's serving processes (children of its children)"""
+        out = set()
+        for c in _children(self.proc.pid):
+            out |= _children(c)
+        return out
+
     def load(self, lines, timeout=10):
-        """serve exactly these zone-file lines (plus SOA and NS)"""
+        """serve exactly these zone-file lines (plus SOA and NS).
+
+        A reload forks new serving processes; the old ones answer from the
+        old zone until they exit, on the same sockets.  So wait for the
+        new serial and for every old serving process to be gone: else a
+        question right after load() can get the last scenario's answer."""
+        old = self._servers()
         self.serial += 1
         self._write(lines)
         self.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + timeout
         if not self._wait_serial(timeout):
             raise RuntimeError('nsd did not load serial %d:\n%s' %
                                (self.serial, self.log()[-2000:]))
+        while any(_alive(p) for p in old):
+            if time.monotonic() > end:
+                raise RuntimeError('nsd: old server %r still running' % old)
+            time.sleep(0.002)
 
     def log(self):
         out = ''
@@ -301,6 +319,23 @@ class Front:
         self.thread.join(2)
         self.udp.close()
         self.tcp.close()
+
+
+def _children(pid):
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return {int(x) for x in f.read().split()}
+    except OSError:
+        return set()
+
+
+def _alive(pid):
+    """running (a zombie waiting to be reaped no longer answers)"""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
 
 
 def _recvn(s, n):
