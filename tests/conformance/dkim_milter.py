@@ -18,6 +18,7 @@ Prints one line per failing signature and ends with "N passed, N failed"
 (cases).
 """
 import os
+import signal
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -130,4 +131,6 @@ def main():
 
 
 if __name__ == '__main__':
+    # a SIGTERM still stops nsd and the daemon (the finally in main)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     sys.exit(main())

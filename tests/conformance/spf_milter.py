@@ -21,6 +21,7 @@ their line says XFAIL; one that passes is a failure ("XPASS": take it off
 the list).
 """
 import os
+import signal
 import sys
 
 import yaml
@@ -168,4 +169,6 @@ def main():
 
 
 if __name__ == '__main__':
+    # a SIGTERM still stops nsd and the daemon (the finally in main)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     sys.exit(main())
