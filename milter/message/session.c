@@ -168,15 +168,26 @@ static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUP
 /*
  * budgeted - run one check under a fresh DNS budget of its phase (the
  * deadline counts from now); the bits of a budget it ran out of are noted
- * on the message (summary dns_budget=) and returned
+ * on the message (summary dns_budget=) and returned.  A local failure
+ * (dns.h: out of descriptors or memory) is an internal error, whatever
+ * temperror the check made of it: OnTempError accept must not deliver
+ * what working DNS might have rejected (issue 15).
  */
 static int
 budgeted(struct am_msg *m, const struct phase *ph,
     void (*check)(struct am_msg *, struct am_dns_budget *))
 {
+	char	 why[96], msg[128];
+
 	am_dns_budget_arm(&m->dnsb, ph->secs, ph->lookups);
 	check(m, &m->dnsb);
 	m->dns_over |= m->dnsb.exhausted;
+	if (m->dnsb.local_what != NULL) {
+		am_dns_local_str(&m->dnsb, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
+		    why);
+		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
+	}
 	return m->dnsb.exhausted;
 }
 

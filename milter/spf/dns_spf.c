@@ -11,6 +11,7 @@
 #include <arpa/nameser.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 #include "dns/dns.h"
 #include "spf/dns_spf.h"
+#include "spf/dns_spf_seam.h"
 #include "spf/spf_check.h"
 
 #define NAME_TEXT_MAX	254	/* 253 characters and the NUL */
@@ -220,6 +222,8 @@ out_of_memory(SPF_dns_server_t *srv)
 	struct layer_state	*ls = state(srv);
 	SPF_dns_rr_t		*rr = ls->spare;
 
+	/* a local failure, not a DNS one: the message's error (dns.h) */
+	am_dns_budget_local(ls->budget, AM_DNS_LOCAL_MEMORY, ENOMEM);
 	ls->spare = SPF_dns_rr_new_init(srv, "", ns_t_any, 0, TRY_AGAIN);
 	if (rr == NULL)		/* two failures in a row: nothing left */
 		rr = SPF_dns_rr_new_init(srv, "", ns_t_any, 0, TRY_AGAIN);
@@ -426,6 +430,42 @@ any_answer(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type, int fam,
 	return 0;
 }
 
+/*
+ * am_dns_spf_answer - an am_dns outcome as the record libspf2 gets
+ * (dns_spf_seam.h): records copied and checked, MX and PTR names noted,
+ * limits noted; never NULL
+ */
+SPF_dns_rr_t *
+am_dns_spf_answer(SPF_dns_server_t *srv, const char *domain, ns_type type,
+    enum am_dns_status st, const struct ub_result *res)
+{
+	struct layer_state	*ls = state(srv);
+	SPF_dns_rr_t		*rr;
+	const char		*real;
+	int			 fam, i;
+
+	real = any_marker(domain, &fam);
+	if (st != AM_DNS_OK)
+		res = NULL;
+	rr = SPF_dns_rr_new_init(srv, domain, type,
+	    res != NULL ? res->ttl : 0, herrno_of(st));
+	if (rr != NULL && res != NULL && (fill(rr, res, type) == -1 ||
+	    (fam != 0 && any_answer(ls, rr, type, fam, domain,
+	    (size_t)(real - domain)) == -1) ||
+	    (type == ns_t_txt && fix_records(ls, rr, real) == -1))) {
+		SPF_dns_rr_free(rr);
+		rr = NULL;
+	}
+	if (rr != NULL && (type == ns_t_mx || type == ns_t_ptr))
+		note_hosts(ls, rr, type);
+	for (i = 0; rr != NULL && type == ns_t_txt && i < rr->num_rr; i++)
+		/* libspf2 evaluates only the first 64, then says neutral */
+		if (am_spf_record_mechanisms(rr->rr[i]->txt) >
+		    AM_DNS_SPF_LIB_MECH_MAX)
+			set_limit(ls, "more mechanisms than libspf2 evaluates (64)");
+	return rr != NULL ? rr : out_of_memory(srv);
+}
+
 /* lookup - SPF_dns_lookup_t: one question through am_dns */
 static SPF_dns_rr_t *
 lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
@@ -435,7 +475,7 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	enum am_dns_status	 st;
 	SPF_dns_rr_t		*rr;
 	const char		*real;
-	int			 fam, i, ptr_host = 0;
+	int			 fam, ptr_host = 0;
 
 	(void)cache;
 	if ((rr = exp_marked(srv, domain, type)) != NULL)
@@ -457,29 +497,15 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	 * then that domain name is skipped and the search continues" (also
 	 * for %{p}, 7.3).  libspf2 makes it a temperror; a name that cannot
 	 * be validated is a name without addresses.  Not a void lookup.  A
-	 * message whose DNS budget ran out stays a temperror.
+	 * message whose DNS budget ran out (or that met a local failure)
+	 * stays a temperror.
 	 */
-	if (ptr_host && st == AM_DNS_TEMP &&
-	    (ls->budget == NULL || ls->budget->exhausted == 0))
+	if (ptr_host && st == AM_DNS_TEMP && (ls->budget == NULL ||
+	    (ls->budget->exhausted == 0 && ls->budget->local_what == NULL)))
 		st = AM_DNS_NXDOMAIN;
-	rr = SPF_dns_rr_new_init(srv, domain, type,
-	    res != NULL ? res->ttl : 0, herrno_of(st));
-	if (rr != NULL && res != NULL && (fill(rr, res, type) == -1 ||
-	    (fam != 0 && any_answer(ls, rr, type, fam, domain,
-	    (size_t)(real - domain)) == -1) ||
-	    (type == ns_t_txt && fix_records(ls, rr, real) == -1))) {
-		SPF_dns_rr_free(rr);
-		rr = NULL;
-	}
-	if (rr != NULL && (type == ns_t_mx || type == ns_t_ptr))
-		note_hosts(ls, rr, type);
-	for (i = 0; rr != NULL && type == ns_t_txt && i < rr->num_rr; i++)
-		/* libspf2 evaluates only the first 64, then says neutral */
-		if (am_spf_record_mechanisms(rr->rr[i]->txt) >
-		    AM_DNS_SPF_LIB_MECH_MAX)
-			set_limit(ls, "more mechanisms than libspf2 evaluates (64)");
+	rr = am_dns_spf_answer(srv, domain, type, st, res);
 	am_dns_result_free(res);
-	return rr != NULL ? rr : out_of_memory(srv);
+	return rr;
 }
 
 /* am_dns_spf_new - a layer for one SPF_server_t */
