@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -426,6 +427,12 @@ START_TEST(test_budget)
 	    "u@ptrtemp.example.com", &c), 0);
 	ck_assert_int_eq(c.result, AM_SPF_TEMPERROR);
 	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_LOOKUPS);
+	/* nor when the message met a local failure (dns.h): never skipped */
+	am_dns_budget_arm(&b, 0, 100);
+	am_dns_budget_local(&b, AM_DNS_LOCAL_MEMORY, ENOMEM);
+	ck_assert_int_eq(check_mailfrom(spf, &b, "192.0.2.43", HELO,
+	    "u@ptrtemp.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_TEMPERROR);
 }
 END_TEST
 
