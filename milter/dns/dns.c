@@ -136,6 +136,40 @@ set_local_only(struct am_dns *dns, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * forward_reverse_zones - let the name server answer reverse look-ups.
+ * libunbound answers the RFC 6303 / RFC 1918 / documentation reverse
+ * zones itself (NXDOMAIN), as a recursive resolver should not ask the
+ * AS112 servers about them.  We forward to the site's own resolver, which
+ * may well have PTR records for its private and test addresses: without
+ * this, RFC 7208 5.5 ptr and %{p} (7.3) of such a client never saw them.
+ * Loopback (127/8, ::1) stays local.
+ */
+static int
+forward_reverse_zones(struct am_dns *dns)
+{
+	static const char *const zones[] = {
+		"0.in-addr.arpa.", "254.169.in-addr.arpa.",
+		"2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+		"113.0.203.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
+		"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		"0.0.ip6.arpa.", "d.f.ip6.arpa.", "8.e.f.ip6.arpa.",
+		"9.e.f.ip6.arpa.", "a.e.f.ip6.arpa.", "b.e.f.ip6.arpa.",
+		"8.b.d.0.1.0.0.2.ip6.arpa.",
+	};
+	char	 val[128];
+	size_t	 i;
+
+	if (ub_ctx_set_option(dns->ctx, "unblock-lan-zones:", "yes") != 0)
+		return -1;			/* RFC 1918, RFC 6598 */
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		snprintf(val, sizeof(val), "%s nodefault", zones[i]);
+		if (ub_ctx_set_option(dns->ctx, "local-zone:", val) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* set_upstream - forwarders, resolv.conf, or nothing at all (local_only) */
 static int
 set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
@@ -166,11 +200,10 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 		if (is_loopback(o->nameservers[i]))
 			loop = 1;
 	}
-	/*
-	 * Note: libunbound answers the RFC 6303 reverse zones itself even
-	 * when forwarding; a deployment that needs them would add
-	 * `local-zone: "<zone>" nodefault` here.  Not needed now.
-	 */
+	if (forward_reverse_zones(dns) == -1) {
+		seterr(err, errlen, "reverse zones", "cannot forward");
+		return -1;
+	}
 	if (loop && (r = ub_ctx_set_option(dns->ctx,
 	    "do-not-query-localhost:", "no")) != 0) {
 		seterr(err, errlen, "do-not-query-localhost", ub_strerror(r));

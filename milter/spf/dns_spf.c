@@ -45,6 +45,7 @@ struct layer_state {
 	const char	*limit;		/* first limit exceeded, static */
 	char		 pending[PENDING_MAX][NAME_TEXT_MAX];
 	unsigned int	 npending, pos;
+	int		 pending_ptr;	/* the pending names came from a PTR */
 	struct am_dns_spf_exp	 exps[AM_DNS_SPF_EXP_MAX];
 	unsigned int	 nexp;
 	int		 exp_asked;	/* index + 1 of the exp= libspf2 wants */
@@ -241,21 +242,23 @@ set_limit(struct layer_state *ls, const char *why)
  * count_term - RFC 7208 4.6.4: a query that starts a DNS term (include,
  * redirect, a, mx, ptr, exists) counts; the first SPF record lookup and
  * the address lookups of the names an MX or PTR answer gave do not.
+ * Returns 1 for the address lookup of a name a PTR answer gave, else 0.
  */
-static void
+static int
 count_term(struct layer_state *ls, const char *name, ns_type type)
 {
 	if (type == ns_t_a || type == ns_t_aaaa) {
 		if (ls->pos < ls->npending &&
 		    strcasecmp(ls->pending[ls->pos], name) == 0) {
 			ls->pos++;		/* an MX or PTR host */
-			return;
+			return ls->pending_ptr;
 		}
 		ls->npending = ls->pos = 0;
 	} else if (type == ns_t_txt && ls->ntxt++ == 0)
-		return;				/* the record itself */
+		return 0;			/* the record itself */
 	if (++ls->nterms > AM_DNS_SPF_TERMS_MAX)
 		set_limit(ls, "more than 10 DNS lookups");
+	return 0;
 }
 
 /* note_hosts - remember the host names of an MX or PTR answer */
@@ -265,6 +268,7 @@ note_hosts(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type)
 	int	 i;
 
 	ls->npending = ls->pos = 0;
+	ls->pending_ptr = type == ns_t_ptr;
 	if (type == ns_t_mx && rr->num_rr > AM_DNS_SPF_MX_MAX)
 		set_limit(ls, "more than 10 MX names");
 	/*
@@ -471,14 +475,14 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	enum am_dns_status	 st;
 	SPF_dns_rr_t		*rr;
 	const char		*real;
-	int			 fam;
+	int			 fam, ptr_host = 0;
 
 	(void)cache;
 	if ((rr = exp_marked(srv, domain, type)) != NULL)
 		return rr;
 	real = any_marker(domain, &fam);
 	if (type != ns_t_spf)
-		count_term(ls, domain, type);
+		ptr_host = count_term(ls, domain, type);
 	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
 		st = AM_DNS_NODATA;
 	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
@@ -488,6 +492,17 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
 	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
 		ls->nvoid++;
+	/*
+	 * RFC 7208 5.5: "If a DNS error occurs while doing an A RR lookup,
+	 * then that domain name is skipped and the search continues" (also
+	 * for %{p}, 7.3).  libspf2 makes it a temperror; a name that cannot
+	 * be validated is a name without addresses.  Not a void lookup.  A
+	 * message whose DNS budget ran out (or that met a local failure)
+	 * stays a temperror.
+	 */
+	if (ptr_host && st == AM_DNS_TEMP && (ls->budget == NULL ||
+	    (ls->budget->exhausted == 0 && ls->budget->local_what == NULL)))
+		st = AM_DNS_NXDOMAIN;
 	rr = am_dns_spf_answer(srv, domain, type, st, res);
 	am_dns_result_free(res);
 	return rr;
