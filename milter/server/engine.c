@@ -5,6 +5,7 @@
  * protocol loop is conn.c; see engine.h for the design.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -25,11 +26,70 @@
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
-#define ENGINE_THREADS_MAX	4096
+#define ENGINE_THREADS_MAX	4096	/* and connections open at once */
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
+/*
+ * The open files limit sizes the connection cap (conn_cap): descriptors
+ * kept for the rest of the process (listening socket, stop pipe, metrics
+ * server and its clients, reload, syslog, the resolver's pump, pipes and
+ * event base), and per MTA connection its socket plus the resolver
+ * sockets its checks may have open at once (SPF asks one query at a time,
+ * DKIM keys are fetched in parallel).
+ */
+#define ENGINE_FDS_RESERVED	64
+#define ENGINE_FDS_PER_CONN	3
+#define ENGINE_EVICT_IDLE_MS	1000	/* at the cap: idle this long may be closed */
+#define ENGINE_SLOT_WAIT_MS	100	/* at the cap: look again this often */
+#define ENGINE_BACKOFF_MIN_MS	10	/* accept() short of fds/memory: wait, */
+#define ENGINE_BACKOFF_MAX_MS	1000	/* doubling up to this */
+#define ENGINE_LOG_EVERY_SECS	10	/* a repeated problem: one line per */
+
+/* an idle worker, waiting on its own condition variable (see next_conn) */
+struct engine_idler {
+	pthread_cond_t		 cv;
+	int			 fd;	/* handed over by enqueue, or -1 */
+	struct engine_idler	*next;
+};
+
+/* a problem logged once, then counted: one line per ENGINE_LOG_EVERY_SECS */
+struct ratelog {
+	long		 last_ms;	/* when the last line was written */
+	unsigned long	 count;		/* since then, not logged */
+};
 
 static void	*worker(void *);
+
+/* am_engine_now_ms - see engine_int.h */
+long
+am_engine_now_ms(void)
+{
+	struct timespec	 ts;
+	long		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ms > 0 ? ms : 1;
+}
+
+/*
+ * ratelog_due - a problem happened: 1 when a line is due now (the first
+ * one, or ENGINE_LOG_EVERY_SECS after the last; *count then says how many
+ * went unlogged since), 0 when it is only counted
+ */
+static int
+ratelog_due(struct ratelog *rl, long now, unsigned long *count)
+{
+	if (rl->last_ms != 0 &&
+	    now - rl->last_ms < ENGINE_LOG_EVERY_SECS * 1000L) {
+		rl->count++;
+		return 0;
+	}
+	*count = rl->count;
+	rl->count = 0;
+	rl->last_ms = now;
+	return 1;
+}
 
 /* ------------------------------------------------------------ connections */
 
@@ -58,12 +118,84 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 		e->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->evicted)
+		e->evicting--;
+	/* off the list first: am_engine_stop never touches a closed fd */
+	close(c->fd);
+	e->nconns--;
 	e->serving--;		/* free from here: see enqueue */
+	e->spawn_wait_ok = 1;
 	if (e->acceptor_waits)
 		pthread_cond_signal(&e->free_cv);
 	pthread_mutex_unlock(&e->mu);
-	/* off the list first: am_engine_stop never touches a closed fd */
-	close(c->fd);
+}
+
+/*
+ * idle_ms - how long c has waited for its MTA outside a message; -1 when
+ * it is working, in a message, or already being closed.  e->mu held.
+ */
+static long
+idle_ms(const struct am_mctx *c, long now)
+{
+	long	 since = __atomic_load_n(&c->idle_since, __ATOMIC_SEQ_CST);
+
+	if (since == 0 || c->evicted ||
+	    __atomic_load_n(&c->in_msg, __ATOMIC_SEQ_CST))
+		return -1;
+	return now - since;
+}
+
+/*
+ * evict_better - is a a better connection to close than b (NULL)?  One
+ * that never began a message (an MTA opens its connection to send one)
+ * before one that did, then the one idle longer.
+ */
+static int
+evict_better(const struct am_mctx *a, long a_idle, const struct am_mctx *b,
+    long b_idle)
+{
+	int	 a_new, b_new;
+
+	if (b == NULL)
+		return 1;
+	a_new = __atomic_load_n(&a->nmsgs, __ATOMIC_SEQ_CST) == 0;
+	b_new = __atomic_load_n(&b->nmsgs, __ATOMIC_SEQ_CST) == 0;
+	if (a_new != b_new)
+		return a_new;
+	return a_idle > b_idle;
+}
+
+/*
+ * evict_idle - at the cap: close the connection idle longest (at least
+ * ENGINE_EVICT_IDLE_MS) that holds no message, so that a new connection,
+ * likely the MTA's, is served rather than starved by silent ones.  Its
+ * worker sees the end of the connection and frees the slot.  1 when one
+ * was closed, 0 when none may be.  e->mu held.
+ */
+static int
+evict_idle(struct am_engine *e)
+{
+	struct am_mctx	*c, *victim = NULL;
+	long		 now = am_engine_now_ms(), t, victim_idle = 0;
+
+	for (c = e->conns; c != NULL; c = c->next) {
+		t = idle_ms(c, now);
+		if (t >= ENGINE_EVICT_IDLE_MS &&
+		    evict_better(c, t, victim, victim_idle)) {
+			victim = c;
+			victim_idle = t;
+		}
+	}
+	if (victim == NULL)
+		return 0;
+	victim->evicted = 1;
+	e->evicting++;
+	(void)shutdown(victim->fd, SHUT_RDWR);
+	am_log_info(NULL, "milter: %d connections open, the most allowed: "
+	    "closing one idle for %ld s (%s) for a new one", e->nconns,
+	    victim_idle / 1000, __atomic_load_n(&victim->nmsgs,
+	    __ATOMIC_SEQ_CST) == 0 ? "no message yet" : "between messages");
+	return 1;
 }
 
 /* ------------------------------------------------------------ threads */
@@ -104,36 +236,96 @@ start_worker(struct am_engine *e)
 	return 0;
 }
 
-/* wait_work - until a connection is queued (1) or this worker should exit (0) */
+/*
+ * dequeue - the connection queued first, for the calling worker (counted
+ * serving from here); e->qlen > 0, e->mu held
+ */
 static int
-wait_work(struct am_engine *e)
+dequeue(struct am_engine *e)
 {
-	struct timespec	 until;
-	int		 r;
+	int	 fd = e->queue[0];	/* first come, first served */
 
-	while (e->qlen == 0 && !e->stopping) {
-		deadline(&until, ENGINE_IDLE_SECS * 1000UL);
-		e->idle++;
-		r = pthread_cond_timedwait(&e->work_cv, &e->mu, &until);
-		e->idle--;
-		if (r == ETIMEDOUT && e->qlen == 0 && e->idle >= ENGINE_IDLE_KEEP)
-			return 0;
-	}
-	return !e->stopping;
+	memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
+	e->serving++;
+	return fd;
 }
 
-/* worker - serve queued connections one after the other */
+/* unlink_idler - take me off the idle stack if still there; e->mu held */
+static void
+unlink_idler(struct am_engine *e, struct engine_idler *me)
+{
+	struct engine_idler	**p;
+
+	for (p = &e->idlers; *p != NULL; p = &(*p)->next)
+		if (*p == me) {
+			*p = me->next;
+			e->idle--;
+			return;
+		}
+}
+
+/*
+ * idle_wait - wait on the idle stack until enqueue hands me a connection
+ * (its fd), the engine stops or ENGINE_IDLE_SECS pass (-1).  The stack
+ * is LIFO: enqueue wakes the worker idle the shortest time, so under
+ * steady traffic the same few workers serve and the others time out and
+ * exit (pthread_cond_signal on one shared variable wakes the longest
+ * waiter, resetting every idle timer in turn).  e->mu held.
+ */
+static int
+idle_wait(struct am_engine *e, struct engine_idler *me, int *timed_out)
+{
+	struct timespec	 until;
+	int		 r = 0;
+
+	me->fd = -1;
+	me->next = e->idlers;
+	e->idlers = me;
+	e->idle++;
+	deadline(&until, ENGINE_IDLE_SECS * 1000UL);
+	while (me->fd == -1 && !e->stopping && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&me->cv, &e->mu, &until);
+	if (me->fd != -1)
+		return me->fd;		/* enqueue took me off the stack */
+	unlink_idler(e, me);
+	*timed_out = r == ETIMEDOUT;
+	return -1;
+}
+
+/*
+ * next_conn - the next connection for this worker: a queued one, or one
+ * handed over while idle; -1 when the worker should exit (the engine
+ * stops, or it idled ENGINE_IDLE_SECS while ENGINE_IDLE_KEEP others idle
+ * too).  e->mu held.
+ */
+static int
+next_conn(struct am_engine *e, struct engine_idler *me)
+{
+	int	 fd, timed_out;
+
+	while (!e->stopping) {
+		if (e->qlen > 0)
+			return dequeue(e);
+		timed_out = 0;
+		if ((fd = idle_wait(e, me, &timed_out)) != -1)
+			return fd;
+		if (timed_out && e->qlen == 0 && e->idle >= ENGINE_IDLE_KEEP)
+			return -1;
+	}
+	return -1;
+}
+
+/* worker - serve connections one after the other */
 static void *
 worker(void *arg)
 {
 	struct am_engine	*e = arg;
+	struct engine_idler	 me;
 	int			 fd;
 
+	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&e->mu);
-	while (wait_work(e)) {
-		fd = e->queue[0];	/* first come, first served */
-		memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
-		e->serving++;
+	while ((fd = next_conn(e, &me)) != -1) {
 		pthread_mutex_unlock(&e->mu);
 		am_mctx_serve(e, fd);
 		pthread_mutex_lock(&e->mu);
@@ -141,6 +333,7 @@ worker(void *arg)
 	e->threads--;
 	pthread_cond_broadcast(&e->done_cv);
 	pthread_mutex_unlock(&e->mu);
+	pthread_cond_destroy(&me.cv);
 	return NULL;
 }
 
@@ -156,53 +349,89 @@ no_free_worker(const struct am_engine *e)
  * (the MTA opens the next one as soon as it has our reply, while the
  * worker is still reading its QUIT), so wait a moment for that worker
  * before starting another: under connection churn that kept about twice
- * as many threads as connections.  e->mu held.
+ * as many threads as connections.  Only while that pays: after a wait in
+ * which no worker came free, not again until one does, so a burst of
+ * connections does not wait ENGINE_SPAWN_WAIT_MS each, one after the
+ * other.  e->mu held.
  */
 static void
 wait_free_worker(struct am_engine *e)
 {
 	struct timespec	 until;
 
+	if (!e->spawn_wait_ok)
+		return;
 	deadline(&until, ENGINE_SPAWN_WAIT_MS);
 	e->acceptor_waits = 1;
 	while (no_free_worker(e) && !e->stopping &&
 	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
 	e->acceptor_waits = 0;
+	if (no_free_worker(e))
+		e->spawn_wait_ok = 0;
 }
 
-/* enqueue - hand an accepted connection to a worker */
-static void
-enqueue(struct am_engine *e, int fd)
+/*
+ * hand_idle - give fd to the worker idle the shortest time, counted
+ * serving at once (not when it wakes up: no_free_worker would count it
+ * free meanwhile).  0, or -1 when none is idle.  e->mu held.
+ */
+static int
+hand_idle(struct am_engine *e, int fd)
+{
+	struct engine_idler	*w = e->idlers;
+
+	if (w == NULL)
+		return -1;
+	e->idlers = w->next;
+	e->idle--;
+	e->serving++;
+	w->fd = fd;
+	pthread_cond_signal(&w->cv);
+	return 0;
+}
+
+/* queue_conn - put fd in the queue; 0 or -1 (no memory).  e->mu held */
+static int
+queue_conn(struct am_engine *e, int fd)
 {
 	int	*nq;
 
-	pthread_mutex_lock(&e->mu);
-	if (e->stopping) {
-		pthread_mutex_unlock(&e->mu);
-		close(fd);
-		return;
-	}
 	if (e->qlen == e->qcap) {
 		nq = reallocarray(e->queue, e->qcap * 2 + 16, sizeof(*nq));
-		if (nq == NULL) {
-			pthread_mutex_unlock(&e->mu);
-			am_log_err(NULL, "milter: out of memory; connection dropped");
-			close(fd);
-			return;
-		}
+		if (nq == NULL)
+			return -1;
 		e->queue = nq;
 		e->qcap = e->qcap * 2 + 16;
 	}
 	e->queue[e->qlen++] = fd;
+	return 0;
+}
+
+/*
+ * enqueue - hand an accepted connection (counted in nconns) to a worker:
+ * an idle one, else the queue and a worker per queued connection, so
+ * nobody waits behind a slow one
+ */
+static void
+enqueue(struct am_engine *e, int fd)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->stopping || (hand_idle(e, fd) == -1 &&
+	    queue_conn(e, fd) == -1)) {
+		if (!e->stopping)
+			am_log_err(NULL, "milter: out of memory; connection "
+			    "dropped");
+		e->nconns--;
+		pthread_mutex_unlock(&e->mu);
+		close(fd);
+		return;
+	}
 	if (no_free_worker(e))
 		wait_free_worker(e);
-	/* a worker per queued connection: nobody waits behind a slow one */
 	if (no_free_worker(e))
 		(void)start_worker(e);
 	pthread_mutex_unlock(&e->mu);
-	/* after the unlock: the worker woken does not block on the mutex */
-	pthread_cond_signal(&e->work_cv);
 }
 
 /* transient - an accept() error that passes */
@@ -221,13 +450,84 @@ short_of(int err)
 	    err == ENOMEM;
 }
 
+/*
+ * wait_slot - before accept(): wait until fewer than conn_cap connections
+ * are open, closing idle ones (evict_idle) to make room.  Connections
+ * beyond the cap wait in the listen queue meanwhile.  Counts the new one
+ * in nconns and returns 0, or -1 when the acceptor is to stop.
+ */
+static int
+wait_slot(struct am_engine *e, struct ratelog *rl)
+{
+	struct timespec	 until;
+	unsigned long	 n;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->accept_stop && e->nconns >= e->conn_cap) {
+		if (e->evicting == 0 && !evict_idle(e) &&
+		    ratelog_due(rl, am_engine_now_ms(), &n))
+			am_log_warn(NULL, "milter: %d connections open, the "
+			    "most allowed, none idle: new ones wait (%lu times "
+			    "since the last report)", e->nconns, n + 1);
+		deadline(&until, ENGINE_SLOT_WAIT_MS);
+		e->acceptor_waits = 1;
+		(void)pthread_cond_timedwait(&e->free_cv, &e->mu, &until);
+		e->acceptor_waits = 0;
+	}
+	if (e->accept_stop) {
+		pthread_mutex_unlock(&e->mu);
+		return -1;
+	}
+	e->nconns++;
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+/* unslot - accept() gave no connection after wait_slot counted one */
+static void
+unslot(struct am_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	e->nconns--;
+	pthread_mutex_unlock(&e->mu);
+}
+
+/*
+ * accept_failed - accept() is short of descriptors or memory: log it
+ * once, then one line with a count per ENGINE_LOG_EVERY_SECS, and back
+ * off (doubling up to ENGINE_BACKOFF_MAX_MS, woken by a stop) rather than
+ * spin on a listening socket that stays readable.  The connection waits
+ * in the listen queue.
+ */
+static void
+accept_failed(struct am_engine *e, int err, struct ratelog *rl,
+    int *backoff_ms)
+{
+	struct pollfd	 p = { e->stop_pipe[0], POLLIN, 0 };
+	unsigned long	 n;
+
+	if (!ratelog_due(rl, am_engine_now_ms(), &n))
+		;			/* counted for the next line */
+	else if (n == 0)
+		am_log_err(NULL, "milter: accept: %s; backing off",
+		    strerror(err));
+	else
+		am_log_err(NULL, "milter: accept: %s (%lu times since the "
+		    "last report)", strerror(err), n + 1);
+	*backoff_ms = *backoff_ms == 0 ? ENGINE_BACKOFF_MIN_MS :
+	    *backoff_ms * 2 > ENGINE_BACKOFF_MAX_MS ? ENGINE_BACKOFF_MAX_MS :
+	    *backoff_ms * 2;
+	(void)poll(&p, 1, *backoff_ms);
+}
+
 /* acceptor - accept until the stop pipe is written or a fatal error */
 static void *
 acceptor(void *arg)
 {
 	struct am_engine	*e = arg;
 	struct pollfd		 pfd[2];
-	int			 fd;
+	struct ratelog		 short_rl = { 0, 0 }, cap_rl = { 0, 0 };
+	int			 fd, err, backoff_ms = 0;
 
 	pfd[0].fd = e->lfd;
 	pfd[0].events = POLLIN;
@@ -245,13 +545,22 @@ acceptor(void *arg)
 			break;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
+		if (wait_slot(e, &cap_rl) == -1)
+			return NULL;
 		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd != -1) {
+			if (backoff_ms != 0)
+				am_log_info(NULL, "milter: accepting again");
+			backoff_ms = 0;
 			enqueue(e, fd);
-		} else if (short_of(errno)) {
-			am_log_err(NULL, "milter: accept: %s", strerror(errno));
-			usleep(100000);
-		} else if (!transient(errno)) {
+			continue;
+		}
+		err = errno;
+		unslot(e);
+		if (short_of(err))
+			accept_failed(e, err, &short_rl, &backoff_ms);
+		else if (!transient(err)) {
+			errno = err;
 			break;
 		}
 	}
@@ -261,6 +570,59 @@ acceptor(void *arg)
 	/* ends am_engine_run's sigwait: the signal is blocked everywhere */
 	pthread_kill(e->run_thread, e->wake_sig);
 	return NULL;
+}
+
+/* ------------------------------------------------------------ fd limit */
+
+/*
+ * conn_cap - connections open at once that nofile descriptors allow
+ * (ENGINE_FDS_* above), at most ENGINE_THREADS_MAX, at least 1.  Pure.
+ */
+static int
+conn_cap(rlim_t nofile)
+{
+	rlim_t	 n;
+
+	if (nofile == RLIM_INFINITY)
+		return ENGINE_THREADS_MAX;
+	n = nofile > ENGINE_FDS_RESERVED + ENGINE_FDS_PER_CONN ?
+	    (nofile - ENGINE_FDS_RESERVED) / ENGINE_FDS_PER_CONN : 1;
+	return n > ENGINE_THREADS_MAX ? ENGINE_THREADS_MAX : (int)n;
+}
+
+/*
+ * raise_nofile - the soft open files limit up to the hard one (Linux
+ * starts services at 1024, which 4096 connections would exhaust: the
+ * resolver then cannot open a socket), and the connection cap it allows.
+ * A limit too low for ENGINE_THREADS_MAX connections is logged.
+ */
+static int
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+	int		 cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return conn_cap(1024);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t	 was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			am_log_warn(NULL, "milter: cannot raise the open files "
+			    "limit from %lu to %lu: %s", (unsigned long)was,
+			    (unsigned long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	cap = conn_cap(rl.rlim_cur);
+	if (cap < ENGINE_THREADS_MAX)
+		am_log_warn(NULL, "milter: open files limit %lu: at most %d "
+		    "MTA connections at once (%d needs %d; LimitNOFILE in the "
+		    "systemd unit)", (unsigned long)rl.rlim_cur, cap,
+		    ENGINE_THREADS_MAX, ENGINE_FDS_RESERVED +
+		    ENGINE_FDS_PER_CONN * ENGINE_THREADS_MAX);
+	return cap;
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -278,6 +640,8 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 	e->cb = conf->milter;
 	e->udata = conf->udata;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
+	e->spawn_wait_ok = 1;
+	e->conn_cap = raise_nofile();
 	if ((e->lfd = am_listen_open(conf->socket, &e->unix_path, err,
 	    errlen)) == -1) {
 		free(e);
@@ -291,7 +655,6 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->work_cv, NULL);
 	pthread_cond_init(&e->done_cv, NULL);
 	pthread_cond_init(&e->free_cv, NULL);
 	return e;
@@ -326,6 +689,10 @@ static void
 stop_accepting(struct am_engine *e)
 {
 	if (e->acceptor_on) {
+		pthread_mutex_lock(&e->mu);	/* wait_slot */
+		e->accept_stop = 1;
+		pthread_cond_signal(&e->free_cv);
+		pthread_mutex_unlock(&e->mu);
 		(void)write(e->stop_pipe[1], "x", 1);
 		pthread_join(e->acceptor, NULL);
 		e->acceptor_on = 0;
@@ -373,9 +740,10 @@ wait_idle(const struct am_engine *e, unsigned int secs)
 static int
 stop(struct am_engine *e, unsigned int grace_ms)
 {
-	struct am_mctx	*c;
-	struct timespec	 until;
-	int		 left;
+	struct am_mctx		*c;
+	struct engine_idler	*w;
+	struct timespec		 until;
+	int			 left;
 
 	stop_accepting(e);
 	deadline(&until, grace_ms);
@@ -383,9 +751,12 @@ stop(struct am_engine *e, unsigned int grace_ms)
 	e->stopping = 1;
 	for (c = e->conns; c != NULL; c = c->next)
 		(void)shutdown(c->fd, SHUT_RDWR);	/* wakes its read() */
-	while (e->qlen > 0)
+	while (e->qlen > 0) {
 		close(e->queue[--e->qlen]);
-	pthread_cond_broadcast(&e->work_cv);
+		e->nconns--;
+	}
+	for (w = e->idlers; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
 	while (e->threads > 0 &&
 	    pthread_cond_timedwait(&e->done_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
@@ -451,7 +822,6 @@ am_engine_free(struct am_engine *e)
 		close(e->stop_pipe[0]);
 		close(e->stop_pipe[1]);
 		pthread_mutex_destroy(&e->mu);
-		pthread_cond_destroy(&e->work_cv);
 		pthread_cond_destroy(&e->done_cv);
 		pthread_cond_destroy(&e->free_cv);
 	}

@@ -4,11 +4,14 @@
  * across the seam.  Private to server/; the filter sees engine.h only.
  *
  * Locking: struct am_engine's fields from mu to conns are guarded by it,
- * except failed (atomic, like msgs); run_thread and wake_sig are set by
- * am_engine_run before the acceptor starts, stuck after it stopped.  A
- * struct am_mctx belongs to the worker serving it, except next/prev (the
- * engine's list, under mu) and fd, which stop() may shutdown() while the
- * connection is on that list.
+ * except failed and bigbuf (atomic, like msgs); run_thread and wake_sig
+ * are set by am_engine_run before the acceptor starts, stuck after it
+ * stopped; conn_cap is set by am_engine_new.  A struct am_mctx belongs to
+ * the worker serving it, except next/prev and evicted (the engine's list,
+ * under mu), in_msg, nmsgs and idle_since (written by its worker, read by
+ * the acceptor: __atomic), and fd, which stop() or the acceptor (closing
+ * an idle connection at the cap) may shutdown() while the connection is
+ * on that list.
  */
 #ifndef AM_ENGINE_INT_H
 #define AM_ENGINE_INT_H
@@ -27,7 +30,13 @@ struct am_mctx {
 	int			 fd;
 	void			*priv;
 	uint32_t		 actions, steps;
-	int			 in_msg;
+	int			 in_msg;	/* __atomic, see above */
+	int			 nmsgs;		/* messages begun; __atomic */
+	long			 idle_since;	/* ms (am_engine_now_ms) the worker
+						   began waiting for the MTA, 0
+						   while it works; __atomic */
+	int			 evicted;	/* the acceptor closed it (mu) */
+	int			 negotiated;	/* OPTNEG done */
 	int			 at_eom;	/* header changes allowed */
 	enum am_mstat		 pending;	/* kept from a no-reply step */
 	enum am_mstat		 body_st;	/* of the body packet's pieces */
@@ -49,21 +58,32 @@ struct am_engine {
 	pthread_t		 acceptor;
 	int			 acceptor_on;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 work_cv;	/* a connection is queued */
 	pthread_cond_t		 done_cv;	/* a worker exited */
 	pthread_cond_t		 free_cv;	/* a worker finished a connection */
 	int			 acceptor_waits;	/* on free_cv */
+	int			 spawn_wait_ok;	/* see wait_free_worker */
 	int			*queue;		/* accepted, not yet served */
 	size_t			 qlen, qcap;
+	struct engine_idler	*idlers;	/* idle workers, newest on top */
 	int			 threads, idle;
 	int			 serving;	/* workers inside am_mctx_serve() */
+	int			 nconns;	/* open: queued or served */
+	int			 conn_cap;	/* most nconns; see conn_cap() */
+	int			 evicting;	/* evicted, not yet closed */
+	int			 accept_stop;	/* stop_accepting() began */
 	int			 stopping;
 	int			 failed;
 	struct am_mctx		*conns;
 	pthread_t		 run_thread;	/* in am_engine_run's sigwait */
 	int			 wake_sig;	/* sent to it when the acceptor fails */
 	int			 stuck;		/* workers left when run returned */
+	size_t			 bigbuf;	/* read buffer bytes beyond the
+						   start size, all connections;
+						   __atomic (conn.c) */
 };
+
+/* am_engine_now_ms - CLOCK_MONOTONIC in ms, never 0 (engine.c) */
+long	am_engine_now_ms(void);
 
 /* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
 void	am_mctx_serve(struct am_engine *, int fd);
