@@ -684,7 +684,7 @@ read_failed(const struct am_mctx *c, const struct rbuf *rb)
 		am_log_warn(NULL, "milter: MTA silent for %d s %s; closing",
 		    rb->timeout, !c->negotiated ? "before option negotiation" :
 		    c->in_msg ? "within a message" : "between messages");
-	else if (errno != ECONNRESET || c->evicted)
+	else if (errno != ECONNRESET)
 		am_log_warn(NULL, "milter: read from MTA: %s",
 		    strerror(errno));
 	return -1;

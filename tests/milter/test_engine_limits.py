@@ -178,6 +178,9 @@ def test_connection_cap_under_low_fd_limit(milters, tmp_path):
         assert waiting > 0, (answered, closed, waiting)
         assert nfds(pid) < limit
         took, _ = timed_session(m)
+        print("cap %d: %r (answered, closed, waiting) of %d; real session "
+              "%.2f s; daemon fds %d" % (cap, states(socks), limit, took,
+                                         nfds(pid)))
         assert took < 8, "a real session took %.1f s" % took
         answered, closed, waiting = states(socks)
         assert answered <= cap, (answered, closed, waiting)
@@ -402,12 +405,22 @@ def test_body_packet_over_1mib_streams(milters, keys, size):
 
 # ------------------------------------------------ burst: the spawn wait
 
+def sanitized(binary):
+    """built with AddressSanitizer (thread creation is several times
+    slower there)"""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def test_burst_does_not_delay_next_connection(milters):
     """1000 connections at once, every worker busy: the acceptor waited
-    2 ms per queued connection (4.4 s after 2000); now a connection made
-    right after the burst gets its OPTNEG answer within a second"""
+    2 ms per queued connection (2.5 s here, 4.4 s after 2000 in the
+    report); now a connection made right after the burst gets its OPTNEG
+    answer within a second: the cost of starting the 1000 workers (about
+    0.4 ms each; under ASan 1-2 ms each, so 3 s there)"""
     m = milters.get("engine-burst")
     n = 1000
+    limit = 3.0 if sanitized(milters.binary) else 1.0
     socks = []
     try:
         fam, addr = mc.parse_socket(m.spec)
@@ -422,8 +435,9 @@ def test_burst_does_not_delay_next_connection(milters):
         got = last.recv(4)
         took = time.monotonic() - t0
         socks.append(last)
+        print("burst: the connection after %d waited %.3f s" % (n, took))
         assert got, "no answer"
-        assert took < 1.0, "the connection after a burst of %d waited " \
-            "%.2f s" % (n, took)
+        assert took < limit, "the connection after a burst of %d " \
+            "waited %.2f s" % (n, took)
     finally:
         close_all(socks)
