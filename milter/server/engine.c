@@ -1,11 +1,11 @@
 /*
  * engine.c - the milter server's threads and life cycle: the acceptor,
  * the worker pool, and am_engine_run (start, wait for a stop signal,
- * drain, stop).  One connection's
- * protocol loop is conn.c; see engine.h for the design.
+ * drain, stop).  Whether the acceptor may take another connection is
+ * admit.c, one connection's protocol loop conn.c; see engine.h for the
+ * design.
  */
 #include <sys/types.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -26,24 +26,9 @@
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
-#define ENGINE_THREADS_MAX	4096	/* and connections open at once */
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
-/*
- * The open files limit sizes the connection cap (conn_cap): descriptors
- * kept for the rest of the process (listening socket, stop pipe, metrics
- * server and its clients, reload, syslog, the resolver's pump, pipes and
- * event base), and per MTA connection its socket plus the resolver
- * sockets its checks may have open at once (SPF asks one query at a time,
- * DKIM keys are fetched in parallel).
- */
-#define ENGINE_FDS_RESERVED	64
-#define ENGINE_FDS_PER_CONN	3
-#define ENGINE_EVICT_IDLE_MS	1000	/* at the cap: idle this long may be closed */
-#define ENGINE_SLOT_WAIT_MS	100	/* at the cap: look again this often */
-#define ENGINE_BACKOFF_MIN_MS	10	/* accept() short of fds/memory: wait, */
-#define ENGINE_BACKOFF_MAX_MS	1000	/* doubling up to this */
-#define ENGINE_LOG_EVERY_SECS	10	/* a repeated problem: one line per */
+/* ENGINE_THREADS_MAX: engine_int.h; the connection cap: admit.c */
 
 /* an idle worker, waiting on its own condition variable (see next_conn) */
 struct engine_idler {
@@ -52,44 +37,7 @@ struct engine_idler {
 	struct engine_idler	*next;
 };
 
-/* a problem logged once, then counted: one line per ENGINE_LOG_EVERY_SECS */
-struct ratelog {
-	long		 last_ms;	/* when the last line was written */
-	unsigned long	 count;		/* since then, not logged */
-};
-
 static void	*worker(void *);
-
-/* am_engine_now_ms - see engine_int.h */
-long
-am_engine_now_ms(void)
-{
-	struct timespec	 ts;
-	long		 ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	return ms > 0 ? ms : 1;
-}
-
-/*
- * ratelog_due - a problem happened: 1 when a line is due now (the first
- * one, or ENGINE_LOG_EVERY_SECS after the last; *count then says how many
- * went unlogged since), 0 when it is only counted
- */
-static int
-ratelog_due(struct ratelog *rl, long now, unsigned long *count)
-{
-	if (rl->last_ms != 0 &&
-	    now - rl->last_ms < ENGINE_LOG_EVERY_SECS * 1000L) {
-		rl->count++;
-		return 0;
-	}
-	*count = rl->count;
-	rl->count = 0;
-	rl->last_ms = now;
-	return 1;
-}
 
 /* ------------------------------------------------------------ connections */
 
@@ -130,79 +78,11 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 	pthread_mutex_unlock(&e->mu);
 }
 
-/*
- * idle_ms - how long c has waited for its MTA outside a message; -1 when
- * it is working, in a message, or already being closed.  e->mu held.
- */
-static long
-idle_ms(const struct am_mctx *c, long now)
-{
-	long	 since = __atomic_load_n(&c->idle_since, __ATOMIC_SEQ_CST);
-
-	if (since == 0 || c->evicted ||
-	    __atomic_load_n(&c->in_msg, __ATOMIC_SEQ_CST))
-		return -1;
-	return now - since;
-}
-
-/*
- * evict_better - is a a better connection to close than b (NULL)?  One
- * that never began a message (an MTA opens its connection to send one)
- * before one that did, then the one idle longer.
- */
-static int
-evict_better(const struct am_mctx *a, long a_idle, const struct am_mctx *b,
-    long b_idle)
-{
-	int	 a_new, b_new;
-
-	if (b == NULL)
-		return 1;
-	a_new = __atomic_load_n(&a->nmsgs, __ATOMIC_SEQ_CST) == 0;
-	b_new = __atomic_load_n(&b->nmsgs, __ATOMIC_SEQ_CST) == 0;
-	if (a_new != b_new)
-		return a_new;
-	return a_idle > b_idle;
-}
-
-/*
- * evict_idle - at the cap: close the connection idle longest (at least
- * ENGINE_EVICT_IDLE_MS) that holds no message, so that a new connection,
- * likely the MTA's, is served rather than starved by silent ones.  Its
- * worker sees the end of the connection and frees the slot.  1 when one
- * was closed, 0 when none may be.  e->mu held.
- */
-static int
-evict_idle(struct am_engine *e)
-{
-	struct am_mctx	*c, *victim = NULL;
-	long		 now = am_engine_now_ms(), t, victim_idle = 0;
-
-	for (c = e->conns; c != NULL; c = c->next) {
-		t = idle_ms(c, now);
-		if (t >= ENGINE_EVICT_IDLE_MS &&
-		    evict_better(c, t, victim, victim_idle)) {
-			victim = c;
-			victim_idle = t;
-		}
-	}
-	if (victim == NULL)
-		return 0;
-	victim->evicted = 1;
-	e->evicting++;
-	(void)shutdown(victim->fd, SHUT_RDWR);
-	am_log_info(NULL, "milter: %d connections open, the most allowed: "
-	    "closing one idle for %ld s (%s) for a new one", e->nconns,
-	    victim_idle / 1000, __atomic_load_n(&victim->nmsgs,
-	    __ATOMIC_SEQ_CST) == 0 ? "no message yet" : "between messages");
-	return 1;
-}
-
 /* ------------------------------------------------------------ threads */
 
-/* deadline - now + ms, for pthread_cond_timedwait */
-static void
-deadline(struct timespec *until, unsigned long ms)
+/* am_engine_deadline - see engine_int.h */
+void
+am_engine_deadline(struct timespec *until, unsigned long ms)
 {
 	clock_gettime(CLOCK_REALTIME, until);
 	until->tv_sec += (time_t)(ms / 1000);
@@ -282,7 +162,7 @@ idle_wait(struct am_engine *e, struct engine_idler *me, int *timed_out)
 	me->next = e->idlers;
 	e->idlers = me;
 	e->idle++;
-	deadline(&until, ENGINE_IDLE_SECS * 1000UL);
+	am_engine_deadline(&until, ENGINE_IDLE_SECS * 1000UL);
 	while (me->fd == -1 && !e->stopping && r != ETIMEDOUT)
 		r = pthread_cond_timedwait(&me->cv, &e->mu, &until);
 	if (me->fd != -1)
@@ -361,7 +241,7 @@ wait_free_worker(struct am_engine *e)
 
 	if (!e->spawn_wait_ok)
 		return;
-	deadline(&until, ENGINE_SPAWN_WAIT_MS);
+	am_engine_deadline(&until, ENGINE_SPAWN_WAIT_MS);
 	e->acceptor_waits = 1;
 	while (no_free_worker(e) && !e->stopping &&
 	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
@@ -442,92 +322,13 @@ transient(int err)
 	    err == ECONNABORTED || err == EPROTO || err == EPERM;
 }
 
-/* short_of - an accept() error that says the system is short of something */
-static int
-short_of(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
-	    err == ENOMEM;
-}
-
-/*
- * wait_slot - before accept(): wait until fewer than conn_cap connections
- * are open, closing idle ones (evict_idle) to make room.  Connections
- * beyond the cap wait in the listen queue meanwhile.  Counts the new one
- * in nconns and returns 0, or -1 when the acceptor is to stop.
- */
-static int
-wait_slot(struct am_engine *e, struct ratelog *rl)
-{
-	struct timespec	 until;
-	unsigned long	 n;
-
-	pthread_mutex_lock(&e->mu);
-	while (!e->accept_stop && e->nconns >= e->conn_cap) {
-		if (e->evicting == 0 && !evict_idle(e) &&
-		    ratelog_due(rl, am_engine_now_ms(), &n))
-			am_log_warn(NULL, "milter: %d connections open, the "
-			    "most allowed, none idle: new ones wait (%lu times "
-			    "since the last report)", e->nconns, n + 1);
-		deadline(&until, ENGINE_SLOT_WAIT_MS);
-		e->acceptor_waits = 1;
-		(void)pthread_cond_timedwait(&e->free_cv, &e->mu, &until);
-		e->acceptor_waits = 0;
-	}
-	if (e->accept_stop) {
-		pthread_mutex_unlock(&e->mu);
-		return -1;
-	}
-	e->nconns++;
-	pthread_mutex_unlock(&e->mu);
-	return 0;
-}
-
-/* unslot - accept() gave no connection after wait_slot counted one */
-static void
-unslot(struct am_engine *e)
-{
-	pthread_mutex_lock(&e->mu);
-	e->nconns--;
-	pthread_mutex_unlock(&e->mu);
-}
-
-/*
- * accept_failed - accept() is short of descriptors or memory: log it
- * once, then one line with a count per ENGINE_LOG_EVERY_SECS, and back
- * off (doubling up to ENGINE_BACKOFF_MAX_MS, woken by a stop) rather than
- * spin on a listening socket that stays readable.  The connection waits
- * in the listen queue.
- */
-static void
-accept_failed(struct am_engine *e, int err, struct ratelog *rl,
-    int *backoff_ms)
-{
-	struct pollfd	 p = { e->stop_pipe[0], POLLIN, 0 };
-	unsigned long	 n;
-
-	if (!ratelog_due(rl, am_engine_now_ms(), &n))
-		;			/* counted for the next line */
-	else if (n == 0)
-		am_log_err(NULL, "milter: accept: %s; backing off",
-		    strerror(err));
-	else
-		am_log_err(NULL, "milter: accept: %s (%lu times since the "
-		    "last report)", strerror(err), n + 1);
-	*backoff_ms = *backoff_ms == 0 ? ENGINE_BACKOFF_MIN_MS :
-	    *backoff_ms * 2 > ENGINE_BACKOFF_MAX_MS ? ENGINE_BACKOFF_MAX_MS :
-	    *backoff_ms * 2;
-	(void)poll(&p, 1, *backoff_ms);
-}
-
 /* acceptor - accept until the stop pipe is written or a fatal error */
 static void *
 acceptor(void *arg)
 {
 	struct am_engine	*e = arg;
 	struct pollfd		 pfd[2];
-	struct ratelog		 short_rl = { 0, 0 }, cap_rl = { 0, 0 };
-	int			 fd, err, backoff_ms = 0;
+	int			 fd, err;
 
 	pfd[0].fd = e->lfd;
 	pfd[0].events = POLLIN;
@@ -545,21 +346,17 @@ acceptor(void *arg)
 			break;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		if (wait_slot(e, &cap_rl) == -1)
+		if (am_engine_admit(e) == -1)
 			return NULL;
 		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd != -1) {
-			if (backoff_ms != 0)
-				am_log_info(NULL, "milter: accepting again");
-			backoff_ms = 0;
+			am_engine_accepted(e);
 			enqueue(e, fd);
 			continue;
 		}
 		err = errno;
-		unslot(e);
-		if (short_of(err))
-			accept_failed(e, err, &short_rl, &backoff_ms);
-		else if (!transient(err)) {
+		am_engine_unadmit(e);
+		if (!am_engine_accept_short(e, err) && !transient(err)) {
 			errno = err;
 			break;
 		}
@@ -570,59 +367,6 @@ acceptor(void *arg)
 	/* ends am_engine_run's sigwait: the signal is blocked everywhere */
 	pthread_kill(e->run_thread, e->wake_sig);
 	return NULL;
-}
-
-/* ------------------------------------------------------------ fd limit */
-
-/*
- * conn_cap - connections open at once that nofile descriptors allow
- * (ENGINE_FDS_* above), at most ENGINE_THREADS_MAX, at least 1.  Pure.
- */
-static int
-conn_cap(rlim_t nofile)
-{
-	rlim_t	 n;
-
-	if (nofile == RLIM_INFINITY)
-		return ENGINE_THREADS_MAX;
-	n = nofile > ENGINE_FDS_RESERVED + ENGINE_FDS_PER_CONN ?
-	    (nofile - ENGINE_FDS_RESERVED) / ENGINE_FDS_PER_CONN : 1;
-	return n > ENGINE_THREADS_MAX ? ENGINE_THREADS_MAX : (int)n;
-}
-
-/*
- * raise_nofile - the soft open files limit up to the hard one (Linux
- * starts services at 1024, which 4096 connections would exhaust: the
- * resolver then cannot open a socket), and the connection cap it allows.
- * A limit too low for ENGINE_THREADS_MAX connections is logged.
- */
-static int
-raise_nofile(void)
-{
-	struct rlimit	 rl;
-	int		 cap;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return conn_cap(1024);
-	if (rl.rlim_cur < rl.rlim_max) {
-		rlim_t	 was = rl.rlim_cur;
-
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-			am_log_warn(NULL, "milter: cannot raise the open files "
-			    "limit from %lu to %lu: %s", (unsigned long)was,
-			    (unsigned long)rl.rlim_max, strerror(errno));
-			rl.rlim_cur = was;
-		}
-	}
-	cap = conn_cap(rl.rlim_cur);
-	if (cap < ENGINE_THREADS_MAX)
-		am_log_warn(NULL, "milter: open files limit %lu: at most %d "
-		    "MTA connections at once (%d needs %d; LimitNOFILE in the "
-		    "systemd unit)", (unsigned long)rl.rlim_cur, cap,
-		    ENGINE_THREADS_MAX, ENGINE_FDS_RESERVED +
-		    ENGINE_FDS_PER_CONN * ENGINE_THREADS_MAX);
-	return cap;
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -641,7 +385,7 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 	e->udata = conf->udata;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
 	e->spawn_wait_ok = 1;
-	e->conn_cap = raise_nofile();
+	e->conn_cap = am_engine_nofile_cap();
 	if ((e->lfd = am_listen_open(conf->socket, &e->unix_path, err,
 	    errlen)) == -1) {
 		free(e);
@@ -746,7 +490,7 @@ stop(struct am_engine *e, unsigned int grace_ms)
 	int			 left;
 
 	stop_accepting(e);
-	deadline(&until, grace_ms);
+	am_engine_deadline(&until, grace_ms);
 	pthread_mutex_lock(&e->mu);
 	e->stopping = 1;
 	for (c = e->conns; c != NULL; c = c->next)

@@ -18,12 +18,20 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "server/engine.h"
 #include "server/mproto.h"
 
 #define AM_MCTX_STAGES	8	/* macro stages, "CHMRTNLE" (conn.c) */
+#define ENGINE_THREADS_MAX	4096	/* workers, and connections open at once */
+
+/* a problem logged once, then counted: one line per 10 s (admit.c) */
+struct am_ratelog {
+	long		 last_ms;	/* when the last line was written */
+	unsigned long	 count;		/* since then, not logged */
+};
 
 struct am_mctx {
 	struct am_engine	*e;
@@ -80,10 +88,38 @@ struct am_engine {
 	size_t			 bigbuf;	/* read buffer bytes beyond the
 						   start size, all connections;
 						   __atomic (conn.c) */
+	/* the acceptor thread's own (admit.c) */
+	struct am_ratelog	 cap_log;	/* at the cap, none idle */
+	struct am_ratelog	 short_log;	/* accept() short of fds */
+	int			 backoff_ms;	/* after that, 0 when not */
 };
 
-/* am_engine_now_ms - CLOCK_MONOTONIC in ms, never 0 (engine.c) */
+/* am_engine_now_ms - CLOCK_MONOTONIC in ms, never 0 (admit.c) */
 long	am_engine_now_ms(void);
+
+/* am_engine_deadline - now + ms, for pthread_cond_timedwait (engine.c) */
+void	am_engine_deadline(struct timespec *, unsigned long ms);
+
+/*
+ * admit.c, the acceptor's side of the connection cap:
+ * am_engine_nofile_cap - raise the soft RLIMIT_NOFILE to the hard one and
+ *	return the connections it allows (ENGINE_FDS_*), at most
+ *	ENGINE_THREADS_MAX; a lower cap is logged.  At start only.
+ * am_engine_admit - before accept(): wait until fewer than conn_cap
+ *	connections are open, closing the one idle longest (no message in
+ *	progress) to make room; new ones wait in the listen queue meanwhile.
+ *	Counts the next one in nconns: 0, or -1 when the acceptor is to stop.
+ * am_engine_unadmit - accept() gave none after am_engine_admit counted one.
+ * am_engine_accepted - accept() worked (ends a back-off, logged).
+ * am_engine_accept_short - accept() failed with err: 1 when it says the
+ *	system is short of descriptors or memory (logged, rate-limited,
+ *	after a back-off), 0 for any other error.
+ */
+int	am_engine_nofile_cap(void);
+int	am_engine_admit(struct am_engine *);
+void	am_engine_unadmit(struct am_engine *);
+void	am_engine_accepted(struct am_engine *);
+int	am_engine_accept_short(struct am_engine *, int err);
 
 /* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
 void	am_mctx_serve(struct am_engine *, int fd);

@@ -28,7 +28,7 @@ from conftest import (GOOD_IP, accepted_ar, assert_ar, make_msg, new_qid,
 
 PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"
 
-# engine.c / conn.c constants these tests are about
+# admit.c / conn.c constants these tests are about
 FDS_RESERVED = 64           # ENGINE_FDS_RESERVED
 FDS_PER_CONN = 3            # ENGINE_FDS_PER_CONN
 MACROS_MAX = 8 * 1024       # ENGINE_MACROS_MAX

@@ -26,7 +26,7 @@ from milterclient import SMFIF_ALL, SMFIP_ALL, parse_socket
 IDLE_KEEP = 8           # ENGINE_IDLE_KEEP, engine.c
 IDLE_SECS = 60          # ENGINE_IDLE_SECS
 NEG_TIMEOUT = 30        # ENGINE_NEG_TIMEOUT, conn.c
-THREADS_MAX = 4096      # ENGINE_THREADS_MAX
+THREADS_MAX = 4096      # ENGINE_THREADS_MAX, engine_int.h
 
 OPTNEG = struct.pack("!I", 13) + b"O" + struct.pack("!III", 6, SMFIF_ALL,
                                                      SMFIP_ALL)
