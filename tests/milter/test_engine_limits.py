@@ -417,10 +417,12 @@ def test_burst_does_not_delay_next_connection(milters):
     2 ms per queued connection (2.5 s here, 4.4 s after 2000 in the
     report); now a connection made right after the burst gets its OPTNEG
     answer within a second: the cost of starting the 1000 workers (about
-    0.4 ms each; under ASan 1-2 ms each, so 3 s there)"""
+    0.4 ms each).  Under ASan starting one costs 1-2.5 ms, as much as the
+    wait itself, so there the limit is 4 s and only catches waits of
+    several ms per connection; the plain build is the real check."""
     m = milters.get("engine-burst")
     n = 1000
-    limit = 3.0 if sanitized(milters.binary) else 1.0
+    limit = 4.0 if sanitized(milters.binary) else 1.0
     socks = []
     try:
         fam, addr = mc.parse_socket(m.spec)
