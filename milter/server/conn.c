@@ -40,15 +40,18 @@
  * Waiting for the MTA (defect: a silent connection held a worker for
  * libmilter's 7210 s).  An MTA sends OPTNEG as soon as it connects and
  * gives up after milter_connect_timeout (Postfix: 30 s).  Between
- * messages the SMTP client may be silent for smtpd_timeout (Postfix:
- * 300 s; Sendmail's Timeout.command is 1 h but Postfix is the common
- * peer).  Inside a message the gap from MAIL to the header includes the
- * RCPT commands and the DATA transfer (both bounded by smtpd_timeout per
- * read, not in total), hence twice that.
+ * messages the gap is the SMTP client's pace plus the MTA's own work, and
+ * commands that never reach us (NOOP, RSET, VRFY) keep the SMTP session
+ * alive: Postfix's smtpd_timeout is 300 s per command and RFC 5321
+ * 4.5.3.2.7 asks at least 5 minutes, so twice that.  Inside a message the
+ * gap from RCPT to the first header is the whole DATA transfer, which
+ * Postfix bounds only per read; Sendmail's Timeout.datablock is 1 h.
+ * Silent connections cannot starve the MTA's: at the cap the idle ones
+ * are closed first (admit.c); these only give the resources back.
  */
 #define ENGINE_NEG_TIMEOUT	30	/* s, connect to OPTNEG */
-#define ENGINE_CMD_TIMEOUT	300	/* s, between messages */
-#define ENGINE_MSG_TIMEOUT	600	/* s, within a message */
+#define ENGINE_CMD_TIMEOUT	600	/* s, between messages */
+#define ENGINE_MSG_TIMEOUT	3600	/* s, within a message */
 #define ENGINE_WRITE_TIMEOUT	60	/* s */
 #define ENGINE_ARGV_MAX		256
 
