@@ -20,6 +20,7 @@ Python 3 stdlib + Debian's python3-dnspython (only to read questions and
 serials, never to build an answer) and nsd.
 """
 import os
+import sys
 import select
 import shutil
 import signal
@@ -33,48 +34,12 @@ import dns.message
 import dns.name
 import dns.query
 import dns.rdatatype
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from loopnsd import NSD_CONF, free_port  # noqa: E402
 
 NSD = shutil.which('nsd') or '/usr/sbin/nsd'
 CHECKZONE = shutil.which('nsd-checkzone') or '/usr/sbin/nsd-checkzone'
 NS_NAME = 'ns.am-conformance-server.'   # the zone's own name server
-
-NSD_CONF = """server:
-    ip-address: 127.0.0.1@%(port)d
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "%(dir)s"
-    zonelistfile: "%(dir)s/zone.list"
-    xfrdfile: "%(dir)s/xfrd.state"
-    pidfile: "%(dir)s/nsd.pid"
-    logfile: "%(dir)s/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: "."
-    zonefile: "%(dir)s/root.zone"
-"""
-
-
-def free_port():
-    """a loopback port free for both TCP and UDP right now"""
-    for _ in range(100):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(('127.0.0.1', 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(('127.0.0.1', port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        return port
-    raise RuntimeError('no free port')
-
 
 def zone_text(serial, lines):
     head = ['$ORIGIN .', '$TTL 0',

@@ -15,29 +15,8 @@ import struct
 import subprocess
 import sys
 import time
-
-NSD_CONF = """server:
-    ip-address: 127.0.0.1@%(port)d
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "%(dir)s"
-    zonelistfile: "%(dir)s/zone.list"
-    xfrdfile: "%(dir)s/xfrd.state"
-    pidfile: "%(dir)s/nsd.pid"
-    logfile: "%(dir)s/nsd.log"
-    server-count: 1
-    verbosity: 1
-    # the corpus asks thousands of names in seconds from 127.0.0.1: no
-    # response rate limiting (it drops answers, which looks like a timeout)
-    rrl-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "."
-    zonefile: "%(dir)s/root.zone"
-"""
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from loopnsd import NSD_CONF, free_port  # noqa: E402
 
 def zone_text(sets):
     lines = ['$ORIGIN .', '$TTL 300',
@@ -55,12 +34,6 @@ def zone_text(sets):
                     rdata = '"%s"' % rdata
                 lines.append('%s. IN %s %s' % (name, rtype, rdata))
     return '\n'.join(lines) + '\n'
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def answers(port):
