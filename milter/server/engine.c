@@ -28,6 +28,7 @@
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
+#define ENGINE_IDLERS_EXIT_MS	10000	/* then for idle ones, which only need the lock */
 /* ENGINE_THREADS_MAX: engine_int.h; the connection cap: admit.c */
 
 /* an idle worker, waiting on its own condition variable (see next_conn) */
@@ -502,6 +503,16 @@ stop(struct am_engine *e, unsigned int grace_ms)
 	for (w = e->idlers; w != NULL; w = w->next)
 		pthread_cond_signal(&w->cv);
 	while (e->threads > 0 &&
+	    pthread_cond_timedwait(&e->done_cv, &e->mu, &until) != ETIMEDOUT)
+		continue;
+	/*
+	 * No worker in a callback any more, but some not gone yet: idle ones
+	 * that only need the lock and a CPU to exit.  After a burst of a
+	 * thousand (slower still under a sanitizer) that can take longer than
+	 * the grace; leaving then would leave the engine unfreed for them.
+	 */
+	am_engine_deadline(&until, ENGINE_IDLERS_EXIT_MS);
+	while (e->threads > 0 && e->serving == 0 &&
 	    pthread_cond_timedwait(&e->done_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
 	left = e->threads;
