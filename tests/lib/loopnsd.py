@@ -37,19 +37,27 @@ def nsd_conf(directory, port):
     return NSD_CONF % {"dir": directory, "port": port}
 
 
+_given = set()
+
+
 def free_port():
-    """a loopback port free for both TCP and UDP right now"""
-    for _ in range(100):
+    """a loopback port free for both TCP and UDP right now, and never one
+    this process was given before: a test that picks ports for several
+    listeners (Postfix's) before any of them binds must not get one twice"""
+    for _ in range(200):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind(("127.0.0.1", 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            if port in _given:
+                continue
             u.bind(("127.0.0.1", port))
         except OSError:
             continue
         finally:
             t.close()
             u.close()
+        _given.add(port)
         return port
     raise RuntimeError("no free loopback port")
