@@ -3,17 +3,14 @@
  * reading, framing, body streaming, dispatch, kept verdicts, replies) on
  * the byte stream an MTA sends.
  *
- * Input: the bytes an MTA writes on one milter connection.  They are
- * written into one end of a socketpair, whose write side is then shut
- * down; the other end goes to am_mctx_serve(), the function a worker runs
- * for an accepted connection, and the replies are read back to EOF by a
- * pump thread (so neither side blocks on a full socket buffer).
+ * Input: the bytes an MTA writes on one milter connection, served by
+ * am_mctx_serve() over a socketpair (fuzz_serve.h).
  *
  * The filter below uses the whole callback API: it takes every action and
  * step the MTA offers (so the input decides NR_* and SKIP modes), asks for
  * macro lists, reads macros, keeps a priv from connect to close, and
  * answers ACCEPT / REJECT / TEMPFAIL (with or without setreply) when an
- * argument starts with '+', '!' or '?'; at end of message it adds,
+ * argument starts with '+', '!', '?' or '*'; at end of message it adds,
  * changes and deletes headers and quarantines.
  *
  * Properties: no sanitizer report or leak (a priv lost or freed twice,
@@ -22,29 +19,20 @@
  * setreply refuses CR/LF and non-4xx/5xx codes; and every byte the engine
  * writes back is a well-framed reply packet of a kind the protocol knows.
  *
- * Only am_mctx_serve() and the engine fields it reads (cb, udata, the lock)
- * are used, so the harness does not depend on how engine.c runs workers.
+ * fuzz_engine_daemon.c runs the same stream through authmilter's own
+ * callbacks instead.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
-#include "common/buf.h"
-#include "common/log.h"
+#include "fuzz_serve.h"
 #include "server/engine.h"
-#include "server/engine_int.h"
 #include "server/mproto.h"
-
-#define REPLY_MAX	(8 * 1024 * 1024)	/* replies kept for checking */
 
 /* one connection's state as the filter sees it */
 struct fstate {
@@ -280,128 +268,16 @@ static const struct am_milter fuzz_milter = {
 	f_eom, f_abort, f_close
 };
 
-/* ------------------------------------------------------------ the MTA side */
-
-struct pump {
-	int			 fd;
-	const uint8_t		*in;
-	size_t			 inlen;
-	unsigned char		*out;
-	size_t			 outlen;
-};
-
-/*
- * pump_run - write the input, shut down the write side, read the replies
- * to EOF; both at once, so a filter blocked on its replies never stalls us
- */
-static void *
-pump_run(void *arg)
-{
-	struct pump	*p = arg;
-	size_t		 off = 0;
-	int		 wdone = p->inlen == 0;
-	ssize_t		 n;
-
-	if (wdone)
-		(void)shutdown(p->fd, SHUT_WR);
-	for (;;) {
-		struct pollfd	pfd = { p->fd, POLLIN, 0 };
-
-		if (!wdone)
-			pfd.events |= POLLOUT;
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			abort();
-		}
-		if (!wdone && (pfd.revents & (POLLOUT | POLLERR | POLLHUP))) {
-			n = send(p->fd, p->in + off, p->inlen - off,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n > 0)
-				off += (size_t)n;
-			/* the filter hung up: what is left cannot be sent */
-			if (off == p->inlen || (n == -1 && errno != EAGAIN &&
-			    errno != EINTR)) {
-				wdone = 1;
-				(void)shutdown(p->fd, SHUT_WR);
-			}
-		}
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (p->outlen == REPLY_MAX)
-				abort();	/* more replies than is sane */
-			n = recv(p->fd, p->out + p->outlen,
-			    REPLY_MAX - p->outlen, MSG_DONTWAIT);
-			if (n > 0)
-				p->outlen += (size_t)n;
-			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-				break;
-		}
-	}
-	return NULL;
-}
-
-/* check_replies - every byte is a reply packet the protocol knows */
-static void
-check_replies(const unsigned char *b, size_t len)
-{
-	struct am_mp_packet	 pkt;
-	size_t			 off = 0;
-	ssize_t			 n;
-
-	while (off < len) {
-		n = am_mp_frame(b + off, len - off, REPLY_MAX, &pkt);
-		assert(n > 0);		/* whole packets only */
-		assert(strchr("Ocartyhimq", pkt.cmd) != NULL && pkt.cmd != 0);
-		if (pkt.cmd == AM_MPR_REPLYCODE) {
-			assert(pkt.len >= 5 && pkt.data[pkt.len - 1] == '\0');
-			assert(pkt.data[0] == '4' || pkt.data[0] == '5');
-			assert(memchr(pkt.data, '\r', pkt.len) == NULL);
-		}
-		off += (size_t)n;
-	}
-}
-
-static struct am_engine	*eng;
-static unsigned char	*replies;
-
-/* setup - an engine with only what am_mctx_serve uses; no socket, no thread */
-static void
-setup(void)
-{
-	if ((eng = calloc(1, sizeof(*eng))) == NULL ||
-	    (replies = malloc(REPLY_MAX)) == NULL)
-		abort();
-	eng->lfd = -1;
-	eng->cb = &fuzz_milter;
-	pthread_mutex_init(&eng->mu, NULL);
-	am_log_open("fuzz_engine", 0, 0, 0);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pump	 p = { -1, data, size, NULL, 0 };
-	pthread_t	 t;
-	int		 sv[2];
+	static struct am_engine	*eng;
 
 	if (eng == NULL)
-		setup();
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
-		abort();
-	p.fd = sv[0];
-	p.out = replies;
+		eng = fuzz_engine_new(&fuzz_milter, NULL);
 	memset(&st, 0, sizeof(st));
-	if (pthread_create(&t, NULL, pump_run, &p) != 0)
-		abort();
-	pthread_mutex_lock(&eng->mu);
-	eng->serving++;		/* as the acceptor does; untrack takes it */
-	pthread_mutex_unlock(&eng->mu);
-	am_mctx_serve(eng, sv[1]);	/* closes sv[1] */
-	pthread_join(t, NULL);
-	close(sv[0]);
-	check_replies(p.out, p.outlen);
+	fuzz_serve(eng, data, size);
 	/* close comes once per connection: at the end, and at each QUIT_NC */
 	assert(st.closes >= 1);
-	assert(eng->conns == NULL);
 	return 0;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""Write the seed corpus of fuzz_engine (run once; seeds are committed):
+"""Write the seed corpus of fuzz_engine and fuzz_engine_daemon (run once;
+seeds are committed):
     tests/fuzz/make_engine_seeds.py tests/fuzz/corpus/fuzz_engine
+    tests/fuzz/make_engine_seeds.py tests/fuzz/corpus/fuzz_engine_daemon
 
 Each seed is the byte stream an MTA writes on one milter connection, made
 by the project's milter client (tests/milter/milterclient.py) with its
@@ -18,6 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "milter"))
 
+import dkim  # noqa: E402
 import milterclient as mc  # noqa: E402
 
 
@@ -230,6 +233,21 @@ def seeds():
         connect(c)
         c.quit()
     add("no-actions", no_actions)
+
+    def signed(c):
+        key = open(os.path.join(HERE, "..", "unit", "data", "dkim",
+                                "example.org-rs.private"), "rb").read()
+        base = MSG.replace(b"Authentication-Results: mx.authmilter.example; "
+                           b"dkim=pass\r\n", b"")
+        sig = dkim.sign(base, b"rs", b"example.org", key,
+                        include_headers=[b"from", b"to", b"subject"])
+        c.optneg()
+        connect(c)
+        c.helo("mail.example.org")
+        message(c, msg=sig.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                + base)
+        c.quit()
+    add("dkim-signed", signed)
 
     def macros_only(c):
         c.optneg()
