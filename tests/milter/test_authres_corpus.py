@@ -425,7 +425,48 @@ def summary_methods(kv):
     return out
 
 
-def check_ar(value, kv):
+def unquote(v):
+    """a property value as python3-authres gives it, quoted-pairs undone
+    (it strips the quotes of a quoted-string value but keeps its pairs)"""
+    return re.sub(r"\\(.)", r"\1", v)
+
+
+def mailfrom_forms(mailfrom, helo):
+    """what smtp.mailfrom may say for a MAIL FROM argument (RFC 8601
+    2.7.2: the address as checked, or its domain alone)"""
+    a = mailfrom.strip(" \t")
+    if a.startswith("<") and a.endswith(">"):
+        a = a[1:-1]
+    forms = {a}
+    if a.startswith("@") and ":" in a:          # RFC 5321 source route
+        forms.add(a.split(":", 1)[1])
+    if a == "" and helo:                        # RFC 7208 2.4
+        forms.add("postmaster@" + helo)
+    for f in list(forms):
+        if "@" in f:
+            forms.add(f.rsplit("@", 1)[1])
+    return {f.lower() for f in forms}
+
+
+def check_props(h, env):
+    """the spf properties name what was sent"""
+    problems = []
+    _, helo, mailfrom = env
+    for r in h.results:
+        if r.method != "spf":
+            continue
+        for p in r.properties:
+            v = unquote(p.value)
+            if p.type == "smtp" and p.name == "helo" and v != helo:
+                problems.append("smtp.helo=%r, HELO was %r" % (v, helo))
+            if p.type == "smtp" and p.name == "mailfrom" and \
+                    v.lower() not in mailfrom_forms(mailfrom, helo):
+                problems.append("smtp.mailfrom=%r, MAIL FROM was %r"
+                                % (v, mailfrom))
+    return problems
+
+
+def check_ar(value, kv, env):
     """problems with one A-R value (empty list: none)"""
     try:
         h = authres.AuthenticationResultsHeader.parse(
@@ -439,14 +480,16 @@ def check_ar(value, kv):
     if got != naive_methods(value):
         problems.append("python3-authres reads %r, the text says %r"
                         % (got, naive_methods(value)))
+    problems += check_props(h, env)
     if kv is not None and "exempt" not in kv and got != summary_methods(kv):
         problems.append("python3-authres reads %r, the summary line says %r"
                         % (got, summary_methods(kv)))
     return problems
 
 
-def check_received_spf(value, ar_value, ip):
+def check_received_spf(value, ar_value, env):
     """problems with one Received-SPF value"""
+    ip, helo, mailfrom = env
     try:
         result, kv = received_spf_abnf(value)
     except ValueError as e:
@@ -472,6 +515,12 @@ def check_received_spf(value, ar_value, ip):
         problems.append("client-ip %r, sent %r" % (kv.get("client-ip"), ip))
     if str(q.c) != str(want):
         problems.append("pyspf reads client-ip %r" % str(q.c))
+    if "envelope-from" in kv and kv["envelope-from"].lower() not in \
+            mailfrom_forms(mailfrom, helo):
+        problems.append("envelope-from=%r, MAIL FROM was %r"
+                        % (kv["envelope-from"], mailfrom))
+    if "helo" in kv and kv["helo"] != helo:
+        problems.append("helo=%r, HELO was %r" % (kv["helo"], helo))
     if kv.get("identity") != q.ident:
         problems.append("identity %r vs pyspf %r" % (kv.get("identity"),
                                                      q.ident))
@@ -529,11 +578,11 @@ def test_every_header_parses(corpus_milter, corpus, capsys):
             n_none += 1
         for v in ars:
             n_ar += 1
-            for p in check_ar(v, sums.get(qid)):
+            for p in check_ar(v, sums.get(qid), env):
                 failures.append("%s %r: A-R: %s\n    %r" % (name, env, p, v))
         for v in rspfs:
             n_rspf += 1
-            for p in check_received_spf(v, ars[0] if ars else None, env[0]):
+            for p in check_received_spf(v, ars[0] if ars else None, env):
                 failures.append("%s %r: Received-SPF: %s\n    %r"
                                 % (name, env, p, v))
     with capsys.disabled():
