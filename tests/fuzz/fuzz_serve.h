@@ -10,7 +10,9 @@
  * thread writes the input and reads the replies to EOF at the same time,
  * so neither side blocks on a full socket buffer.  Every byte the engine
  * writes back must be a well-framed reply packet of a kind the protocol
- * knows.
+ * knows.  For one input length in FUZZ_HANGUP_MOD the MTA hangs up (both
+ * directions) as soon as the first reply bytes arrive, so the engine's
+ * failed writes and half-read streams are fuzzed too.
  *
  * Only am_mctx_serve() and the engine fields it reads (cb, udata, the
  * lock, the list it tracks connections on) are used, so the harness does
@@ -36,6 +38,7 @@
 #include "server/mproto.h"
 
 #define REPLY_MAX	(8 * 1024 * 1024)	/* replies kept for checking */
+#define FUZZ_HANGUP_MOD	7	/* size % 7 == 3: the MTA hangs up early */
 
 struct pump {
 	int			 fd;
@@ -43,6 +46,7 @@ struct pump {
 	size_t			 inlen;
 	unsigned char		*out;
 	size_t			 outlen;
+	int			 hangup;	/* after the first reply bytes */
 };
 
 /*
@@ -90,14 +94,21 @@ pump_run(void *arg)
 				p->outlen += (size_t)n;
 			else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 				break;
+			if (n > 0 && p->hangup) {
+				(void)shutdown(p->fd, SHUT_RDWR);
+				break;
+			}
 		}
 	}
 	return NULL;
 }
 
-/* check_replies - every byte is a reply packet the protocol knows */
+/*
+ * check_replies - every byte is a reply packet the protocol knows (the
+ * last one may be cut short when the MTA hung up: cut)
+ */
 static inline void
-check_replies(const unsigned char *b, size_t len)
+check_replies(const unsigned char *b, size_t len, int cut)
 {
 	struct am_mp_packet	 pkt;
 	size_t			 off = 0;
@@ -105,6 +116,8 @@ check_replies(const unsigned char *b, size_t len)
 
 	while (off < len) {
 		n = am_mp_frame(b + off, len - off, REPLY_MAX, &pkt);
+		if (n == 0 && cut)
+			break;
 		assert(n > 0);		/* whole packets only */
 		assert(strchr("Ocartyhimq", pkt.cmd) != NULL && pkt.cmd != 0);
 		if (pkt.cmd == AM_MPR_REPLYCODE) {
@@ -140,7 +153,7 @@ static inline void
 fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 {
 	static unsigned char	*replies;
-	struct pump		 p = { -1, data, size, NULL, 0 };
+	struct pump		 p = { -1, data, size, NULL, 0, 0 };
 	pthread_t		 t;
 	int			 sv[2];
 
@@ -150,6 +163,7 @@ fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 		abort();
 	p.fd = sv[0];
 	p.out = replies;
+	p.hangup = size % FUZZ_HANGUP_MOD == 3;
 	if (pthread_create(&t, NULL, pump_run, &p) != 0)
 		abort();
 	pthread_mutex_lock(&e->mu);
@@ -158,7 +172,7 @@ fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 	am_mctx_serve(e, sv[1]);	/* closes sv[1] */
 	pthread_join(t, NULL);
 	close(sv[0]);
-	check_replies(p.out, p.outlen);
+	check_replies(p.out, p.outlen, p.hangup);
 	assert(e->conns == NULL);	/* off the engine's list */
 }
 
