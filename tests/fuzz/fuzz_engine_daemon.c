@@ -78,9 +78,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct am_engine	*eng;
+	static struct am_daemon	*d;	/* kept for the process, as in main() */
 
-	if (eng == NULL)
-		eng = fuzz_engine_new(am_callbacks_milter(), daemon_new());
+	if (eng == NULL) {
+		d = daemon_new();
+		eng = fuzz_engine_new(am_callbacks_milter(), d);
+	}
 	fuzz_serve(eng, data, size);
 	assert(am_callbacks_active() == 0);
 	return 0;

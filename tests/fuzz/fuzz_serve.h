@@ -14,9 +14,11 @@
  * directions) as soon as the first reply bytes arrive, so the engine's
  * failed writes and half-read streams are fuzzed too.
  *
- * Only am_mctx_serve() and the engine fields it reads (cb, udata, the
- * lock, the list it tracks connections on) are used, so the harness does
- * not depend on how engine.c runs its acceptor and workers.
+ * The engine is made by am_engine_new(); besides am_mctx_serve() only its
+ * lock, its count of busy workers (raised as the acceptor does before a
+ * worker serves) and its connection list (empty after each connection)
+ * are touched, so the harness does not depend on how engine.c runs its
+ * acceptor and workers.
  */
 #ifndef AM_FUZZ_SERVE_H
 #define AM_FUZZ_SERVE_H
@@ -28,6 +30,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,23 +132,47 @@ check_replies(const unsigned char *b, size_t len, int cut)
 	}
 }
 
+static struct am_engine	*fuzz_engine;
+static char		 fuzz_dir[] = "/tmp/fuzz-engine-XXXXXX";
+static char		 fuzz_sock[sizeof(fuzz_dir) + 8];
+
+/* fuzz_engine_gone - at exit: the engine and its socket file go */
+static inline void
+fuzz_engine_gone(void)
+{
+	am_engine_free(fuzz_engine);
+	fuzz_engine = NULL;
+	(void)unlink(fuzz_sock);
+	(void)rmdir(fuzz_dir);
+}
+
 /*
- * fuzz_engine_new - an engine with only what am_mctx_serve uses: no
- * socket, no thread.  Never freed (one per fuzzing process).
+ * fuzz_engine_new - an engine made by am_engine_new, as main() makes it
+ * (so whatever defaults the engine gains are set), listening on a unix
+ * socket nobody connects to; its acceptor and workers never run: the
+ * harness serves each input itself.  One per fuzzing process.
  */
 static inline struct am_engine *
 fuzz_engine_new(const struct am_milter *cb, void *udata)
 {
-	struct am_engine	*e;
+	struct am_engine_conf	 conf;
+	char			 spec[sizeof(fuzz_sock) + 8], err[256];
 
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		abort();
-	e->lfd = -1;
-	e->cb = cb;
-	e->udata = udata;
-	pthread_mutex_init(&e->mu, NULL);
 	am_log_open("fuzz", 0, 0, 0);	/* no stderr: the engine logs bad input */
-	return e;
+	if (mkdtemp(fuzz_dir) == NULL)
+		abort();
+	snprintf(fuzz_sock, sizeof(fuzz_sock), "%s/sock", fuzz_dir);
+	snprintf(spec, sizeof(spec), "unix:%s", fuzz_sock);
+	memset(&conf, 0, sizeof(conf));
+	conf.socket = spec;
+	conf.milter = cb;
+	conf.udata = udata;
+	if ((fuzz_engine = am_engine_new(&conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "am_engine_new: %s\n", err);
+		abort();
+	}
+	atexit(fuzz_engine_gone);
+	return fuzz_engine;
 }
 
 /* fuzz_serve - one connection with data as the MTA's bytes */
