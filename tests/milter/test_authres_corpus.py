@@ -26,6 +26,7 @@ here), be read by pyspf's parse_header_spf (python3-spf) to the same
 result, client-ip and identity, and give the same SPF result as the A-R.
 """
 
+import collections
 import ipaddress
 import os
 import re
@@ -565,6 +566,7 @@ def test_every_header_parses(corpus_milter, corpus, capsys):
         results.append((name, env, qid, res, None))
     sums = summaries(m.log())
     failures = []
+    seen = collections.Counter()
     n_ar = n_rspf = n_none = 0
     for name, env, qid, res, err in results:
         if err:
@@ -578,6 +580,7 @@ def test_every_header_parses(corpus_milter, corpus, capsys):
             n_none += 1
         for v in ars:
             n_ar += 1
+            seen.update("%s=%s" % mr for mr in naive_methods(v))
             for p in check_ar(v, sums.get(qid), env):
                 failures.append("%s %r: A-R: %s\n    %r" % (name, env, p, v))
         for v in rspfs:
@@ -590,6 +593,8 @@ def test_every_header_parses(corpus_milter, corpus, capsys):
             "\n  authres corpus: %d messages, %d envelopes, %d A-R and %d "
             "Received-SPF checked, %d messages without A-R, %d failures\n"
             % (len(results), len(envs), n_ar, n_rspf, n_none, len(failures)))
+        sys.stdout.write("  results: %s\n" % " ".join(
+            "%s:%d" % kv for kv in sorted(seen.items())))
     # the oracle must have run: most messages get our headers
     assert n_ar >= 0.9 * len(results), (n_ar, len(results), n_none)
     assert n_rspf >= 0.5 * len(results), (n_rspf, len(results))
