@@ -175,6 +175,27 @@ set_action(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_from_action - accept, quarantine or reject (OnMalformedFrom, ...) */
+static int
+set_from_action(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	enum am_action	*a = field(k, cfg);
+
+	if (strcasecmp(val, "accept") == 0)
+		*a = AM_ACT_ACCEPT;
+	else if (strcasecmp(val, "quarantine") == 0)
+		*a = AM_ACT_QUARANTINE;
+	else if (strcasecmp(val, "reject") == 0)
+		*a = AM_ACT_REJECT;
+	else {
+		snprintf(err, errlen, "\"%s\" is not accept, quarantine or "
+		    "reject", val);
+		return -1;
+	}
+	return 0;
+}
+
 /* set_facility - syslog facility name */
 static int
 set_facility(const struct key *k, struct am_config *cfg, const char *dir,
@@ -532,6 +553,10 @@ static const struct key keys[] = {
 	{ "OnTempError", set_action, F(on_temperror), 0, 0, "accept" },
 	{ "OnInternalError", set_action, F(on_internal_error), 0, 0,
 	    "tempfail" },
+	{ "OnMalformedFrom", set_from_action, F(on_malformed_from), 0, 0,
+	    "reject" },
+	{ "OnMissingFrom", set_from_action, F(on_missing_from), 0, 0,
+	    "reject" },
 	{ "Syslog", set_bool, F(syslog), 0, 0, "yes" },
 	{ "SyslogFacility", set_facility, F(syslog_facility), 0, 0, "mail" },
 	{ "LogLevel", set_loglevel, F(log_level), 0, 0, "info" },

@@ -47,6 +47,8 @@ struct am_config {
 	int		 add_received_spf;	/* AddReceivedSPF (default 0) */
 	enum am_action	 on_temperror;		/* OnTempError: accept|tempfail (default accept) */
 	enum am_action	 on_internal_error;	/* OnInternalError: accept|tempfail (default tempfail) */
+	enum am_action	 on_malformed_from;	/* OnMalformedFrom: accept|quarantine|reject (default reject) */
+	enum am_action	 on_missing_from;	/* OnMissingFrom: accept|quarantine|reject (default reject) */
 	int		 syslog;		/* Syslog (default 1) */
 	int		 syslog_facility;	/* SyslogFacility (default LOG_MAIL) */
 	int		 log_level;		/* LogLevel, enum am_log_level (default info) */

@@ -116,8 +116,16 @@ cb_negotiate(struct am_mctx *ctx, uint32_t actions, uint32_t steps,
 	if (state_get(ctx) == NULL)
 		return -1;
 	*want_actions = actions & CB_ACTIONS_WANT;
-	/* c=simple DKIM needs the header's leading whitespace as sent */
+	/*
+	 * c=simple DKIM needs the header's leading whitespace as sent: take
+	 * HDR_LEADSPC whenever offered (Postfix offers it from milter_protocol
+	 * 6, sendmail 8.14 always).  Not asked for when not offered: sendmail
+	 * drops a filter that asks for more than the MTA offered.
+	 */
 	*want_steps = steps & (CB_STEPS_NR | CB_STEPS_SKIP | AM_MPP_HDR_LEADSPC);
+	if (!(steps & AM_MPP_HDR_LEADSPC))
+		am_log_debug(NULL, "MTA offers no HDR_LEADSPC: header whitespace "
+		    "after the colon is reconstructed");
 	if ((*want_actions & AM_MPF_SETSYMLIST) &&
 	    (am_mctx_setsymlist(ctx, AM_MPS_MAIL, "i {auth_authen}") == -1 ||
 	    am_mctx_setsymlist(ctx, AM_MPS_EOM, "i") == -1))
@@ -141,6 +149,13 @@ cb_connect(struct am_mctx *ctx, const char *hostname,
 	st->conn = am_conn_new(&daemon_of(ctx)->env, st->cfg, hostname, addr);
 	if (st->conn == NULL)
 		return internal(ctx, st, "out of memory at connect");
+	/*
+	 * Without HDR_LEADSPC (milter protocol 2-4, or not offered) Postfix
+	 * and sendmail drop one space after each header's colon: the session
+	 * puts it back (session.h am_msg_header)
+	 */
+	st->conn->hdr_space_lost =
+	    !(am_mctx_steps(ctx) & AM_MPP_HDR_LEADSPC);
 	am_config_unref(st->cfg);	/* the connection holds its own */
 	st->cfg = NULL;
 	return AM_MS_CONTINUE;
@@ -179,16 +194,10 @@ static enum am_mstat
 cb_header(struct am_mctx *ctx, const char *name, const char *value)
 {
 	struct cb_state	*st = am_mctx_getpriv(ctx);
-	char		*v = NULL;
 
 	if (st == NULL || st->conn == NULL || st->conn->msg == NULL)
 		return AM_MS_CONTINUE;	/* EOM reports it */
-	/* without HDR_LEADSPC the MTA ate the usual single space */
-	if (!(am_mctx_steps(ctx) & AM_MPP_HDR_LEADSPC) && value != NULL &&
-	    asprintf(&v, " %s", value) == -1)
-		v = NULL;
-	am_msg_header(st->conn->msg, name, v != NULL ? v : value);
-	free(v);
+	am_msg_header(st->conn->msg, name, value);
 	return AM_MS_CONTINUE;
 }
 
@@ -274,8 +283,12 @@ reply(struct am_mctx *ctx, const char *qid, const struct am_outcome *o)
 
 	switch (v->action) {
 	case AM_ACT_QUARANTINE:
-		snprintf(text, sizeof(text), "DMARC policy quarantine for %s",
-		    o->res.dmarc.from_domain);
+		if (v->text[0] != '\0')	/* OnMalformedFrom, OnMissingFrom */
+			snprintf(text, sizeof(text), "%s", v->text);
+		else
+			snprintf(text, sizeof(text),
+			    "DMARC policy quarantine for %s",
+			    o->res.dmarc.from_domain);
 		if (am_mctx_quarantine(ctx, text) == -1)
 			am_log_warn(qid, "MTA refused quarantine; delivering");
 		return AM_MS_CONTINUE;

@@ -10,8 +10,9 @@
  *   -V       print the version
  *
  * Start-up: load the config (every problem reported, exit EX_CONFIG on
- * any), open the log, block the signals threads must not take, bind the
- * socket under UMask (a stale unix socket is removed), bind the metrics
+ * any), open the log, block the signals threads must not take, raise the
+ * open files limit and bind the socket under UMask (am_engine_new; a
+ * stale unix socket is removed), bind the metrics
  * port, go to the background, write the PidFile, drop to UserID, and only
  * then start threads: resolver, DKIM library, metrics server, the SIGUSR1
  * reload thread, and the milter engine (engine.h).  Exit codes follow

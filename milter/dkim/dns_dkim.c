@@ -20,6 +20,7 @@
 
 #include "dns/dns.h"
 #include "dkim/dns_dkim.h"
+#include "dkim/dns_dkim_seam.h"
 
 #define DNS_HDR_LEN	12		/* RFC 1035 4.1.1 */
 #define DNS_NAME_MAX	255		/* RFC 1035 3.1, wire form */
@@ -171,8 +172,8 @@ past(long deadline)
 
 /* settle - turn an am_dns outcome into a DKIM_DNS_* status and a reply */
 static int
-settle(struct dkim_query *dq, enum am_dns_status st, struct ub_result *res,
-    long deadline)
+settle(struct dkim_query *dq, enum am_dns_status st,
+    const struct ub_result *res, long deadline)
 {
 	switch (st) {
 	case AM_DNS_OK:
@@ -194,6 +195,29 @@ settle(struct dkim_query *dq, enum am_dns_status st, struct ub_result *res,
 	return dq->len == 0 ? DKIM_DNS_ERROR : DKIM_DNS_SUCCESS;
 }
 
+/* am_dns_dkim_reply - settle() for the tests (dns_dkim_seam.h) */
+int
+am_dns_dkim_reply(unsigned char *buf, size_t buflen, const char *name,
+    int rrtype, enum am_dns_status st, const struct ub_result *res,
+    size_t *len, int *dnssec)
+{
+	struct dkim_query	 dq;
+	int			 status;
+
+	memset(&dq, 0, sizeof(dq));
+	if (strlen(name) >= sizeof(dq.name))
+		return DKIM_DNS_ERROR;		/* hook_start's check */
+	memcpy(dq.name, name, strlen(name) + 1);
+	dq.buf = buf;
+	dq.buflen = buflen;
+	dq.rrtype = rrtype;
+	dq.dnssec = DKIM_DNSSEC_UNKNOWN;
+	status = settle(&dq, st, res, 0);
+	*len = status == DKIM_DNS_SUCCESS ? dq.len : 0;
+	*dnssec = dq.dnssec;
+	return status;
+}
+
 /* hook_start - libopendkim wants a record: start an am_dns query */
 static int
 hook_start(void *srv, int type, unsigned char *query, unsigned char *buf,
@@ -204,8 +228,11 @@ hook_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 	if (srv == NULL || query == NULL || buf == NULL || qh == NULL ||
 	    strlen((char *)query) >= sizeof(dq->name))
 		return DKIM_DNS_ERROR;
-	if ((dq = calloc(1, sizeof(*dq))) == NULL)
+	if ((dq = calloc(1, sizeof(*dq))) == NULL) {
+		/* a local failure, not a DNS one: the message's error (dns.h) */
+		am_dns_budget_local(call_budget, AM_DNS_LOCAL_MEMORY, ENOMEM);
 		return DKIM_DNS_ERROR;
+	}
 	memcpy(dq->name, query, strlen((char *)query) + 1);
 	dq->buf = buf;
 	dq->buflen = buflen;
@@ -213,6 +240,7 @@ hook_start(void *srv, int type, unsigned char *query, unsigned char *buf,
 	dq->dnssec = DKIM_DNSSEC_UNKNOWN;
 	if ((dq->q = am_dns_query_start(srv, call_budget, dq->name,
 	    type)) == NULL) {
+		am_dns_budget_local(call_budget, AM_DNS_LOCAL_MEMORY, ENOMEM);
 		free(dq);
 		return DKIM_DNS_ERROR;
 	}

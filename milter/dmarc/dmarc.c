@@ -29,10 +29,12 @@
 #include "dmarc/psl.h"
 
 #define RR_A		1
+#define RR_CNAME	5
 #define RR_MX		15
 #define RR_AAAA		28
 
-enum qstate { Q_NONE = 0, Q_FOUND, Q_TEMP };
+/* Q_MULTI: several DMARC records at one name (none of them is used) */
+enum qstate { Q_NONE = 0, Q_FOUND, Q_TEMP, Q_MULTI };
 
 /* one _dmarc look-up, cached for the evaluation */
 struct qent {
@@ -217,8 +219,12 @@ lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 		if (am_dmarc_record_parse(txt[i], &tmp) == 0 && nrec++ == 0)
 			*rec = tmp;
 	am_dns_txt_free(txt, ntxt);
-	/* several DMARC records at one name: all discarded */
-	return nrec == 1 ? Q_FOUND : Q_NONE;
+	/*
+	 * Several DMARC records at one name: none is used.  What follows
+	 * differs by mode (discover): RFC 9989 4.10 step 2 discards them and
+	 * walks on; RFC 7489 6.6.3 step 5 ends discovery.
+	 */
+	return nrec == 1 ? Q_FOUND : nrec > 1 ? Q_MULTI : Q_NONE;
 }
 
 /* fetch - cached look-up of _dmarc.name; cache index, or -1 on ENOMEM */
@@ -342,11 +348,14 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 	memset(d, 0, sizeof(*d));
 	if ((k = fetch(c, dom)) == -1)
 		return -1;
-	if ((d->state = c->q[k].state) != Q_NONE) {
-		if (d->state == Q_FOUND)
+	if (c->q[k].state == Q_FOUND || c->q[k].state == Q_TEMP ||
+	    (c->q[k].state == Q_MULTI && c->psl != NULL)) {
+		/* found, TEMP, or several (RFC 7489 6.6.3 steps 3, 5): end */
+		if ((d->state = c->q[k].state) == Q_FOUND)
 			take(d, &c->q[k]);
 		return 0;
 	}
+	/* none, or (RFC 9989 4.10 step 2) several discarded: walk on */
 	if ((t = org_of(c, dom, org)) != 0) {
 		d->state = t == 1 ? Q_TEMP : Q_NONE;
 		return t == -1 ? -1 : 0;
@@ -357,7 +366,7 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 		if ((k = fetch(c, org)) == -1)
 			return -1;
 		if ((d->state = c->q[k].state) == Q_FOUND)
-			take(d, &c->q[k]);
+			take(d, &c->q[k]);	/* Q_MULTI: step 5, none */
 		return 0;
 	}
 	if (walk(c, dom, &w) == -1)	/* cached: asks nothing again */
@@ -475,20 +484,33 @@ check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
 	return 0;
 }
 
-/* domain_exists - RFC 9989 3.2.13 (RFC 8020): 1, 0 (NXDOMAIN), -1 unknown */
+/*
+ * domain_exists - RFC 9989 3.2.13 (RFC 8020) and A.4: 1, 0 (NXDOMAIN), -1
+ * unknown.  At most AM_DMARC_EXIST_QUERIES queries (A, then AAAA, MX if
+ * one fails).  An NXDOMAIN is checked with a CNAME query: for a name
+ * that is a CNAME the rcode is the target's (RFC 6604 section 3), and a
+ * name with an RR, a CNAME too, exists (A.4).
+ */
 static int
 domain_exists(struct am_dns *dns, struct am_dns_budget *b, const char *d)
 {
 	static const int	 types[] = { RR_A, RR_AAAA, RR_MX };
 	enum am_dns_status	 st;
-	size_t			 i;
+	size_t			 i, asked = 0;
 
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		st = am_dns_query(dns, b, d, types[i], NULL);
-		if (st == AM_DNS_NXDOMAIN)
-			return 0;
+		asked++;
 		if (st == AM_DNS_OK || st == AM_DNS_NODATA)
 			return 1;
+		if (st != AM_DNS_NXDOMAIN)
+			continue;		/* TEMP or PERM: try the next type */
+		if (asked == AM_DMARC_EXIST_QUERIES)
+			return -1;		/* no query left to check it */
+		st = am_dns_query(dns, b, d, RR_CNAME, NULL);
+		if (st == AM_DNS_NXDOMAIN)
+			return 0;
+		return st == AM_DNS_OK || st == AM_DNS_NODATA ? 1 : -1;
 	}
 	return -1;			/* TEMP or PERM for all three */
 }
@@ -592,8 +614,9 @@ eval_one(struct ectx *c, const char *from, const struct am_results *r,
 		return -1;
 	if (d.state != Q_TEMP && org_of(c, dom, out->org_domain) != 0)
 		out->org_domain[0] = '\0';	/* unknown; TEMP matters only if used */
-	if (d.state == Q_NONE) {
-		set_reason(out, AM_DMARC_NONE, "no DMARC record");
+	if (d.state == Q_NONE || d.state == Q_MULTI) {
+		set_reason(out, AM_DMARC_NONE, d.state == Q_NONE ?
+		    "no DMARC record" : "several DMARC records (RFC 7489 6.6.3)");
 		return 0;
 	}
 	if (d.state == Q_FOUND)

@@ -31,9 +31,14 @@ struct am_psl;
  * RFC 9989 mode: the record is the author domain's, else its
  * Organizational Domain's, else its PSD's (4.10.1); sp/np apply to a
  * record found above the author domain, np when an A (then AAAA, MX)
- * query for the author domain says NXDOMAIN (3.2.13); t=y is recorded in
+ * query for the author domain says NXDOMAIN and a CNAME query confirms
+ * it (3.2.13, A.4: a dangling CNAME exists); t=y is recorded in
  * out->testing (policy.c downgrades); out->pct is 100.  RFC 7489 mode:
  * author domain then PSL org domain, pct recorded, np/psd/t ignored.
+ * Several DMARC records at one name: RFC 9989 4.10 steps 2 and 6 discard
+ * them and the walk goes on (the org domain's or PSD's record applies);
+ * RFC 7489 6.6.3 asks the org domain only when the author domain has no
+ * record (step 3), so several there give none (step 5).
  * A DNS TEMP in discovery is temperror (never a parent's policy instead)
  * unless an identifier identical to the author domain passed; a
  * temperror of SPF/DKIM on an identifier that would align, with no pass,
@@ -52,6 +57,14 @@ int	am_dmarc_eval(struct am_dns *, struct am_dns_budget *b,
  * The pure parts of discovery, exposed for tests (the record parser is
  * record.h's).
  */
+
+/*
+ * RFC 9989 3.2.13, A.4: the existence test of an author domain (for np)
+ * asks at most this many queries (A; AAAA and MX if it fails; a CNAME
+ * query to confirm an NXDOMAIN).  Three is what session.h's DMARC DNS
+ * budget counts per From domain.
+ */
+#define AM_DMARC_EXIST_QUERIES	3
 
 /*
  * RFC 9989 4.10: Author Domains with more than eight labels take no more

@@ -20,6 +20,7 @@
  * characters without the final dot, labels 1..63 characters).
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -37,10 +38,18 @@
 
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
+#include "dns/dns_seam.h"
 
 #define DNS_TIMEOUT_DEFAULT	5	/* seconds, when opts->timeout is 0 */
+/*
+ * descriptors that must be free before the first query: libevent's base
+ * takes an epoll fd, a socket pair and an eventfd or pipe, and exit()s the
+ * process if it cannot have them (see warm_up); with some to spare
+ */
+#define DNS_WARM_FDS		8
 #define DNS_CLASS_IN		1
 #define DNS_RCODE_NOERROR	0
+#define DNS_RCODE_SERVFAIL	2
 #define DNS_RCODE_NXDOMAIN	3
 #define DNS_LABEL_MAX		63
 #define DNS_NAME_MAX		255	/* with the final dot, some slack */
@@ -55,6 +64,8 @@ struct am_dns {
 	int		 local_only;	/* "." is a static zone */
 	unsigned long	 nqueries;	/* atomic: queries sent, for metrics */
 	unsigned long	 ntimeouts;	/* atomic: queries that timed out */
+	long		 local_until;	/* atomic: CLOCK_MONOTONIC ms; see local_cause */
+	int		 local_errno;	/* atomic: errno of that local failure */
 	struct am_dns_cache *cache;	/* answers in front of libunbound */
 };
 
@@ -69,6 +80,8 @@ struct am_dns_query {
 	struct ub_result	*res;		/* only when status is OK */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
 	int			 timed_out;	/* counted in ntimeouts */
+	const char		*local_what;	/* a local failure (dns.h), static */
+	int			 local_err;	/* its errno, or 0 */
 	int			 rrtype;
 	char			 name[DNS_NAME_MAX + 1];	/* for the cache */
 	struct am_dns_budget	*budget;	/* the caller's, or NULL; borrowed */
@@ -123,6 +136,40 @@ set_local_only(struct am_dns *dns, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * forward_reverse_zones - let the name server answer reverse look-ups.
+ * libunbound answers the RFC 6303 / RFC 1918 / documentation reverse
+ * zones itself (NXDOMAIN), as a recursive resolver should not ask the
+ * AS112 servers about them.  We forward to the site's own resolver, which
+ * may well have PTR records for its private and test addresses: without
+ * this, RFC 7208 5.5 ptr and %{p} (7.3) of such a client never saw them.
+ * Loopback (127/8, ::1) stays local.
+ */
+static int
+forward_reverse_zones(struct am_dns *dns)
+{
+	static const char *const zones[] = {
+		"0.in-addr.arpa.", "254.169.in-addr.arpa.",
+		"2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+		"113.0.203.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
+		"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		"0.0.ip6.arpa.", "d.f.ip6.arpa.", "8.e.f.ip6.arpa.",
+		"9.e.f.ip6.arpa.", "a.e.f.ip6.arpa.", "b.e.f.ip6.arpa.",
+		"8.b.d.0.1.0.0.2.ip6.arpa.",
+	};
+	char	 val[128];
+	size_t	 i;
+
+	if (ub_ctx_set_option(dns->ctx, "unblock-lan-zones:", "yes") != 0)
+		return -1;			/* RFC 1918, RFC 6598 */
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		snprintf(val, sizeof(val), "%s nodefault", zones[i]);
+		if (ub_ctx_set_option(dns->ctx, "local-zone:", val) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* set_upstream - forwarders, resolv.conf, or nothing at all (local_only) */
 static int
 set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
@@ -153,11 +200,10 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 		if (is_loopback(o->nameservers[i]))
 			loop = 1;
 	}
-	/*
-	 * Note: libunbound answers the RFC 6303 reverse zones itself even
-	 * when forwarding; a deployment that needs them would add
-	 * `local-zone: "<zone>" nodefault` here.  Not needed now.
-	 */
+	if (forward_reverse_zones(dns) == -1) {
+		seterr(err, errlen, "reverse zones", "cannot forward");
+		return -1;
+	}
 	if (loop && (r = ub_ctx_set_option(dns->ctx,
 	    "do-not-query-localhost:", "no")) != 0) {
 		seterr(err, errlen, "do-not-query-localhost", ub_strerror(r));
@@ -192,6 +238,71 @@ pump(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+/*
+ * fds_free - can n more descriptors be opened right now?  0, or the errno
+ * of the first that could not.  Each is closed again at once.
+ */
+static int
+fds_free(int n)
+{
+	int	 fd[DNS_WARM_FDS], i, k, e = 0;
+
+	for (k = 0; k < n && k < DNS_WARM_FDS; k++)
+		if ((fd[k] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) ==
+		    -1) {
+			e = errno;
+			break;
+		}
+	for (i = 0; i < k; i++)
+		close(fd[i]);
+	return e;
+}
+
+/*
+ * warm_up - start libunbound's resolver thread now, not at the first
+ * message.  libunbound makes its thread and its libevent base at the
+ * first query, and libevent exit()s the whole process when it cannot
+ * make its signal socketpair there ("evsig_init_: socketpair: Too many
+ * open files", exit status 1): a first query made after the descriptors
+ * ran out ended the daemon (issue 15).  One query that libunbound
+ * answers from its own local data (the localhost. zone, RFC 6761 6.3: no
+ * packet leaves) makes them now, while a failure is still a start-up
+ * error.  Later queries reuse that thread and base; what they cannot get
+ * (a socket) is a local failure of the message (dns.h).  local_only
+ * resolvers (unit tests) skip this: their data must be added before the
+ * first query.  Before it, DNS_WARM_FDS descriptors must be free (with
+ * none, libevent would exit instead of failing); no other thread opens
+ * any at this point of start-up.
+ */
+static int
+warm_up(struct am_dns *dns, char *err, size_t errlen)
+{
+	struct am_dns_query	*q;
+	char			 why[128];
+	int			 e, failed;
+
+	if ((e = fds_free(DNS_WARM_FDS)) != 0) {
+		seterr(err, errlen, "resolver start: socket", strerror(e));
+		return -1;
+	}
+	if ((q = am_dns_query_start(dns, NULL, "localhost.", 1)) == NULL) {
+		seterr(err, errlen, "resolver start", strerror(ENOMEM));
+		return -1;
+	}
+	/* done at once with a local cause: ub_resolve_async failed */
+	pthread_mutex_lock(&q->mtx);
+	failed = q->done && q->local_what != NULL;
+	if (failed)
+		snprintf(why, sizeof(why), "%s", q->local_what);
+	pthread_mutex_unlock(&q->mtx);
+	if (!failed)
+		(void)am_dns_query_wait(q, 0, NULL);
+	am_dns_query_done(q);
+	if (failed)
+		seterr(err, errlen, "resolver start", why);
+	return failed ? -1 : 0;
 }
 
 /* am_dns_new - create the resolver and start its pump thread */
@@ -232,6 +343,8 @@ am_dns_new(const struct am_dns_opts *o, char *err, size_t errlen)
 		goto fail;
 	}
 	dns->pump_running = 1;
+	if (!o->local_only && warm_up(dns, err, errlen) == -1)
+		goto fail;
 	return dns;
 fail:
 	am_dns_free(dns);
@@ -378,6 +491,89 @@ am_dns_budget_arm(struct am_dns_budget *b, unsigned int seconds,
 	b->lookups = 0;
 	b->max_lookups = max_lookups;
 	b->exhausted = 0;
+	b->local_what = NULL;
+	b->local_err = 0;
+}
+
+/* am_dns_budget_local - note the first local failure of the phase */
+void
+am_dns_budget_local(struct am_dns_budget *b, const char *what, int err)
+{
+	if (b == NULL || b->local_what != NULL)
+		return;
+	b->local_what = what;
+	b->local_err = err;
+}
+
+/* errno_str - text of the errnos am_dns_errno_local accepts (thread-safe) */
+static const char *
+errno_str(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return "Too many open files";
+	case ENFILE:
+		return "Too many open files in system";
+	case ENOMEM:
+		return "Cannot allocate memory";
+	case ENOBUFS:
+		return "No buffer space available";
+	}
+	return NULL;
+}
+
+/* am_dns_local_str - "what: strerror" of the budget's local failure */
+void
+am_dns_local_str(const struct am_dns_budget *b, char *buf, size_t len)
+{
+	const char	*why = errno_str(b->local_err);
+
+	snprintf(buf, len, "%s%s%s", b->local_what ? b->local_what : "none",
+	    why ? ": " : "", why ? why : "");
+}
+
+/* am_dns_errno_local - a shortage of this process or host, not of DNS */
+int
+am_dns_errno_local(int err)
+{
+	return errno_str(err) != NULL;
+}
+
+/*
+ * am_dns_ub_local - libunbound's own error codes (unbound.h): all of them
+ * are about this process (memory, sockets, the pipe to its thread, fork,
+ * init, files) except a name it cannot parse (UB_SYNTAX: our name check
+ * comes first), UB_SERVFAIL (the DNS service failed: an outage) and
+ * UB_NOID (no such query).
+ */
+int
+am_dns_ub_local(int ub_err)
+{
+	switch (ub_err) {
+	case UB_NOERROR:
+	case UB_SYNTAX:
+	case UB_SERVFAIL:
+	case UB_NOID:
+		return 0;
+	}
+	return 1;
+}
+
+/* am_dns_probe_local - can this process open a socket right now? */
+int
+am_dns_probe_local(void)
+{
+	int	 fd, err;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 && errno == EAFNOSUPPORT)
+		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	err = errno;
+	return am_dns_errno_local(err) ? err : 0;
 }
 
 /* budget_take - may the budget's owner start one more query? */
@@ -445,9 +641,9 @@ name_ok(const char *name)
 	return lab > 0;
 }
 
-/* classify - libunbound's answer as an am_dns_status */
-static enum am_dns_status
-classify(int err, const struct ub_result *r)
+/* am_dns_classify - libunbound's answer as an am_dns_status (dns_seam.h) */
+enum am_dns_status
+am_dns_classify(int err, const struct ub_result *r)
 {
 	if (err != 0 || r == NULL || r->bogus)
 		return AM_DNS_TEMP;
@@ -474,6 +670,57 @@ query_unref(struct am_dns_query *q)
 	free(q);
 }
 
+/*
+ * local_cause - probe for a local shortage (dns.h); *what and *err when
+ * there is one.  libunbound keeps a SERVFAIL it made itself for NORR_TTL
+ * (5 s, util/data/msgparse.h) and answers the same question from that
+ * cache, at once, even after the descriptors are back: a spoof sent again
+ * within those seconds would get temperror.  So for AM_DNS_LOCAL_HOLD_MS
+ * after a local failure, a SERVFAIL or timeout still counts as local.
+ */
+static int
+local_cause(struct am_dns *dns, const char **what, int *err)
+{
+	long	 now = now_ms();
+	int	 e;
+
+	if ((e = am_dns_probe_local()) != 0) {
+		__atomic_store_n(&dns->local_errno, e, __ATOMIC_RELAXED);
+		__atomic_store_n(&dns->local_until, now + AM_DNS_LOCAL_HOLD_MS,
+		    __ATOMIC_RELAXED);
+		*what = AM_DNS_LOCAL_SOCKET;
+		*err = e;
+		return 1;
+	}
+	if (now >= __atomic_load_n(&dns->local_until, __ATOMIC_RELAXED))
+		return 0;
+	*what = AM_DNS_LOCAL_HELD;
+	*err = __atomic_load_n(&dns->local_errno, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/*
+ * query_local - a TEMP outcome: was it this process's fault (dns.h)?
+ * err is libunbound's error code, r its answer or NULL.  A SERVFAIL is
+ * what libunbound answers when it could not open a socket, so a SERVFAIL
+ * (and a timeout, in query_wait) is probed; a REFUSED or other rcode
+ * came from a real server.
+ */
+static void
+query_local(struct am_dns_query *q, int err, const struct ub_result *r)
+{
+	if (q->local_what != NULL)
+		return;
+	if (am_dns_ub_local(err)) {
+		q->local_what = ub_strerror(err);
+		q->local_err = am_dns_probe_local();
+		return;
+	}
+	if (err == 0 && r != NULL && r->rcode != DNS_RCODE_SERVFAIL)
+		return;
+	(void)local_cause(q->dns, &q->local_what, &q->local_err);
+}
+
 /* query_cb - libunbound callback (pump thread): store, signal, unref */
 static void
 query_cb(void *arg, int err, struct ub_result *r)
@@ -481,7 +728,9 @@ query_cb(void *arg, int err, struct ub_result *r)
 	struct am_dns_query	*q = arg;
 
 	pthread_mutex_lock(&q->mtx);
-	q->status = classify(err, r);
+	q->status = am_dns_classify(err, r);
+	if (q->status == AM_DNS_TEMP)
+		query_local(q, err, r);
 	if (err == 0)
 		am_dns_cache_put(q->dns->cache, q->name, q->rrtype, q->status,
 		    r);
@@ -564,8 +813,23 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 		__atomic_store_n(&q->refs, 1, __ATOMIC_RELEASE);
 		q->status = AM_DNS_TEMP;
 		q->done = 1;
+		query_local(q, r, NULL);
 	}
 	return q;
+}
+
+/*
+ * timeout_local - a query of ours timed out: libunbound may have spent the
+ * time retrying a socket it cannot open (dns.h).  Mutex not held.
+ */
+static void
+timeout_local(struct am_dns_query *q)
+{
+	const char	*what;
+	int		 e;
+
+	if (local_cause(q->dns, &what, &e))
+		am_dns_budget_local(q->budget, what, e);
 }
 
 /*
@@ -600,9 +864,13 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 		pthread_mutex_unlock(&q->mtx);
 		if (clamped)
 			q->budget->exhausted |= AM_DNS_BUDGET_TIME;
+		else
+			timeout_local(q);
 		return AM_DNS_TEMP;	/* timed out; may wait again */
 	}
 	st = q->status;
+	if (st == AM_DNS_TEMP && q->local_what != NULL)
+		am_dns_budget_local(q->budget, q->local_what, q->local_err);
 	if (st == AM_DNS_OK && res != NULL) {
 		*res = q->res;		/* handed over once */
 		q->res = NULL;
@@ -641,8 +909,10 @@ am_dns_query(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 
 	if (res != NULL)
 		*res = NULL;
-	if ((q = am_dns_query_start(dns, b, name, rrtype)) == NULL)
+	if ((q = am_dns_query_start(dns, b, name, rrtype)) == NULL) {
+		am_dns_budget_local(b, AM_DNS_LOCAL_MEMORY, ENOMEM);
 		return AM_DNS_TEMP;
+	}
 	st = am_dns_query_wait(q, 0, res);
 	am_dns_query_done(q);
 	return st;
@@ -690,20 +960,31 @@ txt_join(const char *p, size_t len, char **out)
 	return AM_DNS_OK;
 }
 
-/* txt_split - every TXT record of r as a string; a status */
-static enum am_dns_status
-txt_split(const struct ub_result *r, char ***txt, size_t *ntxt)
+/*
+ * am_dns_txt_split - every TXT record of r as a string (dns_seam.h).  A
+ * negative length is malformed (libunbound never hands one over).
+ */
+enum am_dns_status
+am_dns_txt_split(const struct ub_result *r, struct am_dns_budget *b,
+    char ***txt, size_t *ntxt)
 {
 	char			**v;
 	size_t			 i, n;
 	enum am_dns_status	 st;
 
-	for (n = 0; r->data[n] != NULL; n++)
+	*txt = NULL;
+	*ntxt = 0;
+	for (n = 0; r->data != NULL && r->data[n] != NULL; n++)
 		continue;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		am_dns_budget_local(b, AM_DNS_LOCAL_MEMORY, ENOMEM);
 		return AM_DNS_TEMP;
+	}
 	for (i = 0; i < n; i++) {
-		st = txt_join(r->data[i], (size_t)r->len[i], &v[i]);
+		st = r->len[i] < 0 ? AM_DNS_PERM :
+		    txt_join(r->data[i], (size_t)r->len[i], &v[i]);
+		if (st == AM_DNS_TEMP)
+			am_dns_budget_local(b, AM_DNS_LOCAL_MEMORY, ENOMEM);
 		if (st != AM_DNS_OK) {
 			am_dns_txt_free(v, i);
 			return st;	/* malformed: PERM; ENOMEM: TEMP */
@@ -726,7 +1007,7 @@ am_dns_txt(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 	*ntxt = 0;
 	if ((st = am_dns_query(dns, b, name, 16, &r)) != AM_DNS_OK)
 		return st;
-	st = txt_split(r, txt, ntxt);
+	st = am_dns_txt_split(r, b, txt, ntxt);
 	am_dns_result_free(r);
 	return st;
 }

@@ -126,11 +126,61 @@ struct am_dns_budget {
 	unsigned int	 lookups;	/* queries started so far */
 	unsigned int	 max_lookups;	/* 0: no cap */
 	int		 exhausted;	/* AM_DNS_BUDGET_* bits */
+	const char	*local_what;	/* first local failure (below), static; NULL: none */
+	int		 local_err;	/* its errno (EMFILE...), or 0 */
 };
 
-/* start a budget phase: seconds from now (0: no deadline), lookup cap; clears exhausted */
+/* start a budget phase: seconds from now (0: no deadline), lookup cap; clears exhausted and local_* */
 void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
 	    unsigned int max_lookups);
+
+/*
+ * Local failures (issue 15).  A query that could not be asked or answered
+ * because of *this process* (out of file descriptors, out of memory, a
+ * libunbound error of its own) is AM_DNS_TEMP like a DNS outage, but the
+ * budget records it in local_what/local_err, and the message turns it
+ * into an internal error (session.c: OnInternalError), never temperror:
+ * OnTempError accept would deliver a spoof whenever the host runs out of
+ * descriptors.  How dns.c tells a local failure from a DNS one:
+ *  - a ub_* error code (ub_resolve_async's return, or the callback's
+ *    err): every code but UB_SYNTAX, UB_SERVFAIL and UB_NOID is local
+ *    (am_dns_ub_local);
+ *  - an answer libunbound synthesised as SERVFAIL, and a timeout: the
+ *    same answer as a real outage, since libunbound reports a socket it
+ *    could not open only on its own log ("can't create socket").  So dns.c
+ *    then tries to open a UDP socket itself (am_dns_probe_local): if that
+ *    fails with EMFILE, ENFILE, ENOMEM or ENOBUFS (am_dns_errno_local),
+ *    the failure is local.  The probe is one socket()+close() and runs
+ *    only on these rare outcomes.  It can be wrong only when the
+ *    descriptors run out or come back between libunbound's attempt and
+ *    the probe; wrong one way is the old temperror, the other a 451 the
+ *    MTA retries: neither delivers a spoof that DNS would have rejected.
+ *  - our own allocations (a query handle, the TXT strings) and those of
+ *    the DNS layers (dns_spf.c, dns_dkim.c, through am_dns_budget_local).
+ */
+#define AM_DNS_LOCAL_SOCKET	"socket"	/* local_what of a failed probe */
+/*
+ * libunbound answers a question it failed on from its cache for 5 s
+ * (NORR_TTL), also once the descriptors are back: for this long after a
+ * failed probe, a SERVFAIL or a timeout counts as local too (local_what
+ * AM_DNS_LOCAL_HELD, local_err that probe's errno).
+ */
+#define AM_DNS_LOCAL_HOLD_MS	6000
+#define AM_DNS_LOCAL_HELD	"socket, within 6 s of a failure"
+#define AM_DNS_LOCAL_MEMORY	"memory"	/* local_what of an allocation */
+
+/* record a local failure on b (the first one sticks; b NULL: nothing) */
+void	am_dns_budget_local(struct am_dns_budget *b, const char *what, int err);
+
+/* "socket: Too many open files" for the budget's local failure, into buf */
+void	am_dns_local_str(const struct am_dns_budget *b, char *buf, size_t len);
+
+/* pure: is this ub_* error code a failure of our own process (1) or not (0)? */
+int	am_dns_ub_local(int ub_err);
+/* pure: is this errno a local resource shortage (EMFILE, ENFILE, ENOMEM, ENOBUFS)? */
+int	am_dns_errno_local(int err);
+/* open (and close) a UDP socket: its errno if am_dns_errno_local, else 0 */
+int	am_dns_probe_local(void);
 
 unsigned int	 am_dns_timeout(const struct am_dns *);
 /* counters since am_dns_new: queries sent upstream (or to the cache) and timeouts */

@@ -24,6 +24,8 @@ policy_conf(const struct am_config *cfg, struct am_policy_conf *pc)
 	pc->reject_string = cfg->reject_string;
 	pc->on_temperror = cfg->on_temperror;
 	pc->on_internal_error = cfg->on_internal_error;
+	pc->on_malformed_from = cfg->on_malformed_from;
+	pc->on_missing_from = cfg->on_missing_from;
 }
 
 /* am_msg_decide - the verdict for a finished message */
@@ -128,6 +130,8 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 			    am_dmarc_policy_str(r->dmarc.policy),
 			    r->dmarc.testing ? ",t=y" : "");
 	}
+	if (m->conn->hdr_space_lost)		/* session.h am_msg_header */
+		am_buf_adds(b, " leadspc=no");
 	if (m->nforged > 0)
 		am_buf_addf(b, " removed_ar=%zu", m->nforged);
 	if (m->limit != NULL)

@@ -10,6 +10,10 @@
  *	   milder under t=y (RFC 9989) or outside the pct sample (RFC 7489
  *	   6.6.4), then RejectFailures and HoldQuarantinedMessages
  *	5. anything else -> accept
+ *	6. then a missing or unusable From (OnMissingFrom, OnMalformedFrom):
+ *	   its action when stricter than the one above (accept < quarantine
+ *	   < tempfail < reject), so a From we cannot read never softens a
+ *	   DMARC failure of a From we can
  *
  * Pure: no I/O, no clock, no randomness; thread-safe.
  */
@@ -194,29 +198,73 @@ decide_fail(const struct am_policy_conf *cfg, const struct am_facts *f,
 	v->why = why_fail[m][out];
 }
 
-/* am_policy_decide - same inputs, same verdict */
-void
-am_policy_decide(const struct am_policy_conf *cfg, const struct am_facts *f,
-    const struct am_results *r, enum am_err err, struct am_verdict *v)
+/* strictness - accept < quarantine < tempfail < reject */
+static int
+strictness(enum am_action a)
 {
-	const char	*exempt;
+	switch (a) {
+	case AM_ACT_REJECT:
+		return 3;
+	case AM_ACT_TEMPFAIL:
+		return 2;
+	case AM_ACT_QUARANTINE:
+		return 1;
+	case AM_ACT_ACCEPT:
+	default:
+		return 0;
+	}
+}
 
+/* [missing][accept, quarantine, reject]: the log's reason */
+static const char *const why_from[2][3] = {
+	{ "unusable From header, OnMalformedFrom accept",
+	  "unusable From header, OnMalformedFrom quarantine",
+	  "unusable From header, OnMalformedFrom reject" },
+	{ "no From header, OnMissingFrom accept",
+	  "no From header, OnMissingFrom quarantine",
+	  "no From header, OnMissingFrom reject" },
+};
+
+/*
+ * decide_from - RFC 5322 3.6 wants exactly one From, a mailbox-list: a
+ * message without one we can read gets OnMissingFrom / OnMalformedFrom
+ * unless the DMARC verdict is stricter (or as strict: its text stays).
+ * DMARC itself says permerror there (no author domain to evaluate).
+ */
+static void
+decide_from(const struct am_policy_conf *cfg, const struct am_facts *f,
+    const struct am_results *r, struct am_verdict *v)
+{
+	int		 missing = f->from == AM_FROM_MISSING;
+	enum am_action	 a = missing ? cfg->on_missing_from :
+			    cfg->on_malformed_from;
+
+	if (f->from == AM_FROM_OK || strictness(a) < strictness(v->action))
+		return;
+	/* a tie: DMARC's verdict and reason stay, but for its permerror */
+	if (a == v->action && (a != AM_ACT_ACCEPT ||
+	    r->dmarc.result == AM_DMARC_FAIL ||
+	    r->dmarc.result == AM_DMARC_TEMPERROR))
+		return;
 	memset(v, 0, sizeof(*v));
-	v->action = AM_ACT_ACCEPT;
+	v->action = a;
+	v->why = why_from[missing][a == AM_ACT_REJECT ? 2 :
+	    a == AM_ACT_QUARANTINE ? 1 : 0];
+	if (a == AM_ACT_REJECT)
+		set_reply(v, a, "550", "5.7.1", missing ?
+		    "Message has no From header (RFC 5322 section 3.6)" :
+		    "Message From header is not a valid address "
+		    "(RFC 5322 section 3.6.2)", NULL);
+	else if (a == AM_ACT_QUARANTINE)
+		snprintf(v->text, sizeof(v->text), "%s", missing ?
+		    "no From header" : "unusable From header");
+}
 
-	if (err != AM_ERR_NONE) {		/* never lose mail */
-		v->why = "internal error, accepted";
-		if (cfg->on_internal_error != AM_ACT_ACCEPT) {
-			set_reply(v, AM_ACT_TEMPFAIL, "451", "4.3.0",
-			    "Temporary internal error, try again later", NULL);
-			v->why = "internal error";
-		}
-		return;
-	}
-	if ((exempt = am_policy_exempt(f)) != NULL) {
-		v->why = exempt;
-		return;
-	}
+/* decide_dmarc - the verdict of the DMARC result alone */
+static void
+decide_dmarc(const struct am_policy_conf *cfg, const struct am_facts *f,
+    const struct am_results *r, struct am_verdict *v)
+{
 	switch (r->dmarc.result) {
 	case AM_DMARC_TEMPERROR:
 		v->why = "dmarc temperror, accepted";
@@ -244,4 +292,31 @@ am_policy_decide(const struct am_policy_conf *cfg, const struct am_facts *f,
 		v->why = "no dmarc policy";
 		return;
 	}
+}
+
+/* am_policy_decide - same inputs, same verdict */
+void
+am_policy_decide(const struct am_policy_conf *cfg, const struct am_facts *f,
+    const struct am_results *r, enum am_err err, struct am_verdict *v)
+{
+	const char	*exempt;
+
+	memset(v, 0, sizeof(*v));
+	v->action = AM_ACT_ACCEPT;
+
+	if (err != AM_ERR_NONE) {		/* never lose mail */
+		v->why = "internal error, accepted";
+		if (cfg->on_internal_error != AM_ACT_ACCEPT) {
+			set_reply(v, AM_ACT_TEMPFAIL, "451", "4.3.0",
+			    "Temporary internal error, try again later", NULL);
+			v->why = "internal error";
+		}
+		return;
+	}
+	if ((exempt = am_policy_exempt(f)) != NULL) {
+		v->why = exempt;
+		return;
+	}
+	decide_dmarc(cfg, f, r, v);
+	decide_from(cfg, f, r, v);
 }

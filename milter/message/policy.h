@@ -24,11 +24,25 @@ enum am_err {
 	AM_ERR_INTERNAL		/* state we did not expect */
 };
 
+/*
+ * The message's From fields (RFC 5322 3.6: exactly one From, a
+ * mailbox-list).  Unusable: some From value is no mailbox-list we can take
+ * author domains from (rfc5322.h am_rfc5322_from_domains), or there are
+ * more From fields or addresses than we keep (session.h AM_FROM_HDRS_MAX,
+ * rfc5322.h AM_FROM_ADDRS_MAX).
+ */
+enum am_from_state {
+	AM_FROM_OK = 0,
+	AM_FROM_MISSING,	/* no From field at all: OnMissingFrom */
+	AM_FROM_UNUSABLE	/* OnMalformedFrom */
+};
+
 /* what we know about the client and message besides the check results */
 struct am_facts {
 	int	trusted_net;	/* client address in IgnoreHosts */
 	int	authenticated;	/* SMTP AUTH ({auth_authen}) and IgnoreAuthenticatedClients */
 	int	pct_sample;	/* 0..99, drawn once per message (RFC 7489 pct) */
+	enum am_from_state from;	/* set at end of message */
 };
 
 /* the configuration policy reads; every pointer borrowed for the call */
@@ -38,6 +52,8 @@ struct am_policy_conf {
 	const char	*reject_string;		/* RejectString; NULL: our default */
 	enum am_action	 on_temperror;		/* OnTempError: accept|tempfail */
 	enum am_action	 on_internal_error;	/* OnInternalError: accept|tempfail */
+	enum am_action	 on_malformed_from;	/* OnMalformedFrom: accept|quarantine|reject */
+	enum am_action	 on_missing_from;	/* OnMissingFrom: accept|quarantine|reject */
 };
 
 struct am_verdict {
@@ -45,7 +61,9 @@ struct am_verdict {
 	const char	*why;		/* static text for the log: "dmarc fail, p=reject" */
 	char		 code[4];	/* "550", "451"; empty for accept/quarantine */
 	char		 xcode[8];	/* "5.7.26", "4.7.0" */
-	char		 text[256];	/* reply text; RejectString expanded */
+	char		 text[256];	/* reply text; RejectString expanded; for a
+					   quarantine its reason, or empty for
+					   DMARC's */
 };
 
 /* f and r are not read when err is set (no message state to read) */

@@ -591,3 +591,13 @@ am_rfc5322_authserv_id(const char *value, char *out, size_t outlen)
 	out[n] = '\0';
 	return n > 0 ? 0 : -1;
 }
+
+/* am_rfc5322_lost_space - what the MTA dropped after the colon; see .h */
+const char *
+am_rfc5322_lost_space(const char *value)
+{
+	/* RFC 5322 2.2: the field body follows the colon; the space is usage */
+	if (value != NULL && value[0] == '\t')
+		return "";
+	return " ";
+}

@@ -40,4 +40,20 @@ int	am_rfc5322_from_domains(const char *value, char domains[][AM_DOMAIN_MAX + 1]
  */
 int	am_rfc5322_authserv_id(const char *value, char *out, size_t outlen);
 
+/*
+ * The text to put back in front of a header field value that an MTA sent
+ * without SMFIP_HDR_LEADSPC (milter protocol 2 to 4, or an MTA that does
+ * not offer it): Postfix (milter8.c milter8_header) and sendmail (milter.c
+ * milter_headers) then drop one space, never a tab, right after the colon.
+ * What was there cannot always be told from what is left, and DKIM's
+ * "simple" header canonicalization (RFC 6376 3.4.1) needs it byte for
+ * byte, so this returns the most common original:
+ *	value starts with a space -> " " (there were at least two: exact)
+ *	value starts with a tab   -> ""  ("Name:<tab>x"; "Name: <tab>x" is lost)
+ *	anything else, or empty   -> " " ("Name: x"; "Name:x" is lost)
+ * A header written "Name:x", "Name: <tab>x" or "Name:" (nothing after)
+ * therefore cannot verify under c=simple without SMFIP_HDR_LEADSPC.
+ */
+const char *am_rfc5322_lost_space(const char *value);
+
 #endif /* AM_RFC5322_H */

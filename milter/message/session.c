@@ -168,15 +168,26 @@ static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUP
 /*
  * budgeted - run one check under a fresh DNS budget of its phase (the
  * deadline counts from now); the bits of a budget it ran out of are noted
- * on the message (summary dns_budget=) and returned
+ * on the message (summary dns_budget=) and returned.  A local failure
+ * (dns.h: out of descriptors or memory) is an internal error, whatever
+ * temperror the check made of it: OnTempError accept must not deliver
+ * what working DNS might have rejected (issue 15).
  */
 static int
 budgeted(struct am_msg *m, const struct phase *ph,
     void (*check)(struct am_msg *, struct am_dns_budget *))
 {
+	char	 why[96], msg[128];
+
 	am_dns_budget_arm(&m->dnsb, ph->secs, ph->lookups);
 	check(m, &m->dnsb);
 	m->dns_over |= m->dnsb.exhausted;
+	if (m->dnsb.local_what != NULL) {
+		am_dns_local_str(&m->dnsb, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
+		    why);
+		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
+	}
 	return m->dnsb.exhausted;
 }
 
@@ -347,12 +358,10 @@ header_limit(struct am_msg *m, const char *name, const char *value)
 	m->dkim = NULL;
 }
 
-/* am_msg_header - one header field, name and value as the MTA sent them */
-void
-am_msg_header(struct am_msg *m, const char *name, const char *value)
+/* header - one header field, its value as the message has it */
+static void
+header(struct am_msg *m, const char *name, const char *value)
 {
-	if (name == NULL || value == NULL)
-		return;
 	m->nheaders++;
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		note_authres(m, value);
@@ -367,6 +376,33 @@ am_msg_header(struct am_msg *m, const char *name, const char *value)
 		start_dkim(m);
 	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+}
+
+/* am_msg_header - one header field, name and value as the MTA sent them */
+void
+am_msg_header(struct am_msg *m, const char *name, const char *value)
+{
+	const char	*sp;
+	char		*v;
+	size_t		 len;
+
+	if (name == NULL || value == NULL)
+		return;
+	sp = m->conn->hdr_space_lost ? am_rfc5322_lost_space(value) : "";
+	if (*sp == '\0') {
+		header(m, name, value);
+		return;
+	}
+	/* c=simple DKIM (RFC 6376 3.4.1) hashes the field as it was sent */
+	len = strlen(value);
+	if ((v = malloc(len + 2)) == NULL) {
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (header)");
+		return;
+	}
+	v[0] = *sp;
+	memcpy(v + 1, value, len + 1);
+	header(m, name, v);
+	free(v);
 }
 
 /* dkim_eoh - signatures parsed, key look-ups started */
@@ -408,7 +444,8 @@ from_domains(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t max,
 		if (m->from[i] == NULL)
 			continue;
 		n = am_rfc5322_from_domains(m->from[i], dom + *ndom, max - *ndom);
-		if (n < 0 || (size_t)n > max - *ndom) {
+		/* RFC 5322 3.6.2: a mailbox-list; an empty group is no author */
+		if (n <= 0 || (size_t)n > max - *ndom) {
 			bad = 1;
 			continue;
 		}
@@ -442,11 +479,14 @@ run_dmarc(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_RESOURCE,
 		    "DNS budget exhausted in DMARC policy discovery");
 	bad = m->from_bad;
+	/* RFC 5322 3.6: OnMissingFrom, OnMalformedFrom (policy.c) */
+	m->facts.from = m->nfrom == 0 ? AM_FROM_MISSING :
+	    bad ? AM_FROM_UNUSABLE : AM_FROM_OK;
 	if (m->nfrom == 0) {
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason), "no From header");
-	} else if (bad && (d->result == AM_DMARC_PASS ||
-	    d->result == AM_DMARC_NONE)) {
+	} else if (bad && d->result != AM_DMARC_FAIL &&
+	    d->result != AM_DMARC_TEMPERROR) {
 		/* a From we could not read may hide a failing domain */
 		d->result = AM_DMARC_PERMERROR;
 		snprintf(d->reason, sizeof(d->reason),

@@ -88,6 +88,10 @@ struct am_conn {
 	char			*hostname;	/* MTA's reverse name for the client */
 	char			*helo;
 	int			 trusted_net;	/* client in IgnoreHosts */
+	int			 hdr_space_lost;	/* the MTA drops one space after
+						   a header's colon (no
+						   SMFIP_HDR_LEADSPC): put back
+						   by am_msg_header */
 	struct am_spf		*spf;		/* made on first use */
 	struct am_msg		*msg;		/* current message or NULL */
 	unsigned long		 nmsgs;
@@ -136,6 +140,13 @@ void		 am_msg_free(struct am_msg *);		/* also detaches from conn */
 void		 am_msg_set_qid(struct am_msg *, const char *);
 void		 am_msg_set_err(struct am_msg *, enum am_err, const char *why);
 
+/*
+ * One header field: value is everything after the colon as the message has
+ * it (leading whitespace and CRLF/LF folds kept), or, when the
+ * connection's hdr_space_lost is set, as an MTA without SMFIP_HDR_LEADSPC
+ * sends it; the space it dropped is then put back the way
+ * am_rfc5322_lost_space says (rfc5322.h lists the forms that are lost).
+ */
 void	am_msg_header(struct am_msg *, const char *name, const char *value);
 void	am_msg_eoh(struct am_msg *);
 void	am_msg_body(struct am_msg *, const unsigned char *, size_t);

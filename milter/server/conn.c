@@ -22,9 +22,36 @@
 
 #define ENGINE_PACKET_MAX	(1024 * 1024)	/* payload; header fields */
 #define ENGINE_BUF_START	(16 * 1024)	/* body packets stream through */
+/*
+ * Read buffers grown beyond ENGINE_BUF_START (for a packet that does not
+ * fit: a header field over 16 KB, Postfix's header_size_limit is 100 KB)
+ * shrink back once that packet is handled, and all connections together
+ * hold at most this much beyond their start size.
+ */
+#define ENGINE_BIGBUF_TOTAL	(64 * 1024 * 1024)
 #define ENGINE_OUT_MAX		(1024 * 1024)	/* replies at end of message */
-#define ENGINE_MACROS_MAX	ENGINE_PACKET_MAX	/* one stage's macros: any packet we take */
-#define ENGINE_READ_TIMEOUT	7210	/* s, libmilter's default */
+/*
+ * One stage's macros: MTAs send a few names of a few hundred bytes at
+ * most (Postfix's default milter_*_macros; an address is bounded by its
+ * line_length_limit of 2048); more is dropped (store_macros).
+ */
+#define ENGINE_MACROS_MAX	(8 * 1024)
+/*
+ * Waiting for the MTA (defect: a silent connection held a worker for
+ * libmilter's 7210 s).  An MTA sends OPTNEG as soon as it connects and
+ * gives up after milter_connect_timeout (Postfix: 30 s).  Between
+ * messages the gap is the SMTP client's pace plus the MTA's own work, and
+ * commands that never reach us (NOOP, RSET, VRFY) keep the SMTP session
+ * alive: Postfix's smtpd_timeout is 300 s per command and RFC 5321
+ * 4.5.3.2.7 asks at least 5 minutes, so twice that.  Inside a message the
+ * gap from RCPT to the first header is the whole DATA transfer, which
+ * Postfix bounds only per read; Sendmail's Timeout.datablock is 1 h.
+ * Silent connections cannot starve the MTA's: at the cap the idle ones
+ * are closed first (admit.c); these only give the resources back.
+ */
+#define ENGINE_NEG_TIMEOUT	30	/* s, connect to OPTNEG */
+#define ENGINE_CMD_TIMEOUT	600	/* s, between messages */
+#define ENGINE_MSG_TIMEOUT	3600	/* s, within a message */
 #define ENGINE_WRITE_TIMEOUT	60	/* s */
 #define ENGINE_ARGV_MAX		256
 
@@ -35,9 +62,11 @@ static const char	 stages[] = "CHMRTNLE";
 _Static_assert(N_STAGES == AM_MCTX_STAGES, "one macro buffer per stage");
 
 struct rbuf {				/* a connection's read buffer */
+	struct am_engine *e;		/* its bigbuf budget */
 	unsigned char	*buf;
 	size_t		 cap, off, end;
 	size_t		 body_left;	/* of a body packet handed on in pieces */
+	int		 timeout;	/* s, the current SO_RCVTIMEO */
 };
 
 /* ------------------------------------------------------------ callbacks' API */
@@ -170,7 +199,11 @@ flush(struct am_mctx *c)
 		p += n;
 		left -= (size_t)n;
 	}
-	am_buf_reset(&c->out);
+	if (c->out.size > ENGINE_BUF_START) {	/* a large reply: not kept */
+		am_buf_clear(&c->out);
+		am_buf_init(&c->out, ENGINE_OUT_MAX);
+	} else
+		am_buf_reset(&c->out);
 	return 0;
 }
 
@@ -239,7 +272,9 @@ in_message(struct am_mctx *c, int on)
 {
 	if (c->in_msg == on)
 		return;
-	c->in_msg = on;
+	__atomic_store_n(&c->in_msg, on, __ATOMIC_SEQ_CST);
+	if (on)
+		__atomic_add_fetch(&c->nmsgs, 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&c->e->msgs, on ? 1 : -1, __ATOMIC_SEQ_CST);
 }
 
@@ -253,18 +288,32 @@ end_message(struct am_mctx *c)
 	clear_macros(c, FIRST_MSG_STAGE);
 }
 
-/* store_macros - 'D': stage letter, then pairs; unknown stages ignored */
+/*
+ * store_macros - 'D': stage letter, then pairs; unknown stages ignored.
+ * More than ENGINE_MACROS_MAX for a stage is dropped (logged): that stage
+ * then has no macros, which the filter sees as an MTA that sent none (for
+ * authmilter: no queue id in the log, no {auth_authen} so no exemption).
+ */
 static void
 store_macros(struct am_mctx *c, const struct am_mp_packet *pkt)
 {
 	const char	*s;
+	struct am_buf	*b;
 
 	if (pkt->len < 1 || pkt->data[0] == '\0' ||
 	    (s = strchr(stages, (char)pkt->data[0])) == NULL)
 		return;
-	am_buf_reset(&c->mac[s - stages]);
-	am_buf_add(&c->mac[s - stages], (const char *)pkt->data + 1,
-	    pkt->len - 1);
+	b = &c->mac[s - stages];
+	if (pkt->len - 1 > ENGINE_MACROS_MAX) {
+		am_log_warn(NULL, "milter: %zu bytes of macros for stage %c, "
+		    "more than %d: dropped", pkt->len - 1, *s,
+		    ENGINE_MACROS_MAX);
+		am_buf_clear(b);
+		am_buf_init(b, ENGINE_MACROS_MAX);
+		return;
+	}
+	am_buf_reset(b);
+	am_buf_add(b, (const char *)pkt->data + 1, pkt->len - 1);
 }
 
 /* negotiate - 'O': the MTA's offer, the filter's choice, our symbol lists */
@@ -282,6 +331,7 @@ negotiate(struct am_mctx *c, const struct am_mp_packet *pkt)
 		return -1;
 	c->actions = want_a & actions;
 	c->steps = want_s & steps;
+	c->negotiated = 1;
 	am_mp_put_optneg(&c->out, version < AM_MP_VERSION ? version :
 	    AM_MP_VERSION, c->actions, c->steps,
 	    (c->actions & AM_MPF_SETSYMLIST) ?
@@ -463,15 +513,83 @@ dispatch(struct am_mctx *c, const struct am_mp_packet *pkt, int more)
 
 /* ------------------------------------------------------------ reading */
 
-/* room - make space for need bytes from rb->off; 0 or -1 */
+/*
+ * grow - the buffer to ncap bytes, beyond ENGINE_BUF_START only within
+ * the engine's ENGINE_BIGBUF_TOTAL for all connections; 0 or -1 (logged)
+ */
+static int
+grow(struct rbuf *rb, size_t ncap)
+{
+	unsigned char	*nb;
+	size_t		 more = 0, was;
+
+	if (ncap > ENGINE_BUF_START) {
+		more = ncap - (rb->cap > ENGINE_BUF_START ? rb->cap :
+		    ENGINE_BUF_START);
+		was = __atomic_fetch_add(&rb->e->bigbuf, more,
+		    __ATOMIC_SEQ_CST);
+		if (was + more > ENGINE_BIGBUF_TOTAL) {
+			__atomic_sub_fetch(&rb->e->bigbuf, more,
+			    __ATOMIC_SEQ_CST);
+			am_log_err(NULL, "milter: a packet of %zu bytes, but "
+			    "other connections' large packets use %zu of the "
+			    "%d bytes for them; closing", ncap - AM_MP_HDRLEN,
+			    was, ENGINE_BIGBUF_TOTAL);
+			return -1;
+		}
+	}
+	if ((nb = realloc(rb->buf, ncap)) == NULL) {
+		__atomic_sub_fetch(&rb->e->bigbuf, more, __ATOMIC_SEQ_CST);
+		am_log_err(NULL, "milter: out of memory reading packet");
+		return -1;
+	}
+	rb->buf = nb;
+	rb->cap = ncap;
+	return 0;
+}
+
+/*
+ * shrink - back to ENGINE_BUF_START once a large packet is handled (the
+ * buffer is empty), so a connection holds a large buffer only while it
+ * reads a large packet
+ */
+static void
+shrink(struct rbuf *rb)
+{
+	unsigned char	*nb;
+
+	if (rb->cap <= ENGINE_BUF_START || rb->off != rb->end)
+		return;
+	if ((nb = realloc(rb->buf, ENGINE_BUF_START)) == NULL)
+		return;		/* keeps the larger one, still counted */
+	__atomic_sub_fetch(&rb->e->bigbuf, rb->cap - ENGINE_BUF_START,
+	    __ATOMIC_SEQ_CST);
+	rb->buf = nb;
+	rb->cap = ENGINE_BUF_START;
+	rb->off = rb->end = 0;
+}
+
+/* rbuf_free - the buffer and its share of the budget */
+static void
+rbuf_free(struct rbuf *rb)
+{
+	if (rb->cap > ENGINE_BUF_START)
+		__atomic_sub_fetch(&rb->e->bigbuf, rb->cap - ENGINE_BUF_START,
+		    __ATOMIC_SEQ_CST);
+	free(rb->buf);
+	rb->buf = NULL;
+	rb->cap = 0;
+}
+
+/* room - make space for need bytes from rb->off; 0 or -1 (logged) */
 static int
 room(struct rbuf *rb, size_t need)
 {
-	unsigned char	*nb;
-	size_t		 ncap;
-
-	if (rb->off == rb->end)
+	if (rb->off == rb->end) {
 		rb->off = rb->end = 0;
+		if (need <= ENGINE_BUF_START)
+			shrink(rb);
+	}
 	if (rb->cap - rb->off >= need)
 		return 0;
 	if (rb->off > 0) {
@@ -481,12 +599,8 @@ room(struct rbuf *rb, size_t need)
 	}
 	if (rb->cap >= need)
 		return 0;
-	ncap = rb->cap * 2 > need ? rb->cap * 2 : need;
-	if ((nb = realloc(rb->buf, ncap)) == NULL)
-		return -1;
-	rb->buf = nb;
-	rb->cap = ncap;
-	return 0;
+	/* a large packet's exact size: no doubling past what it needs */
+	return grow(rb, need > ENGINE_BUF_START ? need : ENGINE_BUF_START);
 }
 
 /* body_piece - up to body_left bytes of the body packet being streamed */
@@ -516,15 +630,79 @@ packet_len(const struct rbuf *rb)
 }
 
 /*
- * next_packet - the next packet, reading as much as the MTA has sent in
- * one read().  A body packet that has not fully arrived is handed on in
- * pieces as its bytes come (*more set on all but the last piece): the
- * body needs no buffer of its own, and no bytes are moved.  Every other
- * packet comes whole.  1: *pkt set (valid until the next call), 0: the
- * MTA closed the connection, -1: error (logged).
+ * body_start - the packet at rb->off is a body packet (its header is
+ * there) that has not fully arrived: it is handed on in pieces as its
+ * bytes come, whatever its length (over ENGINE_PACKET_MAX too), so the
+ * body needs no buffer of its own and no bytes are moved
  */
 static int
-next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt, int *more)
+body_start(const struct rbuf *rb)
+{
+	size_t	 have = rb->end - rb->off;
+
+	return rb->body_left == 0 && have >= AM_MP_HDRLEN &&
+	    rb->buf[rb->off + 4] == AM_MPC_BODY && packet_len(rb) > 1 &&
+	    have < 4 + packet_len(rb);
+}
+
+/*
+ * set_timeout - SO_RCVTIMEO for what the MTA is to send next: OPTNEG,
+ * a command between messages, or the rest of a message (ENGINE_*_TIMEOUT)
+ */
+static int
+set_timeout(struct am_mctx *c, struct rbuf *rb)
+{
+	int		 t = !c->negotiated ? ENGINE_NEG_TIMEOUT :
+			    __atomic_load_n(&c->in_msg, __ATOMIC_SEQ_CST) ?
+			    ENGINE_MSG_TIMEOUT : ENGINE_CMD_TIMEOUT;
+	struct timeval	 tv = { t, 0 };
+
+	if (t != rb->timeout &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
+		rb->timeout = t;
+	return t;
+}
+
+/*
+ * read_more - one read() from the MTA into the buffer, marking the
+ * connection idle meanwhile (evict_idle in engine.c).  As read().
+ */
+static ssize_t
+read_more(struct am_mctx *c, struct rbuf *rb)
+{
+	ssize_t	 n;
+
+	set_timeout(c, rb);
+	__atomic_store_n(&c->idle_since, am_engine_now_ms(), __ATOMIC_SEQ_CST);
+	n = read(c->fd, rb->buf + rb->end, rb->cap - rb->end);
+	__atomic_store_n(&c->idle_since, 0, __ATOMIC_SEQ_CST);
+	return n;
+}
+
+/* read_failed - log why a read() ended the connection; -1 */
+static int
+read_failed(const struct am_mctx *c, const struct rbuf *rb)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		am_log_warn(NULL, "milter: MTA silent for %d s %s; closing",
+		    rb->timeout, !c->negotiated ? "before option negotiation" :
+		    c->in_msg ? "within a message" : "between messages");
+	else if (errno != ECONNRESET)
+		am_log_warn(NULL, "milter: read from MTA: %s",
+		    strerror(errno));
+	return -1;
+}
+
+/*
+ * next_packet - the next packet, reading as much as the MTA has sent in
+ * one read().  A body packet that has not fully arrived is handed on in
+ * pieces as its bytes come (*more set on all but the last piece; see
+ * body_start).  Every other packet comes whole.  1: *pkt set (valid until
+ * the next call), 0: the MTA closed the connection, -1: error (logged).
+ */
+static int
+next_packet(struct am_mctx *c, struct rbuf *rb, struct am_mp_packet *pkt,
+    int *more)
 {
 	ssize_t	 n;
 	size_t	 have, need;
@@ -536,7 +714,14 @@ next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt, int *more)
 			body_piece(rb, pkt, more);
 			return 1;
 		}
-		if (rb->body_left == 0) {
+		if (body_start(rb)) {
+			rb->body_left = packet_len(rb) - 1;
+			rb->off += AM_MP_HDRLEN;
+			body_piece(rb, pkt, more);
+			return 1;
+		}
+		/* the command byte too: a body packet may be of any length */
+		if (rb->body_left == 0 && have >= AM_MP_HDRLEN) {
 			n = am_mp_frame(rb->buf + rb->off, have,
 			    ENGINE_PACKET_MAX, pkt);
 			if (n > 0) {
@@ -548,21 +733,12 @@ next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt, int *more)
 				    "milter: bad packet length from MTA");
 				return -1;
 			}
-			if (have >= AM_MP_HDRLEN &&
-			    rb->buf[rb->off + 4] == AM_MPC_BODY) {
-				rb->body_left = packet_len(rb) - 1;
-				rb->off += AM_MP_HDRLEN;
-				body_piece(rb, pkt, more);
-				return 1;
-			}
 		}
-		need = rb->body_left > 0 || have < 4 ? AM_MP_HDRLEN :
+		need = rb->body_left > 0 || have < AM_MP_HDRLEN ? AM_MP_HDRLEN :
 		    4 + packet_len(rb);
-		if (room(rb, need) == -1) {
-			am_log_err(NULL, "milter: out of memory reading packet");
+		if (room(rb, need) == -1)
 			return -1;
-		}
-		n = read(fd, rb->buf + rb->end, rb->cap - rb->end);
+		n = read_more(c, rb);
 		if (n > 0) {
 			rb->end += (size_t)n;
 			continue;
@@ -571,26 +747,18 @@ next_packet(int fd, struct rbuf *rb, struct am_mp_packet *pkt, int *more)
 			return 0;
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			am_log_warn(NULL, "milter: MTA silent for %d s; closing",
-			    ENGINE_READ_TIMEOUT);
-		else if (errno != ECONNRESET)
-			am_log_warn(NULL, "milter: read from MTA: %s",
-			    strerror(errno));
-		return -1;
+		return read_failed(c, rb);
 	}
 }
 
 /* ------------------------------------------------------------ connections */
 
-/* timeouts - a silent MTA or a stuck write must not hold a worker forever */
+/* send_timeout - a stuck write must not hold a worker forever */
 static void
-timeouts(int fd)
+send_timeout(int fd)
 {
-	struct timeval	 r = { ENGINE_READ_TIMEOUT, 0 };
 	struct timeval	 w = { ENGINE_WRITE_TIMEOUT, 0 };
 
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof(r));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &w, sizeof(w));
 }
 
@@ -604,23 +772,23 @@ am_mctx_serve(struct am_engine *e, int fd)
 {
 	struct am_mctx		 c;
 	struct am_mp_packet	 pkt;
-	struct rbuf		 rb = { NULL, 0, 0, 0, 0 };
+	struct rbuf		 rb;
 	size_t			 i;
 	int			 r = 0, more;
 
 	memset(&c, 0, sizeof(c));
+	memset(&rb, 0, sizeof(rb));
+	rb.e = e;
 	c.e = e;
 	c.fd = fd;
 	for (i = 0; i < N_STAGES; i++)
 		am_buf_init(&c.mac[i], ENGINE_MACROS_MAX);
 	am_buf_init(&c.out, ENGINE_OUT_MAX);
-	timeouts(fd);
+	send_timeout(fd);
 	am_engine_track(e, &c);
-	if (room(&rb, ENGINE_BUF_START) == -1) {
-		am_log_err(NULL, "milter: out of memory; connection dropped");
+	if (room(&rb, ENGINE_BUF_START) == -1)
 		r = -1;
-	}
-	while (r == 0 && next_packet(fd, &rb, &pkt, &more) == 1)
+	while (r == 0 && next_packet(&c, &rb, &pkt, &more) == 1)
 		r = dispatch(&c, &pkt, more);
 	if (c.in_msg)
 		e->cb->abort(&c);
@@ -632,5 +800,5 @@ am_mctx_serve(struct am_engine *e, int fd)
 	am_buf_clear(&c.out);
 	for (i = 0; i < AM_MPS_N; i++)
 		free(c.symlist[i]);
-	free(rb.buf);
+	rbuf_free(&rb);
 }

@@ -1,8 +1,9 @@
 /*
  * engine.c - the milter server's threads and life cycle: the acceptor,
  * the worker pool, and am_engine_run (start, wait for a stop signal,
- * drain, stop).  One connection's
- * protocol loop is conn.c; see engine.h for the design.
+ * drain, stop).  Whether the acceptor may take another connection is
+ * admit.c, one connection's protocol loop conn.c; see engine.h for the
+ * design.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -25,9 +26,16 @@
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
-#define ENGINE_THREADS_MAX	4096
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
+/* ENGINE_THREADS_MAX: engine_int.h; the connection cap: admit.c */
+
+/* an idle worker, waiting on its own condition variable (see next_conn) */
+struct engine_idler {
+	pthread_cond_t		 cv;
+	int			 fd;	/* handed over by enqueue, or -1 */
+	struct engine_idler	*next;
+};
 
 static void	*worker(void *);
 
@@ -58,19 +66,23 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 		e->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->evicted)
+		e->evicting--;
+	/* off the list first: am_engine_stop never touches a closed fd */
+	close(c->fd);
+	e->nconns--;
 	e->serving--;		/* free from here: see enqueue */
+	e->spawn_wait_ok = 1;
 	if (e->acceptor_waits)
 		pthread_cond_signal(&e->free_cv);
 	pthread_mutex_unlock(&e->mu);
-	/* off the list first: am_engine_stop never touches a closed fd */
-	close(c->fd);
 }
 
 /* ------------------------------------------------------------ threads */
 
-/* deadline - now + ms, for pthread_cond_timedwait */
-static void
-deadline(struct timespec *until, unsigned long ms)
+/* am_engine_deadline - see engine_int.h */
+void
+am_engine_deadline(struct timespec *until, unsigned long ms)
 {
 	clock_gettime(CLOCK_REALTIME, until);
 	until->tv_sec += (time_t)(ms / 1000);
@@ -104,36 +116,96 @@ start_worker(struct am_engine *e)
 	return 0;
 }
 
-/* wait_work - until a connection is queued (1) or this worker should exit (0) */
+/*
+ * dequeue - the connection queued first, for the calling worker (counted
+ * serving from here); e->qlen > 0, e->mu held
+ */
 static int
-wait_work(struct am_engine *e)
+dequeue(struct am_engine *e)
 {
-	struct timespec	 until;
-	int		 r;
+	int	 fd = e->queue[0];	/* first come, first served */
 
-	while (e->qlen == 0 && !e->stopping) {
-		deadline(&until, ENGINE_IDLE_SECS * 1000UL);
-		e->idle++;
-		r = pthread_cond_timedwait(&e->work_cv, &e->mu, &until);
-		e->idle--;
-		if (r == ETIMEDOUT && e->qlen == 0 && e->idle >= ENGINE_IDLE_KEEP)
-			return 0;
-	}
-	return !e->stopping;
+	memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
+	e->serving++;
+	return fd;
 }
 
-/* worker - serve queued connections one after the other */
+/* unlink_idler - take me off the idle stack if still there; e->mu held */
+static void
+unlink_idler(struct am_engine *e, struct engine_idler *me)
+{
+	struct engine_idler	**p;
+
+	for (p = &e->idlers; *p != NULL; p = &(*p)->next)
+		if (*p == me) {
+			*p = me->next;
+			e->idle--;
+			return;
+		}
+}
+
+/*
+ * idle_wait - wait on the idle stack until enqueue hands me a connection
+ * (its fd), the engine stops or ENGINE_IDLE_SECS pass (-1).  The stack
+ * is LIFO: enqueue wakes the worker idle the shortest time, so under
+ * steady traffic the same few workers serve and the others time out and
+ * exit (pthread_cond_signal on one shared variable wakes the longest
+ * waiter, resetting every idle timer in turn).  e->mu held.
+ */
+static int
+idle_wait(struct am_engine *e, struct engine_idler *me, int *timed_out)
+{
+	struct timespec	 until;
+	int		 r = 0;
+
+	me->fd = -1;
+	me->next = e->idlers;
+	e->idlers = me;
+	e->idle++;
+	am_engine_deadline(&until, ENGINE_IDLE_SECS * 1000UL);
+	while (me->fd == -1 && !e->stopping && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&me->cv, &e->mu, &until);
+	if (me->fd != -1)
+		return me->fd;		/* enqueue took me off the stack */
+	unlink_idler(e, me);
+	*timed_out = r == ETIMEDOUT;
+	return -1;
+}
+
+/*
+ * next_conn - the next connection for this worker: a queued one, or one
+ * handed over while idle; -1 when the worker should exit (the engine
+ * stops, or it idled ENGINE_IDLE_SECS while ENGINE_IDLE_KEEP others idle
+ * too).  e->mu held.
+ */
+static int
+next_conn(struct am_engine *e, struct engine_idler *me)
+{
+	int	 fd, timed_out;
+
+	while (!e->stopping) {
+		if (e->qlen > 0)
+			return dequeue(e);
+		timed_out = 0;
+		if ((fd = idle_wait(e, me, &timed_out)) != -1)
+			return fd;
+		if (timed_out && e->qlen == 0 && e->idle >= ENGINE_IDLE_KEEP)
+			return -1;
+	}
+	return -1;
+}
+
+/* worker - serve connections one after the other */
 static void *
 worker(void *arg)
 {
 	struct am_engine	*e = arg;
+	struct engine_idler	 me;
 	int			 fd;
 
+	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&e->mu);
-	while (wait_work(e)) {
-		fd = e->queue[0];	/* first come, first served */
-		memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
-		e->serving++;
+	while ((fd = next_conn(e, &me)) != -1) {
 		pthread_mutex_unlock(&e->mu);
 		am_mctx_serve(e, fd);
 		pthread_mutex_lock(&e->mu);
@@ -141,6 +213,7 @@ worker(void *arg)
 	e->threads--;
 	pthread_cond_broadcast(&e->done_cv);
 	pthread_mutex_unlock(&e->mu);
+	pthread_cond_destroy(&me.cv);
 	return NULL;
 }
 
@@ -156,53 +229,89 @@ no_free_worker(const struct am_engine *e)
  * (the MTA opens the next one as soon as it has our reply, while the
  * worker is still reading its QUIT), so wait a moment for that worker
  * before starting another: under connection churn that kept about twice
- * as many threads as connections.  e->mu held.
+ * as many threads as connections.  Only while that pays: after a wait in
+ * which no worker came free, not again until one does, so a burst of
+ * connections does not wait ENGINE_SPAWN_WAIT_MS each, one after the
+ * other.  e->mu held.
  */
 static void
 wait_free_worker(struct am_engine *e)
 {
 	struct timespec	 until;
 
-	deadline(&until, ENGINE_SPAWN_WAIT_MS);
+	if (!e->spawn_wait_ok)
+		return;
+	am_engine_deadline(&until, ENGINE_SPAWN_WAIT_MS);
 	e->acceptor_waits = 1;
 	while (no_free_worker(e) && !e->stopping &&
 	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
 	e->acceptor_waits = 0;
+	if (no_free_worker(e))
+		e->spawn_wait_ok = 0;
 }
 
-/* enqueue - hand an accepted connection to a worker */
-static void
-enqueue(struct am_engine *e, int fd)
+/*
+ * hand_idle - give fd to the worker idle the shortest time, counted
+ * serving at once (not when it wakes up: no_free_worker would count it
+ * free meanwhile).  0, or -1 when none is idle.  e->mu held.
+ */
+static int
+hand_idle(struct am_engine *e, int fd)
+{
+	struct engine_idler	*w = e->idlers;
+
+	if (w == NULL)
+		return -1;
+	e->idlers = w->next;
+	e->idle--;
+	e->serving++;
+	w->fd = fd;
+	pthread_cond_signal(&w->cv);
+	return 0;
+}
+
+/* queue_conn - put fd in the queue; 0 or -1 (no memory).  e->mu held */
+static int
+queue_conn(struct am_engine *e, int fd)
 {
 	int	*nq;
 
-	pthread_mutex_lock(&e->mu);
-	if (e->stopping) {
-		pthread_mutex_unlock(&e->mu);
-		close(fd);
-		return;
-	}
 	if (e->qlen == e->qcap) {
 		nq = reallocarray(e->queue, e->qcap * 2 + 16, sizeof(*nq));
-		if (nq == NULL) {
-			pthread_mutex_unlock(&e->mu);
-			am_log_err(NULL, "milter: out of memory; connection dropped");
-			close(fd);
-			return;
-		}
+		if (nq == NULL)
+			return -1;
 		e->queue = nq;
 		e->qcap = e->qcap * 2 + 16;
 	}
 	e->queue[e->qlen++] = fd;
+	return 0;
+}
+
+/*
+ * enqueue - hand an accepted connection (counted in nconns) to a worker:
+ * an idle one, else the queue and a worker per queued connection, so
+ * nobody waits behind a slow one
+ */
+static void
+enqueue(struct am_engine *e, int fd)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->stopping || (hand_idle(e, fd) == -1 &&
+	    queue_conn(e, fd) == -1)) {
+		if (!e->stopping)
+			am_log_err(NULL, "milter: out of memory; connection "
+			    "dropped");
+		e->nconns--;
+		pthread_mutex_unlock(&e->mu);
+		close(fd);
+		return;
+	}
 	if (no_free_worker(e))
 		wait_free_worker(e);
-	/* a worker per queued connection: nobody waits behind a slow one */
 	if (no_free_worker(e))
 		(void)start_worker(e);
 	pthread_mutex_unlock(&e->mu);
-	/* after the unlock: the worker woken does not block on the mutex */
-	pthread_cond_signal(&e->work_cv);
 }
 
 /* transient - an accept() error that passes */
@@ -213,21 +322,13 @@ transient(int err)
 	    err == ECONNABORTED || err == EPROTO || err == EPERM;
 }
 
-/* short_of - an accept() error that says the system is short of something */
-static int
-short_of(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
-	    err == ENOMEM;
-}
-
 /* acceptor - accept until the stop pipe is written or a fatal error */
 static void *
 acceptor(void *arg)
 {
 	struct am_engine	*e = arg;
 	struct pollfd		 pfd[2];
-	int			 fd;
+	int			 fd, err;
 
 	pfd[0].fd = e->lfd;
 	pfd[0].events = POLLIN;
@@ -245,13 +346,18 @@ acceptor(void *arg)
 			break;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
+		if (am_engine_admit(e) == -1)
+			return NULL;
 		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd != -1) {
+			am_engine_accepted(e);
 			enqueue(e, fd);
-		} else if (short_of(errno)) {
-			am_log_err(NULL, "milter: accept: %s", strerror(errno));
-			usleep(100000);
-		} else if (!transient(errno)) {
+			continue;
+		}
+		err = errno;
+		am_engine_unadmit(e);
+		if (!am_engine_accept_short(e, err) && !transient(err)) {
+			errno = err;
 			break;
 		}
 	}
@@ -278,6 +384,8 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 	e->cb = conf->milter;
 	e->udata = conf->udata;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
+	e->spawn_wait_ok = 1;
+	e->conn_cap = am_engine_nofile_cap();
 	if ((e->lfd = am_listen_open(conf->socket, &e->unix_path, err,
 	    errlen)) == -1) {
 		free(e);
@@ -291,7 +399,6 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->work_cv, NULL);
 	pthread_cond_init(&e->done_cv, NULL);
 	pthread_cond_init(&e->free_cv, NULL);
 	return e;
@@ -326,6 +433,10 @@ static void
 stop_accepting(struct am_engine *e)
 {
 	if (e->acceptor_on) {
+		pthread_mutex_lock(&e->mu);	/* wait_slot */
+		e->accept_stop = 1;
+		pthread_cond_signal(&e->free_cv);
+		pthread_mutex_unlock(&e->mu);
 		(void)write(e->stop_pipe[1], "x", 1);
 		pthread_join(e->acceptor, NULL);
 		e->acceptor_on = 0;
@@ -373,19 +484,23 @@ wait_idle(const struct am_engine *e, unsigned int secs)
 static int
 stop(struct am_engine *e, unsigned int grace_ms)
 {
-	struct am_mctx	*c;
-	struct timespec	 until;
-	int		 left;
+	struct am_mctx		*c;
+	struct engine_idler	*w;
+	struct timespec		 until;
+	int			 left;
 
 	stop_accepting(e);
-	deadline(&until, grace_ms);
+	am_engine_deadline(&until, grace_ms);
 	pthread_mutex_lock(&e->mu);
 	e->stopping = 1;
 	for (c = e->conns; c != NULL; c = c->next)
 		(void)shutdown(c->fd, SHUT_RDWR);	/* wakes its read() */
-	while (e->qlen > 0)
+	while (e->qlen > 0) {
 		close(e->queue[--e->qlen]);
-	pthread_cond_broadcast(&e->work_cv);
+		e->nconns--;
+	}
+	for (w = e->idlers; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
 	while (e->threads > 0 &&
 	    pthread_cond_timedwait(&e->done_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
@@ -451,7 +566,6 @@ am_engine_free(struct am_engine *e)
 		close(e->stop_pipe[0]);
 		close(e->stop_pipe[1]);
 		pthread_mutex_destroy(&e->mu);
-		pthread_cond_destroy(&e->work_cv);
 		pthread_cond_destroy(&e->done_cv);
 		pthread_cond_destroy(&e->free_cv);
 	}

@@ -13,10 +13,16 @@
  * system calls.
  *
  * Threads: one acceptor, and workers that each serve one connection at a
- * time; when none is free the acceptor waits up to 2 ms for one that is
- * finishing, then starts another; idle workers beyond a few exit after a
- * while.  Callbacks of one connection run in one thread, one
- * at a time; callbacks of different connections run concurrently.
+ * time; when none is free the acceptor waits up to 2 ms (once per burst)
+ * for one that is finishing, then starts another; the newest idle worker
+ * gets the next connection, so idle workers beyond a few exit after a
+ * while.  Callbacks of one connection run in one thread, one at a time;
+ * callbacks of different connections run concurrently.
+ *
+ * Resources: connections open at once are capped by the open files limit
+ * (raised to the hard limit by am_engine_new); at the cap the connection
+ * idle longest outside a message is closed for a new one.  A silent MTA,
+ * macros, packets and read buffers are bounded (conn.c, README "Limits").
  *
  * Ownership: the engine owns the listening socket, the connections and
  * their struct am_mctx; the filter owns what it hangs on a connection
@@ -88,10 +94,11 @@ struct am_engine_conf {
 };
 
 /*
- * am_engine_new - bind and listen on conf->socket.  A stale unix socket
- * file is removed, a live one (something answers) is an error.  No thread
- * yet (call before fork, before dropping privileges).  NULL with err
- * filled on failure.
+ * am_engine_new - raise the soft RLIMIT_NOFILE to the hard limit and size
+ * the connection cap from it (logged when below the most), then bind and
+ * listen on conf->socket.  A stale unix socket file is removed, a live
+ * one (something answers) is an error.  No thread yet (call before fork,
+ * before dropping privileges).  NULL with err filled on failure.
  */
 struct am_engine *am_engine_new(const struct am_engine_conf *, char *err,
 	    size_t errlen);

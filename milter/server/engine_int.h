@@ -4,30 +4,47 @@
  * across the seam.  Private to server/; the filter sees engine.h only.
  *
  * Locking: struct am_engine's fields from mu to conns are guarded by it,
- * except failed (atomic, like msgs); run_thread and wake_sig are set by
- * am_engine_run before the acceptor starts, stuck after it stopped.  A
- * struct am_mctx belongs to the worker serving it, except next/prev (the
- * engine's list, under mu) and fd, which stop() may shutdown() while the
- * connection is on that list.
+ * except failed and bigbuf (atomic, like msgs); run_thread and wake_sig
+ * are set by am_engine_run before the acceptor starts, stuck after it
+ * stopped; conn_cap is set by am_engine_new.  A struct am_mctx belongs to
+ * the worker serving it, except next/prev and evicted (the engine's list,
+ * under mu), in_msg, nmsgs and idle_since (written by its worker, read by
+ * the acceptor: __atomic), and fd, which stop() or the acceptor (closing
+ * an idle connection at the cap) may shutdown() while the connection is
+ * on that list.
  */
 #ifndef AM_ENGINE_INT_H
 #define AM_ENGINE_INT_H
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "server/engine.h"
 #include "server/mproto.h"
 
 #define AM_MCTX_STAGES	8	/* macro stages, "CHMRTNLE" (conn.c) */
+#define ENGINE_THREADS_MAX	4096	/* workers, and connections open at once */
+
+/* a problem logged once, then counted: one line per 10 s (admit.c) */
+struct am_ratelog {
+	long		 last_ms;	/* when the last line was written */
+	unsigned long	 count;		/* since then, not logged */
+};
 
 struct am_mctx {
 	struct am_engine	*e;
 	int			 fd;
 	void			*priv;
 	uint32_t		 actions, steps;
-	int			 in_msg;
+	int			 in_msg;	/* __atomic, see above */
+	int			 nmsgs;		/* messages begun; __atomic */
+	long			 idle_since;	/* ms (am_engine_now_ms) the worker
+						   began waiting for the MTA, 0
+						   while it works; __atomic */
+	int			 evicted;	/* the acceptor closed it (mu) */
+	int			 negotiated;	/* OPTNEG done */
 	int			 at_eom;	/* header changes allowed */
 	enum am_mstat		 pending;	/* kept from a no-reply step */
 	enum am_mstat		 body_st;	/* of the body packet's pieces */
@@ -49,21 +66,60 @@ struct am_engine {
 	pthread_t		 acceptor;
 	int			 acceptor_on;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 work_cv;	/* a connection is queued */
 	pthread_cond_t		 done_cv;	/* a worker exited */
 	pthread_cond_t		 free_cv;	/* a worker finished a connection */
 	int			 acceptor_waits;	/* on free_cv */
+	int			 spawn_wait_ok;	/* see wait_free_worker */
 	int			*queue;		/* accepted, not yet served */
 	size_t			 qlen, qcap;
+	struct engine_idler	*idlers;	/* idle workers, newest on top */
 	int			 threads, idle;
 	int			 serving;	/* workers inside am_mctx_serve() */
+	int			 nconns;	/* open: queued or served */
+	int			 conn_cap;	/* most nconns; see conn_cap() */
+	int			 evicting;	/* evicted, not yet closed */
+	int			 accept_stop;	/* stop_accepting() began */
 	int			 stopping;
 	int			 failed;
 	struct am_mctx		*conns;
 	pthread_t		 run_thread;	/* in am_engine_run's sigwait */
 	int			 wake_sig;	/* sent to it when the acceptor fails */
 	int			 stuck;		/* workers left when run returned */
+	size_t			 bigbuf;	/* read buffer bytes beyond the
+						   start size, all connections;
+						   __atomic (conn.c) */
+	/* the acceptor thread's own (admit.c) */
+	struct am_ratelog	 cap_log;	/* at the cap, none idle */
+	struct am_ratelog	 short_log;	/* accept() short of fds */
+	int			 backoff_ms;	/* after that, 0 when not */
 };
+
+/* am_engine_now_ms - CLOCK_MONOTONIC in ms, never 0 (admit.c) */
+long	am_engine_now_ms(void);
+
+/* am_engine_deadline - now + ms, for pthread_cond_timedwait (engine.c) */
+void	am_engine_deadline(struct timespec *, unsigned long ms);
+
+/*
+ * admit.c, the acceptor's side of the connection cap:
+ * am_engine_nofile_cap - raise the soft RLIMIT_NOFILE to the hard one and
+ *	return the connections it allows (ENGINE_FDS_*), at most
+ *	ENGINE_THREADS_MAX; a lower cap is logged.  At start only.
+ * am_engine_admit - before accept(): wait until fewer than conn_cap
+ *	connections are open, closing the one idle longest (no message in
+ *	progress) to make room; new ones wait in the listen queue meanwhile.
+ *	Counts the next one in nconns: 0, or -1 when the acceptor is to stop.
+ * am_engine_unadmit - accept() gave none after am_engine_admit counted one.
+ * am_engine_accepted - accept() worked (ends a back-off, logged).
+ * am_engine_accept_short - accept() failed with err: 1 when it says the
+ *	system is short of descriptors or memory (logged, rate-limited,
+ *	after a back-off), 0 for any other error.
+ */
+int	am_engine_nofile_cap(void);
+int	am_engine_admit(struct am_engine *);
+void	am_engine_unadmit(struct am_engine *);
+void	am_engine_accepted(struct am_engine *);
+int	am_engine_accept_short(struct am_engine *, int err);
 
 /* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
 void	am_mctx_serve(struct am_engine *, int fd);

@@ -11,6 +11,7 @@
 #include <arpa/nameser.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 
 #include "dns/dns.h"
 #include "spf/dns_spf.h"
+#include "spf/dns_spf_seam.h"
 #include "spf/spf_check.h"
 
 #define NAME_TEXT_MAX	254	/* 253 characters and the NUL */
@@ -43,6 +45,7 @@ struct layer_state {
 	const char	*limit;		/* first limit exceeded, static */
 	char		 pending[PENDING_MAX][NAME_TEXT_MAX];
 	unsigned int	 npending, pos;
+	int		 pending_ptr;	/* the pending names came from a PTR */
 	struct am_dns_spf_exp	 exps[AM_DNS_SPF_EXP_MAX];
 	unsigned int	 nexp;
 	int		 exp_asked;	/* index + 1 of the exp= libspf2 wants */
@@ -219,6 +222,8 @@ out_of_memory(SPF_dns_server_t *srv)
 	struct layer_state	*ls = state(srv);
 	SPF_dns_rr_t		*rr = ls->spare;
 
+	/* a local failure, not a DNS one: the message's error (dns.h) */
+	am_dns_budget_local(ls->budget, AM_DNS_LOCAL_MEMORY, ENOMEM);
 	ls->spare = SPF_dns_rr_new_init(srv, "", ns_t_any, 0, TRY_AGAIN);
 	if (rr == NULL)		/* two failures in a row: nothing left */
 		rr = SPF_dns_rr_new_init(srv, "", ns_t_any, 0, TRY_AGAIN);
@@ -237,21 +242,23 @@ set_limit(struct layer_state *ls, const char *why)
  * count_term - RFC 7208 4.6.4: a query that starts a DNS term (include,
  * redirect, a, mx, ptr, exists) counts; the first SPF record lookup and
  * the address lookups of the names an MX or PTR answer gave do not.
+ * Returns 1 for the address lookup of a name a PTR answer gave, else 0.
  */
-static void
+static int
 count_term(struct layer_state *ls, const char *name, ns_type type)
 {
 	if (type == ns_t_a || type == ns_t_aaaa) {
 		if (ls->pos < ls->npending &&
 		    strcasecmp(ls->pending[ls->pos], name) == 0) {
 			ls->pos++;		/* an MX or PTR host */
-			return;
+			return ls->pending_ptr;
 		}
 		ls->npending = ls->pos = 0;
 	} else if (type == ns_t_txt && ls->ntxt++ == 0)
-		return;				/* the record itself */
+		return 0;			/* the record itself */
 	if (++ls->nterms > AM_DNS_SPF_TERMS_MAX)
 		set_limit(ls, "more than 10 DNS lookups");
+	return 0;
 }
 
 /* note_hosts - remember the host names of an MX or PTR answer */
@@ -261,6 +268,7 @@ note_hosts(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type)
 	int	 i;
 
 	ls->npending = ls->pos = 0;
+	ls->pending_ptr = type == ns_t_ptr;
 	if (type == ns_t_mx && rr->num_rr > AM_DNS_SPF_MX_MAX)
 		set_limit(ls, "more than 10 MX names");
 	/*
@@ -422,32 +430,23 @@ any_answer(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type, int fam,
 	return 0;
 }
 
-/* lookup - SPF_dns_lookup_t: one question through am_dns */
-static SPF_dns_rr_t *
-lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
+/*
+ * am_dns_spf_answer - an am_dns outcome as the record libspf2 gets
+ * (dns_spf_seam.h): records copied and checked, MX and PTR names noted,
+ * limits noted; never NULL
+ */
+SPF_dns_rr_t *
+am_dns_spf_answer(SPF_dns_server_t *srv, const char *domain, ns_type type,
+    enum am_dns_status st, const struct ub_result *res)
 {
 	struct layer_state	*ls = state(srv);
-	struct ub_result	*res = NULL;
-	enum am_dns_status	 st;
 	SPF_dns_rr_t		*rr;
 	const char		*real;
 	int			 fam, i;
 
-	(void)cache;
-	if ((rr = exp_marked(srv, domain, type)) != NULL)
-		return rr;
 	real = any_marker(domain, &fam);
-	if (type != ns_t_spf)
-		count_term(ls, domain, type);
-	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
-		st = AM_DNS_NODATA;
-	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
-		st = AM_DNS_NXDOMAIN;		/* already permerror */
-	else
-		st = am_dns_query(ls->dns, ls->budget, real, (int)type, &res);
-	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
-	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
-		ls->nvoid++;
+	if (st != AM_DNS_OK)
+		res = NULL;
 	rr = SPF_dns_rr_new_init(srv, domain, type,
 	    res != NULL ? res->ttl : 0, herrno_of(st));
 	if (rr != NULL && res != NULL && (fill(rr, res, type) == -1 ||
@@ -464,8 +463,49 @@ lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
 		if (am_spf_record_mechanisms(rr->rr[i]->txt) >
 		    AM_DNS_SPF_LIB_MECH_MAX)
 			set_limit(ls, "more mechanisms than libspf2 evaluates (64)");
-	am_dns_result_free(res);
 	return rr != NULL ? rr : out_of_memory(srv);
+}
+
+/* lookup - SPF_dns_lookup_t: one question through am_dns */
+static SPF_dns_rr_t *
+lookup(SPF_dns_server_t *srv, const char *domain, ns_type type, int cache)
+{
+	struct layer_state	*ls = state(srv);
+	struct ub_result	*res = NULL;
+	enum am_dns_status	 st;
+	SPF_dns_rr_t		*rr;
+	const char		*real;
+	int			 fam, ptr_host = 0;
+
+	(void)cache;
+	if ((rr = exp_marked(srv, domain, type)) != NULL)
+		return rr;
+	real = any_marker(domain, &fam);
+	if (type != ns_t_spf)
+		ptr_host = count_term(ls, domain, type);
+	if (type == ns_t_spf)			/* RFC 7208 3.1: never asked */
+		st = AM_DNS_NODATA;
+	else if (counts_void(type) && ls->nvoid > AM_DNS_SPF_VOID_MAX)
+		st = AM_DNS_NXDOMAIN;		/* already permerror */
+	else
+		st = am_dns_query(ls->dns, ls->budget, real, (int)type, &res);
+	if (counts_void(type) && st != AM_DNS_OK && st != AM_DNS_TEMP &&
+	    ls->nvoid <= AM_DNS_SPF_VOID_MAX)
+		ls->nvoid++;
+	/*
+	 * RFC 7208 5.5: "If a DNS error occurs while doing an A RR lookup,
+	 * then that domain name is skipped and the search continues" (also
+	 * for %{p}, 7.3).  libspf2 makes it a temperror; a name that cannot
+	 * be validated is a name without addresses.  Not a void lookup.  A
+	 * message whose DNS budget ran out (or that met a local failure)
+	 * stays a temperror.
+	 */
+	if (ptr_host && st == AM_DNS_TEMP && (ls->budget == NULL ||
+	    (ls->budget->exhausted == 0 && ls->budget->local_what == NULL)))
+		st = AM_DNS_NXDOMAIN;
+	rr = am_dns_spf_answer(srv, domain, type, st, res);
+	am_dns_result_free(res);
+	return rr;
 }
 
 /* am_dns_spf_new - a layer for one SPF_server_t */

@@ -22,6 +22,10 @@
  * rewritten for libspf2 (CIDR /0, exp= marker); address lookups under an
  * AM_SPF_ANY* marker label are answered for the real name (see
  * spf_check.h).  DNS terms and MX names are counted (RFC 7208 4.6.4).
+ * RFC 7208 5.5: a DNS error (TEMP) on the address lookup of a name a PTR
+ * answer gave is answered HOST_NOT_FOUND, so libspf2 skips that name
+ * instead of giving temperror (unless the message's DNS budget ran out
+ * or met a local failure).
  *
  * RFC 7208 4.6.4 void lookups: every A, AAAA, MX or PTR lookup answered
  * NXDOMAIN or NODATA (or with an unaskable name) counts.  TXT lookups do

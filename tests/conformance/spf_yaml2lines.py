@@ -136,4 +136,5 @@ def main():
                              field(t.get('explanation', ''))]))
 
 
-main()
+if __name__ == '__main__':
+    main()

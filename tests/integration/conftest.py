@@ -60,6 +60,22 @@ MILTER_CONFIGS = {
     "dnsslow-tempfail": ([("OnTempError", "tempfail"),
                           ("DNSTimeout", "1")], "blackhole"),
     "milterdown": (None, "none"),
+    # Postfix's milter_protocol per listener (LISTENER_PARAMS): 2 and 4
+    # offer no SMFIP_HDR_LEADSPC, 6 does (issue 15, defect 8)
+    "proto2": ([], "nsd"),
+    "proto4": ([], "nsd"),
+    "proto6": ([], "nsd"),
+    # a client Postfix treats as remote for header rewriting: it neither
+    # adds a missing From nor rewrites address headers (issue 15)
+    "remote-rewrite": ([], "nsd"),
+}
+
+# smtpd -o settings of a listener besides its milter
+LISTENER_PARAMS = {
+    "proto2": {"milter_protocol": "2"},
+    "proto4": {"milter_protocol": "4"},
+    "proto6": {"milter_protocol": "6"},
+    "remote-rewrite": {"local_header_rewrite_clients": ""},
 }
 
 
@@ -91,10 +107,12 @@ def stack(authmilter_bin, nsd, workdir):
                                overrides)
                 milters[name] = m.start()
                 mport = m.port
-            listeners[name] = (free_port(), {
+            params = {
                 "smtpd_milters": "inet:127.0.0.1:%d" % mport,
                 "milter_default_action": "tempfail",
-            })
+            }
+            params.update(LISTENER_PARAMS.get(name, {}))
+            listeners[name] = (free_port(), params)
         pf = Postfix(listeners).start()
         yield Stack(pf, milters, nsd)
     finally:

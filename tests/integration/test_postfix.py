@@ -11,6 +11,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from milter_harness import (AUTHSERV_ID, BAD_IP, GOOD_IP, GOOD_IP6,
                             IGNORED_IP, assert_ar, make_msg, sign)
 from postfix import headers_of, queue_id_of
@@ -293,3 +295,107 @@ def test_dkim_simple_unusual_whitespace(stack, keys):
                       DKIM_PASS, DMARC_PASS])
     # what was signed arrived unchanged
     assert b"X-Tight:no-space\n" in raw and b"Subject:  two  spaces" in raw
+
+
+def leadspc_msg(subject_line, n):
+    """a c=simple/simple signed message whose Subject line is given raw"""
+    return (b"From: user@example.org\r\n"
+            b"To: rcpt@example.net\r\n" + subject_line + b"\r\n"
+            b"Date: Tue, 24 Nov 2026 12:00:00 +0000\r\n"
+            b"Message-ID: <pf-leadspc-%s@example.org>\r\n"
+            b"\r\n"
+            b"Body\r\n" % n.encode())
+
+
+@pytest.mark.parametrize("protocol", ["2", "4", "6"])
+@pytest.mark.parametrize("line,lost_before_6", [
+    (b"Subject:\tafter a tab", False),
+    (b"Subject:  two spaces", False),
+    (b"Subject:no-space", True),
+], ids=["tab", "two-spaces", "no-space"])
+def test_milter_protocol_header_space(stack, keys, protocol, line,
+                                      lost_before_6):
+    """issue 15, defect 8: Postfix's milter_protocol 2 and 4 offer no
+    SMFIP_HDR_LEADSPC and drop one space after a header's colon;
+    authmilter puts it back unless a tab follows (tests/milter/
+    test_leadspc.py).  SPF fails (example.com's range), so DMARC of the
+    p=reject domain rests on the c=simple signature: "Subject:<tab>" and
+    "Subject:  " pass under every version; "Subject:no-space" cannot be
+    told from "Subject: no-space" under 2 and 4 and is rejected."""
+    pf = stack.postfix
+    n = "%s-%s" % (protocol, re.sub(rb"[^a-z]", b"", line[8:]).decode())
+    msg = sign(leadspc_msg(line, n), "rsa", "example.org", keys.rsa_key,
+               hcanon="simple", bcanon="simple",
+               include_headers=["from", "to", "subject", "date",
+                                "message-id"])
+    code, text = pf.send("proto" + protocol, msg, "user@example.org",
+                         addr=BAD_IP, helo="mail.example.com")
+    needle = "<pf-leadspc-%s@example.org>" % n
+    if lost_before_6 and protocol != "6":
+        assert code == 550 and "5.7.26" in text, (code, text)
+        assert no_delivery(pf, needle)
+        return
+    assert code == 250, (code, text, pf.log()[-2000:])
+    raw = pf.delivered(needle)
+    assert raw is not None, pf.log()[-3000:]
+    value = assert_ar_on_top(raw)
+    assert_ar(value, [("spf", "fail", {"smtp.mailfrom": "user@example.org"}),
+                      DKIM_PASS, DMARC_PASS])
+    # the header as signed reached the mailbox unchanged
+    assert line + b"\n" in raw, raw[:600]
+
+
+@pytest.mark.parametrize("from_line", [
+    b"From: <user@example.org> junk\r\n",
+    b"From: user@@example.org\r\n",
+    b"",
+], ids=["junk-after-address", "double-at", "missing"])
+def test_unusable_or_missing_from_rejected(stack, from_line):
+    """issue 15, policy gap: OnMalformedFrom / OnMissingFrom (default
+    reject) through Postfix: 550 5.7.1 to the client, nothing delivered,
+    the log line says why.  The listener has local_header_rewrite_clients
+    empty, as for any remote client: for a client that matches it
+    (default: this host's own addresses) Postfix's cleanup adds a missing
+    From from the envelope sender and rewrites address headers, so the
+    milter never sees those forms (test_local_rewrite_repairs_from)."""
+    pf = stack.postfix
+    mid = "<pf-from-%d@example.com>" % len(from_line)
+    msg = (from_line + b"To: rcpt@example.net\r\nSubject: s\r\n"
+           b"Date: Tue, 24 Nov 2026 12:00:00 +0000\r\n"
+           b"Message-ID: " + mid.encode() + b"\r\n\r\nhi\r\n")
+    code, text = pf.send("remote-rewrite", msg, "attacker@example.com",
+                         addr=BAD_IP, helo="mail.example.com")
+    assert code == 550 and text.startswith("5.7.1 "), (code, text)
+    assert ("no From header" if not from_line else
+            "not a valid address") in text, text
+    assert no_delivery(pf, mid)
+    # cleanup(8) logged "QID: message-id=<...>" before the milter's verdict
+    m = re.search(r"([0-9A-Za-z]+): message-id=" + re.escape(mid), pf.log())
+    assert m, pf.log()[-2000:]
+    line = stack.milters["remote-rewrite"].summary(m.group(1))
+    assert line["dmarc"] == "permerror", line["line"]
+    assert line["reason"].endswith("From reject"), line["line"]
+
+
+@pytest.mark.parametrize("from_line,want", [
+    (b"From: user@@example.org\r\n", "reject"),
+    (b"", "accept"),
+], ids=["double-at", "missing"])
+def test_local_rewrite_repairs_from(stack, from_line, want):
+    """what the milter sees depends on Postfix: for a client in
+    local_header_rewrite_clients (here the default listener, reached from
+    127.0.0.1) cleanup rewrites "user@@example.org" into an address of
+    example.org (a DMARC failure, 5.7.26) and adds a missing From from the
+    envelope sender (example.com, p=none: delivered)"""
+    pf = stack.postfix
+    mid = "<pf-local-%d@example.com>" % len(from_line)
+    msg = (from_line + b"To: rcpt@example.net\r\nSubject: s\r\n"
+           b"Message-ID: " + mid.encode() + b"\r\n\r\nhi\r\n")
+    code, text = pf.send("default", msg, "attacker@example.com",
+                         addr=BAD_IP, helo="mail.example.com")
+    if want == "reject":
+        assert code == 550 and text.startswith("5.7.26 "), (code, text)
+        return
+    assert code == 250, (code, text)
+    raw = pf.delivered(mid)
+    assert raw is not None and b"\nFrom: attacker@example.com\n" in raw, raw

@@ -146,3 +146,30 @@ def test_sendmail_milter_down_tempfail(sendmail):
     finally:
         down.stop()
         down.cleanup()
+
+
+@pytest.mark.parametrize("line", [b"Subject:\tafter a tab",
+                                  b"Subject:no-space",
+                                  b"Subject: \tspace then tab"],
+                         ids=["tab", "no-space", "space-tab"])
+def test_sendmail_header_space_simple(sendmail, keys, line):
+    """issue 15, defect 8: Sendmail 8.14+ speaks milter protocol 6 and
+    offers SMFIP_HDR_LEADSPC, which authmilter takes: every form after the
+    colon arrives as written, so a c=simple signature over it verifies
+    (SPF fails: DMARC rests on it)"""
+    n = re.sub(rb"[^a-z]", b"", line[8:]).decode()
+    msg = (b"From: user@example.org\r\nTo: root@example.net\r\n" + line +
+           b"\r\nDate: Tue, 24 Nov 2026 12:00:00 +0000\r\n"
+           b"Message-ID: <sm-leadspc-" + n.encode() + b"@example.org>\r\n"
+           b"\r\nBody\r\n")
+    msg = sign(msg, "rsa", "example.org", keys.rsa_key, hcanon="simple",
+               bcanon="simple", include_headers=["from", "to", "subject",
+                                                 "date", "message-id"])
+    code, text = sendmail.send(msg, "user@example.org", source=BAD_IP,
+                               helo="mail.example.com")
+    assert code == 250, (code, text, sendmail.log()[-2000:])
+    raw = sendmail.delivered("<sm-leadspc-%s@example.org>" % n)
+    assert raw is not None, sendmail.log()[-3000:]
+    assert_ar(ar_on_top(raw), [
+        ("spf", "fail", {"smtp.mailfrom": "user@example.org"}),
+        DKIM_PASS, DMARC_PASS])

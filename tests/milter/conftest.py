@@ -35,6 +35,8 @@ import dns.rcode  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
 from milterclient import parse_socket, run_transaction, split_message  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from loopnsd import NSD_CONF, free_port  # noqa: E402
 
 AUTHSERV_ID = "mx.authmilter.example"
 
@@ -50,24 +52,6 @@ DKNEWKEY = "/usr/bin/dknewkey"
 
 
 # ---------------------------------------------------------------- helpers
-
-def free_port():
-    """a loopback port free for both TCP and UDP right now"""
-    for _ in range(100):
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        t.bind(("127.0.0.1", 0))
-        port = t.getsockname()[1]
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-        return port
-    raise RuntimeError("no free port")
-
 
 def wait_for(pred, timeout, interval=0.02):
     end = time.monotonic() + timeout
@@ -446,26 +430,6 @@ class NsdServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-NSD_CONF = """server:
-    ip-address: 127.0.0.1@%(port)d
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "%(dir)s"
-    zonelistfile: "%(dir)s/zone.list"
-    xfrdfile: "%(dir)s/xfrd.state"
-    pidfile: "%(dir)s/nsd.pid"
-    logfile: "%(dir)s/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: "."
-    zonefile: "%(dir)s/root.zone"
-"""
 
 
 class BlackHole:

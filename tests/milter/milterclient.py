@@ -27,8 +27,10 @@ What the filter asked for at negotiation is honoured:
   - SMFIP_NO<step>: the step is not sent;
   - SMFIP_NR_<step>: no reply is read for it;
   - SMFIP_HDR_LEADSPC: header values are sent exactly as they follow the
-    colon in the message (leading whitespace kept); without it the leading
-    whitespace is stripped, as Postfix does.
+    colon in the message (leading whitespace kept); without it one space
+    (not a tab) right after the colon is dropped, as Postfix
+    (src/milter/milter8.c milter8_header) and sendmail (milter.c
+    milter_headers) do.
 Folded header values are sent with "\\n" line breaks, as Postfix and sendmail
 send them; body chunks are sent as given (CRLF lines), at most 65535 bytes
 each.
@@ -439,8 +441,8 @@ class MilterClient:
         if isinstance(value, bytes):
             value = value.decode("utf-8", "surrogateescape")
         value = value.replace("\r\n", "\n")
-        if not self.has(SMFIP_HDR_LEADSPC):
-            value = value.lstrip(" \t")
+        if not self.has(SMFIP_HDR_LEADSPC) and value.startswith(" "):
+            value = value[1:]       # one space, never a tab
         return self._step("header", SMFIC_HEADER, _cstr(name) + _cstr(value),
                           SMFIP_NOHDRS, SMFIP_NR_HDR, macros)
 
@@ -566,13 +568,16 @@ def run_transaction(spec, message, *, client_addr="192.0.2.10", family="4",
                     rcpts=("<rcpt@example.net>",), queue_id="TESTQID",
                     auth_authen=None, mta_name="mx.authmilter.example",
                     timeout=30.0, offer_actions=SMFIF_ALL,
-                    offer_protocol=SMFIP_ALL, send_macros=True):
+                    offer_protocol=SMFIP_ALL, send_macros=True,
+                    version=MILTER_VERSION):
     """One SMTP connection with one message, the way an MTA drives a
     filter.  message: bytes of an RFC 5322 message, or ([(name, value)],
-    body).  helo=None skips HELO; send_macros=False sends no macro at all.
-    Returns the MilterResult of the step that ended it."""
+    body).  helo=None skips HELO; send_macros=False sends no macro at all;
+    version: the protocol version offered (2 to 6; offer_protocol should
+    then hold only the steps that version has, as Postfix's milter_protocol
+    does).  Returns the MilterResult of the step that ended it."""
     with MilterClient(spec, timeout=timeout) as c:
-        c.optneg(offer_actions, offer_protocol)
+        c.optneg(offer_actions, offer_protocol, version)
         res = c.connect(client_name, family, client_port, client_addr,
                         macros=send_macros and {
                             "j": mta_name, "{daemon_name}": "smtpd"})

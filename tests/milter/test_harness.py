@@ -217,7 +217,10 @@ def test_client_without_leadspc_and_with_replies():
     assert res.action == "replycode" and res.reply == "550 5.7.26 no"
     assert res.rejected and res.reply_code == "550"
     hdrs = [tuple(d.split(b"\0")[:2]) for d in f.commands(b"L")]
-    assert (b"Subject", b"two  spaces") in hdrs
+    # without HDR_LEADSPC one space after the colon is dropped, as Postfix
+    # (milter8.c milter8_header) and sendmail (milter.c) drop it
+    assert (b"Subject", b" two  spaces") in hdrs
+    assert (b"X-Folded", b"first\n\tsecond") in hdrs
     assert f.commands(b"R") and f.commands(b"T")   # not negotiated away
     assert res.client.symlists == {"mail": ["i", "{auth_authen}"]}
 

@@ -84,12 +84,13 @@ def test_from_with_two_addresses_strictest_wins(milter, value):
 
 
 def test_no_from_is_permerror(milter):
+    """no From: dmarc=permerror, rejected by OnMissingFrom (default
+    reject; tests/milter/test_from_policy.py has the other actions)"""
     res = milter.send(make_msg(from_headers=[]),
                       mailfrom="<user@example.org>", client_addr=GOOD_IP)
-    ar = accepted_ar(res)
-    _, got = ar_entries(ar)
-    dmarc = [g for g in got if g[0] == "dmarc"]
-    assert [g[1] for g in dmarc] == ["permerror"], ar
+    rejected(res, "550", "5.7.1")
+    s = milter.summary(res.qid)
+    assert s["dmarc"] == "permerror", s["line"]
 
 
 def assert_exempt(ar):

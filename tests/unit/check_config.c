@@ -105,6 +105,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->add_received_spf, 0);
 	ck_assert_int_eq(cfg->on_temperror, AM_ACT_ACCEPT);
 	ck_assert_int_eq(cfg->on_internal_error, AM_ACT_TEMPFAIL);
+	ck_assert_int_eq(cfg->on_malformed_from, AM_ACT_REJECT);
+	ck_assert_int_eq(cfg->on_missing_from, AM_ACT_REJECT);
 	ck_assert_int_eq(cfg->syslog, 1);
 	ck_assert_int_eq(cfg->syslog_facility, LOG_MAIL);
 	ck_assert_int_eq(cfg->log_level, AM_LOG_INFO);
@@ -149,6 +151,8 @@ START_TEST(test_good_file)
 	ck_assert_int_eq(cfg->add_received_spf, 1);
 	ck_assert_int_eq(cfg->on_temperror, AM_ACT_TEMPFAIL);
 	ck_assert_int_eq(cfg->on_internal_error, AM_ACT_ACCEPT);
+	ck_assert_int_eq(cfg->on_malformed_from, AM_ACT_QUARANTINE);
+	ck_assert_int_eq(cfg->on_missing_from, AM_ACT_ACCEPT);
 	ck_assert_int_eq(cfg->syslog, 0);
 	ck_assert_int_eq(cfg->syslog_facility, LOG_LOCAL5);
 	ck_assert_int_eq(cfg->log_level, AM_LOG_DEBUG);
@@ -182,6 +186,8 @@ START_TEST(test_shipped_file)
 	ck_assert_int_eq(cfg->add_received_spf, def->add_received_spf);
 	ck_assert_int_eq(cfg->on_temperror, def->on_temperror);
 	ck_assert_int_eq(cfg->on_internal_error, def->on_internal_error);
+	ck_assert_int_eq(cfg->on_malformed_from, def->on_malformed_from);
+	ck_assert_int_eq(cfg->on_missing_from, def->on_missing_from);
 	ck_assert_int_eq(cfg->syslog, def->syslog);
 	ck_assert_int_eq(cfg->syslog_facility, def->syslog_facility);
 	ck_assert_int_eq(cfg->log_level, def->log_level);
@@ -232,6 +238,8 @@ static const struct {
 	    "number from 1 to 32" },
 	{ "bad-ontemperror.conf", 1,
 	    "OnTempError: \"reject\" is not accept or tempfail" },
+	{ "bad-onmalformedfrom.conf", 1, "OnMalformedFrom: \"tempfail\" is "
+	    "not accept, quarantine or reject" },
 	{ "bad-facility.conf", 1, "SyslogFacility: \"kern\" is not one of "
 	    "mail, daemon, user, local0 .. local7" },
 	{ "bad-loglevel.conf", 1,

@@ -9,6 +9,9 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
+#include <poll.h>
+#include <pthread.h>
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,6 +551,60 @@ static const struct {
 	    DM("example.com") "\"v=DMARC1; p=reject\"" },
 	    { "mail.example.com" }, NULL, { "pass:example.com" }, 0,
 	    { AM_DMARC_FAIL, P_QU, "p", 0, 0, "mail.example.com", "mail.example.com", 0, 100 } },
+	/*
+	 * Several DMARC records at one name.  RFC 9989 4.10 steps 2 and 6:
+	 * they are all discarded and the walk goes on, so the author domain's
+	 * Organizational Domain (or PSD) supplies the policy.  RFC 7489 6.6.3:
+	 * only an empty set at the author domain leads to the org domain
+	 * (step 3); several records end discovery with no DMARC (step 5).
+	 */
+	{ "9989: several records at the author domain: the org's sp", { "example.com" },
+	    { DM("sub.example.com") "\"v=DMARC1; p=none\"",
+	    DM("sub.example.com") "\"v=DMARC1; p=none; rua=mailto:x@example.com\"",
+	    DM("example.com") "\"v=DMARC1; p=reject; sp=quarantine\"" },
+	    { "sub.example.com" }, NULL, { NULL }, 0,
+	    { AM_DMARC_FAIL, P_QU, "sp", 0, 0, "example.com", "example.com", 0, 100 } },
+	{ "9989: several records, one with a bad tag, still several", { "example.com" },
+	    { DM("sub.example.com") "\"v=DMARC1; p=bogus\"",
+	    DM("sub.example.com") "\"v=DMARC1; p=none\"",
+	    DM("example.com") "\"v=DMARC1; p=reject\"" },
+	    { "sub.example.com" }, NULL, { NULL }, 0,
+	    { AM_DMARC_FAIL, P_RE, "p", 0, 0, "example.com", "example.com", 0, 100 } },
+	{ "9989: several records at a psd=y name: no PSD, none", { "example" },
+	    { DM("example") "\"v=DMARC1; p=reject; psd=y\"",
+	    DM("example") "\"v=DMARC1; p=quarantine; psd=y\"", HOST("a.b.example") },
+	    { "a.b.example" }, NULL, { NULL }, 0,
+	    { AM_DMARC_NONE, P_UN, "", 0, 0, "", "a.b.example", 0, 100 } },
+	{ "9989: several psd=n records do not stop the walk", { "example.com" },
+	    { DM("mail.example.com") "\"v=DMARC1; p=none; psd=n\"",
+	    DM("mail.example.com") "\"v=DMARC1; p=quarantine; psd=n\"",
+	    DM("example.com") "\"v=DMARC1; p=reject\"", HOST("a.mail.example.com") },
+	    { "a.mail.example.com" }, NULL, { "pass:example.com" }, 0,
+	    { AM_DMARC_PASS, P_RE, "p", 0, 1, "example.com", "example.com", 0, 100 } },
+	{ "7489: several records at the author domain: none, no org", { "example.co.uk" },
+	    { DM("sub.example.co.uk") "\"v=DMARC1; p=none\"",
+	    DM("sub.example.co.uk") "\"v=DMARC1; p=none; rua=mailto:x@example.co.uk\"",
+	    DM("example.co.uk") "\"v=DMARC1; p=reject; sp=quarantine\"" },
+	    { "sub.example.co.uk" }, NULL, { NULL }, 1,
+	    { AM_DMARC_NONE, P_UN, "", 0, 0, "", "example.co.uk", 0, 100 } },
+	{ "7489: several at the author, a non-DMARC TXT beside", { "example.co.uk" },
+	    { DM("sub.example.co.uk") "\"v=DMARC1; p=none\"",
+	    DM("sub.example.co.uk") "\"v=DMARC1; p=quarantine\"",
+	    DM("sub.example.co.uk") "\"v=spf1 -all\"",
+	    DM("example.co.uk") "\"v=DMARC1; p=reject\"" },
+	    { "sub.example.co.uk" }, NULL, { NULL }, 1,
+	    { AM_DMARC_NONE, P_UN, "", 0, 0, "", "example.co.uk", 0, 100 } },
+	{ "7489: several records at the org domain: none", { "example.co.uk" },
+	    { DM("example.co.uk") "\"v=DMARC1; p=reject\"",
+	    DM("example.co.uk") "\"v=DMARC1; p=quarantine\"" },
+	    { "sub.example.co.uk" }, NULL, { NULL }, 1,
+	    { AM_DMARC_NONE, P_UN, "", 0, 0, "", "example.co.uk", 0, 100 } },
+	{ "7489: one DMARC record and a non-DMARC TXT: the record", { "example.co.uk" },
+	    { DM("sub.example.co.uk") "\"v=DMARC1; p=quarantine\"",
+	    DM("sub.example.co.uk") "\"v=DMARC1x; p=none\"",
+	    DM("example.co.uk") "\"v=DMARC1; p=reject\"" },
+	    { "sub.example.co.uk" }, NULL, { NULL }, 1,
+	    { AM_DMARC_FAIL, P_QU, "p", 0, 0, "sub.example.co.uk", "example.co.uk", 0, 100 } },
 	/* RFC 7489 mode: PSL org domain, pct, np/psd/t ignored */
 	{ "7489: sp, pct, t/np/psd ignored", { "example.co.uk" },
 	    { DM("example.co.uk") "\"v=DMARC1; p=reject; sp=quarantine; pct=25; np=none; t=y; psd=y\"" },
@@ -761,6 +818,167 @@ START_TEST(test_temperror)
 END_TEST
 
 /* dmarc_suite - the suite */
+/*
+ * A tiny authoritative server on loopback for the CNAME case, which
+ * libunbound's local data cannot express: there a CNAME is answered
+ * without its target's rcode.  On the wire (nsd does the same) an A query
+ * for a CNAME whose target is gone gets the CNAME and NXDOMAIN (RFC 6604
+ * section 3).  Names: _dmarc.example.com TXT; cn.example.com CNAME
+ * gone.example.net (dangling); example.com exists without data; every
+ * other name NXDOMAIN.
+ */
+static int		 wire_fd = -1;
+static volatile int	 wire_stop;
+
+/* wire_name - the query name in lower case, dotted; offset past it or 0 */
+static size_t
+wire_name(const unsigned char *p, size_t len, size_t off, char *out, size_t outlen)
+{
+	size_t	 o = 0, n, i;
+
+	while (off < len && (n = p[off]) != 0) {
+		if (n > 63 || off + 1 + n > len || o + n + 2 > outlen)
+			return 0;
+		for (i = 0; i < n; i++)
+			out[o++] = (char)tolower(p[off + 1 + i]);
+		out[o++] = '.';
+		off += 1 + n;
+	}
+	if (off >= len)
+		return 0;
+	out[o > 0 ? o - 1 : 0] = '\0';
+	return off + 1;
+}
+
+/* wire_rr - append one answer RR (owner: the question) */
+static size_t
+wire_rr(unsigned char *b, size_t o, int type, const unsigned char *rd, size_t rdlen)
+{
+	const unsigned char	 hdr[] = { 0xc0, 0x0c, 0, (unsigned char)type, 0, 1,
+				    0, 0, 1, 0x2c, 0, (unsigned char)rdlen };
+
+	memcpy(b + o, hdr, sizeof(hdr));
+	memcpy(b + o + sizeof(hdr), rd, rdlen);
+	return o + sizeof(hdr) + rdlen;
+}
+
+/* wire_answer - the reply to one query in q; its length, or 0 to drop it */
+static size_t
+wire_answer(const unsigned char *q, size_t len, unsigned char *b)
+{
+	static const unsigned char cname[] = "\4gone\7example\3net";
+	static const char	 txt[] = "v=DMARC1; p=none; sp=quarantine; np=reject";
+	unsigned char		 rd[64];
+	char			 name[256];
+	size_t			 end, o;
+	int			 type, rcode = 3, an = 0;
+
+	if (len < 12 || (end = wire_name(q, len, 12, name, sizeof(name))) == 0 ||
+	    end + 4 > len)
+		return 0;
+	type = q[end] << 8 | q[end + 1];
+	memcpy(b, q, end + 4);			/* id and question */
+	o = end + 4;
+	if (strcmp(name, "cn.example.com") == 0) {
+		o = wire_rr(b, o, 5, cname, sizeof(cname));
+		rcode = type == 5 ? 0 : 3;	/* the target's NXDOMAIN */
+		an = 1;
+	} else if (strcmp(name, "_dmarc.example.com") == 0 && type == 16) {
+		rd[0] = sizeof(txt) - 1;
+		memcpy(rd + 1, txt, sizeof(txt) - 1);
+		o = wire_rr(b, o, 16, rd, sizeof(txt));
+		rcode = 0;
+		an = 1;
+	} else if (strcmp(name, "example.com") == 0 ||
+	    strcmp(name, "_dmarc.example.com") == 0)
+		rcode = 0;			/* NODATA */
+	b[2] = 0x84 | (q[2] & 0x01);		/* QR AA, RD copied */
+	b[3] = (unsigned char)rcode;
+	b[4] = 0, b[5] = 1, b[6] = 0, b[7] = (unsigned char)an;
+	b[8] = b[9] = b[10] = b[11] = 0;
+	return o;
+}
+
+/* wire_serve - thread: answer until wire_stop */
+static void *
+wire_serve(void *arg)
+{
+	unsigned char		 q[512], b[1024];
+	struct sockaddr_in	 from;
+	socklen_t		 flen;
+	struct pollfd		 pfd;
+	ssize_t			 n;
+	size_t			 rlen;
+
+	(void)arg;
+	pfd.fd = wire_fd;
+	pfd.events = POLLIN;
+	while (!wire_stop) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		flen = sizeof(from);
+		n = recvfrom(wire_fd, q, sizeof(q), 0, (struct sockaddr *)&from, &flen);
+		if (n > 0 && (rlen = wire_answer(q, (size_t)n, b)) > 0)
+			(void)sendto(wire_fd, b, rlen, 0, (struct sockaddr *)&from, flen);
+	}
+	return NULL;
+}
+
+START_TEST(test_np_dangling_cname)
+{
+	static const struct {
+		const char		*from;
+		enum am_dmarc_policy	 policy;
+		const char		*tag;
+	} c[] = {
+		{ "cn.example.com", P_QU, "sp" },	/* a CNAME: exists */
+		{ "nx.example.com", P_RE, "np" },	/* NXDOMAIN: does not */
+	};
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	const char		*ns[1];
+	char			 addr[64], err[256];
+	char			 from[1][AM_DOMAIN_MAX + 1];
+	struct am_dns_opts	 o;
+	struct am_dns		*dns;
+	struct am_results	 r;
+	struct am_dmarc_res	 d;
+	pthread_t		 t;
+	size_t			 i;
+
+	wire_fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ck_assert_int_ge(wire_fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(wire_fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(wire_fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1@%u", ntohs(sin.sin_port));
+	wire_stop = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, wire_serve, NULL), 0);
+	memset(&o, 0, sizeof(o));
+	ns[0] = addr;
+	o.nameservers = ns;
+	o.nnameservers = 1;
+	o.timeout = 2;
+	dns = am_dns_new(&o, err, sizeof(err));
+	ck_assert_msg(dns != NULL, "am_dns_new: %s", err);
+	for (i = 0; i < nitems(c); i++) {
+		snprintf(from[0], sizeof(from[0]), "%s", c[i].from);
+		fill_results(NULL, NULL, 0, &r);
+		ck_assert_int_eq(am_dmarc_eval(dns, NULL, NULL, from, 1, &r, &d), 0);
+		ck_assert_msg(d.result == AM_DMARC_FAIL && d.policy == c[i].policy &&
+		    strcmp(d.policy_tag, c[i].tag) == 0,
+		    "%s: result %d policy %d tag %s (%s)", c[i].from, d.result,
+		    d.policy, d.policy_tag, d.reason);
+	}
+	am_dns_free(dns);
+	wire_stop = 1;
+	pthread_join(t, NULL);
+	close(wire_fd);
+}
+END_TEST
+
 static Suite *
 dmarc_suite(void)
 {
@@ -781,6 +999,7 @@ dmarc_suite(void)
 	tcase_add_loop_test(tc, test_e2e_table, 0, nitems(e2e));
 	tcase_add_test(tc, test_no_from);
 	tcase_add_test(tc, test_temperror);
+	tcase_add_test(tc, test_np_dangling_cname);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,14 +3,19 @@
  * records, NXDOMAIN, NODATA, A/AAAA, bad names), the async handle API,
  * many threads on one context, and upstream failures from a real UDP
  * socket on loopback: one that never answers (timeout -> TEMP) and one
- * that answers SERVFAIL or REFUSED (-> TEMP).
+ * that answers SERVFAIL or REFUSED (-> TEMP).  Local failures (issue 15):
+ * the classification on fixed data, and a fault test that lowers this
+ * process's RLIMIT_NOFILE so libunbound's sockets really fail.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +27,7 @@
 #include <unbound.h>
 
 #include "dns/dns.h"
+#include "dns/dns_seam.h"
 
 #define T_A	1
 #define T_TXT	16
@@ -547,12 +553,17 @@ START_TEST(test_bad_rcode)
 	struct am_dns		*d;
 	double			 t0, dt;
 
+	struct am_dns_budget	 b;
+
 	fake_start(&f, bad_rcodes[_i].rcode);
 	d = upstream_new(&f);
+	am_dns_budget_arm(&b, 0, 0);
 	t0 = mono();
-	ck_assert_int_eq(am_dns_query(d, NULL, "refused.example.com", T_TXT, NULL),
+	ck_assert_int_eq(am_dns_query(d, &b, "refused.example.com", T_TXT, NULL),
 	    AM_DNS_TEMP);
 	dt = mono() - t0;
+	/* a real server's answer: a DNS failure, not a local one */
+	ck_assert_ptr_null(b.local_what);
 	ck_assert_uint_ge(__atomic_load_n(&f.nqueries, __ATOMIC_SEQ_CST),
 	    1);
 	ck_assert_msg(dt < 2.0, "%s took %.2fs", bad_rcodes[_i].label, dt);
@@ -570,6 +581,221 @@ START_TEST(test_new_errors)
 	ck_assert_ptr_null(am_dns_new(&o, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "not-an-address") != NULL, "err: %s", err);
 	am_dns_free(NULL);
+}
+END_TEST
+
+/* local failures (issue 15): libunbound's error codes, fixed data */
+static const struct {
+	int	 code;
+	int	 local;
+} ub_codes[] = {
+	{ UB_NOERROR, 0 }, { UB_SOCKET, 1 }, { UB_NOMEM, 1 }, { UB_SYNTAX, 0 },
+	{ UB_SERVFAIL, 0 }, { UB_FORKFAIL, 1 }, { UB_AFTERFINAL, 1 },
+	{ UB_INITFAIL, 1 }, { UB_PIPE, 1 }, { UB_READFILE, 1 }, { UB_NOID, 0 },
+};
+
+START_TEST(test_local_ub_codes)
+{
+	ck_assert_msg(am_dns_ub_local(ub_codes[_i].code) == ub_codes[_i].local,
+	    "ub code %d (%s): want local=%d", ub_codes[_i].code,
+	    ub_strerror(ub_codes[_i].code), ub_codes[_i].local);
+}
+END_TEST
+
+static const struct {
+	int	 err;
+	int	 local;
+} errnos[] = {
+	{ EMFILE, 1 }, { ENFILE, 1 }, { ENOMEM, 1 }, { ENOBUFS, 1 },
+	{ 0, 0 }, { EAGAIN, 0 }, { ECONNREFUSED, 0 }, { ETIMEDOUT, 0 },
+	{ EACCES, 0 }, { EAFNOSUPPORT, 0 }, { ENETUNREACH, 0 },
+};
+
+START_TEST(test_local_errnos)
+{
+	ck_assert_msg(am_dns_errno_local(errnos[_i].err) == errnos[_i].local,
+	    "errno %d: want local=%d", errnos[_i].err, errnos[_i].local);
+}
+END_TEST
+
+START_TEST(test_local_budget)
+{
+	struct am_dns_budget	 b;
+	char			 buf[96];
+
+	am_dns_budget_arm(&b, 0, 0);
+	ck_assert_ptr_null(b.local_what);
+	am_dns_budget_local(NULL, AM_DNS_LOCAL_SOCKET, EMFILE);	/* no-op */
+	am_dns_budget_local(&b, AM_DNS_LOCAL_SOCKET, EMFILE);
+	am_dns_budget_local(&b, AM_DNS_LOCAL_MEMORY, ENOMEM);	/* first sticks */
+	am_dns_local_str(&b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "socket: Too many open files");
+	b.local_err = 0;
+	am_dns_local_str(&b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "socket");
+	am_dns_budget_arm(&b, 0, 0);
+	ck_assert_ptr_null(b.local_what);
+	ck_assert_int_eq(b.local_err, 0);
+}
+END_TEST
+
+/* am_dns_classify on fixed answers */
+static const struct {
+	const char		*label;
+	int			 err, rcode, havedata, bogus, nores;
+	enum am_dns_status	 want;
+} answers[] = {
+	{ "records", 0, 0, 1, 0, 0, AM_DNS_OK },
+	{ "no records", 0, 0, 0, 0, 0, AM_DNS_NODATA },
+	{ "nxdomain", 0, 3, 0, 0, 0, AM_DNS_NXDOMAIN },
+	{ "servfail", 0, 2, 0, 0, 0, AM_DNS_TEMP },
+	{ "refused", 0, 5, 0, 0, 0, AM_DNS_TEMP },
+	{ "bogus", 0, 0, 1, 1, 0, AM_DNS_TEMP },
+	{ "ub error", UB_NOMEM, 0, 1, 0, 0, AM_DNS_TEMP },
+	{ "no result", 0, 0, 0, 0, 1, AM_DNS_TEMP },
+};
+
+START_TEST(test_classify_fixed)
+{
+	struct ub_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.rcode = answers[_i].rcode;
+	r.havedata = answers[_i].havedata;
+	r.bogus = answers[_i].bogus;
+	ck_assert_msg(am_dns_classify(answers[_i].err,
+	    answers[_i].nores ? NULL : &r) == answers[_i].want, "%s",
+	    answers[_i].label);
+}
+END_TEST
+
+START_TEST(test_txt_split_fixed)
+{
+	char			 ok1[] = "\003abc\002de", bad[] = "\005abc";
+	char			*data[3] = { ok1, NULL, NULL };
+	int			 len[3] = { 7, 0, 0 };
+	struct ub_result	 r = { .data = data, .len = len };
+	struct am_dns_budget	 b;
+	char			**txt;
+	size_t			 n;
+
+	am_dns_budget_arm(&b, 0, 0);
+	ck_assert_int_eq(am_dns_txt_split(&r, &b, &txt, &n), AM_DNS_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(txt[0], "abcde");
+	am_dns_txt_free(txt, n);
+	data[1] = bad;			/* a string running past its rdata */
+	len[1] = 4;
+	ck_assert_int_eq(am_dns_txt_split(&r, &b, &txt, &n), AM_DNS_PERM);
+	ck_assert_ptr_null(txt);
+	len[1] = -1;			/* never from libunbound: malformed */
+	ck_assert_int_eq(am_dns_txt_split(&r, &b, &txt, &n), AM_DNS_PERM);
+	ck_assert_ptr_null(b.local_what);
+}
+END_TEST
+
+/* lowest_free_fd - the descriptor the next open() would get */
+static int
+lowest_free_fd(void)
+{
+	int	 fd;
+
+	for (fd = 0; fcntl(fd, F_GETFD) != -1; fd++)
+		continue;
+	return fd;
+}
+
+/* set_nofile - this process's soft RLIMIT_NOFILE */
+static void
+set_nofile(rlim_t soft)
+{
+	struct rlimit	 rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = soft;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/*
+ * A fault test: the descriptors really run out (RLIMIT_NOFILE lowered to
+ * the lowest free one), after the resolver started.  The query is TEMP and
+ * the budget says why; libunbound's cached SERVFAIL is still local just
+ * after; a name that never failed resolves again once the limit is back.
+ */
+START_TEST(test_local_out_of_fds)
+{
+	struct fake_ns		 f;
+	struct am_dns		*d;
+	struct am_dns_budget	 b;
+	struct rlimit		 saved;
+
+	fake_start(&f, 0);		/* NOERROR, no records */
+	d = upstream_new(&f);
+	am_dns_budget_arm(&b, 0, 0);
+	ck_assert_int_eq(am_dns_query(d, &b, "a.example.com", T_TXT, NULL),
+	    AM_DNS_NODATA);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	set_nofile((rlim_t)lowest_free_fd());
+	ck_assert_int_eq(am_dns_probe_local(), EMFILE);
+	ck_assert_int_eq(am_dns_query(d, &b, "b.example.com", T_TXT, NULL),
+	    AM_DNS_TEMP);
+	set_nofile(saved.rlim_cur);
+	ck_assert_str_eq(b.local_what, AM_DNS_LOCAL_SOCKET);
+	ck_assert_int_eq(b.local_err, EMFILE);
+	ck_assert_int_eq(am_dns_probe_local(), 0);
+
+	/* libunbound answers b from its SERVFAIL cache: still local */
+	am_dns_budget_arm(&b, 0, 0);
+	ck_assert_int_eq(am_dns_query(d, &b, "b.example.com", T_TXT, NULL),
+	    AM_DNS_TEMP);
+	ck_assert_str_eq(b.local_what, AM_DNS_LOCAL_HELD);
+	ck_assert_int_eq(b.local_err, EMFILE);
+	am_dns_budget_arm(&b, 0, 0);
+	ck_assert_int_eq(am_dns_query(d, &b, "c.example.com", T_TXT, NULL),
+	    AM_DNS_NODATA);
+	ck_assert_ptr_null(b.local_what);
+	am_dns_free(d);
+	fake_stop(&f);
+}
+END_TEST
+
+/*
+ * Out of descriptors before the resolver's thread starts: an error, not
+ * exit(1) in libevent.  The limit leaves just what libunbound's context
+ * and our self-pipe take (measured on a local-only resolver, which makes
+ * the same and starts no thread), so what fails is the start of the
+ * thread; a limit below that fails in ub_ctx_create, whose failure path
+ * leaks (libunbound 1.17), which LSan would report.
+ */
+START_TEST(test_local_no_fds_at_start)
+{
+	const char		*ns[1] = { "127.0.0.1@9" };
+	struct am_dns_opts	 o = { .nameservers = ns, .nnameservers = 1 };
+	struct am_dns_opts	 lo = { .local_only = 1 };
+	struct am_dns		*d;
+	struct rlimit		 saved;
+	char			 err[256] = "";
+	int			 before, need;
+
+	before = lowest_free_fd();
+	d = am_dns_new(&lo, err, sizeof(err));
+	ck_assert_msg(d != NULL, "am_dns_new: %s", err);
+	need = lowest_free_fd() - before;
+	am_dns_free(d);
+	ck_assert_int_eq(lowest_free_fd(), before);
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	set_nofile((rlim_t)(before + need));
+	d = am_dns_new(&o, err, sizeof(err));
+	set_nofile(saved.rlim_cur);
+	ck_assert_ptr_null(d);
+	ck_assert_msg(strcmp(err,
+	    "resolver start: socket: Too many open files") == 0, "err: %s",
+	    err);
+	/* and with the descriptors back, it starts */
+	d = am_dns_new(&o, err, sizeof(err));
+	ck_assert_msg(d != NULL, "am_dns_new: %s", err);
+	am_dns_free(d);
 }
 END_TEST
 
@@ -603,6 +829,16 @@ dns_suite(void)
 	tcase_add_test(tu, test_new_errors);
 	tcase_add_test(tu, test_txt_rdata);
 	tcase_add_test(tu, test_resolvconf);
+	tcase_add_loop_test(tu, test_local_ub_codes, 0,
+	    sizeof(ub_codes) / sizeof(ub_codes[0]));
+	tcase_add_loop_test(tu, test_local_errnos, 0,
+	    sizeof(errnos) / sizeof(errnos[0]));
+	tcase_add_test(tu, test_local_budget);
+	tcase_add_loop_test(tu, test_classify_fixed, 0,
+	    sizeof(answers) / sizeof(answers[0]));
+	tcase_add_test(tu, test_txt_split_fixed);
+	tcase_add_test(tu, test_local_out_of_fds);
+	tcase_add_test(tu, test_local_no_fds_at_start);
 	tcase_set_timeout(tu, 30);
 	suite_add_tcase(s, tu);
 	return s;

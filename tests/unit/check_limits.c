@@ -161,13 +161,17 @@ START_TEST(test_from_count)
 	struct am_verdict	 v;
 	int			 i;
 
-	/* nine From fields of a domain without DMARC: permerror, accepted */
+	/*
+	 * nine From fields of a domain without DMARC: permerror, an unusable
+	 * From: OnMalformedFrom (default reject)
+	 */
 	for (i = 0; i <= AM_FROM_HDRS_MAX; i++)
 		am_msg_header(m, "From", " someone@no-dmarc.example");
 	v = finish(m);
 	ck_assert_uint_eq(m->nfrom, AM_FROM_HDRS_MAX + 1);
 	ck_assert_int_eq(m->res.dmarc.result, AM_DMARC_PERMERROR);
-	ck_assert_int_eq(v.action, AM_ACT_ACCEPT);
+	ck_assert_int_eq(v.action, AM_ACT_REJECT);
+	ck_assert_str_eq(v.why, "unusable From header, OnMalformedFrom reject");
 	/* a spoofed example.com among them still fails and is rejected */
 	m = am_msg_new(c, "<x@example.com>", NULL);
 	am_msg_header(m, "From", " ceo@example.com");

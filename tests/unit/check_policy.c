@@ -379,6 +379,139 @@ START_TEST(test_long_reject_text)
 }
 END_TEST
 
+/*
+ * OnMalformedFrom / OnMissingFrom (RFC 5322 3.6): the From action applies
+ * when stricter than DMARC's verdict (accept < quarantine < tempfail <
+ * reject); an internal error and an exempt client come first.
+ */
+#define F_OK	AM_FROM_OK
+#define F_MISS	AM_FROM_MISSING
+#define F_BAD	AM_FROM_UNUSABLE
+#define MISS_X	"Message has no From header (RFC 5322 section 3.6)"
+#define BAD_X	"Message From header is not a valid address " \
+		"(RFC 5322 section 3.6.2)"
+
+struct fcase {
+	const char		*label;
+	enum am_err		 err;
+	int			 trusted, auth;
+	enum am_from_state	 from;
+	enum am_dmarc_result	 res;
+	enum am_dmarc_policy	 pol;
+	int			 rejf, hold;
+	enum am_action		 ontemp, onbad, onmiss;
+	enum am_action		 want;
+	const char		*code, *xcode, *text, *why;
+};
+
+static const struct fcase from_cases[] = {
+	{ "malformed, reject", AM_ERR_NONE, 0, 0, F_BAD, D_PERM, P_UN, 1, 0,
+	    ACC, REJ, ACC, REJ, "550", "5.7.1", BAD_X,
+	    "unusable From header, OnMalformedFrom reject" },
+	{ "malformed, quarantine", AM_ERR_NONE, 0, 0, F_BAD, D_PERM, P_UN, 1, 0,
+	    ACC, QUA, REJ, QUA, "", "", "unusable From header",
+	    "unusable From header, OnMalformedFrom quarantine" },
+	{ "malformed, accept", AM_ERR_NONE, 0, 0, F_BAD, D_PERM, P_UN, 1, 0,
+	    ACC, ACC, REJ, ACC, "", "", "",
+	    "unusable From header, OnMalformedFrom accept" },
+	{ "missing, reject", AM_ERR_NONE, 0, 0, F_MISS, D_PERM, P_UN, 1, 0,
+	    ACC, ACC, REJ, REJ, "550", "5.7.1", MISS_X,
+	    "no From header, OnMissingFrom reject" },
+	{ "missing, quarantine", AM_ERR_NONE, 0, 0, F_MISS, D_PERM, P_UN, 1, 0,
+	    ACC, REJ, QUA, QUA, "", "", "no From header",
+	    "no From header, OnMissingFrom quarantine" },
+	{ "missing, accept", AM_ERR_NONE, 0, 0, F_MISS, D_PERM, P_UN, 1, 0,
+	    ACC, REJ, ACC, ACC, "", "", "",
+	    "no From header, OnMissingFrom accept" },
+	{ "a good From: no From action", AM_ERR_NONE, 0, 0, F_OK, D_PERM, P_UN,
+	    1, 0, ACC, REJ, REJ, ACC, "", "", "", "dmarc permerror" },
+	/* a DMARC failure of another From domain is stricter or as strict */
+	{ "malformed, quarantine; other From fails p=reject", AM_ERR_NONE, 0, 0,
+	    F_BAD, D_FAIL, P_RE, 1, 0, ACC, QUA, REJ, REJ, "550", "5.7.26",
+	    "Rejected by DMARC policy for example.org", "dmarc fail, p=reject" },
+	{ "malformed, reject; other From fails p=reject", AM_ERR_NONE, 0, 0,
+	    F_BAD, D_FAIL, P_RE, 1, 0, ACC, REJ, REJ, REJ, "550", "5.7.26",
+	    "Rejected by DMARC policy for example.org", "dmarc fail, p=reject" },
+	{ "malformed, reject beats a held p=quarantine", AM_ERR_NONE, 0, 0,
+	    F_BAD, D_FAIL, P_QU, 1, 1, ACC, REJ, ACC, REJ, "550", "5.7.1",
+	    BAD_X, "unusable From header, OnMalformedFrom reject" },
+	{ "malformed, quarantine beats header-only p=quarantine", AM_ERR_NONE,
+	    0, 0, F_BAD, D_FAIL, P_QU, 1, 0, ACC, QUA, ACC, QUA, "", "",
+	    "unusable From header",
+	    "unusable From header, OnMalformedFrom quarantine" },
+	{ "malformed, quarantine: a tempfail stands", AM_ERR_NONE, 0, 0, F_BAD,
+	    D_TEMP, P_UN, 1, 0, TMP, QUA, ACC, TMP, "451", "4.4.3", TEMP_X,
+	    "dmarc temperror" },
+	{ "malformed, reject beats a tempfail", AM_ERR_NONE, 0, 0, F_BAD,
+	    D_TEMP, P_UN, 1, 0, TMP, REJ, ACC, REJ, "550", "5.7.1", BAD_X,
+	    "unusable From header, OnMalformedFrom reject" },
+	{ "malformed, accept: a header-only p=reject failure keeps its reason",
+	    AM_ERR_NONE, 0, 0, F_BAD, D_FAIL, P_RE, 0, 0, ACC, ACC, ACC, ACC,
+	    "", "", "", "dmarc fail, p=reject, RejectFailures off, header only" },
+	{ "missing, accept: temperror accepted keeps its reason", AM_ERR_NONE,
+	    0, 0, F_MISS, D_TEMP, P_UN, 1, 0, ACC, ACC, ACC, ACC, "", "", "",
+	    "dmarc temperror, accepted" },
+	{ "malformed, quarantine: held p=quarantine keeps DMARC's", AM_ERR_NONE,
+	    0, 0, F_BAD, D_FAIL, P_QU, 1, 1, ACC, QUA, ACC, QUA, "", "", "",
+	    "dmarc fail, p=quarantine" },
+	/* first questions first */
+	{ "internal error before From", AM_ERR_RESOURCE, 0, 0, F_MISS, D_PERM,
+	    P_UN, 1, 0, ACC, REJ, REJ, TMP, "451", "4.3.0", INT_X,
+	    "internal error" },
+	{ "trusted network: no From action", AM_ERR_NONE, 1, 0, F_MISS, D_PERM,
+	    P_UN, 1, 0, ACC, REJ, REJ, ACC, "", "", "",
+	    "exempt: trusted network" },
+	{ "authenticated: no From action", AM_ERR_NONE, 0, 1, F_BAD, D_PERM,
+	    P_UN, 1, 0, ACC, REJ, REJ, ACC, "", "", "",
+	    "exempt: authenticated client" },
+};
+
+/* test_decide_from - the From table */
+START_TEST(test_decide_from)
+{
+	const struct fcase	*c = &from_cases[_i];
+	struct am_policy_conf	 cfg;
+	struct am_facts		 f;
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_verdict	 v, v2;
+
+	ck_assert_ptr_nonnull(r);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.reject_failures = c->rejf;
+	cfg.hold_quarantined = c->hold;
+	cfg.on_temperror = c->ontemp;
+	cfg.on_internal_error = TMP;
+	cfg.on_malformed_from = c->onbad;
+	cfg.on_missing_from = c->onmiss;
+	memset(&f, 0, sizeof(f));
+	f.trusted_net = c->trusted;
+	f.authenticated = c->auth;
+	f.from = c->from;
+	r->dmarc.result = c->res;
+	r->dmarc.policy = c->pol;
+	r->dmarc.p = c->pol;
+	r->dmarc.pct = 100;
+	snprintf(r->dmarc.from_domain, sizeof(r->dmarc.from_domain),
+	    "example.org");
+	memset(&v, 'X', sizeof(v));		/* every field must be set */
+	v.why = NULL;
+	am_policy_decide(&cfg, &f, r, c->err, &v);
+	ck_assert_msg(v.action == c->want, "%s: action %s, want %s", c->label,
+	    action_name(v.action), action_name(c->want));
+	ck_assert_msg(strcmp(v.code, c->code) == 0, "%s: code \"%.4s\"",
+	    c->label, v.code);
+	ck_assert_msg(strcmp(v.xcode, c->xcode) == 0, "%s: xcode \"%.8s\"",
+	    c->label, v.xcode);
+	ck_assert_msg(strcmp(v.text, c->text) == 0, "%s: text \"%.256s\"",
+	    c->label, v.text);
+	ck_assert_msg(v.why != NULL && strcmp(v.why, c->why) == 0,
+	    "%s: why \"%s\"", c->label, v.why ? v.why : "(null)");
+	am_policy_decide(&cfg, &f, r, c->err, &v2);	/* pure */
+	ck_assert_int_eq(memcmp(&v, &v2, sizeof(v)), 0);
+	free(r);
+}
+END_TEST
+
 /* policy_suite - all of the above */
 static Suite *
 policy_suite(void)
@@ -388,6 +521,7 @@ policy_suite(void)
 
 	tcase_add_loop_test(tc, test_decide, 0, nitems(cases));
 	tcase_add_loop_test(tc, test_pure, 0, nitems(cases));
+	tcase_add_loop_test(tc, test_decide_from, 0, nitems(from_cases));
 	tcase_add_loop_test(tc, test_expand, 0, nitems(expand_cases));
 	tcase_add_test(tc, test_expand_zero);
 	tcase_add_test(tc, test_exempt);

@@ -189,6 +189,31 @@ START_TEST(test_authserv_table)
 }
 END_TEST
 
+/*
+ * what an MTA without SMFIP_HDR_LEADSPC sent (one space after the colon
+ * dropped) -> what goes back in front (rfc5322.h am_rfc5322_lost_space)
+ */
+static const struct {
+	const char	*sent;
+	const char	*want;
+} lost_space_cases[] = {
+	{ "x", " " },			/* "Name: x" (or the lost "Name:x") */
+	{ " x", " " },			/* "Name:  x": exact */
+	{ "\tx", "" },			/* "Name:<tab>x" (or the lost ": <tab>x") */
+	{ "\n\tx", " " },		/* "Name: <fold>" */
+	{ "", " " },			/* "Name: " (or the lost "Name:") */
+	{ NULL, " " },
+};
+
+START_TEST(test_lost_space_table)
+{
+	const char	*got = am_rfc5322_lost_space(lost_space_cases[_i].sent);
+
+	ck_assert_msg(strcmp(got, lost_space_cases[_i].want) == 0,
+	    "case %d: got \"%s\"", _i, got);
+}
+END_TEST
+
 /* rfc5322_suite - the suite */
 static Suite *
 rfc5322_suite(void)
@@ -202,6 +227,10 @@ rfc5322_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("authserv-id");
 	tcase_add_loop_test(tc, test_authserv_table, 0, nitems(authserv_cases));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lost-space");
+	tcase_add_loop_test(tc, test_lost_space_table, 0,
+	    nitems(lost_space_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -119,9 +119,11 @@ static const struct {
 	{ "SPF fail under p=reject", "198.51.100.7", "<a@example.com>",
 	    { "From", " a@example.com", NULL }, AM_DMARC_FAIL, AM_ACT_REJECT },
 	{ "no From header", "192.0.2.10", "<a@example.com>",
-	    { "Subject", " no from", NULL }, AM_DMARC_PERMERROR, AM_ACT_ACCEPT },
+	    { "Subject", " no from", NULL }, AM_DMARC_PERMERROR,
+	    AM_ACT_REJECT },		/* OnMissingFrom reject (default) */
 	{ "unparsable From", "192.0.2.10", "<a@example.com>",
-	    { "From", " <<<>>>", NULL }, AM_DMARC_PERMERROR, AM_ACT_ACCEPT },
+	    { "From", " <<<>>>", NULL }, AM_DMARC_PERMERROR,
+	    AM_ACT_REJECT },		/* OnMalformedFrom reject (default) */
 	{ "two From headers: passing + failing p=reject", "192.0.2.10",
 	    "<a@example.com>", { "From", " a@example.com", "From",
 	    " b@example.net", NULL }, AM_DMARC_FAIL, AM_ACT_REJECT },
@@ -130,7 +132,7 @@ static const struct {
 	    AM_DMARC_FAIL, AM_ACT_REJECT },
 	{ "second From unparsable, first passes", "192.0.2.10",
 	    "<a@example.com>", { "From", " a@example.com", "From", " @@",
-	    NULL }, AM_DMARC_PERMERROR, AM_ACT_ACCEPT },
+	    NULL }, AM_DMARC_PERMERROR, AM_ACT_REJECT },
 	{ "quarantine not held by default", "198.51.100.7", "<a@example.org>",
 	    { "From", " a@example.org", NULL }, AM_DMARC_FAIL, AM_ACT_ACCEPT },
 	{ "null sender, HELO domain without SPF", "192.0.2.10", "<>",

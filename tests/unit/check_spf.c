@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -70,6 +71,12 @@ static const char *zone_data[] = {
 	"ptr.example.com. 300 IN TXT \"v=spf1 ptr -all\"",
 	"40.2.0.192.in-addr.arpa. 300 IN PTR host.ptr.example.com.",
 	"host.ptr.example.com. 300 IN A 192.0.2.40",
+	/* RFC 7208 5.5: a PTR name whose A lookup fails is skipped */
+	"ptrtemp.example.com. 300 IN TXT \"v=spf1 ptr -all\"",
+	"42.2.0.192.in-addr.arpa. 300 IN PTR host.example.net.",
+	"42.2.0.192.in-addr.arpa. 300 IN PTR ok.ptrtemp.example.com.",
+	"ok.ptrtemp.example.com. 300 IN A 192.0.2.42",
+	"43.2.0.192.in-addr.arpa. 300 IN PTR host.example.net.",
 	"exists.example.com. 300 IN TXT "
 	    "\"v=spf1 exists:%{i}.ok.example.com -all\"",
 	"192.0.2.50.ok.example.com. 300 IN A 127.0.0.2",
@@ -246,6 +253,33 @@ static const struct {
 	    NULL, NULL },
 	{ "ptr fail", "192.0.2.41", HELO, "u@ptr.example.com", AM_SPF_FAIL,
 	    NULL, NULL },
+	{ "ptr: a name whose A lookup fails is skipped (5.5)", "192.0.2.42",
+	    HELO, "u@ptrtemp.example.com", AM_SPF_PASS, NULL, NULL },
+	{ "ptr: the only name's A lookup fails: no match (5.5)", "192.0.2.43",
+	    HELO, "u@ptrtemp.example.com", AM_SPF_FAIL, NULL, NULL },
+	/*
+	 * an RFC 1918 client's PTR is asked of the name server (which
+	 * REFUSEs here), not answered NXDOMAIN by libunbound's own zones
+	 */
+	{ "ptr of a private address goes to the name server", "192.168.1.5",
+	    HELO, "u@ptr.example.com", AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of a documentation address goes to the name server",
+	    "2001:db8:1::5", HELO, "u@ptr.example.com", AM_SPF_TEMPERROR,
+	    NULL, NULL },
+	{ "ptr of 10/8", "10.1.2.3", HELO, "u@ptr.example.com",
+	    AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of 172.16/12", "172.31.2.3", HELO, "u@ptr.example.com",
+	    AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of 100.64/10 (RFC 6598)", "100.100.2.3", HELO,
+	    "u@ptr.example.com", AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of 169.254/16", "169.254.2.3", HELO, "u@ptr.example.com",
+	    AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of 198.51.100/24", "198.51.100.3", HELO, "u@ptr.example.com",
+	    AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of fd00::/8", "fd00::5", HELO, "u@ptr.example.com",
+	    AM_SPF_TEMPERROR, NULL, NULL },
+	{ "ptr of fe80::/10", "fe80::5", HELO, "u@ptr.example.com",
+	    AM_SPF_TEMPERROR, NULL, NULL },
 	{ "exists with %{i} pass", "192.0.2.50", HELO, "u@exists.example.com",
 	    AM_SPF_PASS, NULL, NULL },
 	{ "exists with %{i} fail", "192.0.2.51", HELO, "u@exists.example.com",
@@ -383,6 +417,22 @@ START_TEST(test_budget)
 	ck_assert_int_eq(c.result, AM_SPF_PASS);
 	ck_assert_int_eq(b.exhausted, 0);
 	ck_assert_uint_gt(b.lookups, 1);
+	/*
+	 * RFC 7208 5.5 skips a PTR name whose A lookup fails, but not when
+	 * the failure is the message's budget running out: record and PTR
+	 * fit, the A lookups do not
+	 */
+	am_dns_budget_arm(&b, 0, 2);
+	ck_assert_int_eq(check_mailfrom(spf, &b, "192.0.2.42", HELO,
+	    "u@ptrtemp.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_TEMPERROR);
+	ck_assert_int_eq(b.exhausted, AM_DNS_BUDGET_LOOKUPS);
+	/* nor when the message met a local failure (dns.h): never skipped */
+	am_dns_budget_arm(&b, 0, 100);
+	am_dns_budget_local(&b, AM_DNS_LOCAL_MEMORY, ENOMEM);
+	ck_assert_int_eq(check_mailfrom(spf, &b, "192.0.2.43", HELO,
+	    "u@ptrtemp.example.com", &c), 0);
+	ck_assert_int_eq(c.result, AM_SPF_TEMPERROR);
 }
 END_TEST
 

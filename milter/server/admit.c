@@ -1,0 +1,273 @@
+/*
+ * admit.c - whether and when the acceptor takes the next connection: the
+ * connection cap sized from the open files limit (raised to the hard
+ * limit at start), the connection idle longest closed at the cap so that
+ * silent connections cannot starve the MTA's, and a back-off with a
+ * rate-limited log line when accept() runs short of descriptors or
+ * memory.  Called by the acceptor thread (engine.c); see engine.h.
+ */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "server/engine_int.h"
+
+/*
+ * The open files limit sizes the connection cap (conn_cap, below): descriptors
+ * kept for the rest of the process (listening socket, stop pipe, metrics
+ * server and its clients, reload, syslog, the resolver's pump, pipes and
+ * event base), and per MTA connection its socket plus the resolver
+ * sockets its checks may have open at once (SPF asks one query at a time,
+ * DKIM keys are fetched in parallel).
+ */
+#define ENGINE_FDS_RESERVED	64
+#define ENGINE_FDS_PER_CONN	3
+#define ENGINE_EVICT_IDLE_MS	1000	/* at the cap: idle this long may be closed */
+#define ENGINE_SLOT_WAIT_MS	100	/* at the cap: look again this often */
+#define ENGINE_BACKOFF_MIN_MS	10	/* accept() short of fds/memory: wait, */
+#define ENGINE_BACKOFF_MAX_MS	1000	/* doubling up to this */
+#define ENGINE_LOG_EVERY_SECS	10	/* a repeated problem: one line per */
+
+/* am_engine_now_ms - see engine_int.h */
+long
+am_engine_now_ms(void)
+{
+	struct timespec	 ts;
+	long		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ms > 0 ? ms : 1;
+}
+
+/*
+ * ratelog_due - a problem happened: 1 when a line is due now (the first
+ * one, or ENGINE_LOG_EVERY_SECS after the last; *count then says how many
+ * went unlogged since), 0 when it is only counted
+ */
+static int
+ratelog_due(struct am_ratelog *rl, long now, unsigned long *count)
+{
+	if (rl->last_ms != 0 &&
+	    now - rl->last_ms < ENGINE_LOG_EVERY_SECS * 1000L) {
+		rl->count++;
+		return 0;
+	}
+	*count = rl->count;
+	rl->count = 0;
+	rl->last_ms = now;
+	return 1;
+}
+
+/* ------------------------------------------------------------ the cap */
+
+/*
+ * idle_ms - how long c has waited for its MTA outside a message; -1 when
+ * it is working, in a message, or already being closed.  e->mu held.
+ */
+static long
+idle_ms(const struct am_mctx *c, long now)
+{
+	long	 since = __atomic_load_n(&c->idle_since, __ATOMIC_SEQ_CST);
+
+	if (since == 0 || c->evicted ||
+	    __atomic_load_n(&c->in_msg, __ATOMIC_SEQ_CST))
+		return -1;
+	return now - since;
+}
+
+/*
+ * evict_better - is a a better connection to close than b (NULL)?  One
+ * that never began a message (an MTA opens its connection to send one)
+ * before one that did, then the one idle longer.
+ */
+static int
+evict_better(const struct am_mctx *a, long a_idle, const struct am_mctx *b,
+    long b_idle)
+{
+	int	 a_new, b_new;
+
+	if (b == NULL)
+		return 1;
+	a_new = __atomic_load_n(&a->nmsgs, __ATOMIC_SEQ_CST) == 0;
+	b_new = __atomic_load_n(&b->nmsgs, __ATOMIC_SEQ_CST) == 0;
+	if (a_new != b_new)
+		return a_new;
+	return a_idle > b_idle;
+}
+
+/*
+ * evict_idle - at the cap: close the connection idle longest (at least
+ * ENGINE_EVICT_IDLE_MS) that holds no message, so that a new connection,
+ * likely the MTA's, is served rather than starved by silent ones.  Its
+ * worker sees the end of the connection and frees the slot.  1 when one
+ * was closed, 0 when none may be.  e->mu held.
+ */
+static int
+evict_idle(struct am_engine *e)
+{
+	struct am_mctx	*c, *victim = NULL;
+	long		 now = am_engine_now_ms(), t, victim_idle = 0;
+
+	for (c = e->conns; c != NULL; c = c->next) {
+		t = idle_ms(c, now);
+		if (t >= ENGINE_EVICT_IDLE_MS &&
+		    evict_better(c, t, victim, victim_idle)) {
+			victim = c;
+			victim_idle = t;
+		}
+	}
+	if (victim == NULL)
+		return 0;
+	victim->evicted = 1;
+	e->evicting++;
+	(void)shutdown(victim->fd, SHUT_RDWR);
+	am_log_info(NULL, "milter: %d connections open, the most allowed: "
+	    "closing one idle for %ld s (%s) for a new one", e->nconns,
+	    victim_idle / 1000, __atomic_load_n(&victim->nmsgs,
+	    __ATOMIC_SEQ_CST) == 0 ? "no message yet" : "between messages");
+	return 1;
+}
+
+/* short_of - an accept() error that says the system is short of something */
+static int
+short_of(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM;
+}
+
+/* am_engine_admit - see engine_int.h */
+int
+am_engine_admit(struct am_engine *e)
+{
+	struct timespec	 until;
+	unsigned long	 n;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->accept_stop && e->nconns >= e->conn_cap) {
+		if (e->evicting == 0 && !evict_idle(e) &&
+		    ratelog_due(&e->cap_log, am_engine_now_ms(), &n))
+			am_log_warn(NULL, "milter: %d connections open, the "
+			    "most allowed, none idle: new ones wait (%lu times "
+			    "since the last report)", e->nconns, n + 1);
+		am_engine_deadline(&until, ENGINE_SLOT_WAIT_MS);
+		e->acceptor_waits = 1;
+		(void)pthread_cond_timedwait(&e->free_cv, &e->mu, &until);
+		e->acceptor_waits = 0;
+	}
+	if (e->accept_stop) {
+		pthread_mutex_unlock(&e->mu);
+		return -1;
+	}
+	e->nconns++;
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+/* am_engine_unadmit - see engine_int.h */
+void
+am_engine_unadmit(struct am_engine *e)
+{
+	pthread_mutex_lock(&e->mu);
+	e->nconns--;
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* am_engine_accepted - see engine_int.h */
+void
+am_engine_accepted(struct am_engine *e)
+{
+	if (e->backoff_ms != 0)
+		am_log_info(NULL, "milter: accepting again");
+	e->backoff_ms = 0;
+}
+
+/*
+ * am_engine_accept_short - see engine_int.h.  Logged once, then one line
+ * with a count per ENGINE_LOG_EVERY_SECS; the back-off doubles up to
+ * ENGINE_BACKOFF_MAX_MS and a stop ends it: no spinning on a listening
+ * socket that stays readable.  The connection waits in the listen queue.
+ */
+int
+am_engine_accept_short(struct am_engine *e, int err)
+{
+	struct pollfd	 p = { e->stop_pipe[0], POLLIN, 0 };
+	unsigned long	 n;
+
+	if (!short_of(err))
+		return 0;
+	if (!ratelog_due(&e->short_log, am_engine_now_ms(), &n))
+		;			/* counted for the next line */
+	else if (n == 0)
+		am_log_err(NULL, "milter: accept: %s; backing off",
+		    strerror(err));
+	else
+		am_log_err(NULL, "milter: accept: %s (%lu times since the "
+		    "last report)", strerror(err), n + 1);
+	e->backoff_ms = e->backoff_ms == 0 ? ENGINE_BACKOFF_MIN_MS :
+	    e->backoff_ms * 2 > ENGINE_BACKOFF_MAX_MS ?
+	    ENGINE_BACKOFF_MAX_MS : e->backoff_ms * 2;
+	(void)poll(&p, 1, e->backoff_ms);
+	return 1;
+}
+
+/* ------------------------------------------------------------ fd limit */
+
+/*
+ * conn_cap - connections open at once that nofile descriptors allow
+ * (ENGINE_FDS_* above), at most ENGINE_THREADS_MAX, at least 1.  Pure.
+ */
+static int
+conn_cap(rlim_t nofile)
+{
+	rlim_t	 n;
+
+	if (nofile == RLIM_INFINITY)
+		return ENGINE_THREADS_MAX;
+	n = nofile > ENGINE_FDS_RESERVED + ENGINE_FDS_PER_CONN ?
+	    (nofile - ENGINE_FDS_RESERVED) / ENGINE_FDS_PER_CONN : 1;
+	return n > ENGINE_THREADS_MAX ? ENGINE_THREADS_MAX : (int)n;
+}
+
+/*
+ * am_engine_nofile_cap - see engine_int.h.  Linux starts services at
+ * 1024, which 4096 connections would exhaust (the resolver then cannot
+ * open a socket).
+ */
+int
+am_engine_nofile_cap(void)
+{
+	struct rlimit	 rl;
+	int		 cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return conn_cap(1024);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t	 was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			am_log_warn(NULL, "milter: cannot raise the open files "
+			    "limit from %lu to %lu: %s", (unsigned long)was,
+			    (unsigned long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	cap = conn_cap(rl.rlim_cur);
+	if (cap < ENGINE_THREADS_MAX)
+		am_log_warn(NULL, "milter: open files limit %lu: at most %d "
+		    "MTA connections at once (%d needs %d; LimitNOFILE in the "
+		    "systemd unit)", (unsigned long)rl.rlim_cur, cap,
+		    ENGINE_THREADS_MAX, ENGINE_FDS_RESERVED +
+		    ENGINE_FDS_PER_CONN * ENGINE_THREADS_MAX);
+	return cap;
+}
+
