@@ -15,9 +15,10 @@
  * failed writes and half-read streams are fuzzed too.
  *
  * The engine is made by am_engine_new(); besides am_mctx_serve() only its
- * lock, its count of busy workers (raised as the acceptor does before a
- * worker serves) and its connection list (empty after each connection)
- * are touched, so the harness does not depend on how engine.c runs its
+ * lock, its counts of open connections and busy workers (raised as the
+ * acceptor raises them before a worker serves; am_engine_untrack lowers
+ * them) and its connection list (empty after each connection) are
+ * touched, so the harness does not depend on how engine.c runs its
  * acceptor and workers.
  */
 #ifndef AM_FUZZ_SERVE_H
@@ -193,14 +194,17 @@ fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 	p.hangup = size % FUZZ_HANGUP_MOD == 3;
 	if (pthread_create(&t, NULL, pump_run, &p) != 0)
 		abort();
+	/* counted as the acceptor counts one (admit, enqueue); untrack uncounts */
 	pthread_mutex_lock(&e->mu);
-	e->serving++;		/* as the acceptor does; untrack takes it */
+	e->nconns++;
+	e->serving++;
 	pthread_mutex_unlock(&e->mu);
 	am_mctx_serve(e, sv[1]);	/* closes sv[1] */
 	pthread_join(t, NULL);
 	close(sv[0]);
 	check_replies(p.out, p.outlen, p.hangup);
 	assert(e->conns == NULL);	/* off the engine's list */
+	assert(e->nconns == 0 && e->serving == 0);
 }
 
 #endif /* AM_FUZZ_SERVE_H */
