@@ -13,8 +13,9 @@
  * smtp.mailfrom a local-part@domain, RFC 8601 section 2.2 pvalue), and as
  * a quoted-string otherwise.  Reasons (section 2.2 reasonspec) are always
  * quoted, printable ASCII only, and cut at AR_REASON_MAX characters.
- * Property values are ASCII too: a non-ASCII local part leaves the domain
- * alone (section 2.7.2), any other non-ASCII value leaves the property out.
+ * Property values are printable ASCII too: a local part that is not (UTF-8,
+ * a control character) leaves the domain alone (section 2.7.2), any other
+ * such value leaves the property out.
  *
  * am_authres_is_ours answers section 5's question: does an existing field
  * claim our authserv-id (and so must go)?
@@ -148,35 +149,44 @@ am_authres_add_value(struct am_buf *b, const char *value)
 		add_quoted(b, value);
 }
 
-/* has_8bit - any byte of s[0..n-1] outside ASCII? */
+/*
+ * has_unwritable - any byte of s[0..n-1] a pvalue cannot carry as itself:
+ * one outside ASCII (RFC 8601 2.2) or a control, which no quoted-pair may
+ * carry (RFC 5322 3.2.1) and add_quoted drops
+ */
 static int
-has_8bit(const char *s, size_t n)
+has_unwritable(const char *s, size_t n)
 {
-	size_t	 i;
+	size_t		 i;
+	unsigned char	 c;
 
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f)
 			return 1;
+	}
 	return 0;
 }
 
 /*
- * is_ascii - RFC 8601 2.2: a pvalue is an RFC 2045 token or quoted-string,
- * ASCII only; strict parsers refuse UTF-8 in it even in an RFC 6532
- * message.  A value that is not ASCII (a UTF-8 HELO name, a U-label) is
- * left out of our header; the result and its reason stay.
+ * is_writable - RFC 8601 2.2: a pvalue is an RFC 2045 token or
+ * quoted-string, ASCII only; strict parsers refuse UTF-8 in it even in an
+ * RFC 6532 message.  A value that is not printable ASCII (a UTF-8 HELO
+ * name, a U-label, a name with a control character) is left out of our
+ * header rather than written as another name; the result and its reason
+ * stay.
  */
 static int
-is_ascii(const char *s)
+is_writable(const char *s)
 {
-	return !has_8bit(s, strlen(s));
+	return !has_unwritable(s, strlen(s));
 }
 
-/* add_prop - " ptype.property=value" when value is not empty and ASCII */
+/* add_prop - " ptype.property=value" when value is not empty and writable */
 static void
 add_prop(struct am_buf *b, const char *name, const char *value)
 {
-	if (value[0] == '\0' || !is_ascii(value))
+	if (value[0] == '\0' || !is_writable(value))
 		return;
 	am_buf_addf(b, " %s=", name);
 	am_authres_add_value(b, value);
@@ -184,16 +194,17 @@ add_prop(struct am_buf *b, const char *name, const char *value)
 
 /*
  * add_mailbox_value - " smtp.mailfrom=...": user@domain bare when
- * RFC 8601 2.2 allows.  An SMTPUTF8 (RFC 6531) local part is left out:
- * RFC 8601 2.7.2 and RFC 7208 9.1 allow the domain alone, and a pvalue is
- * ASCII (see is_ascii).  A domain that is not ASCII either: no property.
+ * RFC 8601 2.2 allows.  An SMTPUTF8 (RFC 6531) local part, or one with a
+ * control character, is left out: RFC 8601 2.7.2 and RFC 7208 9.1 allow
+ * the domain alone, and a pvalue is printable ASCII (see is_writable).  A
+ * domain that is not either: no property.
  */
 static void
 add_mailbox_value(struct am_buf *b, const char *value)
 {
 	const char	*at = strrchr(value, '@');
 
-	if (at != NULL && has_8bit(value, (size_t)(at - value)))
+	if (at != NULL && has_unwritable(value, (size_t)(at - value)))
 		value = at + 1;
 	if (!is_mailbox(value)) {
 		add_prop(b, "smtp.mailfrom", value);

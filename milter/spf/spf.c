@@ -711,10 +711,36 @@ add_quoted(struct am_buf *b, const char *s)
 	am_buf_addc(b, '"');
 }
 
-/* add_kv - " key=value;" with value as dot-atom or quoted-string */
+/*
+ * has_unwritable - any byte of s[0..n-1] outside printable ASCII: neither
+ * a dot-atom nor a quoted-string carries one (RFC 5322 3.2.3, 3.2.4; no
+ * quoted-pair for a control), and '?' in its place would name another
+ * host or mailbox
+ */
+static int
+has_unwritable(const char *s, size_t n)
+{
+	size_t		 i;
+	unsigned char	 c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * add_kv - " key=value;" with value as dot-atom or quoted-string; a value
+ * that cannot be written (has_unwritable: a UTF-8 HELO name or U-label)
+ * is left out, as RFC 7208 9.1's keys are all optional
+ */
 static void
 add_kv(struct am_buf *b, const char *key, const char *value, int quote)
 {
+	if (has_unwritable(value, strlen(value)))
+		return;
 	am_buf_addf(b, " %s=", key);
 	if (!quote && is_dot_atom(value))
 		am_buf_adds(b, value);
@@ -738,22 +764,23 @@ add_comment(struct am_buf *b, const char *s)
 
 /*
  * add_envelope_from - " envelope-from=...;" (RFC 7208 9.1).  An SMTPUTF8
- * (RFC 6531) local part cannot be written in the ASCII key-value-pair
- * (dot-atom / quoted-string), and '?' for its bytes would name another
- * mailbox: write the domain the check ran for alone, as RFC 8601 2.7.2
- * does for smtp.mailfrom.
+ * (RFC 6531) local part, or one with a control character, cannot be
+ * written in the ASCII key-value-pair (dot-atom / quoted-string), and '?'
+ * for its bytes would name another mailbox: write the domain the check
+ * ran for alone, as RFC 8601 2.7.2 does for smtp.mailfrom.  A domain that
+ * cannot be written either leaves the key out (add_kv).
  */
 static void
 add_envelope_from(struct am_buf *b, const struct am_spf_check *c)
 {
-	const char	*at = strrchr(c->identity, '@'), *p;
+	const char	*at = strrchr(c->identity, '@');
 
-	for (p = c->identity; at != NULL && p < at; p++)
-		if ((unsigned char)*p >= 0x80) {
-			add_kv(b, "envelope-from",
-			    c->domain[0] != '\0' ? c->domain : at + 1, 0);
-			return;
-		}
+	if (at != NULL && has_unwritable(c->identity,
+	    (size_t)(at - c->identity))) {
+		add_kv(b, "envelope-from",
+		    c->domain[0] != '\0' ? c->domain : at + 1, 0);
+		return;
+	}
 	add_kv(b, "envelope-from", c->identity, 1);
 }
 

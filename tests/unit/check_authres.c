@@ -615,6 +615,14 @@ static const struct {
 	{ "j\xc3\xb6rg.m\xc3\xbcller@mac1.example", "mac1.example" },
 	{ "\"\xc3\xa9 x\"@mac1.example", "mac1.example" },
 	{ "\xe2\x9c\x89@sub.mac1.example", "sub.mac1.example" },
+	/*
+	 * a control in the local part (RFC 5321 allows none, but the MTA
+	 * passes what it got): no quoted-pair carries it, and dropping it
+	 * would name another mailbox (issue 15, defect 9, the corpus test)
+	 */
+	{ "\"a\tb\"@mac1.example", "mac1.example" },
+	{ "\"a\x7f" "b\"@mac1.example", "mac1.example" },
+	{ "a\x01" "b@mac1.example", "mac1.example" },
 };
 
 /* test_mailfrom_value - smtp.mailfrom: local-part@domain may stay bare */
@@ -686,6 +694,42 @@ START_TEST(test_non_ascii_left_out)
 	ck_assert_str_eq(got, "authserv-id=mx.example.net\n"
 	    "spf=none reason=bad HELO\nspf=none\n"
 	    "dkim=fail header.a=rsa-sha256 header.b=AbCd\ndmarc=none\n");
+	free(got);
+	am_buf_clear(&b);
+	free(r);
+}
+END_TEST
+
+/*
+ * test_controls_left_out - a value with a control character (a HELO name
+ * with a TAB, a d= with DEL) is left out like a non-ASCII one: no
+ * quoted-pair may carry a control (RFC 5322 3.2.1), and writing the value
+ * without it would name another host or domain
+ */
+START_TEST(test_controls_left_out)
+{
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_buf		 b;
+	char			*got;
+
+	ck_assert_ptr_nonnull(r);
+	spf(&r->spf_helo, AM_SPF_NONE, "mail\t.example", "bad HELO");
+	spf(&r->spf_mailfrom, AM_SPF_NONE, "u@exa\x7fmple.org", "");
+	sig(r, AM_DKIM_FAIL, "exa\x1bmple.org", "sel", "rsa-sha256", "AbCd",
+	    "");
+	dmarc(r, AM_DMARC_NONE, AM_DMARC_P_UNSPEC, AM_DMARC_P_UNSPEC, "",
+	    "exa\rmple.org", "");
+	am_buf_init(&b, 4096);
+	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
+	ck_assert_str_eq(am_buf_str(&b), "mx.example.net;\n\t"
+	    "spf=none reason=\"bad HELO\";\n\tspf=none;\n\t"
+	    "dkim=fail header.s=sel header.a=rsa-sha256 header.b=AbCd;\n\t"
+	    "dmarc=none");
+	got = parse_with_python(am_buf_str(&b));
+	ck_assert_str_eq(got, "authserv-id=mx.example.net\n"
+	    "spf=none reason=bad HELO\nspf=none\n"
+	    "dkim=fail header.s=sel header.a=rsa-sha256 header.b=AbCd\n"
+	    "dmarc=none\n");
 	free(got);
 	am_buf_clear(&b);
 	free(r);
@@ -936,6 +980,7 @@ authres_suite(void)
 	tcase_add_loop_test(tp, test_is_ours_python, 0, nitems(ours_cases));
 	tcase_add_loop_test(tp, test_mailfrom_parse, 0, nitems(mailfrom_cases));
 	tcase_add_test(tp, test_non_ascii_left_out);
+	tcase_add_test(tp, test_controls_left_out);
 	suite_add_tcase(s, tp);
 
 	tcase_add_loop_test(to, test_is_ours, 0, nitems(ours_cases));

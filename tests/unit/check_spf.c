@@ -512,6 +512,23 @@ START_TEST(test_received_spf)
 	ck_assert_str_eq(am_buf_str(&b), "pass client-ip=192.0.2.1; "
 	    "envelope-from=mac1.example; helo=mx.example.org; "
 	    "identity=mailfrom");
+
+	/*
+	 * a control in the local part: the domain alone; a UTF-8 HELO name
+	 * or domain: the key left out, never '?' for its bytes (issue 15,
+	 * defect 9, tests/milter/test_authres_corpus.py)
+	 */
+	am_buf_reset(&b);
+	strcpy(c.identity, "\"a\tb\"@mac1.example");
+	am_spf_received(&c, "192.0.2.1", "b\xc3\xbc" "cher.example", NULL, &b);
+	ck_assert_str_eq(am_buf_str(&b), "pass client-ip=192.0.2.1; "
+	    "envelope-from=mac1.example; identity=mailfrom");
+	am_buf_reset(&b);
+	strcpy(c.identity, "user@b\xc3\xbc" "cher.example");
+	c.domain[0] = '\0';
+	am_spf_received(&c, "192.0.2.1", "mx.example.org", NULL, &b);
+	ck_assert_str_eq(am_buf_str(&b), "pass client-ip=192.0.2.1; "
+	    "helo=mx.example.org; identity=mailfrom");
 	am_buf_clear(&b);
 }
 END_TEST
