@@ -29,6 +29,7 @@
 #include <strings.h>
 
 #include "message/authres.h"
+#include "common/ascii.h"
 #include "common/buf.h"
 #include "message/rfc5322.h"
 
@@ -150,25 +151,6 @@ am_authres_add_value(struct am_buf *b, const char *value)
 }
 
 /*
- * has_unwritable - any byte of s[0..n-1] a pvalue cannot carry as itself:
- * one outside ASCII (RFC 8601 2.2) or a control, which no quoted-pair may
- * carry (RFC 5322 3.2.1) and add_quoted drops
- */
-static int
-has_unwritable(const char *s, size_t n)
-{
-	size_t		 i;
-	unsigned char	 c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f)
-			return 1;
-	}
-	return 0;
-}
-
-/*
  * is_writable - RFC 8601 2.2: a pvalue is an RFC 2045 token or
  * quoted-string, ASCII only; strict parsers refuse UTF-8 in it even in an
  * RFC 6532 message.  A value that is not printable ASCII (a UTF-8 HELO
@@ -179,7 +161,7 @@ has_unwritable(const char *s, size_t n)
 static int
 is_writable(const char *s)
 {
-	return !has_unwritable(s, strlen(s));
+	return am_ascii_printable(s, strlen(s));
 }
 
 /* add_prop - " ptype.property=value" when value is not empty and writable */
@@ -204,7 +186,7 @@ add_mailbox_value(struct am_buf *b, const char *value)
 {
 	const char	*at = strrchr(value, '@');
 
-	if (at != NULL && has_unwritable(value, (size_t)(at - value)))
+	if (at != NULL && !am_ascii_printable(value, (size_t)(at - value)))
 		value = at + 1;
 	if (!is_mailbox(value)) {
 		add_prop(b, "smtp.mailfrom", value);

@@ -40,6 +40,7 @@
 #include <spf2/spf.h>
 #include <unbound.h>
 
+#include "common/ascii.h"
 #include "common/buf.h"
 #include "dns/dns.h"
 #include "spf/dns_spf.h"
@@ -712,34 +713,14 @@ add_quoted(struct am_buf *b, const char *s)
 }
 
 /*
- * has_unwritable - any byte of s[0..n-1] outside printable ASCII: neither
- * a dot-atom nor a quoted-string carries one (RFC 5322 3.2.3, 3.2.4; no
- * quoted-pair for a control), and '?' in its place would name another
- * host or mailbox
- */
-static int
-has_unwritable(const char *s, size_t n)
-{
-	size_t		 i;
-	unsigned char	 c;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f)
-			return 1;
-	}
-	return 0;
-}
-
-/*
  * add_kv - " key=value;" with value as dot-atom or quoted-string; a value
- * that cannot be written (has_unwritable: a UTF-8 HELO name or U-label)
- * is left out, as RFC 7208 9.1's keys are all optional
+ * that is not printable ASCII (am_ascii_printable: a UTF-8 HELO name or
+ * U-label) is left out, as RFC 7208 9.1's keys are all optional
  */
 static void
 add_kv(struct am_buf *b, const char *key, const char *value, int quote)
 {
-	if (has_unwritable(value, strlen(value)))
+	if (!am_ascii_printable(value, strlen(value)))
 		return;
 	am_buf_addf(b, " %s=", key);
 	if (!quote && is_dot_atom(value))
@@ -775,7 +756,7 @@ add_envelope_from(struct am_buf *b, const struct am_spf_check *c)
 {
 	const char	*at = strrchr(c->identity, '@');
 
-	if (at != NULL && has_unwritable(c->identity,
+	if (at != NULL && !am_ascii_printable(c->identity,
 	    (size_t)(at - c->identity))) {
 		add_kv(b, "envelope-from",
 		    c->domain[0] != '\0' ? c->domain : at + 1, 0);

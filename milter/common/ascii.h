@@ -1,0 +1,20 @@
+/*
+ * ascii.h - character classes shared by the header writers (message/
+ * authres.c for Authentication-Results, spf/spf.c for Received-SPF).
+ * Pure functions, no state.
+ */
+#ifndef AM_ASCII_H
+#define AM_ASCII_H
+
+#include <stddef.h>
+
+/*
+ * am_ascii_printable - 1 when every byte of s[0..n-1] is printable ASCII
+ * (0x20-0x7e).  Neither RFC 8601 2.2's pvalue nor RFC 7208 9.1's
+ * dot-atom/quoted-string carries anything else as itself (no quoted-pair
+ * for a control, RFC 5322 3.2.1; strict readers refuse UTF-8), so a value
+ * that is not is left out rather than written as another name.
+ */
+int	am_ascii_printable(const char *s, size_t n);
+
+#endif
