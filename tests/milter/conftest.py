@@ -695,3 +695,24 @@ def blackhole():
 def header_list(message):
     """(name, value) pairs of a message, values as sent (raw)"""
     return split_message(message)[0]
+
+
+def naive_methods(value):
+    """(method, result) of each resinfo, read without a grammar: drop
+    quoted-strings and comments, split at ';', take the first key=value;
+    ("?", text) for a resinfo without one (test_authres, test_authres_corpus)"""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', value)
+    while True:
+        stripped = re.sub(r'\((?:[^()\\]|\\.)*\)', ' ', text)
+        if stripped == text:
+            break
+        text = stripped
+    out = []
+    parts = text.split(";")[1:]
+    if len(parts) == 1 and parts[0].strip().lower() == "none":
+        return out              # RFC 8601 2.2 no-result
+    for part in parts:
+        m = re.match(r'\s*([A-Za-z0-9_-]+)\s*=\s*([A-Za-z0-9_-]+)', part)
+        out.append((m.group(1).lower(), m.group(2).lower()) if m else
+                   ("?", part))
+    return out

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import (GOOD_IP, AUTHSERV_ID, accepted_ar, ar_entries,
-                      assert_ar, make_msg, parse_ar, sign)
+                      assert_ar, make_msg, naive_methods, parse_ar, sign)
 from milterclient import HeaderOp, split_message
 
 # comments nested one deeper than authres.c follows (AR_COMMENT_MAX)
@@ -128,22 +128,6 @@ def test_deep_comment_forgery_removed(milter):
 
 
 # ------------------------------------------- every A-R parses (defect 9)
-
-def naive_methods(value):
-    """(method, result) of each resinfo, read without a grammar: drop
-    quoted-strings and comments, split at ';', take the first key=value"""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', value)
-    while True:
-        stripped = re.sub(r'\((?:[^()\\]|\\.)*\)', ' ', text)
-        if stripped == text:
-            break
-        text = stripped
-    out = []
-    for part in text.split(";")[1:]:
-        m = re.match(r'\s*([A-Za-z0-9_-]+)\s*=\s*([A-Za-z0-9_-]+)', part)
-        assert m, "no method=result in %r of %r" % (part, value)
-        out.append((m.group(1).lower(), m.group(2).lower()))
-    return out
 
 
 def strict_ar(res):

@@ -38,7 +38,7 @@ import pytest
 import spf
 
 from conftest import (AUTHSERV_ID, Authmilter, NsdServer, make_msg,
-                      zone_records)
+                      naive_methods, zone_records)
 from milterclient import MilterError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -262,25 +262,6 @@ def corpus_milter(corpus, authmilter_bin, tmp_path_factory):
 
 
 # ------------------------------------------------------------ the readers
-
-def naive_methods(value):
-    """(method, result) of each resinfo, read without a grammar: drop
-    quoted-strings and comments, split at ';', take the first key=value"""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', value)
-    while True:
-        stripped = re.sub(r'\((?:[^()\\]|\\.)*\)', ' ', text)
-        if stripped == text:
-            break
-        text = stripped
-    out = []
-    parts = text.split(";")[1:]
-    if len(parts) == 1 and parts[0].strip().lower() == "none":
-        return out              # RFC 8601 2.2 no-result
-    for part in parts:
-        m = re.match(r'\s*([A-Za-z0-9_-]+)\s*=\s*([A-Za-z0-9_-]+)', part)
-        out.append((m.group(1).lower(), m.group(2).lower()) if m else
-                   ("?", part))
-    return out
 
 
 # RFC 5322 3.2.2, 3.2.3, 3.2.4 (no obsolete forms)
