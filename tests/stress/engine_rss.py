@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from procstat import vmrss_kb  # noqa: E402
 
 SMFIF_ALL = 0x1ff
 SMFIP_ALL = 0x1fffff
@@ -24,14 +26,6 @@ SMFIP_ALL = 0x1fffff
 
 def pkt(cmd, data=b""):
     return struct.pack("!I", len(data) + 1) + cmd + data
-
-
-def vmrss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def free_port():

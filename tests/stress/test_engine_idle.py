@@ -22,6 +22,7 @@ import pytest
 
 from milter_harness import GOOD_IP, make_msg, wait_for
 from milterclient import SMFIF_ALL, SMFIP_ALL, parse_socket
+from procstat import threads_of, vmrss_kb  # noqa: E402
 
 IDLE_KEEP = 8           # ENGINE_IDLE_KEEP, engine.c
 IDLE_SECS = 60          # ENGINE_IDLE_SECS
@@ -42,22 +43,6 @@ def own_nofile():
         hard if hard != resource.RLIM_INFINITY else 65536, hard))
     yield
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-def threads_of(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    raise RuntimeError("no Threads line")
-
-
-def vmrss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def good_session(m, timeout=30):

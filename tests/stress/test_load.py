@@ -18,22 +18,11 @@ from milter_harness import (BAD_IP, GOOD_IP, make_msg)
 from milterclient import MilterClient, transaction
 
 from faultdns import FaultDNS
+from procstat import threads_of, vmrss_kb  # noqa: E402
 
 SESSIONS = int(os.environ.get("LOAD_SESSIONS", "500"))
 PER_THREAD_KB = 128         # a worker thread's stack and malloc caches
 MSGS_PER_SESSION = 2
-
-
-def threads_of(pid):
-    return len(os.listdir("/proc/%d/task" % pid))
-
-
-def vmrss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def session(spec, i, rnd, barrier, errors):
