@@ -1,0 +1,37 @@
+/*
+ * sign_int.h - what sign_conf.c (loading) and sign.c (signing) share;
+ * private to dkim/sign*.c.
+ */
+#ifndef AM_SIGN_INT_H
+#define AM_SIGN_INT_H
+
+#include <stddef.h>
+
+#include <opendkim/dkim.h>
+
+#include "dkim/signtable.h"
+
+/* one signing key, decoded and checked at load */
+struct am_sign_key {
+	char		*name;
+	char		*domain;
+	char		*selector;
+	char		*pem;		/* the key file's bytes; never logged */
+	size_t		 pemlen;
+	int		 alg;		/* DKIM_SIGN_RSASHA256 / _ED25519SHA256 */
+	const char	*algname;	/* "rsa-sha256", "ed25519-sha256" */
+	unsigned int	 bits;
+};
+
+struct am_signconf {
+	DKIM_LIB		*lib;		/* signing only */
+	struct am_sign_key	*keys;
+	size_t			 nkeys;
+	struct am_sign_rule	*rules;		/* SigningTable, in file order */
+	size_t			 nrules;
+};
+
+/* am_sign_lib_setup - sc->lib with the header lists of sign.h; 0 or -1 */
+int	am_sign_lib_setup(struct am_signconf *sc);
+
+#endif /* AM_SIGN_INT_H */
