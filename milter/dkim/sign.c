@@ -49,9 +49,9 @@ set_list(DKIM_LIB *lib, int opt, const char *names)
 	    w = strtok_r(NULL, " ", &save))
 		list[n++] = w;
 	list[n] = NULL;
-	/* libopendkim compiles the list into its own patterns here */
+	/* libopendkim copies the list; the length is that of the pointer */
 	return dkim_options(lib, DKIM_OP_SETOPT, opt, list,
-	    sizeof(list)) == DKIM_STAT_OK ? 0 : -1;
+	    sizeof(char **)) == DKIM_STAT_OK ? 0 : -1;
 }
 
 /* am_sign_lib_setup - a DKIM_LIB for signing with our header lists */

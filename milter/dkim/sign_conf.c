@@ -96,6 +96,52 @@ read_key(const char *path, uid_t run_uid, char **pem, size_t *len,
 	return NULL;
 }
 
+/*
+ * raw_ed25519 - an Ed25519 key written as the base64 of its 32-byte seed
+ * (RFC 8032 5.1.5; dkimpy's dknewkey and rspamd write them so), or NULL
+ */
+static EVP_PKEY *
+raw_ed25519(const char *text, size_t len)
+{
+	unsigned char	 seed[64];
+	int		 n;
+
+	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
+		len--;
+	if (len != 44)			/* base64 of 32 bytes */
+		return NULL;
+	n = EVP_DecodeBlock(seed, (const unsigned char *)text, (int)len);
+	if (n != 33 || text[43] != '=')	/* 32 bytes and one pad */
+		return NULL;
+	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+}
+
+/* to_pem - replace k->pem with the PKCS#8 PEM libopendkim reads; 0 or -1 */
+static int
+to_pem(EVP_PKEY *pk, struct am_sign_key *k)
+{
+	BIO	*bio;
+	char	*data, *copy;
+	long	 len;
+	int	 rc = -1;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return -1;
+	if (PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) == 1 &&
+	    (len = BIO_get_mem_data(bio, &data)) > 0 &&
+	    (copy = malloc((size_t)len + 1)) != NULL) {
+		memcpy(copy, data, (size_t)len);
+		copy[len] = '\0';
+		explicit_bzero(k->pem, k->pemlen);
+		free(k->pem);
+		k->pem = copy;
+		k->pemlen = (size_t)len;
+		rc = 0;
+	}
+	BIO_free(bio);		/* BIO_s_mem: the key text goes with it */
+	return rc;
+}
+
 /* decode_key - type and size of a PEM private key; NULL or the problem */
 static const char *
 decode_key(const char *pem, size_t len, struct am_sign_key *k, char *why,
@@ -109,8 +155,14 @@ decode_key(const char *pem, size_t len, struct am_sign_key *k, char *why,
 		return "out of memory";
 	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
+	if (pk == NULL && (pk = raw_ed25519(pem, len)) != NULL &&
+	    to_pem(pk, k) == -1) {
+		EVP_PKEY_free(pk);
+		return "out of memory";
+	}
 	if (pk == NULL)
-		return "not a PEM private key (or one with a passphrase)";
+		return "neither a PEM private key (without passphrase) nor a "
+		    "base64 Ed25519 seed";
 	k->bits = (unsigned)EVP_PKEY_get_bits(pk);
 	switch (EVP_PKEY_get_base_id(pk)) {
 	case EVP_PKEY_RSA:
