@@ -32,6 +32,7 @@ struct am_signer {
 	const struct am_sign_key *key[AM_SIGN_PER_MSG_MAX];
 	char			*value[AM_SIGN_PER_MSG_MAX];
 	size_t			 n;
+	int			 open_line;	/* the body's last byte is not LF */
 	const char		*skipped;	/* static text, or NULL */
 	int			 failed;
 };
@@ -218,6 +219,8 @@ am_signer_body(struct am_signer *s, const unsigned char *p, size_t len)
 
 	if (s->failed)
 		return -1;
+	if (len > 0)
+		s->open_line = p[len - 1] != '\n';
 	for (i = 0; i < s->n; i++)
 		if (dkim_body(s->dkim[i], (u_char *)p, len) != DKIM_STAT_OK)
 			return fail(s, "dkim_body failed");
@@ -248,6 +251,14 @@ am_signer_eom(struct am_signer *s)
 	size_t	 i, len;
 
 	if (s->failed)
+		return -1;
+	/*
+	 * A body that does not end in a line end is delivered with one (the
+	 * MTA stores lines); RFC 6376 3.4.3/3.4.4 hash it so, and
+	 * libopendkim refuses to sign without it
+	 */
+	if (s->open_line && am_signer_body(s, (const unsigned char *)"\r\n",
+	    2) == -1)
 		return -1;
 	for (i = 0; i < s->n; i++) {
 		if (dkim_eom(s->dkim[i], NULL) != DKIM_STAT_OK)
