@@ -116,6 +116,20 @@ raw_ed25519(const char *text, size_t len)
 	return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 }
 
+/* am_sign_pkey - a private key: PEM, or an Ed25519 base64 seed; or NULL */
+EVP_PKEY *
+am_sign_pkey(const char *text, size_t len)
+{
+	BIO		*bio;
+	EVP_PKEY	*pk;
+
+	if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL)
+		return NULL;
+	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	return pk != NULL ? pk : raw_ed25519(text, len);
+}
+
 /* to_pem - replace k->pem with the PKCS#8 PEM libopendkim reads; 0 or -1 */
 static int
 to_pem(EVP_PKEY *pk, struct am_sign_key *k)
@@ -147,16 +161,12 @@ static const char *
 decode_key(const char *pem, size_t len, struct am_sign_key *k, char *why,
     size_t whylen)
 {
-	BIO		*bio;
 	EVP_PKEY	*pk;
 	const char	*bad = NULL;
 
-	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return "out of memory";
-	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	if (pk == NULL && (pk = raw_ed25519(pem, len)) != NULL &&
-	    to_pem(pk, k) == -1) {
+	if ((pk = am_sign_pkey(pem, len)) != NULL &&
+	    EVP_PKEY_get_base_id(pk) == EVP_PKEY_ED25519 &&
+	    strstr(pem, "-----BEGIN") == NULL && to_pem(pk, k) == -1) {
 		EVP_PKEY_free(pk);
 		return "out of memory";
 	}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include <openssl/evp.h>
 #include <opendkim/dkim.h>
 
 #include "dkim/signtable.h"
@@ -30,6 +31,9 @@ struct am_signconf {
 	struct am_sign_rule	*rules;		/* SigningTable, in file order */
 	size_t			 nrules;
 };
+
+/* am_sign_pkey - a private key: PEM, or an Ed25519 base64 seed; or NULL */
+EVP_PKEY *am_sign_pkey(const char *text, size_t len);
 
 /* am_sign_lib_setup - sc->lib with the header lists of sign.h; 0 or -1 */
 int	am_sign_lib_setup(struct am_signconf *sc);

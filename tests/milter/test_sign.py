@@ -319,3 +319,44 @@ def test_reload_with_bad_key_keeps_signing(milters, signdir, tmp_path, nsd):
     assert len(signatures(res)) == 2
     assert dkimpy_results(delivered(res, msg), nsd) == [True, True]
     assert m.proc.poll() is None
+
+
+# ---------------------------------------------------------------- keygen
+
+def zone_txt(path):
+    """the record text of a SELECTOR.txt written by authmilter-keygen"""
+    with open(path) as f:
+        return "".join(re.findall(r'"([^"]*)"', f.read()))
+
+
+def test_keygen_keys_sign_and_verify(milters, authmilter_bin, tmp_path):
+    keygen = os.path.join(os.path.dirname(authmilter_bin), "authmilter-keygen")
+    lines, records = [], {}
+    for t, sel in (("rsa", "kr"), ("ed25519", "ke")):
+        out = subprocess.run([keygen, "-t", t, "-d", "example.org", "-s", sel,
+                              "-D", str(tmp_path)], check=True,
+                             capture_output=True, text=True).stdout
+        lines.append(out)
+        priv = tmp_path / (sel + ".private")
+        assert os.stat(priv).st_mode & 0o777 == 0o600
+        assert "PRIVATE KEY" in priv.read_text() and "PRIVATE" not in out
+        rec = zone_txt(tmp_path / (sel + ".txt"))
+        assert rec.startswith("v=DKIM1; k=%s; p=" % t), rec
+        records[("%s._domainkey.example.org" % sel).encode()] = rec.encode()
+    # never over an existing key
+    r = subprocess.run([keygen, "-s", "kr", "-D", str(tmp_path)],
+                       capture_output=True)
+    assert r.returncode == 73 and b"File exists" in r.stderr
+    r = subprocess.run([keygen, "-b", "1024", "-D", str(tmp_path)],
+                       capture_output=True)
+    assert r.returncode == 64
+    kt = write(tmp_path / "keytable", "".join(lines))
+    st = write(tmp_path / "signtable", "example.org kr\nexample.org ke\n")
+    m = milters.new("keygen", [("KeyTable", kt), ("SigningTable", st)]).start()
+    msg = make_msg()
+    res = send(m, msg, auth="joe")
+    assert len(signatures(res)) == 2
+    d = dkim.DKIM(delivered(res, msg))
+    assert [d.verify(idx=i, dnsfunc=lambda n, timeout=5:
+                     records.get(n.rstrip(b".")))
+            for i in range(2)] == [True, True]
