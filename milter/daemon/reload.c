@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "daemon/metrics.h"
 #include "daemon/reload.h"
+#include "dkim/sign_record.h"
 
 /* process-wide state: see daemon/daemon.h */
 static pthread_t	 reload_thread;
@@ -117,6 +118,7 @@ am_reload_now(struct am_daemon *d, const char *path)
 		    "after a restart", keys);
 	am_config_unref(old);
 	am_log_set_level((enum am_log_level)cfg->log_level);
+	am_sign_check_dns(cfg->sign, d->env.dns);	/* issue 18: only logs */
 	am_daemon_swap_config(d, cfg);
 	am_metrics_reload(1);
 	am_log_info(NULL, "reload: configuration %s loaded", path);

@@ -222,7 +222,9 @@ load_key(struct loader *L, const struct am_sign_keyent *e, const char *where,
 	k->name = strdup(e->name);
 	k->domain = strdup(e->domain);
 	k->selector = strdup(e->selector);
-	if (k->name == NULL || k->domain == NULL || k->selector == NULL) {
+	k->file = strdup(path);
+	if (k->name == NULL || k->domain == NULL || k->selector == NULL ||
+	    k->file == NULL) {
 		report(L, "%s: out of memory", where);
 		return;
 	}
@@ -443,6 +445,7 @@ am_signconf_free(struct am_signconf *sc)
 		free(sc->keys[i].name);
 		free(sc->keys[i].domain);
 		free(sc->keys[i].selector);
+		free(sc->keys[i].file);
 	}
 	free(sc->keys);
 	for (i = 0; i < sc->nrules; i++)

@@ -17,6 +17,7 @@ struct am_sign_key {
 	char		*name;
 	char		*domain;
 	char		*selector;
+	char		*file;		/* the key file, for messages */
 	char		*pem;		/* the key file's bytes; never logged */
 	size_t		 pemlen;
 	int		 alg;		/* DKIM_SIGN_RSASHA256 / _ED25519SHA256 */

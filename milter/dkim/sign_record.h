@@ -27,4 +27,16 @@ int	am_sign_record(const char *key, size_t len, struct am_buf *b);
  */
 int	am_sign_record_p(const char *record, struct am_buf *b);
 
+struct am_signconf;
+struct am_dns;
+
+/*
+ * am_sign_check_dns - the start-up (and reload) self-check: for each of
+ * the first AM_SIGN_CHECK_MAX keys, look up selector._domainkey.domain and
+ * log a warning when no record is published or its p= is not the key's
+ * (every signature would then fail).  Only logs; one DNS query per key.
+ */
+#define AM_SIGN_CHECK_MAX	32
+void	am_sign_check_dns(const struct am_signconf *, struct am_dns *);
+
 #endif /* AM_SIGN_RECORD_H */

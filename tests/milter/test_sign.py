@@ -360,3 +360,28 @@ def test_keygen_keys_sign_and_verify(milters, authmilter_bin, tmp_path):
     assert [d.verify(idx=i, dnsfunc=lambda n, timeout=5:
                      records.get(n.rstrip(b".")))
             for i in range(2)] == [True, True]
+
+
+# ---------------------------------------------------------------- self-check
+
+def test_key_record_mismatch_is_logged(milters, keys, signer, tmp_path):
+    """at start every key is looked up: a record that is not the key's, or
+    none, is logged (the daemon still starts and signs)"""
+    other = tmp_path / "other.key"
+    shutil.copy(keys.rsa_other_key, other)
+    os.chmod(other, 0o600)
+    kt = write(tmp_path / "keytable", "mism example.org:rsa:%s\n"
+               "unpub example.org:nosuch:%s\n" % (other, other))
+    st = write(tmp_path / "signtable", "*@example.org mism\n")
+    m = milters.new("selfcheck", [("KeyTable", kt),
+                                  ("SigningTable", st)]).start()
+    assert wait_for(lambda: "no record at nosuch._domainkey.example.org" in
+                    m.log(), 5), m.log()
+    assert re.search(r"signing key mism \(%s\): the record at "
+                     r"rsa\._domainkey\.example\.org does not match"
+                     % re.escape(str(other)), m.log()), m.log()
+    assert "PRIVATE KEY" not in m.log()
+    # the good keys of the signing daemon: found, no warning
+    assert "signing key rsa: rsa._domainkey.example.org publishes it" in \
+        signer.log()
+    assert "does not match" not in signer.log()
