@@ -43,7 +43,6 @@
 #include "daemon/offline.h"
 #include "daemon/pidfile.h"
 #include "daemon/privs.h"
-#include "dkim/sign_record.h"
 #include "daemon/reload.h"
 
 #ifndef AM_SYSCONFDIR
@@ -305,7 +304,6 @@ main(int argc, char **argv)
 	/* cfg, not d.cfg: the reload thread may swap that one already */
 	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
 	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
-	am_sign_check_dns(cfg->sign, d.env.dns);	/* issue 18: only logs */
 	am_config_unref(cfg);
 	stop_signals(&stop);
 	rc = am_engine_run(e, &stop, AM_DRAIN_SECS);

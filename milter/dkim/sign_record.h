@@ -32,11 +32,12 @@ struct am_dns;
 
 /*
  * am_sign_check_dns - the start-up (and reload) self-check: for each of
- * the first AM_SIGN_CHECK_MAX keys, look up selector._domainkey.domain and
+ * the first AM_SIGN_CHECK_MAX keys (daemon/reload.c runs it in the reload
+ * thread, so it never delays the engine), look up selector._domainkey.domain and
  * log a warning when no record is published or its p= is not the key's
  * (every signature would then fail).  Only logs; one DNS query per key.
  */
-#define AM_SIGN_CHECK_MAX	32
+#define AM_SIGN_CHECK_MAX	8	/* at most 8 DNS timeouts */
 void	am_sign_check_dns(const struct am_signconf *, struct am_dns *);
 
 #endif /* AM_SIGN_RECORD_H */
