@@ -350,7 +350,7 @@ static const char *const hdrs[][2] = {
 
 /* sign_one - the signatures a signer makes for a small message */
 static struct am_signer *
-sign_one(struct am_signconf *sc, const char *addr)
+sign_body(struct am_signconf *sc, const char *addr, const char *body)
 {
 	struct am_signer	*s = am_signer_new(sc, "Q1");
 	size_t			 i;
@@ -359,11 +359,44 @@ sign_one(struct am_signconf *sc, const char *addr)
 	for (i = 0; i < nitems(hdrs); i++)
 		ck_assert_int_eq(am_signer_header(s, hdrs[i][0], hdrs[i][1]), 0);
 	ck_assert_int_eq(am_signer_eoh(s, addr, "example.com"), 0);
-	ck_assert_int_eq(am_signer_body(s, (const unsigned char *)
-	    "hello\r\n", 7), 0);
+	ck_assert_int_eq(am_signer_body(s, (const unsigned char *)body,
+	    strlen(body)), 0);
 	ck_assert_int_eq(am_signer_eom(s), 0);
 	return s;
 }
+
+static struct am_signer *
+sign_one(struct am_signconf *sc, const char *addr)
+{
+	return sign_body(sc, addr, "hello\r\n");
+}
+
+/*
+ * A body whose last line has no line end is signed as the MTA delivers
+ * it, with one (libopendkim refuses to sign it otherwise: "CRLF at end
+ * of body missing"); same bh= as the body with the CRLF.
+ */
+START_TEST(test_open_last_line)
+{
+	struct am_signconf	*sc;
+	struct am_signer	*a, *b;
+	const char		*bha, *bhb;
+
+	sc = load_tables("ed example.com:e1:ed.pem\n", "example.com ed\n");
+	ck_assert_msg(sc != NULL, "%s", problems);
+	a = sign_body(sc, "joe@example.com", "no line end");
+	b = sign_body(sc, "joe@example.com", "no line end\r\n");
+	ck_assert_uint_eq(am_signer_count(a), 1);
+	bha = strstr(am_signer_value(a, 0), "bh=");
+	bhb = strstr(am_signer_value(b, 0), "bh=");
+	ck_assert_ptr_nonnull(bha);
+	ck_assert_ptr_nonnull(bhb);
+	ck_assert_int_eq(strncmp(bha, bhb, 47), 0);
+	am_signer_free(a);
+	am_signer_free(b);
+	am_signconf_free(sc);
+}
+END_TEST
 
 START_TEST(test_signatures)
 {
@@ -427,6 +460,7 @@ sign_suite(void)
 	tcase_add_loop_test(tk, test_tables_bad, 0, nitems(bad_cases));
 	tcase_add_test(tk, test_trio);
 	tcase_add_test(tk, test_signatures);
+	tcase_add_test(tk, test_open_last_line);
 	suite_add_tcase(s, tk);
 	return s;
 }
