@@ -5,11 +5,14 @@
  * From field, which may come last; then one libopendkim signing handle
  * per key gets the header and, as it streams, the body.  Each handle
  * hashes on its own: dual signing (RFC 8463 rsa + ed25519) hashes twice,
- * which costs less than the RSA operation.
+ * which costs less than the RSA operation.  ed25519-sha256 signatures are
+ * made by sign_ed.c instead (libopendkim 2.11 leaks its key per
+ * signature); the header is then kept to the end of the message.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <opendkim/dkim.h>
 
@@ -28,7 +31,8 @@ struct am_signer {
 	struct am_buf		 hdrs;		/* "Name:value" with CRLF folds */
 	struct hdr		*hv;
 	size_t			 nh;
-	DKIM			*dkim[AM_SIGN_PER_MSG_MAX];
+	DKIM			*dkim[AM_SIGN_PER_MSG_MAX];	/* rsa */
+	struct am_edsig		*ed[AM_SIGN_PER_MSG_MAX];	/* ed25519 */
 	const struct am_sign_key *key[AM_SIGN_PER_MSG_MAX];
 	char			*value[AM_SIGN_PER_MSG_MAX];
 	size_t			 n;
@@ -95,6 +99,7 @@ am_signer_free(struct am_signer *s)
 	for (i = 0; i < s->n; i++) {
 		if (s->dkim[i] != NULL)
 			dkim_free(s->dkim[i]);
+		am_edsig_free(s->ed[i]);
 		free(s->value[i]);
 	}
 	am_buf_clear(&s->hdrs);
@@ -150,6 +155,12 @@ start_one(struct am_signer *s, const struct am_sign_key *k)
 	DKIM_STAT	 st;
 	size_t		 i;
 
+	if (k->alg == DKIM_SIGN_ED25519SHA256) {
+		if ((s->ed[s->n] = am_edsig_new(k)) == NULL)
+			return fail(s, "out of memory");
+		s->key[s->n++] = k;
+		return 0;
+	}
 	/* RFC 6376 3.4.2, 3.4.4: relaxed/relaxed; length -1: no l= */
 	d = dkim_sign(s->sc->lib, (const u_char *)s->qid, NULL,
 	    (dkim_sigkey_t)k->pem, (const u_char *)k->selector,
@@ -206,8 +217,6 @@ am_signer_eoh(struct am_signer *s, const char *addr, const char *domain)
 		if (!have_key(s, k) && start_one(s, k) == -1)
 			return -1;
 	}
-	/* the body goes to the handles; the kept header is done with */
-	am_buf_clear(&s->hdrs);
 	return 0;
 }
 
@@ -221,9 +230,12 @@ am_signer_body(struct am_signer *s, const unsigned char *p, size_t len)
 		return -1;
 	if (len > 0)
 		s->open_line = p[len - 1] != '\n';
-	for (i = 0; i < s->n; i++)
-		if (dkim_body(s->dkim[i], (u_char *)p, len) != DKIM_STAT_OK)
+	for (i = 0; i < s->n; i++) {
+		if (s->ed[i] != NULL)
+			am_edsig_body(s->ed[i], p, len);
+		else if (dkim_body(s->dkim[i], (u_char *)p, len) != DKIM_STAT_OK)
 			return fail(s, "dkim_body failed");
+	}
 	return 0;
 }
 
@@ -241,6 +253,28 @@ copy_sig(const u_char *v, size_t len)
 			*o++ = (char)v[i];
 	*o = '\0';
 	return out;
+}
+
+/* ed_finish - an ed25519 signature over the kept header (sign_ed.c) */
+static char *
+ed_finish(struct am_signer *s, struct am_edsig *e)
+{
+	const char	**hv;
+	size_t		 *hl, i;
+	char		 *v = NULL;
+
+	hv = calloc(s->nh + 1, sizeof(*hv));
+	hl = calloc(s->nh + 1, sizeof(*hl));
+	if (hv != NULL && hl != NULL) {
+		for (i = 0; i < s->nh; i++) {
+			hv[i] = s->hdrs.s + s->hv[i].off;
+			hl[i] = s->hv[i].len;
+		}
+		v = am_edsig_finish(e, hv, hl, s->nh, (long long)time(NULL));
+	}
+	free(hv);
+	free(hl);
+	return v;
 }
 
 /* am_signer_eom - finish every signature */
@@ -261,6 +295,11 @@ am_signer_eom(struct am_signer *s)
 	    2) == -1)
 		return -1;
 	for (i = 0; i < s->n; i++) {
+		if (s->ed[i] != NULL) {
+			if ((s->value[i] = ed_finish(s, s->ed[i])) == NULL)
+				return fail(s, "ed25519 signing failed");
+			continue;
+		}
 		if (dkim_eom(s->dkim[i], NULL) != DKIM_STAT_OK)
 			return fail(s, "dkim_eom failed");
 		/* folded for "DKIM-Signature: " in front of it */

@@ -130,32 +130,6 @@ am_sign_pkey(const char *text, size_t len)
 	return pk != NULL ? pk : raw_ed25519(text, len);
 }
 
-/* to_pem - replace k->pem with the PKCS#8 PEM libopendkim reads; 0 or -1 */
-static int
-to_pem(EVP_PKEY *pk, struct am_sign_key *k)
-{
-	BIO	*bio;
-	char	*data, *copy;
-	long	 len;
-	int	 rc = -1;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return -1;
-	if (PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL) == 1 &&
-	    (len = BIO_get_mem_data(bio, &data)) > 0 &&
-	    (copy = malloc((size_t)len + 1)) != NULL) {
-		memcpy(copy, data, (size_t)len);
-		copy[len] = '\0';
-		explicit_bzero(k->pem, k->pemlen);
-		free(k->pem);
-		k->pem = copy;
-		k->pemlen = (size_t)len;
-		rc = 0;
-	}
-	BIO_free(bio);		/* BIO_s_mem: the key text goes with it */
-	return rc;
-}
-
 /* decode_key - type and size of a PEM private key; NULL or the problem */
 static const char *
 decode_key(const char *pem, size_t len, struct am_sign_key *k, char *why,
@@ -164,13 +138,7 @@ decode_key(const char *pem, size_t len, struct am_sign_key *k, char *why,
 	EVP_PKEY	*pk;
 	const char	*bad = NULL;
 
-	if ((pk = am_sign_pkey(pem, len)) != NULL &&
-	    EVP_PKEY_get_base_id(pk) == EVP_PKEY_ED25519 &&
-	    strstr(pem, "-----BEGIN") == NULL && to_pem(pk, k) == -1) {
-		EVP_PKEY_free(pk);
-		return "out of memory";
-	}
-	if (pk == NULL)
+	if ((pk = am_sign_pkey(pem, len)) == NULL)
 		return "neither a PEM private key (without passphrase) nor a "
 		    "base64 Ed25519 seed";
 	k->bits = (unsigned)EVP_PKEY_get_bits(pk);
@@ -188,6 +156,8 @@ decode_key(const char *pem, size_t len, struct am_sign_key *k, char *why,
 	case EVP_PKEY_ED25519:
 		k->alg = DKIM_SIGN_ED25519SHA256;	/* RFC 8463 */
 		k->algname = "ed25519-sha256";
+		k->pkey = pk;		/* sign_ed.c signs with it */
+		pk = NULL;
 		break;
 	default:
 		bad = "neither an RSA nor an Ed25519 key";
@@ -446,6 +416,7 @@ am_signconf_free(struct am_signconf *sc)
 		free(sc->keys[i].domain);
 		free(sc->keys[i].selector);
 		free(sc->keys[i].file);
+		EVP_PKEY_free(sc->keys[i].pkey);
 	}
 	free(sc->keys);
 	for (i = 0; i < sc->nrules; i++)

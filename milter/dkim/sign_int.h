@@ -22,6 +22,7 @@ struct am_sign_key {
 	size_t		 pemlen;
 	int		 alg;		/* DKIM_SIGN_RSASHA256 / _ED25519SHA256 */
 	const char	*algname;	/* "rsa-sha256", "ed25519-sha256" */
+	EVP_PKEY	*pkey;		/* ed25519: the key, decoded once (sign_ed.c) */
 	unsigned int	 bits;
 };
 
@@ -35,6 +36,14 @@ struct am_signconf {
 
 /* am_sign_pkey - a private key: PEM, or an Ed25519 base64 seed; or NULL */
 EVP_PKEY *am_sign_pkey(const char *text, size_t len);
+
+/* sign_ed.c: ed25519-sha256 signatures made without libopendkim */
+struct am_edsig;
+struct am_edsig	*am_edsig_new(const struct am_sign_key *);	/* NULL: ENOMEM */
+void		 am_edsig_free(struct am_edsig *);		/* NULL is fine */
+void		 am_edsig_body(struct am_edsig *, const unsigned char *, size_t);
+char		*am_edsig_finish(struct am_edsig *, const char *const *hv,
+		    const size_t *hl, size_t nh, long long t);
 
 /* am_sign_lib_setup - sc->lib with the header lists of sign.h; 0 or -1 */
 int	am_sign_lib_setup(struct am_signconf *sc);
