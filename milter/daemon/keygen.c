@@ -150,13 +150,34 @@ record_of(EVP_PKEY *pk, struct am_buf *b)
 	return rc;
 }
 
+/* make_files - the key file, then the record; an exit status */
+static int
+make_files(const struct opts *o, EVP_PKEY *pk, const char *rec)
+{
+	char	 priv[PATH_MAX], txt[PATH_MAX], abs[PATH_MAX];
+
+	snprintf(priv, sizeof(priv), "%s/%s.private", o->dir, o->selector);
+	snprintf(txt, sizeof(txt), "%s/%s.txt", o->dir, o->selector);
+	if (write_private(priv, pk) == -1)
+		return EX_CANTCREAT;
+	if (write_record(txt, o, rec) == -1) {
+		unlink(priv);
+		return EX_CANTCREAT;
+	}
+	if (realpath(priv, abs) == NULL)
+		snprintf(abs, sizeof(abs), "%s", priv);
+	/* the KeyTable line that uses it (authmilter.conf(5)) */
+	printf("%s %s:%s:%s\n", o->selector, o->domain, o->selector, abs);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts	 o;
 	EVP_PKEY	*pk;
 	struct am_buf	 rec;
-	char		 priv[PATH_MAX], txt[PATH_MAX], abs[PATH_MAX];
+	int		 rc;
 
 	parse(argc, argv, &o);
 	umask(077);
@@ -167,21 +188,10 @@ main(int argc, char **argv)
 	am_buf_init(&rec, 8192);
 	if (pk == NULL || record_of(pk, &rec) == -1) {
 		fprintf(stderr, "authmilter-keygen: cannot make the key\n");
-		return EX_SOFTWARE;
-	}
-	snprintf(priv, sizeof(priv), "%s/%s.private", o.dir, o.selector);
-	snprintf(txt, sizeof(txt), "%s/%s.txt", o.dir, o.selector);
-	if (write_private(priv, pk) == -1)
-		return EX_CANTCREAT;
-	if (write_record(txt, &o, am_buf_str(&rec)) == -1) {
-		unlink(priv);
-		return EX_CANTCREAT;
-	}
-	if (realpath(priv, abs) == NULL)
-		snprintf(abs, sizeof(abs), "%s", priv);
-	/* the KeyTable line that uses it (authmilter.conf(5)) */
-	printf("%s %s:%s:%s\n", o.selector, o.domain, o.selector, abs);
+		rc = EX_SOFTWARE;
+	} else
+		rc = make_files(&o, pk, am_buf_str(&rec));
 	EVP_PKEY_free(pk);
 	am_buf_clear(&rec);
-	return 0;
+	return rc;
 }
