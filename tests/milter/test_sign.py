@@ -203,8 +203,8 @@ def test_signatures_verify_with_dkimpy_and_authmilter(signer, milter, nsd):
     """Every signature over the corpus (sign_corpus.py) verifies with
     dkimpy and with authmilter's own verifier, and the signed message
     passes DMARC (p=reject, SPF failing) by aligned DKIM."""
-    n_diff = int(os.environ.get("SIGN_CORPUS_DIFF", "60"))
-    n_made = int(os.environ.get("SIGN_CORPUS_MADE", "60"))
+    n_diff = int(os.environ.get("SIGN_CORPUS_DIFF", "40"))
+    n_made = int(os.environ.get("SIGN_CORPUS_MADE", "40"))
     msgs = sign_corpus.corpus(n_diff, n_made, 1)
     counts = {"rsa-sha256": [0, 0, 0], "ed25519-sha256": [0, 0, 0]}
     problems = []
