@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <netdb.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -650,24 +651,83 @@ am_config_key_set(size_t i, struct am_config *cfg, const char *dir,
 	return keys[i].set(&keys[i], cfg, dir, val, err, errlen);
 }
 
-/* default_authserv - gethostname(), or "localhost" if that is unusable */
+/* has_inner_dot - a dot between two labels: "mx." or ".lan" has none */
 static int
-default_authserv(struct am_config *cfg)
+has_inner_dot(const char *name)
+{
+	const char	*dot;
+
+	if (name == NULL || name[0] == '.' || (dot = strchr(name, '.')) == NULL)
+		return 0;
+	return dot[1] != '\0' && dot[1] != '.';
+}
+
+/* am_config_fqdn_pick - see config.h */
+const char *
+am_config_fqdn_pick(const char *host, const char *canon)
+{
+	if (has_inner_dot(host))
+		return host;
+	if (has_inner_dot(canon))
+		return canon;
+	return NULL;
+}
+
+/* canonical_name - getaddrinfo's AI_CANONNAME of host into out ("" if none) */
+static void
+canonical_name(const char *host, char *out, size_t outlen)
+{
+	struct addrinfo	 hints, *res = NULL;
+
+	out[0] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;	/* one answer per address */
+	hints.ai_flags = AI_CANONNAME;
+	if (host[0] == '\0' || getaddrinfo(host, NULL, &hints, &res) != 0)
+		return;
+	if (res != NULL && res->ai_canonname != NULL)
+		snprintf(out, outlen, "%s", res->ai_canonname);
+	freeaddrinfo(res);
+}
+
+/*
+ * am_config_default_authserv - see keys.h.  The FQDN as Debian sets
+ * Postfix's myhostname (hostname --fqdn) and Postfix keeps a dotted
+ * gethostname() (mail_params.c): RFC 8601 section 2.5 wants a name that
+ * identifies this host within the ADMD, and "mx;" does not.
+ */
+int
+am_config_default_authserv(struct am_config *cfg, int warn)
 {
 	const struct key	*k = &keys[am_config_key_find("AuthservID")];
-	char			 host[HOST_NAME_MAX + 1], err[AM_CONFIG_ERR_MAX];
+	char			 host[HOST_NAME_MAX + 1], canon[256];
+	char			 err[AM_CONFIG_ERR_MAX];
+	const char		*pick;
 
 	if (gethostname(host, sizeof(host)) == -1)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
-	if (set_authserv(k, cfg, NULL, host, err, sizeof(err)) == 0)
+	canon[0] = '\0';
+	if (!has_inner_dot(host))
+		canonical_name(host, canon, sizeof(canon));
+	if ((pick = am_config_fqdn_pick(host, canon)) == NULL) {
+		pick = host;
+		if (warn)
+			am_log_warn(NULL, "AuthservID: host name \"%s\" is not "
+			    "a domain name and getaddrinfo gives none; using it "
+			    "as the authserv-id (set AuthservID to this "
+			    "host's FQDN)", host);
+	}
+	if (set_authserv(k, cfg, NULL, pick, err, sizeof(err)) == 0 ||
+	    set_authserv(k, cfg, NULL, host, err, sizeof(err)) == 0)
 		return 0;
 	return set_authserv(k, cfg, NULL, "localhost", err, sizeof(err));
 }
 
-/* am_config_defaults - a snapshot holding every default */
+/* am_config_base - see keys.h */
 struct am_config *
-am_config_defaults(void)
+am_config_base(void)
 {
 	struct am_config	*cfg;
 	char			 err[AM_CONFIG_ERR_MAX];
@@ -685,7 +745,18 @@ am_config_defaults(void)
 			return NULL;
 		}
 	}
-	if (default_authserv(cfg) == -1) {
+	return cfg;
+}
+
+/* am_config_defaults - a snapshot holding every default */
+struct am_config *
+am_config_defaults(void)
+{
+	struct am_config	*cfg;
+
+	if ((cfg = am_config_base()) == NULL)
+		return NULL;
+	if (am_config_default_authserv(cfg, 0) == -1) {
 		am_config_unref(cfg);
 		return NULL;
 	}

@@ -32,7 +32,7 @@ struct am_config {
 	char		*path;			/* file it came from */
 
 	char		*socket;		/* Socket; libmilter syntax */
-	char		*authserv_id;		/* AuthservID; default gethostname() */
+	char		*authserv_id;		/* AuthservID; default the FQDN */
 	char	       **nameservers;		/* Nameservers: "ip" or "ip@port"; NULL = resolv.conf */
 	size_t		 nnameservers;
 	unsigned int	 dns_timeout;		/* DNSTimeout, seconds per query (default 5) */
@@ -87,6 +87,15 @@ struct am_config *am_config_load(const char *path, am_config_err_fn errfn, void 
  * starting point.  NULL on ENOMEM.
  */
 struct am_config *am_config_defaults(void);
+
+/*
+ * am_config_fqdn_pick - AuthservID's default from the host name
+ * (gethostname) and its canonical name (getaddrinfo AI_CANONNAME, NULL or
+ * "" if none): the host name if it is a domain name (has a dot between
+ * labels), else the canonical name if that is one, else NULL (the caller
+ * falls back to the host name and warns).  Pure; returns an argument.
+ */
+const char	*am_config_fqdn_pick(const char *host, const char *canon);
 
 struct am_config *am_config_ref(struct am_config *);	/* returns its argument */
 void		 am_config_unref(struct am_config *);	/* NULL is fine */

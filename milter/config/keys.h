@@ -39,4 +39,15 @@ size_t		 am_config_check_all(struct am_config *cfg, const char *path,
 		    const size_t *lines, void (*errfn)(void *, const char *),
 		    void *arg);
 
+/* am_config_base - a snapshot of every default but AuthservID's; NULL: ENOMEM */
+struct am_config *am_config_base(void);
+
+/*
+ * am_config_default_authserv - set AuthservID to this host's FQDN: the host
+ * name if it has a dot, else its canonical name (getaddrinfo AI_CANONNAME)
+ * if that has one, else the host name, with a warning when warn is set.
+ * Only when the file sets none: getaddrinfo may ask DNS.  0 or -1 (ENOMEM).
+ */
+int		 am_config_default_authserv(struct am_config *, int warn);
+
 #endif /* AM_CONFIG_KEYS_H */

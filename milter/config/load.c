@@ -246,12 +246,15 @@ am_config_load(const char *path, am_config_err_fn errfn, void *arg)
 	struct loader	 L = { path, NULL, NULL, errfn, arg, 0, NULL };
 
 	if ((L.seen = calloc(am_config_nkeys(), sizeof(*L.seen))) == NULL ||
-	    (L.cfg = am_config_defaults()) == NULL ||
+	    (L.cfg = am_config_base()) == NULL ||
 	    (L.dir = dir_of(path)) == NULL) {
 		report(&L, 0, NULL, "%s", strerror(ENOMEM));
 		goto fail;
 	}
 	parse_file(&L);
+	if (L.nerr == 0 && L.cfg->authserv_id == NULL &&
+	    am_config_default_authserv(L.cfg, 1) == -1)
+		report(&L, 0, NULL, "%s", strerror(ENOMEM));
 	if (L.nerr == 0)
 		L.nerr += am_config_check_all(L.cfg, path, L.seen, errfn, arg);
 	if (L.nerr == 0 && (L.cfg->path = strdup(path)) == NULL)

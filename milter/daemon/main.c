@@ -196,6 +196,45 @@ unix_path(const char *spec, struct am_sockspec *ss)
 }
 
 /*
+ * prepare_dirs - the directories of a unix socket and of the PidFile,
+ * before either is made: created when missing, for UserID when set, so the
+ * files can be removed at exit (privs.c).  0 or -1 (logged).
+ */
+static int
+prepare_dirs(const struct am_config *cfg)
+{
+	struct am_sockspec	 ss;
+	const char		*paths[2];
+	char			 err[512];
+	uid_t			 uid = (uid_t)-1;
+	gid_t			 gid = (gid_t)-1;
+	size_t			 i;
+
+	paths[0] = unix_path(cfg->socket, &ss);
+	paths[1] = cfg->pid_file;
+	if (cfg->user != NULL && geteuid() == 0 &&
+	    am_privs_lookup(cfg->user, cfg->group, &uid, &gid, err,
+	    sizeof(err)) == -1) {
+		am_log_err(NULL, "%s", err);
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (paths[i] == NULL)
+			continue;
+		switch (am_privs_file_dir(paths[i], cfg->user, uid, gid, err,
+		    sizeof(err))) {
+		case -1:
+			am_log_err(NULL, "%s", err);
+			return -1;
+		case 1:
+			am_log_warn(NULL, "%s", err);
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
  * become_daemon - after the socket is bound: background, PidFile, the
  * metrics port, then drop root.  Still no thread.  0 or -1 (logged).
  */
@@ -285,7 +324,7 @@ main(int argc, char **argv)
 	if (cfg->umask_set)
 		umask((mode_t)cfg->umask);
 	/* socket first (errors on the terminal), fork next, threads last */
-	if ((e = setup_milter(&d, cfg)) == NULL) {
+	if (prepare_dirs(cfg) == -1 || (e = setup_milter(&d, cfg)) == NULL) {
 		am_config_unref(cfg);
 		return EX_OSERR;
 	}

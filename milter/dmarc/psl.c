@@ -8,8 +8,12 @@
  * probe each, and applies the list's algorithm: an exception rule wins,
  * otherwise the rule with the most labels, otherwise "*" (the TLD).
  *
- * Rules are matched byte for byte.  The list's internationalised rules are
- * in UTF-8, so an A-label ("xn--...") domain only matches the ASCII rules.
+ * Rules are matched byte for byte.  The list writes internationalised rules
+ * in UTF-8 (U-labels), but the names we look up are A-labels ("xn--..."):
+ * message/rfc5322.c maps a From domain to A-labels, and DNS names are
+ * A-labels (RFC 5890 2.3.2.1).  So such a rule is stored twice, as written
+ * and as A-labels (IDNA2008 with UTS #46 mapping, as rfc5322.c does), and
+ * "example.xn--55qx5d.cn" finds the rule "公司.cn".
  */
 #include <ctype.h>
 #include <errno.h>
@@ -17,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #include "common/readfile.h"
 #include "dmarc/psl.h"
@@ -88,12 +94,63 @@ grow(struct am_psl *p)
 	return 0;
 }
 
+/* add_key - record a rule kind for one key; -1 on ENOMEM */
+static int
+add_key(struct am_psl *p, const char *key, unsigned int flag)
+{
+	struct slot	*s;
+
+	if (*key == '\0' || strlen(key) > DOMAIN_MAX)
+		return 0;			/* nothing usable; skip */
+	if (grow(p) == -1)
+		return -1;
+	s = find(p, key);
+	if (s->key == NULL) {
+		if ((s->key = strdup(key)) == NULL)
+			return -1;
+		p->n++;
+	}
+	s->flags |= flag;
+	return 0;
+}
+
+/* is_ascii - no byte above 0x7f */
+static int
+is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s > 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * add_alabels - the A-label form of a UTF-8 rule key (see the top of the
+ * file); a key libidn2 refuses keeps only its UTF-8 form.  -1 on ENOMEM.
+ */
+static int
+add_alabels(struct am_psl *p, const char *key, unsigned int flag)
+{
+	char	*a = NULL, *c;
+	int	 rc;
+
+	rc = idn2_to_ascii_8z(key, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+	if (rc == IDN2_MALLOC)
+		return -1;
+	if (rc != IDN2_OK)
+		return 0;
+	for (c = a; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	rc = add_key(p, a, flag);
+	idn2_free(a);
+	return rc;
+}
+
 /* add_rule - record one rule, given its text without comments; -1 on ENOMEM */
 static int
 add_rule(struct am_psl *p, char *rule)
 {
 	unsigned int	 flag = R_NORMAL;
-	struct slot	*s;
 	char		*c;
 
 	if (rule[0] == '!') {
@@ -103,20 +160,11 @@ add_rule(struct am_psl *p, char *rule)
 		flag = R_WILDCARD;
 		rule += 2;
 	}
-	if (*rule == '\0' || strlen(rule) > DOMAIN_MAX)
-		return 0;			/* nothing usable; skip */
 	for (c = rule; *c != '\0'; c++)
 		*c = (char)tolower((unsigned char)*c);
-	if (grow(p) == -1)
+	if (add_key(p, rule, flag) == -1)
 		return -1;
-	s = find(p, rule);
-	if (s->key == NULL) {
-		if ((s->key = strdup(rule)) == NULL)
-			return -1;
-		p->n++;
-	}
-	s->flags |= flag;
-	return 0;
+	return is_ascii(rule) ? 0 : add_alabels(p, rule, flag);
 }
 
 /* rule_of - the rule on a list line: first word, unless a comment or blank */

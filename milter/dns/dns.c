@@ -137,18 +137,24 @@ set_local_only(struct am_dns *dns, char *err, size_t errlen)
 }
 
 /*
- * forward_reverse_zones - let the name server answer reverse look-ups.
- * libunbound answers the RFC 6303 / RFC 1918 / documentation reverse
- * zones itself (NXDOMAIN), as a recursive resolver should not ask the
- * AS112 servers about them.  We forward to the site's own resolver, which
- * may well have PTR records for its private and test addresses: without
- * this, RFC 7208 5.5 ptr and %{p} (7.3) of such a client never saw them.
- * Loopback (127/8, ::1) stays local.
+ * forward_special_zones - let the name server answer the special-use names.
+ * libunbound answers its built-in local zones itself, as a recursive
+ * resolver should: the RFC 6761 names test., invalid. (section 6.2, 6.4),
+ * onion. (RFC 7686), home.arpa. (RFC 8375), and the RFC 6303 / RFC 1918 /
+ * documentation reverse zones (NXDOMAIN, not asked of the AS112 servers).
+ * We are a stub that forwards to the site's own resolver, which applies
+ * those rules itself and may well serve such a zone: a lab's example.test
+ * (SPF, DKIM keys, _dmarc) or the PTR records of its private addresses
+ * (RFC 7208 5.5 ptr, 7.3 %{p}).  Answered locally, those came out
+ * spf=none dkim=permerror dmarc=none.  localhost. and the loopback reverse
+ * zones (RFC 6761 6.3) stay local.
  */
 static int
-forward_reverse_zones(struct am_dns *dns)
+forward_special_zones(struct am_dns *dns)
 {
 	static const char *const zones[] = {
+		"test.", "invalid.", "onion.", "home.arpa.",
+		"resolver.arpa.", "service.arpa.",	/* libunbound >= 1.19 */
 		"0.in-addr.arpa.", "254.169.in-addr.arpa.",
 		"2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
 		"113.0.203.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
@@ -162,8 +168,14 @@ forward_reverse_zones(struct am_dns *dns)
 
 	if (ub_ctx_set_option(dns->ctx, "unblock-lan-zones:", "yes") != 0)
 		return -1;			/* RFC 1918, RFC 6598 */
+	/*
+	 * An empty transparent zone of the same name replaces the default
+	 * one and sends every query on.  Not "nodefault": measured
+	 * (libunbound 1.17), ub_ctx_set_option keeps "test. nodefault"
+	 * whole as the zone name, which then never matches.
+	 */
 	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
-		snprintf(val, sizeof(val), "%s nodefault", zones[i]);
+		snprintf(val, sizeof(val), "%s transparent", zones[i]);
 		if (ub_ctx_set_option(dns->ctx, "local-zone:", val) != 0)
 			return -1;
 	}
@@ -200,8 +212,8 @@ set_upstream(struct am_dns *dns, const struct am_dns_opts *o, char *err,
 		if (is_loopback(o->nameservers[i]))
 			loop = 1;
 	}
-	if (forward_reverse_zones(dns) == -1) {
-		seterr(err, errlen, "reverse zones", "cannot forward");
+	if (forward_special_zones(dns) == -1) {
+		seterr(err, errlen, "special-use zones", "cannot forward");
 		return -1;
 	}
 	if (loop && (r = ub_ctx_set_option(dns->ctx,

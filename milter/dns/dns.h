@@ -12,6 +12,12 @@
  * results: OK (records), NXDOMAIN, NODATA (name exists, no such type),
  * TEMP (SERVFAIL, REFUSED, timeout, network: try again later),
  * PERM (malformed answer or a query name that cannot be asked).
+ *
+ * A stub, not a recursive resolver: every name goes to the name servers
+ * (Nameservers or resolv.conf), the special-use ones libunbound would
+ * answer itself (test., invalid., onion., home.arpa., the RFC 6303 and
+ * RFC 1918 reverse zones) included; only localhost. and loopback reverse
+ * names are answered locally.
  */
 #ifndef AM_DNS_H
 #define AM_DNS_H

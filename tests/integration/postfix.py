@@ -106,15 +106,18 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 class Postfix:
     """One Postfix instance.  listeners: {name: (port, {param: value})}
-    where the params are smtpd -o overrides (e.g. smtpd_milters)."""
+    where the params are smtpd -o overrides (e.g. smtpd_milters); the
+    smtpd of each listener named in chroot runs chrooted to the queue
+    directory (master.cf chroot column "y", as Debian ships it)."""
 
-    def __init__(self, listeners, base=None):
+    def __init__(self, listeners, base=None, chroot=()):
         self.dir = tempfile.mkdtemp(prefix="authmilter-postfix-", dir=base)
         os.chmod(self.dir, 0o755)
         self.etc = os.path.join(self.dir, "etc")
         self.queue = os.path.join(self.dir, "queue")
         self.maildir = os.path.join(self.dir, "mail", "inbox")
         self.listeners = dict(listeners)
+        self.chroot = set(chroot)
         self.started = False
 
     def port(self, name):
@@ -131,7 +134,8 @@ class Postfix:
         lines = [MASTER_CF]
         for name, (port, params) in sorted(self.listeners.items()):
             lines.append("# listener %s" % name)
-            lines.append("127.0.0.1:%d inet n - n - - smtpd" % port)
+            lines.append("127.0.0.1:%d inet n - %s - - smtpd"
+                         % (port, "y" if name in self.chroot else "n"))
             for k, v in sorted(params.items()):
                 lines.append("  -o %s=%s" % (k, v))
         with open(os.path.join(self.etc, "master.cf"), "w") as f:

@@ -320,6 +320,14 @@ def zone_records(keys):
     txt("mail.example.info", "v=spf1 -all")          # HELO fails here
     txt("rsa._domainkey.example.info", keys.rsa_txt)
 
+    # special-use names libunbound answers itself unless told to forward:
+    # RFC 6761 test., RFC 8375 home.arpa. (tests/milter/test_special_zones)
+    for d in ("example.test", "lab.home.arpa"):
+        a(d)
+        txt(d, spf_good)
+        txt("_dmarc." + d, "v=DMARC1; p=reject")
+        txt("rsa._domainkey." + d, keys.rsa_txt)
+
     # pct= (RFC 7489 mode only; RFC 9989 has no pct)
     for pct in (0, 50, 100):
         a("pct%d.example" % pct)

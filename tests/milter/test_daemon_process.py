@@ -205,3 +205,67 @@ def test_userid_refused_when_not_root(authmilter_bin, nsd, rundir):
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 71, p
     assert "must be started as root" in p.stderr, p.stderr
+
+
+@pytest.fixture
+def rootdir():
+    """a directory as /run is: root's, 0755 (nobody may not write it)"""
+    d = tempfile.mkdtemp(prefix="authmilter-root-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
+def test_userid_files_removed_from_created_dir(authmilter_bin, nsd, workdir,
+                                               rootdir):
+    """UserID nobody, socket and PidFile in ROOTDIR/run, which does not
+    exist: authmilter creates it for nobody (as RuntimeDirectory= or
+    tmpfiles.d would), so after SIGTERM both files are gone"""
+    nobody = pwd.getpwnam("nobody")
+    run = os.path.join(rootdir, "run")
+    sock = os.path.join(run, "am.sock")
+    pidfile = os.path.join(run, "am.pid")
+    m = Authmilter(authmilter_bin, workdir, "rundir",
+                   "127.0.0.1@%d" % nsd.port,
+                   [("Socket", "unix:" + sock), ("UserID", "nobody"),
+                    ("UMask", "007"), ("PidFile", pidfile)])
+    m.start()
+    try:
+        st = os.stat(run)
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == \
+            (nobody.pw_uid, 0o750), (st.st_uid, oct(st.st_mode))
+        assert wait_for(lambda: os.path.exists(pidfile) and
+                        os.path.getsize(pidfile) > 0, 10)
+        assert int(open(pidfile).read()) == m.proc.pid
+        wait_for(lambda: proc_ids(m.proc.pid)[0][1] == nobody.pw_uid, 10)
+        assert proc_ids(m.proc.pid)[0] == [nobody.pw_uid] * 4
+        assert stat.S_ISSOCK(os.stat(sock).st_mode)
+    finally:
+        m.terminate()
+    assert m.wait(20) == 0, m.log()
+    assert not os.path.exists(pidfile), "PidFile left behind:\n" + m.log()
+    assert not os.path.exists(sock), "socket left behind:\n" + m.log()
+    assert "unlink" not in m.log(), m.log()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop privileges")
+def test_userid_unwritable_dir_warns(authmilter_bin, nsd, workdir, rootdir):
+    """UserID nobody, PidFile in an existing directory of root's: the
+    start says the file will be left behind and what to do; at exit the
+    PidFile is emptied (no stale pid for a reload script to signal)"""
+    pidfile = os.path.join(rootdir, "am.pid")
+    m = Authmilter(authmilter_bin, workdir, "rootdir",
+                   "127.0.0.1@%d" % nsd.port,
+                   [("UserID", "nobody"), ("PidFile", pidfile)])
+    m.start()
+    try:
+        assert wait_for(lambda: os.path.exists(pidfile) and
+                        os.path.getsize(pidfile) > 0, 10)
+        assert ("%s: directory %s is not writable by nobody" %
+                (pidfile, rootdir)) in m.log(), m.log()
+        assert "/run/authmilter" in m.log(), m.log()
+    finally:
+        m.terminate()
+    assert m.wait(20) == 0, m.log()
+    assert os.path.getsize(pidfile) == 0

@@ -84,7 +84,12 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg->socket, "inet:8895@127.0.0.1");
 	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
 	host[sizeof(host) - 1] = '\0';
-	ck_assert_str_eq(cfg->authserv_id, host);
+	/* a dotted host name as is; else its canonical name or itself */
+	if (am_config_fqdn_pick(host, NULL) != NULL)
+		ck_assert_str_eq(cfg->authserv_id, host);
+	else
+		ck_assert(strcmp(cfg->authserv_id, host) == 0 ||
+		    am_config_fqdn_pick(cfg->authserv_id, NULL) != NULL);
 	ck_assert_ptr_null(cfg->nameservers);
 	ck_assert_uint_eq(cfg->nnameservers, 0);
 	ck_assert_uint_eq(cfg->dns_timeout, 5);
@@ -602,6 +607,41 @@ START_TEST(test_log_parse)
 }
 END_TEST
 
+/*
+ * AuthservID's default (issue 16): the FQDN, as Debian sets Postfix's
+ * myhostname (hostname --fqdn), not the short name ("mx;")
+ */
+static const struct {
+	const char	*host, *canon, *want;	/* want NULL: neither */
+} fqdn_cases[] = {
+	{ "mx.example.org", "other.example.net", "mx.example.org" },
+	{ "mx", "mx.example.org", "mx.example.org" },
+	{ "mx", "mx", NULL },
+	{ "mx", "", NULL },
+	{ "mx", NULL, NULL },
+	{ "mx.", "mx.example.org", "mx.example.org" },	/* no inner dot */
+	{ ".lan", "mx.lan", "mx.lan" },
+	{ "mx", "localhost.", NULL },
+	{ "", "mx.example.org", "mx.example.org" },
+	{ "", "", NULL },
+};
+
+START_TEST(test_fqdn_pick)
+{
+	const char	*got = am_config_fqdn_pick(fqdn_cases[_i].host,
+			    fqdn_cases[_i].canon);
+
+	if (fqdn_cases[_i].want == NULL)
+		ck_assert_msg(got == NULL, "%s/%s: got %s",
+		    fqdn_cases[_i].host, fqdn_cases[_i].canon, got);
+	else
+		ck_assert_msg(got != NULL && strcmp(got,
+		    fqdn_cases[_i].want) == 0, "%s/%s: got %s",
+		    fqdn_cases[_i].host, fqdn_cases[_i].canon,
+		    got ? got : "NULL");
+}
+END_TEST
+
 /* config_suite - every test case */
 static Suite *
 config_suite(void)
@@ -626,6 +666,7 @@ config_suite(void)
 	tcase_add_test(tc, test_refcount);
 	tcase_add_loop_test(tc, test_action_str, 0, nitems(actions));
 	tcase_add_test(tc, test_log_parse);
+	tcase_add_loop_test(tc, test_fqdn_pick, 0, nitems(fqdn_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

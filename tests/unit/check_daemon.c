@@ -3,6 +3,8 @@
  * UserID/UMask/PidFile/MetricsSocket keys, reload.c (restart-only keys,
  * a reload that keeps the old snapshot), pidfile.c and metrics.c.
  */
+#include <sys/stat.h>
+
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/pidfile.h"
+#include "daemon/privs.h"
 #include "daemon/reload.h"
 #include "common/results.h"
 
@@ -234,6 +237,36 @@ START_TEST(test_pidfile)
 }
 END_TEST
 
+/* am_privs_dir_removable: chmod(2)'s classes, the first match decides */
+START_TEST(test_dir_removable)
+{
+	struct stat	 st;
+	gid_t		 g[2] = { 100, 200 };
+
+	memset(&st, 0, sizeof(st));
+	st.st_uid = 0;
+	st.st_gid = 0;
+	st.st_mode = S_IFDIR | 0755;		/* /run */
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 0);
+	ck_assert_int_eq(am_privs_dir_removable(&st, 0, g, 2), 1);
+	st.st_mode = S_IFDIR | 01777;		/* /tmp: sticky, own file */
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 1);
+	st.st_uid = 1000;			/* the user's own */
+	st.st_mode = S_IFDIR | 0750;
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 1);
+	st.st_mode = S_IFDIR | 0577;		/* owner class decides: no */
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 0);
+	st.st_uid = 0;
+	st.st_gid = 200;			/* a supplementary group */
+	st.st_mode = S_IFDIR | 0770;
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 1);
+	st.st_mode = S_IFDIR | 0757;		/* group class decides: no */
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 0);
+	st.st_mode = S_IFDIR | 0760;		/* write without search */
+	ck_assert_int_eq(am_privs_dir_removable(&st, 1000, g, 2), 0);
+}
+END_TEST
+
 START_TEST(test_metrics_message)
 {
 	struct am_results	 r;
@@ -284,6 +317,7 @@ daemon_suite(void)
 	tcase_add_loop_test(tc, test_restart_keys, 0, nitems(restart_cases));
 	tcase_add_test(tc, test_reload_now);
 	tcase_add_test(tc, test_pidfile);
+	tcase_add_test(tc, test_dir_removable);
 	tcase_add_test(tc, test_metrics_message);
 	suite_add_tcase(s, tc);
 	return s;

@@ -53,6 +53,18 @@ static const struct org_case test_cases[] = {
 	{ "example.unknowntld", "example.unknowntld" },
 	{ "a.b.example.unknowntld", "example.unknowntld" },
 	{ "unknowntld", NULL },
+	/* a UTF-8 rule matches the A-label names we look up ("公司.cn") */
+	{ "xn--55qx5d.cn", NULL },
+	{ "example.xn--55qx5d.cn", "example.xn--55qx5d.cn" },
+	{ "a.example.xn--55qx5d.cn", "example.xn--55qx5d.cn" },
+	{ "example.cn", "example.cn" },
+	/* ... and its UTF-8 form still matches itself */
+	{ "example.公司.cn", "example.公司.cn" },
+	/* wildcard and exception rules in UTF-8 ("*.テスト", "!例.テスト") */
+	{ "foo.xn--zckzah", NULL },
+	{ "a.foo.xn--zckzah", "a.foo.xn--zckzah" },
+	{ "xn--fsq.xn--zckzah", "xn--fsq.xn--zckzah" },
+	{ "a.xn--fsq.xn--zckzah", "xn--fsq.xn--zckzah" },
 	/* case is folded (rules and names) */
 	{ "WWW.Example.COM", "example.com" },
 	{ "A.Foo.Ck", "a.foo.ck" },
@@ -76,6 +88,8 @@ static const struct org_case sys_cases[] = {
 	{ "a.www.ck", "www.ck" },
 	{ "city.kobe.jp", "city.kobe.jp" },
 	{ "x.y.kobe.jp", "x.y.kobe.jp" },
+	/* "公司.cn" is listed in UTF-8; names are looked up as A-labels */
+	{ "example.xn--55qx5d.cn", "example.xn--55qx5d.cn" },
 	{ "example.unknowntld", "example.unknowntld" },
 	{ "com", NULL },
 };
