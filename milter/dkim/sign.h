@@ -1,7 +1,9 @@
 /*
  * sign.h - DKIM signing of the site's own mail (RFC 6376 5; RFC 8463
  * ed25519-sha256; RFC 8301: rsa-sha256 with keys of at least 2048 bits
- * here, sha1 never), through libopendkim's dkim_sign.
+ * here, sha1 never): rsa-sha256 through libopendkim's dkim_sign,
+ * ed25519-sha256 by sign_ed.c (libopendkim 2.11 leaks per ed25519
+ * signature).
  *
  * struct am_signconf is the keys and tables of one configuration
  * snapshot: read and checked once (at start and at each reload), then
@@ -18,7 +20,7 @@
  *
  * Key files: PEM private keys (PKCS#8 or traditional RSA, as openssl and
  * opendkim-genkey write them), RSA of AM_SIGN_RSA_MIN_BITS or more, or
- * Ed25519.  A key file must be a regular file of at most
+ * Ed25519 (PEM, or the base64 seed dknewkey and rspamd write).  A key file must be a regular file of at most
  * AM_SIGN_KEYFILE_MAX bytes, owned by the run user, with no group or
  * other permission bits.  The key's bytes are never logged.
  */
