@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "config/config.h"
 #include "dkim/sign.h"
 #include "dkim/signtable.h"
 
@@ -339,6 +340,60 @@ START_TEST(test_trio)
 }
 END_TEST
 
+/* config/signing.c: the keys that go together, errors at the conf line */
+static const struct {
+	const char *conf, *want;
+} conf_cases[] = {
+	{ "LogLevel info\nDomain example.com\n",
+	    "test.conf:2: Domain/Selector without KeyFile" },
+	{ "KeyTable %s/keytable\n",
+	    "test.conf:1: KeyTable: KeyTable and SigningTable go together" },
+	{ "KeyTable %s/keytable\nSigningTable %s/signtable\nKeyFile %s/rsa.pem\n"
+	    "Domain example.com\nSelector s\n",
+	    "test.conf:3: KeyFile: KeyFile and KeyTable/SigningTable exclude" },
+	{ "Selector s\nKeyFile %s/rsa.pem\n",
+	    "test.conf:2: KeyFile: needs Domain and Selector too" },
+	{ "Domain exa mple.com\n", "test.conf:1: Domain: \"exa mple.com\" is "
+	    "not a DNS name" },
+};
+
+START_TEST(test_conf_keys)
+{
+	struct am_config	*cfg;
+	char			 text[1024], path[600];
+
+	write_file("keytable", "r example.com:s:rsa.pem\n", 0644);
+	write_file("signtable", "example.com r\n", 0644);
+	snprintf(text, sizeof(text), conf_cases[_i].conf, dir, dir, dir);
+	write_file("test.conf", text, 0644);
+	snprintf(path, sizeof(path), "%s/test.conf", dir);
+	problems[0] = '\0';
+	cfg = am_config_load(path, collect, NULL);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(problems, conf_cases[_i].want) != NULL,
+	    "want \"%s\" in:\n%s", conf_cases[_i].want, problems);
+}
+END_TEST
+
+/* a good single-key configuration loads, with its key */
+START_TEST(test_conf_trio_good)
+{
+	struct am_config	*cfg;
+	char			 text[1024], path[600];
+
+	snprintf(text, sizeof(text), "Domain example.com\nSelector s\n"
+	    "KeyFile %s/ed.pem\nInternalHosts 10.0.0.0/8\n", dir);
+	write_file("good.conf", text, 0644);
+	snprintf(path, sizeof(path), "%s/good.conf", dir);
+	problems[0] = '\0';
+	cfg = am_config_load(path, collect, NULL);
+	ck_assert_msg(cfg != NULL, "%s", problems);
+	ck_assert_uint_eq(am_signconf_nkeys(cfg->sign), 1);
+	ck_assert_ptr_nonnull(cfg->internal_hosts);
+	am_config_unref(cfg);
+}
+END_TEST
+
 /* ------------------------------------------------------------ signatures */
 
 static const char *const hdrs[][2] = {
@@ -459,6 +514,8 @@ sign_suite(void)
 	tcase_add_test(tk, test_tables_good);
 	tcase_add_loop_test(tk, test_tables_bad, 0, nitems(bad_cases));
 	tcase_add_test(tk, test_trio);
+	tcase_add_loop_test(tk, test_conf_keys, 0, nitems(conf_cases));
+	tcase_add_test(tk, test_conf_trio_good);
 	tcase_add_test(tk, test_signatures);
 	tcase_add_test(tk, test_open_last_line);
 	suite_add_tcase(s, tk);
