@@ -367,11 +367,6 @@ cb_close(struct am_mctx *ctx)
 	struct cb_state	*st = am_mctx_getpriv(ctx);
 
 	if (st != NULL) {
-		/* at shutdown, or the MTA gone: the MTA's default action applies */
-		if (st->conn != NULL && st->conn->msg != NULL)
-			am_log_warn(st->conn->msg->qid, "connection closed before "
-			    "the end of the message: not filtered (the MTA "
-			    "applies its default action)");
 		am_conn_free(st->conn);
 		am_config_unref(st->cfg);
 		free(st);
