@@ -311,7 +311,7 @@ main(int argc, char **argv)
 		return offline(&o, cfg);
 	if (open_log(cfg, o.foreground) == -1) {
 		am_config_unref(cfg);
-		return EX_CANTCREAT;
+		return EX_OSERR;
 	}
 	am_log_set_level((enum am_log_level)cfg->log_level);
 	block_signals();
