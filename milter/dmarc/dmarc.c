@@ -85,6 +85,7 @@ struct idres {
 	int	 spf;		/* aligned SPF pass */
 	int	 dkim;		/* aligned DKIM pass */
 	int	 temp;		/* a temperror on an identifier that may align */
+	char	 why[AM_REASON_MAX];	/* the first such: "DKIM d: reason" */
 };
 
 enum { AL_NO = 0, AL_YES, AL_UNKNOWN };
@@ -530,6 +531,22 @@ trace_align(const struct ectx *c, const char *what, const char *ident,
 	    author, strict ? "strict" : "relaxed");
 }
 
+/* note_why - name the first identifier that made ir->temp */
+static void
+note_why(struct idres *ir, const char *method, const char *domain,
+    const char *reason)
+{
+	if (!ir->temp || ir->why[0] != '\0')
+		return;
+	append(ir->why, sizeof(ir->why), method);
+	append(ir->why, sizeof(ir->why), domain);
+	if (reason[0] != '\0') {
+		append(ir->why, sizeof(ir->why), " (");
+		append(ir->why, sizeof(ir->why), reason);
+		append(ir->why, sizeof(ir->why), ")");
+	}
+}
+
 /* note - fold one alignment outcome into *ir; -1 on ENOMEM */
 static int
 note(int a, int pass, int *aligned, struct idres *ir)
@@ -569,6 +586,7 @@ check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
 			    "SPF temperror for", s->domain, author, strict, a);
 		if (note(a, s->result == AM_SPF_PASS, &ir->spf, ir) == -1)
 			return -1;
+		note_why(ir, "SPF ", s->domain, s->reason);
 	} else if (s->checked)
 		am_log_debug(qid(c->budget), "dmarc: SPF %s for %s: cannot "
 		    "align", am_spf_result_str(s->result), s->domain);
@@ -584,6 +602,7 @@ check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
 			    author, strict, a);
 		if (note(a, k->result == AM_DKIM_PASS, &ir->dkim, ir) == -1)
 			return -1;
+		note_why(ir, "DKIM ", k->domain, k->reason);
 	}
 	return 0;
 }
@@ -669,9 +688,14 @@ verdict(const struct idres *ir, struct am_dmarc_res *out)
 		set_reason(out, AM_DMARC_PASS, ir->spf && ir->dkim ?
 		    "aligned SPF and DKIM pass" : ir->spf ?
 		    "aligned SPF pass" : "aligned DKIM pass");
-	else if (ir->temp)
+	else if (ir->temp) {
 		set_reason(out, AM_DMARC_TEMPERROR,
 		    "temporary error on an identifier that may align");
+		if (ir->why[0] != '\0') {
+			append(out->reason, sizeof(out->reason), ": ");
+			append(out->reason, sizeof(out->reason), ir->why);
+		}
+	}
 	else
 		set_reason(out, AM_DMARC_FAIL, "no aligned pass");
 }

@@ -204,7 +204,8 @@ exec "$@"
 """
 
 
-def run_in_ns(authmilter_bin, tmp_path, nsd, settings, sink=True):
+def run_in_ns(authmilter_bin, tmp_path, nsd, settings, sink=True,
+              journal=False):
     """start the daemon (-f) in a mount namespace whose /dev/log is the
     returned sink's socket (or absent); returns (proc, sink, logfile)"""
     d = tmp_path
@@ -218,10 +219,15 @@ def run_in_ns(authmilter_bin, tmp_path, nsd, settings, sink=True):
     script = d / "ns.sh"
     script.write_text(NS_SCRIPT)
     out = open(str(d / "stderr.txt"), "wb")
+    env = dict(os.environ)
+    env.pop("JOURNAL_STREAM", None)
+    if journal:         # what systemd sets when stderr is the journal
+        st = os.fstat(out.fileno())
+        env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
     p = subprocess.Popen([UNSHARE, "-m", "--propagation", "private", "sh",
                           str(script), str(d), authmilter_bin, "-f", "-c",
                           str(conf)], stdout=out, stderr=out,
-                         stdin=subprocess.DEVNULL)
+                         stdin=subprocess.DEVNULL, env=env)
     out.close()
 
     def up():
@@ -286,6 +292,28 @@ def test_one_destination_at_a_time(authmilter_bin, tmp_path, nsd, settings,
         else:
             assert "starting authmilter" in text, text
             assert snk.got == [], snk.got[:5]
+    finally:
+        if p.poll() is None:
+            p.kill()
+        snk.close()
+
+
+def test_stderr_to_the_journal_carries_priorities(authmilter_bin, tmp_path,
+                                                 nsd):
+    """JOURNAL_STREAM names our stderr: "<N>" prefixes (sd-daemon(3)),
+    no timestamp of our own"""
+    p, snk, spec = run_in_ns(authmilter_bin, tmp_path, nsd,
+                             [("LogDestination", "stderr")], journal=True)
+    try:
+        send_spoof(spec)
+        err = str(tmp_path / "stderr.txt")
+        assert wait_for(lambda: "4QNS0001X: " in open(err).read(), 5)
+        stop_ns(p)
+        text = open(err).read()
+        assert "<6>starting authmilter " in text, text
+        assert re.search(r"^<6>4QNS0001X: client=.* action=reject ", text,
+                         re.M), text
+        assert snk.got == []
     finally:
         if p.poll() is None:
             p.kill()
@@ -403,3 +431,7 @@ def test_temperror_names_the_failed_lookup(milters, temp_dns, keys):
     s = m.summary(res.qid)
     assert s["dkim.reason"] == ("dkimdrop.example: sel._domainkey."
                                 "dkimdrop.example: timeout"), s["line"]
+    # DMARC's temperror says which identifier might have aligned
+    assert s["dmarc.reason"].endswith(
+        ": DKIM dkimdrop.example (sel._domainkey.dkimdrop.example: timeout)"), \
+        s["line"]
