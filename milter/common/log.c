@@ -151,15 +151,20 @@ am_log_open(const struct am_log_opts *o, char *err, size_t errlen)
 
 /*
  * am_log_reopen - a new file at the same path (logrotate moved the old
- * one).  dup2 swaps it in under the same descriptor, so a thread writing
+ * one); nothing when the path still names our file.  dup2 swaps it in under the same descriptor, so a thread writing
  * meanwhile writes to the old file or the new one, never to a closed fd.
  */
 int
 am_log_reopen(char *err, size_t errlen)
 {
-	int	 fd;
+	struct stat	 now, cur;
+	int		 fd;
 
 	if (log_dest != AM_LOG_TO_FILE)
+		return 0;
+	/* not moved: keep it (after UserID it may not be ours to open) */
+	if (stat(log_path, &now) == 0 && fstat(log_fd, &cur) == 0 &&
+	    now.st_dev == cur.st_dev && now.st_ino == cur.st_ino)
 		return 0;
 	if ((fd = open_file(log_path)) == -1) {
 		snprintf(err, errlen, "log file %s: %s", log_path,

@@ -51,7 +51,8 @@ struct am_log_opts {
  */
 int	am_log_open(const struct am_log_opts *, char *err, size_t errlen);
 
-/* reopen the file destination (after logrotate); 0 or -1 (old file kept) */
+/* reopen the file destination if its path names another file now (after
+ * logrotate moved it); 0 or -1 (the old file kept) */
 int	am_log_reopen(char *err, size_t errlen);
 
 void	am_log_set_level(enum am_log_level);
