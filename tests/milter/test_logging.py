@@ -380,7 +380,8 @@ def test_json_lines_in_a_file_reopened_on_reload(milters, tmp_path):
 
 def temp_records(keys):
     r = []
-    for d in ("servfail-dmarc.example", "dkimdrop.example"):
+    for d in ("servfail-dmarc.example", "dkimdrop.example",
+              "servfail-spf.example"):
         r.append((d, "A", "192.0.2.1"))
         r.append((d, "TXT", txt_rdata("v=spf1 ip4:%s -all" % GOOD_IP)))
         r.append(("_dmarc." + d, "TXT", txt_rdata("v=DMARC1; p=reject")))
@@ -396,6 +397,7 @@ def temp_dns(keys, tmp_path_factory):
     server.start()
     proxy = FaultDNS(server.port, {
         "_dmarc.servfail-dmarc.example": "servfail",
+        "servfail-spf.example": "servfail",
         "sel._domainkey.dkimdrop.example": "drop"})
     yield proxy
     proxy.close()
@@ -417,6 +419,17 @@ def test_temperror_names_the_failed_lookup(milters, temp_dns, keys):
     s = m.summary(res.qid)
     assert "_dmarc.servfail-dmarc.example: SERVFAIL" in s["dmarc.reason"], \
         s["line"]
+    # SPF record: SERVFAIL
+    res = m.send(make_msg(from_="user@servfail-spf.example"),
+                 mailfrom="<user@servfail-spf.example>", client_addr=GOOD_IP,
+                 timeout=60)
+    ar = [op.value for op in res.ops if op.kind == "insert"][0]
+    _, got = ar_entries(ar)
+    sp = [g for g in got if g[0] == "spf" and "smtp.mailfrom" in g[2]]
+    assert sp and sp[0][1] == "temperror", ar
+    assert sp[0][3] == "servfail-spf.example: SERVFAIL", ar
+    s = m.summary(res.qid)
+    assert s["spf.reason"] == "servfail-spf.example: SERVFAIL", s["line"]
     # DKIM key: no answer (time-out)
     msg = sign(make_msg(from_="user@dkimdrop.example"), "sel",
                "dkimdrop.example", keys.rsa_key)
