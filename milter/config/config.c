@@ -230,6 +230,51 @@ set_loglevel(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/*
+ * set_logdest - LogDestination: syslog, stderr or file:/abs/path (log.h).
+ * Unset, it follows Syslog: yes is syslog, no is stderr.
+ */
+static int
+set_logdest(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*path;
+	int		 d;
+
+	(void)k;
+	(void)dir;
+	if ((d = am_log_dest_parse(val, &path)) == -1) {
+		snprintf(err, errlen, "\"%s\" is not syslog, stderr or "
+		    "file:/absolute/path", val);
+		return -1;
+	}
+	cfg->log_dest = d;
+	if (path == NULL) {
+		free(cfg->log_file);
+		cfg->log_file = NULL;
+		return 0;
+	}
+	return replace_str(&cfg->log_file, path, err, errlen);
+}
+
+/* set_logformat - LogFormat: text or json */
+static int
+set_logformat(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	(void)k;
+	(void)dir;
+	if (strcasecmp(val, "text") == 0)
+		cfg->log_json = 0;
+	else if (strcasecmp(val, "json") == 0)
+		cfg->log_json = 1;
+	else {
+		snprintf(err, errlen, "\"%s\" is not text or json", val);
+		return -1;
+	}
+	return 0;
+}
+
 /* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
@@ -602,6 +647,8 @@ static const struct key keys[] = {
 	{ "Syslog", set_bool, F(syslog), 0, 0, "yes" },
 	{ "SyslogFacility", set_facility, F(syslog_facility), 0, 0, "mail" },
 	{ "LogLevel", set_loglevel, F(log_level), 0, 0, "info" },
+	{ "LogDestination", set_logdest, 0, 0, 0, NULL },
+	{ "LogFormat", set_logformat, 0, 0, 0, "text" },
 	{ "UserID", set_userid, 0, 0, 0, NULL },
 	{ "UMask", set_umask, 0, 0, 0, NULL },
 	{ "PidFile", set_path, F(pid_file), 0, 0, NULL },
@@ -736,6 +783,7 @@ am_config_base(void)
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 		return NULL;
 	cfg->refs = 1;
+	cfg->log_dest = -1;		/* unset: Syslog decides */
 	for (i = 0; i < NKEYS; i++) {
 		if (keys[i].def == NULL)
 			continue;
@@ -791,6 +839,7 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->group);
 	free(cfg->pid_file);
 	free(cfg->metrics_socket);
+	free(cfg->log_file);
 	am_netlist_free(cfg->internal_hosts);
 	free(cfg->key_table);
 	free(cfg->signing_table);

@@ -53,6 +53,9 @@ struct am_config {
 	int		 syslog;		/* Syslog (default 1) */
 	int		 syslog_facility;	/* SyslogFacility (default LOG_MAIL) */
 	int		 log_level;		/* LogLevel, enum am_log_level (default info) */
+	int		 log_dest;		/* LogDestination, enum am_log_dest; -1: unset (Syslog decides) */
+	char		*log_file;		/* LogDestination file:PATH; NULL otherwise */
+	int		 log_json;		/* LogFormat json (default text) */
 
 	/* process keys (read at start; a reload only warns when they change) */
 	char		*user;			/* UserID user name; NULL = keep running as started */

@@ -181,11 +181,10 @@ cb_envfrom(struct am_mctx *ctx, const char **argv)
 
 	if (st == NULL || st->conn == NULL)
 		return internal(ctx, st, "no connection state at MAIL");
-	m = am_msg_new(st->conn, argv != NULL ? argv[0] : NULL,
-	    am_mctx_symval(ctx, "{auth_authen}"));
+	m = am_msg_begin(st->conn, am_mctx_symval(ctx, "i"),
+	    argv != NULL ? argv[0] : NULL, am_mctx_symval(ctx, "{auth_authen}"));
 	if (m == NULL)
 		return internal(ctx, st, "out of memory at MAIL");
-	am_msg_set_qid(m, am_mctx_symval(ctx, "i"));
 	return AM_MS_CONTINUE;
 }
 
@@ -309,13 +308,17 @@ static void
 log_summary(const struct am_msg *m, const struct am_verdict *v)
 {
 	struct am_buf	 b;
+	char		*cut = NULL;
 
 	if (!am_log_enabled(AM_LOG_INFO))
 		return;			/* LogLevel below info: not built */
 	am_buf_init(&b, 4096);
 	am_msg_summary(m, v, &b);
-	am_log_info(m->qid, "%s%s", am_buf_str(&b),
-	    am_buf_failed(&b) ? " (truncated)" : "");
+	if (am_buf_failed(&b) && asprintf(&cut, "%s truncated=yes",
+	    am_buf_str(&b)) == -1)
+		cut = NULL;
+	am_log_fields(AM_LOG_INFO, m->qid, cut ? cut : am_buf_str(&b));
+	free(cut);
 	am_buf_clear(&b);
 }
 

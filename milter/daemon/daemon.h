@@ -27,9 +27,12 @@
  *   daemon/reload.c    reload_thread, reload_running: main only (start,
  *                      stop).  am_reload_start's static ra: once, before
  *                      the reload thread that reads it is created.
- *   common/log.c       log_syslog, log_stderr, log_ident: once
- *                      (am_log_open, main, before threads).  log_level:
- *                      main and the reload thread; __atomic (relaxed).
+ *   common/log.c       log_dest, log_fd, log_json, log_journal,
+ *                      log_ident, log_path: once (am_log_open, main,
+ *                      before threads); the file behind log_fd is
+ *                      swapped by am_log_reopen (reload thread, dup2:
+ *                      atomic for writers).  log_level: main and the
+ *                      reload thread; __atomic (relaxed).
  *   dkim/dkim_keycache.c buckets, nentries, nhits, nmisses: the decoded
  *                      key cache, filled by libopendkim's calls from any
  *                      worker; its mutex (lock).

@@ -165,6 +165,36 @@ block_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * open_log - the one log destination (log.h): LogDestination, or else
+ * Syslog (yes: syslog, no: stderr); cfg NULL: stderr (offline checker).
+ * -f no longer copies lines to stderr: under systemd that sent every
+ * line to the journal twice.  0, or -1 (logged on stderr).
+ */
+static int
+open_log(const struct am_config *cfg, int foreground)
+{
+	struct am_log_opts	 lo = { "authmilter", AM_LOG_TO_STDERR, 0, NULL, 0 };
+	char			 err[512];
+
+	if (cfg != NULL) {
+		lo.dest = cfg->log_dest != -1 ? (enum am_log_dest)cfg->log_dest :
+		    cfg->syslog ? AM_LOG_TO_SYSLOG : AM_LOG_TO_STDERR;
+		lo.facility = cfg->syslog_facility;
+		lo.path = cfg->log_file;
+		lo.json = cfg->log_json;
+	}
+	if (am_log_open(&lo, err, sizeof(err)) == -1) {
+		am_log_err(NULL, "%s", err);
+		return -1;
+	}
+	if (lo.dest == AM_LOG_TO_STDERR && !foreground)
+		fprintf(stderr, "authmilter: warning: LogDestination stderr "
+		    "without -f: stderr is closed once in the background, log "
+		    "lines will be lost\n");
+	return 0;
+}
+
 /* offline - -t: the checks on one file, no MTA */
 static int
 offline(const struct options *o, struct am_config *cfg)
@@ -173,7 +203,7 @@ offline(const struct options *o, struct am_config *cfg)
 	char			 err[512];
 	int			 rc;
 
-	am_log_open("authmilter", 0, 0, 1);
+	open_log(NULL, 1);
 	am_log_set_level(AM_LOG_WARN);
 	if (am_daemon_init(&d, cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "authmilter: %s\n", err);
@@ -318,7 +348,10 @@ main(int argc, char **argv)
 	}
 	if (o.t.file != NULL)
 		return offline(&o, cfg);
-	am_log_open("authmilter", cfg->syslog, cfg->syslog_facility, o.foreground);
+	if (open_log(cfg, o.foreground) == -1) {
+		am_config_unref(cfg);
+		return EX_OSERR;
+	}
 	am_log_set_level((enum am_log_level)cfg->log_level);
 	block_signals();
 	if (cfg->umask_set)

@@ -76,6 +76,10 @@ am_reload_restart_keys(const struct am_config *o, const struct am_config *c,
 		add_name(out, outlen, &n, "Syslog");
 	if (o->syslog_facility != c->syslog_facility)
 		add_name(out, outlen, &n, "SyslogFacility");
+	if (o->log_dest != c->log_dest || str_differ(o->log_file, c->log_file))
+		add_name(out, outlen, &n, "LogDestination");
+	if (o->log_json != c->log_json)
+		add_name(out, outlen, &n, "LogFormat");
 	if (str_differ(o->user, c->user) || str_differ(o->group, c->group))
 		add_name(out, outlen, &n, "UserID");
 	if (o->umask_set != c->umask_set || o->umask != c->umask)
@@ -116,7 +120,7 @@ int
 am_reload_now(struct am_daemon *d, const char *path)
 {
 	struct am_config	*cfg, *old;
-	char			 keys[256];
+	char			 keys[256], err[512];
 	int			 problems = 0;
 
 	if ((cfg = am_config_load(path, log_problem, &problems)) == NULL) {
@@ -131,6 +135,10 @@ am_reload_now(struct am_daemon *d, const char *path)
 		am_log_warn(NULL, "reload: changes to %s take effect only "
 		    "after a restart", keys);
 	am_config_unref(old);
+	/* logrotate moved the file: a new one at the same path */
+	if (am_log_reopen(err, sizeof(err)) == -1)
+		am_log_err(NULL, "reload: %s; still writing to the old file",
+		    err);
 	am_log_set_level((enum am_log_level)cfg->log_level);
 	am_daemon_swap_config(d, cfg);
 	am_metrics_reload(1);

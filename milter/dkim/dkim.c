@@ -559,6 +559,47 @@ sig_result(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
 		set_result(out, AM_DKIM_TEMPERROR, "not verified");
 }
 
+/* add_text - append text to out (size len), cut to fit */
+static void
+add_text(char *out, size_t len, const char *text)
+{
+	size_t	 o = strlen(out), n = strlen(text);
+
+	if (o + 1 >= len)
+		return;
+	if (n > len - 1 - o)
+		n = len - 1 - o;
+	memcpy(out + o, text, n);
+	out[o + n] = '\0';
+}
+
+/*
+ * name_temp - a temperror names its key look-up (RFC 8601 2.7.1):
+ * "sel._domainkey.example.org: timeout" when that query is the budget's
+ * last failure, else the name and libopendkim's reason
+ */
+static void
+name_temp(const struct am_dns_budget *b, struct am_dkim_sig *out)
+{
+	char		 q[AM_REASON_MAX], why[AM_REASON_MAX];
+	const char	*w;
+
+	if (out->result != AM_DKIM_TEMPERROR || out->selector[0] == '\0' ||
+	    out->domain[0] == '\0')
+		return;
+	q[0] = '\0';
+	add_text(q, sizeof(q), out->selector);
+	add_text(q, sizeof(q), "._domainkey.");
+	add_text(q, sizeof(q), out->domain);
+	if ((w = am_dns_budget_temp_of(b, q)) != NULL)
+		snprintf(why, sizeof(why), "%s", w);
+	else
+		snprintf(why, sizeof(why), "%s", out->reason);
+	add_text(q, sizeof(q), ": ");
+	add_text(q, sizeof(q), why);
+	snprintf(out->reason, sizeof(out->reason), "%s", q);
+}
+
 /* fail_entries - internal failure: every entry says temperror */
 static size_t
 fail_entries(const struct am_dkim *m, struct am_dkim_sig *sigs, size_t n,
@@ -601,8 +642,10 @@ am_dkim_eom(struct am_dkim *m, struct am_dns_budget *b,
 	if (dkim_getsiglist(m->dkim, &list, &n) != DKIM_STAT_OK ||
 	    list == NULL || n < 0)
 		n = 0;
-	for (i = 0; i < (size_t)n && i < max; i++)
+	for (i = 0; i < (size_t)n && i < max; i++) {
 		sig_result(m, list[i], i, &sigs[i]);
+		name_temp(b, &sigs[i]);
+	}
 	if (m->failed) {
 		*nsigs = fail_entries(m, sigs, i, max);
 		return -1;

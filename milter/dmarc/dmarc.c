@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
 #include "dmarc/dmarc.h"
 #include "dmarc/record.h"
 #include "dns/dns.h"
@@ -41,6 +42,7 @@ struct qent {
 	char			 name[AM_DOMAIN_MAX + 1];
 	enum qstate		 state;
 	struct am_dmarc_record	 rec;
+	char			 why[AM_REASON_MAX];	/* Q_TEMP: "_dmarc.x: SERVFAIL" */
 };
 
 /* one org domain worked out, cached for the evaluation */
@@ -48,6 +50,7 @@ struct oent {
 	char	 domain[AM_DOMAIN_MAX + 1];
 	char	 org[AM_DOMAIN_MAX + 1];
 	int	 temp;			/* 1: a walk query failed, org unknown */
+	char	 why[AM_REASON_MAX];	/* then: which one, and how */
 };
 
 /* one evaluation */
@@ -66,6 +69,7 @@ struct walk {
 	size_t	 idx[AM_DMARC_WALK_MAX];
 	size_t	 n;
 	int	 temp;
+	const char *why;	/* temp: the failed look-up (a qent's why) */
 };
 
 /* policy discovery outcome for one author domain */
@@ -73,6 +77,7 @@ struct disc {
 	enum qstate		 state;
 	struct am_dmarc_record	 rec;
 	char			 where[AM_DOMAIN_MAX + 1];	/* policy domain */
+	char			 why[AM_REASON_MAX];	/* Q_TEMP: the failed look-up */
 };
 
 /* alignment checks of the authenticated identifiers */
@@ -80,6 +85,7 @@ struct idres {
 	int	 spf;		/* aligned SPF pass */
 	int	 dkim;		/* aligned DKIM pass */
 	int	 temp;		/* a temperror on an identifier that may align */
+	char	 why[AM_REASON_MAX];	/* the first such: "DKIM d: reason" */
 };
 
 enum { AL_NO = 0, AL_YES, AL_UNKNOWN };
@@ -196,10 +202,31 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* append - add text to the string in out (size len), cut to fit */
+static void
+append(char *out, size_t len, const char *text)
+{
+	size_t	 o = strlen(out), n = strlen(text);
+
+	if (o + 1 >= len)
+		return;
+	if (n > len - 1 - o)
+		n = len - 1 - o;
+	memcpy(out + o, text, n);
+	out[o + n] = '\0';
+}
+
+/* qid - the message's queue id for debug lines, or NULL */
+static const char *
+qid(const struct am_dns_budget *b)
+{
+	return b != NULL ? b->qid : NULL;
+}
+
 /* lookup - the one DMARC record at _dmarc.name (RFC 9989 4.10 step 2) */
 static enum qstate
 lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
-    struct am_dmarc_record *rec)
+    struct am_dmarc_record *rec, char *why, size_t whylen)
 {
 	char			 qname[AM_DOMAIN_MAX + 16];
 	char			**txt;
@@ -210,14 +237,39 @@ lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 	if ((size_t)snprintf(qname, sizeof(qname), "_dmarc.%s", name) >=
 	    sizeof(qname))
 		return Q_NONE;
+	if (b != NULL)
+		b->temp_name[0] = '\0';	/* whatever fails next is ours */
 	st = am_dns_txt(dns, b, qname, &txt, &ntxt);
-	if (st == AM_DNS_TEMP)
+	if (st == AM_DNS_TEMP) {
+		/* the look-up that failed, for the A-R reason and the log */
+		if (am_dns_budget_temp(b, why, whylen) == NULL) {
+			why[0] = '\0';
+			append(why, whylen, qname);
+			append(why, whylen, ": temporary failure");
+		}
+		am_log_debug(qid(b), "dmarc: %s: look-up failed (%s)", qname,
+		    why);
 		return Q_TEMP;
-	if (st != AM_DNS_OK)
+	}
+	if (st != AM_DNS_OK) {
+		am_log_debug(qid(b), "dmarc: %s: no record (%s)", qname,
+		    am_dns_status_str(st));
 		return Q_NONE;		/* NXDOMAIN, NODATA, PERM */
-	for (i = 0; i < ntxt; i++)
-		if (am_dmarc_record_parse(txt[i], &tmp) == 0 && nrec++ == 0)
+	}
+	for (i = 0; i < ntxt; i++) {
+		if (am_dmarc_record_parse(txt[i], &tmp) != 0)
+			continue;
+		if (nrec++ == 0)
 			*rec = tmp;
+		am_log_debug(qid(b), "dmarc: %s: DMARC record \"%.300s\"",
+		    qname, txt[i]);
+	}
+	if (nrec == 0)
+		am_log_debug(qid(b), "dmarc: %s: %zu TXT record%s, none is "
+		    "DMARC", qname, ntxt, ntxt == 1 ? "" : "s");
+	else if (nrec > 1)
+		am_log_debug(qid(b), "dmarc: %s: %zu DMARC records: none is "
+		    "used", qname, nrec);
 	am_dns_txt_free(txt, ntxt);
 	/*
 	 * Several DMARC records at one name: none is used.  What follows
@@ -244,7 +296,8 @@ fetch(struct ectx *c, const char *name)
 	if (copy_domain(e->name, sizeof(e->name), name) == -1)
 		e->state = Q_NONE;
 	else
-		e->state = lookup(c->dns, c->budget, name, &e->rec);
+		e->state = lookup(c->dns, c->budget, name, &e->rec, e->why,
+		    sizeof(e->why));
 	return (long)c->nq++;
 }
 
@@ -263,6 +316,7 @@ walk(struct ectx *c, const char *domain, struct walk *w)
 			return -1;
 		if (c->q[k].state == Q_TEMP) {
 			w->temp = 1;	/* never guess past a failed query */
+			w->why = c->q[k].why;
 			return 0;
 		}
 		if (c->q[k].state != Q_FOUND)
@@ -316,12 +370,33 @@ org_of(struct ectx *c, const char *domain, char *out)
 			return -1;
 		if (w.temp || walk_org(c, domain, &w, e->org) == -1)
 			e->temp = 1;
+		if (w.temp && w.why != NULL)
+			snprintf(e->why, sizeof(e->why), "%s", w.why);
 	}
 	c->no++;
+	if (e->temp)
+		am_log_debug(qid(c->budget), "dmarc: organizational domain of "
+		    "%s unknown (a look-up failed)", domain);
+	else
+		am_log_debug(qid(c->budget), "dmarc: organizational domain of "
+		    "%s: %s (%s)", domain, e->org, c->psl != NULL ?
+		    "public suffix list" : "tree walk");
 	return copy_domain(out, AM_DOMAIN_MAX + 1, e->org) == 0 ? e->temp : -1;
 }
 
 /* ---- discovery, alignment, one author domain ---- */
+
+/* org_why - why the org domain of domain is unknown ("" if not known) */
+static const char *
+org_why(const struct ectx *c, const char *domain)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->no; i++)
+		if (strcmp(c->o[i].domain, domain) == 0)
+			return c->o[i].why;
+	return "";
+}
 
 /* take - record found at cache entry k becomes the policy */
 static void
@@ -353,11 +428,15 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 		/* found, TEMP, or several (RFC 7489 6.6.3 steps 3, 5): end */
 		if ((d->state = c->q[k].state) == Q_FOUND)
 			take(d, &c->q[k]);
+		if (d->state == Q_TEMP)
+			snprintf(d->why, sizeof(d->why), "%s", c->q[k].why);
 		return 0;
 	}
 	/* none, or (RFC 9989 4.10 step 2) several discarded: walk on */
 	if ((t = org_of(c, dom, org)) != 0) {
 		d->state = t == 1 ? Q_TEMP : Q_NONE;
+		if (t == 1)
+			snprintf(d->why, sizeof(d->why), "%s", org_why(c, dom));
 		return t == -1 ? -1 : 0;
 	}
 	if (c->psl != NULL) {
@@ -367,6 +446,8 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 			return -1;
 		if ((d->state = c->q[k].state) == Q_FOUND)
 			take(d, &c->q[k]);	/* Q_MULTI: step 5, none */
+		if (d->state == Q_TEMP)
+			snprintf(d->why, sizeof(d->why), "%s", c->q[k].why);
 		return 0;
 	}
 	if (walk(c, dom, &w) == -1)	/* cached: asks nothing again */
@@ -439,6 +520,33 @@ align(struct ectx *c, const char *author, const char *ident, int strict)
 	return strcmp(oa, oi) == 0 ? AL_YES : AL_NO;
 }
 
+/* trace_align - debug line of one identifier's alignment */
+static void
+trace_align(const struct ectx *c, const char *what, const char *ident,
+    const char *author, int strict, int a)
+{
+	am_log_debug(qid(c->budget), "dmarc: %s %s %s From domain %s (%s)",
+	    what, ident, a == AL_YES ? "aligns with" : a == AL_NO ?
+	    "does not align with" : "may align (look-up failed) with",
+	    author, strict ? "strict" : "relaxed");
+}
+
+/* note_why - name the first identifier that made ir->temp */
+static void
+note_why(struct idres *ir, const char *method, const char *domain,
+    const char *reason)
+{
+	if (!ir->temp || ir->why[0] != '\0')
+		return;
+	append(ir->why, sizeof(ir->why), method);
+	append(ir->why, sizeof(ir->why), domain);
+	if (reason[0] != '\0') {
+		append(ir->why, sizeof(ir->why), " (");
+		append(ir->why, sizeof(ir->why), reason);
+		append(ir->why, sizeof(ir->why), ")");
+	}
+}
+
 /* note - fold one alignment outcome into *ir; -1 on ENOMEM */
 static int
 note(int a, int pass, int *aligned, struct idres *ir)
@@ -466,20 +574,35 @@ check_ids(struct ectx *c, const char *author, const struct am_dmarc_record *rec,
 	size_t				 i;
 	int				 strict;
 
+	int				 a;
+
 	memset(ir, 0, sizeof(*ir));
 	strict = rec == NULL || rec->aspf_strict;
 	if (s->checked && (s->result == AM_SPF_PASS ||
-	    s->result == AM_SPF_TEMPERROR) && note(align(c, author, s->domain,
-	    strict), s->result == AM_SPF_PASS, &ir->spf, ir) == -1)
-		return -1;
+	    s->result == AM_SPF_TEMPERROR)) {
+		a = align(c, author, s->domain, strict);
+		if (a != -1)
+			trace_align(c, s->result == AM_SPF_PASS ? "SPF pass for" :
+			    "SPF temperror for", s->domain, author, strict, a);
+		if (note(a, s->result == AM_SPF_PASS, &ir->spf, ir) == -1)
+			return -1;
+		note_why(ir, "SPF ", s->domain, s->reason);
+	} else if (s->checked)
+		am_log_debug(qid(c->budget), "dmarc: SPF %s for %s: cannot "
+		    "align", am_spf_result_str(s->result), s->domain);
 	strict = rec == NULL || rec->adkim_strict;
 	for (i = 0; i < r->ndkim && i < AM_DKIM_SIGS_MAX && !ir->dkim; i++) {
 		k = &r->dkim[i];
 		if (k->result != AM_DKIM_PASS && k->result != AM_DKIM_TEMPERROR)
 			continue;
-		if (note(align(c, author, k->domain, strict),
-		    k->result == AM_DKIM_PASS, &ir->dkim, ir) == -1)
+		a = align(c, author, k->domain, strict);
+		if (a != -1)
+			trace_align(c, k->result == AM_DKIM_PASS ?
+			    "DKIM pass for" : "DKIM temperror for", k->domain,
+			    author, strict, a);
+		if (note(a, k->result == AM_DKIM_PASS, &ir->dkim, ir) == -1)
 			return -1;
+		note_why(ir, "DKIM ", k->domain, k->reason);
 	}
 	return 0;
 }
@@ -530,19 +653,27 @@ apply_np(struct ectx *c, const char *dom, const struct disc *d,
 {
 	enum am_dmarc_policy	 p0, p1;
 	const char		*t0, *t1;
+	char			 why[AM_REASON_MAX];
 
 	(void)am_dmarc_policy_pick(&d->rec, 0, 0, 0, &p0, &t0);
 	(void)am_dmarc_policy_pick(&d->rec, 0, 1, 0, &p1, &t1);
 	if (p0 == p1)
 		return;			/* existence would change nothing */
+	if (c->budget != NULL)
+		c->budget->temp_name[0] = '\0';
 	switch (domain_exists(c->dns, c->budget, dom)) {
 	case 0:
 		out->policy = p1;
 		snprintf(out->policy_tag, sizeof(out->policy_tag), "%s", t1);
 		break;
 	case -1:
-		set_reason(out, AM_DMARC_TEMPERROR,
-		    "cannot tell whether the author domain exists");
+		snprintf(out->reason, sizeof(out->reason), "cannot tell "
+		    "whether the author domain exists");
+		if (am_dns_budget_temp(c->budget, why, sizeof(why)) != NULL) {
+			append(out->reason, sizeof(out->reason), ": ");
+			append(out->reason, sizeof(out->reason), why);
+		}
+		out->result = AM_DMARC_TEMPERROR;
 		break;
 	}
 }
@@ -557,9 +688,14 @@ verdict(const struct idres *ir, struct am_dmarc_res *out)
 		set_reason(out, AM_DMARC_PASS, ir->spf && ir->dkim ?
 		    "aligned SPF and DKIM pass" : ir->spf ?
 		    "aligned SPF pass" : "aligned DKIM pass");
-	else if (ir->temp)
+	else if (ir->temp) {
 		set_reason(out, AM_DMARC_TEMPERROR,
 		    "temporary error on an identifier that may align");
+		if (ir->why[0] != '\0') {
+			append(out->reason, sizeof(out->reason), ": ");
+			append(out->reason, sizeof(out->reason), ir->why);
+		}
+	}
 	else
 		set_reason(out, AM_DMARC_FAIL, "no aligned pass");
 }
@@ -619,16 +755,22 @@ eval_one(struct ectx *c, const char *from, const struct am_results *r,
 		    "no DMARC record" : "several DMARC records (RFC 7489 6.6.3)");
 		return 0;
 	}
-	if (d.state == Q_FOUND)
+	if (d.state == Q_FOUND) {
+		am_log_debug(qid(c->budget), "dmarc: %s: policy record at "
+		    "_dmarc.%s", dom, d.where);
 		return eval_record(c, dom, &d, r, out);
+	}
 	/* TEMP: never a parent's policy instead; an exact match still passes */
 	if (check_ids(c, dom, NULL, r, &ir) == -1)
 		return -1;
 	out->spf_aligned = ir.spf;
 	out->dkim_aligned = ir.dkim;
-	set_reason(out, ir.spf || ir.dkim ? AM_DMARC_PASS : AM_DMARC_TEMPERROR,
-	    ir.spf || ir.dkim ? "aligned pass; DMARC record look-up failed" :
-	    "DMARC record look-up failed (temporary)");
+	out->result = ir.spf || ir.dkim ? AM_DMARC_PASS : AM_DMARC_TEMPERROR;
+	/* RFC 8601 2.7.1 temperror: name the look-up that failed */
+	snprintf(out->reason, sizeof(out->reason), "%s: ", ir.spf || ir.dkim ?
+	    "aligned pass; DMARC record look-up failed" :
+	    "DMARC record look-up failed");
+	append(out->reason, sizeof(out->reason), d.why[0] ? d.why : "temporary");
 	return 0;
 }
 

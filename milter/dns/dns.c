@@ -38,6 +38,7 @@
 
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
+#include "dns/dns_log.h"
 #include "dns/dns_seam.h"
 
 #define DNS_TIMEOUT_DEFAULT	5	/* seconds, when opts->timeout is 0 */
@@ -83,7 +84,9 @@ struct am_dns_query {
 	const char		*local_what;	/* a local failure (dns.h), static */
 	int			 local_err;	/* its errno, or 0 */
 	int			 rrtype;
-	char			 name[DNS_NAME_MAX + 1];	/* for the cache */
+	const char		*tempwhy;	/* cause of a TEMP (dns_log.h), static */
+	int			 cached;	/* answered by dns_cache.c */
+	char			 name[DNS_NAME_MAX + 1];	/* for the cache, the log */
 	struct am_dns_budget	*budget;	/* the caller's, or NULL; borrowed */
 };
 
@@ -733,6 +736,19 @@ query_local(struct am_dns_query *q, int err, const struct ub_result *r)
 	(void)local_cause(q->dns, &q->local_what, &q->local_err);
 }
 
+/* temp_why - the cause of a TEMP answer, for reasons and the log */
+static const char *
+temp_why(int err, const struct ub_result *r)
+{
+	if (err != 0)
+		return ub_strerror(err);
+	if (r == NULL)
+		return "no answer";
+	if (r->bogus)
+		return "DNSSEC bogus";
+	return am_dns_rcode_str(r->rcode);
+}
+
 /* query_cb - libunbound callback (pump thread): store, signal, unref */
 static void
 query_cb(void *arg, int err, struct ub_result *r)
@@ -741,8 +757,10 @@ query_cb(void *arg, int err, struct ub_result *r)
 
 	pthread_mutex_lock(&q->mtx);
 	q->status = am_dns_classify(err, r);
-	if (q->status == AM_DNS_TEMP)
+	if (q->status == AM_DNS_TEMP) {
+		q->tempwhy = temp_why(err, r);
 		query_local(q, err, r);
+	}
 	if (err == 0)
 		am_dns_cache_put(q->dns->cache, q->name, q->rrtype, q->status,
 		    r);
@@ -797,6 +815,9 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 
 	if ((q = query_new(dns)) == NULL)
 		return NULL;
+	snprintf(q->name, sizeof(q->name), "%s", name ? name : "");
+	q->rrtype = rrtype;
+	q->budget = b;		/* for am_dns_note, whatever the outcome */
 	if (name == NULL || !name_ok(name)) {
 		q->status = AM_DNS_PERM;	/* never asked */
 		q->done = 1;
@@ -804,17 +825,15 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 	}
 	/* a repeated question is answered here, in the caller's thread */
 	if (am_dns_cache_get(dns->cache, name, rrtype, &q->status, &q->res)) {
-		q->done = 1;
+		q->done = q->cached = 1;
 		return q;
 	}
 	if (!budget_take(b)) {
 		q->status = AM_DNS_TEMP;	/* over the message's budget */
+		q->tempwhy = "not asked: DNS budget exhausted";
 		q->done = 1;
 		return q;
 	}
-	snprintf(q->name, sizeof(q->name), "%s", name);
-	q->rrtype = rrtype;
-	q->budget = b;
 	__atomic_store_n(&q->refs, 2, __ATOMIC_RELEASE); /* owner + callback */
 	r = ub_resolve_async(dns->ctx, name, rrtype, DNS_CLASS_IN, q,
 	    query_cb, &q->async_id);
@@ -824,6 +843,7 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 		/* the callback will never run */
 		__atomic_store_n(&q->refs, 1, __ATOMIC_RELEASE);
 		q->status = AM_DNS_TEMP;
+		q->tempwhy = ub_strerror(r);
 		q->done = 1;
 		query_local(q, r, NULL);
 	}
@@ -878,11 +898,15 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 			q->budget->exhausted |= AM_DNS_BUDGET_TIME;
 		else
 			timeout_local(q);
+		am_dns_note(q->budget, q->name, q->rrtype, AM_DNS_TEMP,
+		    clamped ? "DNS budget deadline" : "timeout", NULL, 0);
 		return AM_DNS_TEMP;	/* timed out; may wait again */
 	}
 	st = q->status;
 	if (st == AM_DNS_TEMP && q->local_what != NULL)
 		am_dns_budget_local(q->budget, q->local_what, q->local_err);
+	am_dns_note(q->budget, q->name, q->rrtype, st, st == AM_DNS_TEMP ?
+	    q->tempwhy : NULL, q->res, q->cached);
 	if (st == AM_DNS_OK && res != NULL) {
 		*res = q->res;		/* handed over once */
 		q->res = NULL;

@@ -124,6 +124,8 @@ int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
  * and pass it down to the query; it is the caller's, used by one thread
  * at a time, not shared.
  */
+#define AM_DNS_TEMP_NAME_MAX	256	/* a query name, for temperror reasons */
+#define AM_DNS_TEMP_KEEP	4	/* failed queries remembered (DKIM keys of a message) */
 #define AM_DNS_BUDGET_LOOKUPS	0x1	/* lookup cap reached */
 #define AM_DNS_BUDGET_TIME	0x2	/* deadline passed */
 
@@ -134,7 +136,29 @@ struct am_dns_budget {
 	int		 exhausted;	/* AM_DNS_BUDGET_* bits */
 	const char	*local_what;	/* first local failure (below), static; NULL: none */
 	int		 local_err;	/* its errno (EMFILE...), or 0 */
+	/* set by the owner, kept by am_dns_budget_arm: */
+	const char	*qid;		/* queue id for debug lines; borrowed, may be NULL */
+	/* the last query that ended AM_DNS_TEMP (kept across phases): */
+	char		 temp_name[AM_DNS_TEMP_NAME_MAX];	/* "" if none */
+	const char	*temp_why;	/* "SERVFAIL", "timeout", ...: static */
+	/* and the last AM_DNS_TEMP_KEEP of them, for am_dns_budget_temp_of */
+	char		 temp_names[AM_DNS_TEMP_KEEP][AM_DNS_TEMP_NAME_MAX];
+	const char	*temp_whys[AM_DNS_TEMP_KEEP];
+	unsigned int	 ntemp;		/* failures noted so far */
 };
+
+/* why the query for name failed, if it is one of the last kept; or NULL */
+const char	*am_dns_budget_temp_of(const struct am_dns_budget *b,
+		    const char *name);
+
+/*
+ * am_dns_budget_temp - "name: why" of the last query of b that failed
+ * temporarily (e.g. "_dmarc.example.org: SERVFAIL", "sel._domainkey.
+ * example.org: timeout"), into buf; NULL (buf untouched) if none.  The
+ * checks put it in their temperror reasons (RFC 8601 reason, the log).
+ */
+const char	*am_dns_budget_temp(const struct am_dns_budget *b, char *buf,
+		    size_t len);
 
 /* start a budget phase: seconds from now (0: no deadline), lookup cap; clears exhausted and local_* */
 void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,

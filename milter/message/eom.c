@@ -68,7 +68,13 @@ am_msg_authres(const struct am_msg *m, const struct am_verdict *v,
 	return rc;
 }
 
-/* add_kv - " key=value", the value sanitised for a one-line log */
+/*
+ * The summary line (README "Reading the log"): key=value pairs, a value
+ * either a token (no space, no '"') or "text" (no '"'), so it splits
+ * without ambiguity, and common/log.c can turn it into JSON members.
+ */
+
+/* add_kv - " key=token", the value sanitised; "-" when empty */
 static void
 add_kv(struct am_buf *b, const char *key, const char *value)
 {
@@ -83,18 +89,93 @@ add_kv(struct am_buf *b, const char *key, const char *value)
 		am_buf_addc(b, (*p > ' ' && *p < 127 && *p != '"') ? *p : '_');
 }
 
-/* summary_dkim - "pass:d1,fail:d2" or "none" */
+/* add_text - the characters of a "text" value: no '"', no control */
+static void
+add_text(struct am_buf *b, const char *value)
+{
+	const char	*p;
+
+	for (p = value; *p != '\0'; p++)
+		am_buf_addc(b, *p == '"' ? '\'' :
+		    ((unsigned char)*p < ' ' || *p == 127) ? '?' : *p);
+}
+
+/* add_reason - " key=\"text\"" when text is not empty */
+static void
+add_reason(struct am_buf *b, const char *key, const char *text)
+{
+	if (text == NULL || *text == '\0')
+		return;
+	am_buf_addf(b, " %s=\"", key);
+	add_text(b, text);
+	am_buf_adds(b, "\"");
+}
+
+/* spf_failed - a result whose reason the log line gives */
+static int
+spf_failed(const struct am_spf_check *c)
+{
+	return c->checked && c->result != AM_SPF_PASS &&
+	    c->result != AM_SPF_NONE;
+}
+
+/* summary_spf - both identities, and why one did not pass */
+static void
+summary_spf(const struct am_results *r, struct am_buf *b)
+{
+	am_buf_addf(b, " spf_helo=%s spf=%s",
+	    r->spf_helo.checked ? am_spf_result_str(r->spf_helo.result) : "-",
+	    r->spf_mailfrom.checked ?
+	    am_spf_result_str(r->spf_mailfrom.result) : "-");
+	if (spf_failed(&r->spf_helo))
+		add_reason(b, "spf_helo.reason", r->spf_helo.reason);
+	if (spf_failed(&r->spf_mailfrom))
+		add_reason(b, "spf.reason", r->spf_mailfrom.reason);
+}
+
+/* summary_dkim - "pass:d1,fail:d2" or "none"; "d2: why" of each non-pass */
 static void
 summary_dkim(const struct am_results *r, struct am_buf *b)
 {
-	size_t	 i;
+	size_t	 i, n = 0;
 
 	am_buf_adds(b, " dkim=");
 	if (r->ndkim == 0)
 		am_buf_adds(b, "none");
 	for (i = 0; i < r->ndkim; i++)
 		am_buf_addf(b, "%s%s:%s", i ? "," : "",
-		    am_dkim_result_str(r->dkim[i].result), r->dkim[i].domain);
+		    am_dkim_result_str(r->dkim[i].result),
+		    r->dkim[i].domain[0] ? r->dkim[i].domain : "-");
+	for (i = 0; i < r->ndkim; i++) {
+		if (r->dkim[i].result == AM_DKIM_PASS ||
+		    r->dkim[i].reason[0] == '\0')
+			continue;
+		am_buf_adds(b, n++ ? "; " : " dkim.reason=\"");
+		add_text(b, r->dkim[i].domain[0] ? r->dkim[i].domain : "-");
+		am_buf_adds(b, ": ");
+		add_text(b, r->dkim[i].reason);
+	}
+	if (n > 0)
+		am_buf_adds(b, "\"");
+}
+
+/* summary_dmarc - result, why if not pass, and the policy that applied */
+static void
+summary_dmarc(const struct am_msg *m, struct am_buf *b)
+{
+	const struct am_dmarc_res	*d = &m->res.dmarc;
+
+	am_buf_addf(b, " dmarc=%s", am_dmarc_result_str(d->result));
+	if (d->result != AM_DMARC_PASS && d->result != AM_DMARC_NONE)
+		add_reason(b, "dmarc.reason", d->reason);
+	if (m->nfrom_domains > 1)	/* whose result it is */
+		add_kv(b, "dmarc.domain", d->from_domain);
+	if (d->policy == AM_DMARC_P_UNSPEC)
+		return;
+	/* p, sp or np: which tag of the record applied */
+	am_buf_addf(b, " dmarc.policy=%s dmarc.policy_tag=%s%s",
+	    am_dmarc_policy_str(d->policy), d->policy_tag,
+	    d->testing ? " dmarc.testing=y" : "");
 }
 
 /* domain_of - the part after the last '@', or the whole string */
@@ -129,20 +210,16 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 	am_buf_addf(b, "client=%s", m->conn->client_ip);
 	add_kv(b, "helo", m->conn->helo);
 	add_kv(b, "mailfrom", domain_of(m->mailfrom));
-	add_kv(b, "from", r->dmarc.from_domain);
+	/* every From domain (RFC 5322 3.6.2 allows a list) */
+	add_kv(b, "from", m->from_list[0] ? m->from_list :
+	    r->dmarc.from_domain);
+	add_kv(b, "msgid", m->msgid);
 	if (m->exempt != NULL) {
 		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
 	} else {
-		am_buf_addf(b, " spf_helo=%s spf=%s",
-		    r->spf_helo.checked ? am_spf_result_str(r->spf_helo.result) : "-",
-		    r->spf_mailfrom.checked ?
-		    am_spf_result_str(r->spf_mailfrom.result) : "-");
+		summary_spf(r, b);
 		summary_dkim(r, b);
-		am_buf_addf(b, " dmarc=%s", am_dmarc_result_str(r->dmarc.result));
-		if (r->dmarc.policy != AM_DMARC_P_UNSPEC)
-			am_buf_addf(b, " policy=%s=%s%s", r->dmarc.policy_tag,
-			    am_dmarc_policy_str(r->dmarc.policy),
-			    r->dmarc.testing ? ",t=y" : "");
+		summary_dmarc(m, b);
 	}
 	if (m->sign_mode != AM_SIGN_OFF)
 		summary_sign(m, b);
@@ -159,9 +236,13 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 		    ",time" : m->dns_over & AM_DNS_BUDGET_TIME ? "time" : "");
 	if (m->err != AM_ERR_NONE)
 		am_buf_addf(b, " error=%s", am_err_str(m->err));
-	am_buf_addf(b, " action=%s reason=\"%s%s%s\"", am_action_str(v->action),
-	    v->why, m->err != AM_ERR_NONE ? ": " : "",
-	    m->err != AM_ERR_NONE ? m->errwhy : "");
+	am_buf_addf(b, " action=%s reason=\"", am_action_str(v->action));
+	add_text(b, v->why);
+	if (m->err != AM_ERR_NONE) {
+		am_buf_adds(b, ": ");
+		add_text(b, m->errwhy);
+	}
+	am_buf_adds(b, "\"");
 }
 
 /* outcome_copy - what the outcome carries besides the edits */

@@ -25,6 +25,7 @@
 #include "common/netlist.h"
 #include "message/rfc5322.h"
 #include "message/session.h"
+#include "message/trace.h"
 #include "spf/spf.h"
 
 /* addr_to_text - client address as text, "unknown" when there is none */
@@ -224,6 +225,7 @@ run_spf(struct am_msg *m)
 		return;
 	}
 	budgeted(m, &phase_spf, spf_checks);
+	am_trace_spf(m);
 }
 
 /*
@@ -244,9 +246,17 @@ start_sign(struct am_msg *m, const char *auth_authen)
 		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (signer)");
 }
 
-/* am_msg_new - a new transaction on the connection */
+/* am_msg_new - a new transaction on the connection, queue id unknown */
 struct am_msg *
 am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
+{
+	return am_msg_begin(c, NULL, mailfrom, auth_authen);
+}
+
+/* am_msg_begin - a new transaction on the connection */
+struct am_msg *
+am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
+    const char *auth_authen)
 {
 	struct am_msg	*m;
 
@@ -257,6 +267,8 @@ am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
 	c->msg = m;
 	c->nmsgs++;
 	snprintf(m->qid, sizeof(m->qid), "NOQUEUE");
+	am_msg_set_qid(m, qid);
+	m->dnsb.qid = m->qid;		/* debug lines of the checks */
 	if ((m->mailfrom = strip_angle(mailfrom)) == NULL) {
 		am_msg_free(m);
 		return NULL;
@@ -288,6 +300,7 @@ am_msg_free(struct am_msg *m)
 		free(m->from[i]);
 	free(m->forged);
 	free(m->mailfrom);
+	free(m->msgid);
 	free(m);
 }
 
@@ -348,6 +361,30 @@ note_from(struct am_msg *m, const char *value)
 		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (From)");
 }
 
+/*
+ * note_msgid - the first Message-ID (RFC 5322 3.6.4), for the log only:
+ * surrounding whitespace off, at most AM_MSGID_LOG_MAX characters
+ */
+static void
+note_msgid(struct am_msg *m, const char *value)
+{
+	size_t	 len;
+
+	if (m->msgid != NULL)
+		return;
+	value += strspn(value, " \t\r\n");
+	len = strcspn(value, "\r\n");
+	while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+		len--;
+	if (len > AM_MSGID_LOG_MAX) {
+		if ((m->msgid = malloc(AM_MSGID_LOG_MAX + 4)) != NULL)
+			snprintf(m->msgid, AM_MSGID_LOG_MAX + 4, "%.*s...",
+			    AM_MSGID_LOG_MAX, value);
+		return;
+	}
+	m->msgid = strndup(value, len);	/* NULL on ENOMEM: not logged */
+}
+
 /* start_dkim - the per-message verifier, made at the first header */
 static void
 start_dkim(struct am_msg *m)
@@ -402,6 +439,8 @@ header(struct am_msg *m, const char *name, const char *value)
 	m->nheaders++;
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		note_authres(m, value);
+	if (strcasecmp(name, "Message-ID") == 0)
+		note_msgid(m, value);
 	if (m->signer != NULL)
 		sign_header(m, name, value);
 	if (m->exempt != NULL)
@@ -521,6 +560,33 @@ from_domains(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t max,
 	return bad ? -1 : 0;
 }
 
+/* from_list - the distinct From domains, comma-separated, for the log */
+static void
+from_list(struct am_msg *m, char (*dom)[AM_DOMAIN_MAX + 1], size_t ndom)
+{
+	size_t	 i, j, o = 0, n;
+	char	*out = m->from_list;
+
+	out[0] = '\0';
+	m->nfrom_domains = 0;
+	for (i = 0; i < ndom; i++) {
+		for (j = 0; j < i && strcasecmp(dom[i], dom[j]) != 0; j++)
+			continue;
+		if (j < i)
+			continue;
+		m->nfrom_domains++;
+		n = strlen(dom[i]) + (o > 0);
+		if (o + n + 4 >= AM_FROM_LOG_MAX) {	/* room for "..." */
+			if (o + 4 < AM_FROM_LOG_MAX)
+				snprintf(out + o, AM_FROM_LOG_MAX - o, "...");
+			o = AM_FROM_LOG_MAX;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, AM_FROM_LOG_MAX - o, "%s%s",
+		    o > 0 ? "," : "", dom[i]);
+	}
+}
+
 /* dmarc_eval - DMARC over every author domain (policy discovery) */
 static void
 dmarc_eval(struct am_msg *m, struct am_dns_budget *b)
@@ -529,6 +595,7 @@ dmarc_eval(struct am_msg *m, struct am_dns_budget *b)
 	size_t			 ndom;
 
 	m->from_bad |= from_domains(m, dom, AM_FROM_ADDRS_MAX, &ndom) == -1;
+	from_list(m, dom, ndom);
 	if (am_dmarc_eval(m->conn->env->dns, b, m->conn->cfg->psl, dom, ndom,
 	    &m->res, &m->res.dmarc) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DMARC evaluation failed");
@@ -559,6 +626,7 @@ run_dmarc(struct am_msg *m)
 		snprintf(d->reason, sizeof(d->reason),
 		    "unusable From header (%zu From fields)", m->nfrom);
 	}
+	am_trace_dmarc(m);
 }
 
 /* dkim_eom - verify, one result per signature */
@@ -600,6 +668,7 @@ am_msg_finish(struct am_msg *m)
 	if (m->exempt != NULL)
 		return;
 	run_dkim(m);
+	am_trace_dkim(m);
 	run_dmarc(m);
 	/*
 	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,

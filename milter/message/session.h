@@ -55,6 +55,13 @@
  *	slow From domains before a spoofed one escape that one's policy.
  */
 #define AM_FROM_HDRS_MAX	8	/* From fields kept; more is a permerror */
+/*
+ * Log only (summary line): AM_MSGID_LOG_MAX characters of the Message-ID
+ * are kept (a longer one ends in "..."); AM_FROM_LOG_MAX bytes of the
+ * list of From domains (more domains: "...").
+ */
+#define AM_MSGID_LOG_MAX	200
+#define AM_FROM_LOG_MAX		1024
 #define AM_HEADER_VALUE_MAX	(128 * 1024)	/* one field (Postfix header_size_limit is 100 KB) */
 #define AM_HEADER_BYTES_MAX	(1024 * 1024)	/* all header fields together */
 #define AM_HEADERS_MAX		2000	/* header fields */
@@ -112,6 +119,11 @@ struct am_msg {
 	enum am_sign_mode	 sign_mode;	/* who is signed (signtable.h) */
 	struct am_signer	*signer;	/* when sign_mode signs and keys exist */
 	char			*from[AM_FROM_HDRS_MAX];	/* From field values */
+	char			 from_list[AM_FROM_LOG_MAX];	/* distinct From domains,
+							   "a.example,b.example" (log) */
+	size_t			 nfrom_domains;	/* distinct From domains */
+	char			*msgid;		/* first Message-ID, trimmed and
+						   cut (AM_MSGID_LOG_MAX), or NULL */
 	size_t			 nfrom;		/* From fields seen (may exceed the array) */
 	int			 from_bad;	/* some From could not be kept or parsed */
 	size_t			 nauthres;	/* A-R fields seen */
@@ -142,6 +154,10 @@ int		 am_conn_helo(struct am_conn *, const char *helo);
  */
 struct am_msg	*am_msg_new(struct am_conn *, const char *mailfrom,
 		    const char *auth_authen);
+/* the same with the MTA's queue id (or NULL) known at MAIL: the SPF
+ * debug lines carry it */
+struct am_msg	*am_msg_begin(struct am_conn *, const char *qid,
+		    const char *mailfrom, const char *auth_authen);
 void		 am_msg_free(struct am_msg *);		/* also detaches from conn */
 void		 am_msg_set_qid(struct am_msg *, const char *);
 void		 am_msg_set_err(struct am_msg *, enum am_err, const char *why);

@@ -790,8 +790,13 @@ am_mctx_serve(struct am_engine *e, int fd)
 		r = -1;
 	while (r == 0 && next_packet(&c, &rb, &pkt, &more) == 1)
 		r = dispatch(&c, &pkt, more);
-	if (c.in_msg)
+	if (c.in_msg) {
+		/* at shutdown, or the MTA gone: name the message (issue 16) */
+		am_log_warn(am_mctx_symval(&c, "i"), "connection closed before "
+		    "the end of the message: not filtered (the MTA applies its "
+		    "default action)");
 		e->cb->abort(&c);
+	}
 	in_message(&c, 0);
 	e->cb->close(&c);
 	am_engine_untrack(e, &c);

@@ -32,7 +32,7 @@ stale(const char *path, const struct sockaddr_un *sun, char *err,
 	if (lstat(path, &sb) == -1)
 		return 0;		/* none, or bind() will say why */
 	if (!S_ISSOCK(sb.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket", path);
+		snprintf(err, errlen, "exists and is not a socket");
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -40,7 +40,7 @@ stale(const char *path, const struct sockaddr_un *sun, char *err,
 	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
 	close(fd);
 	if (live) {
-		snprintf(err, errlen, "%s is in use by another process", path);
+		snprintf(err, errlen, "in use by another process");
 		return -1;
 	}
 	(void)unlink(path);
@@ -62,7 +62,7 @@ open_unix(const char *path, char **unix_path, char *err, size_t errlen)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    listen(fd, SOMAXCONN) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s", strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -123,7 +123,7 @@ open_inet(const struct am_sockspec *ss, char *err, size_t errlen)
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((r = getaddrinfo(ss->host[0] != '\0' ? ss->host : NULL, port,
 	    &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: %s", ss->host, gai_strerror(r));
+		snprintf(err, errlen, "%s", gai_strerror(r));
 		return -1;
 	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)

@@ -13,7 +13,8 @@
  * blocking) and, for a unix socket, its path in *unix_path (malloc'd, the
  * caller frees; NULL otherwise).  A socket file nobody answers on is
  * removed first; one that answers is "in use".  TCP sockets get
- * TCP_NODELAY (inherited by accepted connections).  -1 with err filled.
+ * TCP_NODELAY (inherited by accepted connections).  -1 with err filled:
+ * the cause only, never the spec or path again (the caller names it).
  */
 int	am_listen_open(const char *spec, char **unix_path, char *err,
 	    size_t errlen);

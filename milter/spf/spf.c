@@ -571,6 +571,7 @@ evaluate(struct am_spf *spf, struct am_dns_budget *b,
 	SPF_response_t	*resp = NULL;
 	SPF_errcode_t	 err;
 	struct client	 c;
+	char		 why[AM_REASON_MAX];
 
 	if (client_of(client, &c) == -1) {
 		/* no address to check (odd MTA input): none, not an error */
@@ -578,6 +579,8 @@ evaluate(struct am_spf *spf, struct am_dns_budget *b,
 		return 0;
 	}
 	am_dns_spf_reset(spf->layer, b, c.v6, c.addr);
+	if (b != NULL)
+		b->temp_name[0] = '\0';	/* a failure from now on is ours */
 	if ((req = SPF_request_new(spf->server)) == NULL)
 		return internal(out, "out of memory");
 	if (set_client(req, &c) == -1) {
@@ -599,6 +602,10 @@ evaluate(struct am_spf *spf, struct am_dns_budget *b,
 	out->result = map_result(resp, err);
 	reason_of(spf, resp, out);
 	overrides(spf, out);
+	/* RFC 8601 2.7.2 temperror: name the look-up that failed */
+	if (out->result == AM_SPF_TEMPERROR &&
+	    am_dns_budget_temp(b, why, sizeof(why)) != NULL)
+		set_reason(out, why);
 	if (out->result == AM_SPF_FAIL)
 		explain(spf, b, &c, helo, sender, out);
 	SPF_response_free(resp);

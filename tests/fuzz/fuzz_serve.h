@@ -157,9 +157,10 @@ static inline struct am_engine *
 fuzz_engine_new(const struct am_milter *cb, void *udata)
 {
 	struct am_engine_conf	 conf;
+	struct am_log_opts	 lo = { "fuzz", AM_LOG_TO_NONE, 0, NULL, 0 };
 	char			 spec[sizeof(fuzz_sock) + 8], err[256];
 
-	am_log_open("fuzz", 0, 0, 0);	/* no stderr: the engine logs bad input */
+	(void)am_log_open(&lo, err, sizeof(err));	/* nowhere: the engine logs bad input */
 	if (mkdtemp(fuzz_dir) == NULL)
 		abort();
 	snprintf(fuzz_sock, sizeof(fuzz_sock), "%s/sock", fuzz_dir);

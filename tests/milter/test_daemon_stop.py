@@ -83,6 +83,9 @@ def test_stop_waits_bounded(milters):
         assert rc == 0, "exit status %s:\n%s" % (rc, m.log()[-2000:])
         assert took < 25, took
         assert "messages in progress" in m.log()
+        # the message cut at exit is named by its queue id (issue 16)
+        assert ": STUCK1: connection closed before the end of the message" \
+            in m.log(), m.log()[-2000:]
         c.close()
     finally:
         m.kill()

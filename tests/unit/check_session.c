@@ -235,7 +235,13 @@ START_TEST(test_summary_line)
 	ck_assert_msg(strstr(s, " spf=fail ") != NULL, "%s", s);
 	ck_assert_msg(strstr(s, " dkim=none ") != NULL, "%s", s);
 	ck_assert_msg(strstr(s, " dmarc=fail ") != NULL, "%s", s);
-	ck_assert_msg(strstr(s, " policy=p=reject") != NULL, "%s", s);
+	/* key=value that splits: no "policy=p=reject" (issue 16) */
+	ck_assert_msg(strstr(s, " dmarc.policy=reject dmarc.policy_tag=p") !=
+	    NULL, "%s", s);
+	ck_assert_msg(strstr(s, "policy=p=") == NULL, "%s", s);
+	ck_assert_msg(strstr(s, " spf.reason=\"") != NULL, "%s", s);
+	ck_assert_msg(strstr(s, " dmarc.reason=\"no aligned pass\"") != NULL,
+	    "%s", s);
 	ck_assert_msg(strstr(s, " action=reject ") != NULL, "%s", s);
 	am_buf_clear(&b);
 	am_conn_free(c);
