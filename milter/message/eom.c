@@ -196,8 +196,7 @@ summary_sign(const struct am_msg *m, struct am_buf *b)
 		return;
 	am_buf_addc(b, ':');
 	am_signer_describe(m->signer, b);
-	if (am_signer_skipped(m->signer) != NULL)
-		add_kv(b, "sign_why", am_signer_skipped(m->signer));
+	add_reason(b, "sign.reason", am_signer_skipped(m->signer));
 }
 
 /* am_msg_summary - the one log line per message */

@@ -187,14 +187,14 @@ def test_no_key_for_the_from_domain(signer):
     assert signatures(res) == []
     s = signer.summary(res.qid)
     assert s["sign"] == "auth:no" and \
-        s["sign_why"] == "no_key_for_the_From_address", s["line"]
+        s["sign.reason"] == "no key for the From address", s["line"]
 
 
 def test_two_from_fields_not_signed(signer):
     res = send(signer, make_msg(from_headers=["a@example.org",
                                               "b@example.org"]), auth="joe")
     assert signatures(res) == []
-    assert signer.summary(res.qid)["sign_why"] == "no_usable_From_address"
+    assert signer.summary(res.qid)["sign.reason"] == "no usable From address"
 
 
 # ---------------------------------------------------------------- corpus
