@@ -15,6 +15,8 @@
  * -p PID (repeatable): report the CPU time (utime+stime from
  * /proc/PID/stat) used during the run and the peak RSS (VmHWM).
  * -A: count only A-R headers with this authserv-id (default: all).
+ * -a USER: send {auth_authen}=USER at MAIL, as for an SMTP-authenticated
+ * client (authmilter then signs instead of verifying: scripts/bench -K).
  * gen_cpu_ms_msg is mload's own CPU (it shares the machine with the
  * milter).  -q: no line per mismatch; -k: report speed even when verdicts differ
  * (for peers whose semantics differ from the corpus's, e.g. RFC 7489).
@@ -110,6 +112,7 @@ static int		 nsocks;
 static long		 total = -1;
 static int		 conc = 1, per_conn = 1, quiet, keep_going;
 static const char	*authserv;
+static const char	*auth_user;	/* -a: {auth_authen} at MAIL (signing) */
 static pid_t		 pids[MAX_PIDS];
 static int		 npids;
 
@@ -696,7 +699,8 @@ transaction(struct milter *ms, int n, const struct msg *m, long seq,
 	snprintf(from, sizeof(from), "<%s>", m->from);
 	snprintf(rcpt, sizeof(rcpt), "<%s>", m->rcpt);
 	for (i = 0; i < n; i++)
-		if (macro(&ms[i], 'M', "i", qid, "{mail_addr}", m->from) == -1)
+		if (macro(&ms[i], 'M', "i", qid, auth_user ? "{auth_authen}" :
+		    "{mail_addr}", auth_user ? auth_user : m->from) == -1)
 			return -1;
 	if ((r = step(ms, n, o, 'M', P_NOMAIL, P_NR_MAIL, from,
 	    strlen(from) + 1, NULL, 0)) != 0)
@@ -914,7 +918,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: mload -x CORPUSDIR -s SOCKET [-s SOCKET...] "
-	    "[-c CONC] [-n MSGS] [-m MSGS_PER_CONN] [-p PID...] [-A ID] [-q] [-k]\n");
+	    "[-c CONC] [-n MSGS] [-m MSGS_PER_CONN] [-p PID...] [-A ID] [-a USER] "
+	    "[-q] [-k]\n");
 	exit(2);
 }
 
@@ -928,7 +933,7 @@ main(int argc, char **argv)
 	long		 i, nbad = 0, hwm = 0, h;
 	int		 c, j;
 
-	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:qk")) != -1) {
+	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qk")) != -1) {
 		switch (c) {
 		case 'x': dir = optarg; break;
 		case 's':
@@ -945,6 +950,7 @@ main(int argc, char **argv)
 			pids[npids++] = (pid_t)atoi(optarg);
 			break;
 		case 'A': authserv = optarg; break;
+		case 'a': auth_user = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'k': keep_going = 1; break;
 		default: usage();

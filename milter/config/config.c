@@ -31,6 +31,7 @@
 #include "config/keys.h"
 #include "common/log.h"
 #include "common/netlist.h"
+#include "dkim/sign.h"
 #include "dmarc/psl.h"
 #include "common/results.h"
 #include "common/sockspec.h"
@@ -431,9 +432,49 @@ set_ignore(const struct key *k, struct am_config *cfg, const char *dir,
 		am_netlist_free(nl);
 		return -1;
 	}
-	am_netlist_free(cfg->ignore_hosts);
-	cfg->ignore_hosts = nl;
+	am_netlist_free(*(struct am_netlist **)field(k, cfg));
+	*(struct am_netlist **)field(k, cfg) = nl;
 	return 0;
+}
+
+/*
+ * set_file - a file name, relative ones taken relative to the config
+ * file's folder; OpenDKIM's "refile:" and "file:" prefixes are accepted
+ * (our SigningTable always takes wildcards: signtable.h)
+ */
+static int
+set_file(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	char	 buf[PATH_LEN];
+
+	if (strncmp(val, "refile:", 7) == 0)
+		val += 7;
+	else if (strncmp(val, "file:", 5) == 0)
+		val += 5;
+	if (*val == '\0' || strlen(val) >= PATH_LEN) {
+		snprintf(err, errlen, "\"%s\" is not a file name", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), resolve(dir, val, buf, sizeof(buf)),
+	    err, errlen);
+}
+
+/* set_dnsname - a domain or selector: letters, digits, '-', '_', '.' */
+static int
+set_dnsname(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*p;
+
+	for (p = val; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("-_.", *p) == NULL)
+			break;
+	if (*p != '\0' || *val == '.' || strlen(val) > 253) {
+		snprintf(err, errlen, "\"%s\" is not a DNS name", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
 }
 
 /* set_reject - SMTP reply text: printable ASCII only */
@@ -584,7 +625,7 @@ static const struct key keys[] = {
 	{ "AuthservID", set_authserv, F(authserv_id), 0, 0, NULL },
 	{ "Nameservers", set_nameservers, 0, 0, 0, NULL },
 	{ "DNSTimeout", set_uint, F(dns_timeout), 1, 60, "5" },
-	{ "IgnoreHosts", set_ignore, 0, 0, 0, "127.0.0.1, ::1" },
+	{ "IgnoreHosts", set_ignore, F(ignore_hosts), 0, 0, "127.0.0.1, ::1" },
 	{ "IgnoreAuthenticatedClients", set_bool, F(ignore_auth), 0, 0, "yes" },
 	{ "RejectFailures", set_bool, F(reject_failures), 0, 0, "yes" },
 	{ "HoldQuarantinedMessages", set_bool, F(hold_quarantined), 0, 0,
@@ -612,6 +653,13 @@ static const struct key keys[] = {
 	{ "UMask", set_umask, 0, 0, 0, NULL },
 	{ "PidFile", set_path, F(pid_file), 0, 0, NULL },
 	{ "MetricsSocket", set_metrics, 0, 0, 0, NULL },
+	/* signing (issue 18): keys read and checked by config/signing.c */
+	{ "InternalHosts", set_ignore, F(internal_hosts), 0, 0, NULL },
+	{ "KeyTable", set_file, F(key_table), 0, 0, NULL },
+	{ "SigningTable", set_file, F(signing_table), 0, 0, NULL },
+	{ "Domain", set_dnsname, F(sign_domain), 0, 0, NULL },
+	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
+	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 };
 
 #define NKEYS	nitems(keys)
@@ -792,5 +840,12 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->pid_file);
 	free(cfg->metrics_socket);
 	free(cfg->log_file);
+	am_netlist_free(cfg->internal_hosts);
+	free(cfg->key_table);
+	free(cfg->signing_table);
+	free(cfg->sign_domain);
+	free(cfg->sign_selector);
+	free(cfg->key_file);
+	am_signconf_free(cfg->sign);
 	free(cfg);
 }

@@ -25,6 +25,7 @@
 
 struct am_netlist;
 struct am_psl;
+struct am_signconf;
 
 struct am_config {
 	int		 refs;			/* atomic; see am_config_ref */
@@ -63,6 +64,15 @@ struct am_config {
 	unsigned int	 umask;			/* UMask, 0 .. 0777 */
 	char		*pid_file;		/* PidFile; NULL = none */
 	char		*metrics_socket;	/* MetricsSocket inet:port@addr; NULL = off */
+
+	/* signing (issue 18; dkim/sign.h) */
+	struct am_netlist *internal_hosts;	/* InternalHosts; NULL = none */
+	char		*key_table;		/* KeyTable file */
+	char		*signing_table;		/* SigningTable file */
+	char		*sign_domain;		/* Domain (with Selector, KeyFile) */
+	char		*sign_selector;		/* Selector */
+	char		*key_file;		/* KeyFile */
+	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 };
 
 /* error callback: one call per problem, already formatted "file:line: ..." */

@@ -29,6 +29,16 @@ int		 am_config_key_find(const char *name);
 int		 am_config_key_set(size_t i, struct am_config *cfg,
 		    const char *dir, const char *val, char *err, size_t errlen);
 
+/*
+ * am_config_check_all - after a file parsed without problems: what needs
+ * several keys or other files (the signing keys, config/signing.c).
+ * lines[i]: the line key i was set on (0: not set).  Every problem goes
+ * to errfn as "file:line: ..."; returns how many.
+ */
+size_t		 am_config_check_all(struct am_config *cfg, const char *path,
+		    const size_t *lines, void (*errfn)(void *, const char *),
+		    void *arg);
+
 /* am_config_base - a snapshot of every default but AuthservID's; NULL: ENOMEM */
 struct am_config *am_config_base(void);
 

@@ -255,6 +255,8 @@ am_config_load(const char *path, am_config_err_fn errfn, void *arg)
 	if (L.nerr == 0 && L.cfg->authserv_id == NULL &&
 	    am_config_default_authserv(L.cfg, 1) == -1)
 		report(&L, 0, NULL, "%s", strerror(ENOMEM));
+	if (L.nerr == 0)
+		L.nerr += am_config_check_all(L.cfg, path, L.seen, errfn, arg);
 	if (L.nerr == 0 && (L.cfg->path = strdup(path)) == NULL)
 		report(&L, 0, NULL, "%s", strerror(ENOMEM));
 	if (L.nerr != 0)

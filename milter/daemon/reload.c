@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "daemon/metrics.h"
 #include "daemon/reload.h"
+#include "dkim/sign_record.h"
 
 /* process-wide state: see daemon/daemon.h */
 static pthread_t	 reload_thread;
@@ -100,6 +101,20 @@ log_problem(void *arg, const char *msg)
 	am_log_err(NULL, "reload: %s", msg);
 }
 
+/*
+ * check_keys - the signing keys of the running configuration against
+ * DNS (issue 18; only logs).  Here, in this thread, at its start and after
+ * each reload: DNS never delays the engine's start.
+ */
+static void
+check_keys(struct am_daemon *d)
+{
+	struct am_config	*cfg = am_daemon_config(d);
+
+	am_sign_check_dns(cfg->sign, d->env.dns);
+	am_config_unref(cfg);
+}
+
 /* am_reload_now - load, compare, swap */
 int
 am_reload_now(struct am_daemon *d, const char *path)
@@ -128,6 +143,7 @@ am_reload_now(struct am_daemon *d, const char *path)
 	am_daemon_swap_config(d, cfg);
 	am_metrics_reload(1);
 	am_log_info(NULL, "reload: configuration %s loaded", path);
+	check_keys(d);
 	return 0;
 }
 
@@ -147,6 +163,8 @@ reload_main(void *arg)
 	ra = arg;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	check_keys(ra->d);
 	for (;;) {
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		if (sigwait(&set, &sig) != 0)

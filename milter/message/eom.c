@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dkim/sign.h"
 #include "message/authres.h"
 #include "message/session.h"
 #include "spf/spf.h"
@@ -186,6 +187,18 @@ domain_of(const char *addr)
 	return at ? at + 1 : addr;
 }
 
+/* summary_sign - " sign=auth:rsa-sha256:d:s,..." or why not (issue 18) */
+static void
+summary_sign(const struct am_msg *m, struct am_buf *b)
+{
+	am_buf_addf(b, " sign=%s", am_sign_mode_str(m->sign_mode));
+	if (m->signer == NULL)
+		return;
+	am_buf_addc(b, ':');
+	am_signer_describe(m->signer, b);
+	add_reason(b, "sign.reason", am_signer_skipped(m->signer));
+}
+
 /* am_msg_summary - the one log line per message */
 void
 am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
@@ -207,6 +220,8 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 		summary_dkim(r, b);
 		summary_dmarc(m, b);
 	}
+	if (m->sign_mode != AM_SIGN_OFF)
+		summary_sign(m, b);
 	if (m->conn->hdr_space_lost)		/* session.h am_msg_header */
 		am_buf_adds(b, " leadspc=no");
 	if (m->nforged > 0)
@@ -254,12 +269,39 @@ received_spf(const struct am_msg *m, struct am_buf *b)
 }
 
 /*
+ * add_signatures - our DKIM-Signature fields (issue 18), copied into the
+ * outcome; at the top (RFC 6376 5.6: prepended), under our A-R.  A copy
+ * that fails is an internal error, decided as such.
+ */
+static int
+add_signatures(struct am_msg *m, struct am_outcome *o)
+{
+	size_t	 i, n;
+
+	if (m->signer == NULL || m->err != AM_ERR_NONE)
+		return 0;
+	n = am_signer_count(m->signer);
+	for (i = 0; i < n && i < AM_SIGN_PER_MSG_MAX; i++) {
+		if ((o->dkim_sig[i] = strdup(am_signer_value(m->signer,
+		    i))) == NULL) {
+			am_msg_set_err(m, AM_ERR_RESOURCE,
+			    "out of memory (signature)");
+			am_msg_edits_failed(m, o);	/* decided again, no edits */
+			return -1;
+		}
+		am_outcome_add(o, AM_EDIT_INSERT, "DKIM-Signature",
+		    o->dkim_sig[i], 0);
+	}
+	return 0;
+}
+
+/*
  * add_edits - the header edits of a delivered message, in the order to
  * apply them (outcome.h).  A Received-SPF value over AM_AUTHRES_MAX is left
  * out, as before: it only repeats the A-R's spf entry.
  */
 static void
-add_edits(const struct am_msg *m, struct am_outcome *o)
+add_edits(struct am_msg *m, struct am_outcome *o)
 {
 	size_t	 i;
 
@@ -267,6 +309,8 @@ add_edits(const struct am_msg *m, struct am_outcome *o)
 	if (o->received_spf.len > 0 && !am_buf_failed(&o->received_spf))
 		am_outcome_add(o, AM_EDIT_INSERT, "Received-SPF",
 		    am_buf_str(&o->received_spf), 0);
+	if (add_signatures(m, o) == -1)
+		return;
 	/* RFC 8601 5: ours only; reverse so earlier indexes stay valid */
 	for (i = m->nforged; i > 0; i--)
 		am_outcome_add(o, AM_EDIT_DELETE, "Authentication-Results",

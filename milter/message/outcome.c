@@ -3,6 +3,7 @@
  *
  * Pure: no I/O; thread-safe on distinct outcomes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "message/outcome.h"
@@ -22,8 +23,14 @@ am_outcome_init(struct am_outcome *o)
 void
 am_outcome_clear(struct am_outcome *o)
 {
+	size_t	 i;
+
 	am_buf_clear(&o->authres);
 	am_buf_clear(&o->received_spf);
+	for (i = 0; i < AM_SIGN_PER_MSG_MAX; i++) {
+		free(o->dkim_sig[i]);
+		o->dkim_sig[i] = NULL;
+	}
 	o->nedits = 0;
 }
 

@@ -13,6 +13,7 @@
  *	delete Authentication-Results n	(RFC 8601 5: forged ones claiming our
  *					 authserv-id, highest n first so the
  *					 lower indexes stay valid)
+ *	insert DKIM-Signature at 0	(issue 18: ours, when signing)
  *	insert Authentication-Results at 0	(ours, inserted last: on top)
  * A refused message (reject, tempfail) gets no edits; its A-R text is
  * still built, for the log and the offline checker.
@@ -26,11 +27,12 @@
 
 #include "common/buf.h"
 #include "common/results.h"
+#include "dkim/signtable.h"
 #include "message/policy.h"
 
 #define AM_AUTHRES_MAX		(8 * 1024)	/* our A-R value's cap */
 #define AM_AUTHRES_FORGED_MAX	100	/* A-R fields claiming our id that we remove */
-#define AM_EDITS_MAX		(AM_AUTHRES_FORGED_MAX + 2)
+#define AM_EDITS_MAX		(AM_AUTHRES_FORGED_MAX + 2 + AM_SIGN_PER_MSG_MAX)
 
 enum am_edit_kind {
 	AM_EDIT_DELETE,		/* the index-th field called name (1-based) */
@@ -54,6 +56,8 @@ struct am_outcome {
 	size_t			 nforged;	/* forged A-R fields (deleted if delivered) */
 	struct am_buf		 authres;	/* our A-R value ("" if it could not be built) */
 	struct am_buf		 received_spf;	/* Received-SPF value, or "" */
+	char			*dkim_sig[AM_SIGN_PER_MSG_MAX];	/* our DKIM-Signature
+						   values (issue 18), or NULL */
 	size_t			 nedits;
 	struct am_edit		 edits[AM_EDITS_MAX];
 };

@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 
 #include "message/authres.h"
 #include "dkim/dkim.h"
+#include "dkim/sign.h"
 #include "dmarc/dmarc.h"
 #include "common/netlist.h"
 #include "message/rfc5322.h"
@@ -102,6 +104,9 @@ am_conn_new(const struct am_env *env, struct am_config *cfg,
 	}
 	c->trusted_net = am_conn_client(c) != NULL &&
 	    am_netlist_match(cfg->ignore_hosts, am_conn_client(c));
+	c->internal_net = am_conn_client(c) != NULL &&
+	    cfg->internal_hosts != NULL &&
+	    am_netlist_match(cfg->internal_hosts, am_conn_client(c));
 	return c;
 }
 
@@ -223,6 +228,24 @@ run_spf(struct am_msg *m)
 	am_trace_spf(m);
 }
 
+/*
+ * start_sign - signing mode (issue 18): the site's own clients are signed,
+ * a client from outside never (signtable.h am_sign_decide)
+ */
+static void
+start_sign(struct am_msg *m, const char *auth_authen)
+{
+	const struct am_conn	*c = m->conn;
+
+	m->sign_mode = am_sign_decide(c->cfg->sign != NULL,
+	    auth_authen != NULL && *auth_authen != '\0', c->trusted_net,
+	    c->internal_net);
+	if (!am_sign_mode_signs(m->sign_mode))
+		return;
+	if ((m->signer = am_signer_new(c->cfg->sign, m->qid)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (signer)");
+}
+
 /* am_msg_new - a new transaction on the connection, queue id unknown */
 struct am_msg *
 am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
@@ -250,10 +273,12 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 		am_msg_free(m);
 		return NULL;
 	}
-	m->facts.trusted_net = c->trusted_net;
+	/* InternalHosts: signed instead of verified, like IgnoreHosts */
+	m->facts.trusted_net = c->trusted_net || c->internal_net;
 	m->facts.authenticated = c->cfg->ignore_auth &&
 	    auth_authen != NULL && *auth_authen != '\0';
 	m->exempt = am_policy_exempt(&m->facts);
+	start_sign(m, auth_authen);
 	if (m->exempt == NULL)
 		run_spf(m);
 	return m;
@@ -270,6 +295,7 @@ am_msg_free(struct am_msg *m)
 	if (m->conn != NULL && m->conn->msg == m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
+	am_signer_free(m->signer);
 	for (i = 0; i < AM_FROM_HDRS_MAX; i++)
 		free(m->from[i]);
 	free(m->forged);
@@ -395,6 +421,17 @@ header_limit(struct am_msg *m, const char *name, const char *value)
 	m->dkim = NULL;
 }
 
+/* sign_header - the signer keeps the field; an exempt message's From */
+static void
+sign_header(struct am_msg *m, const char *name, const char *value)
+{
+	if (am_signer_header(m->signer, name, value) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing (header) failed");
+	/* the checks note From themselves; an exempt message needs it here */
+	if (m->exempt != NULL && strcasecmp(name, "From") == 0)
+		note_from(m, value);
+}
+
 /* header - one header field, its value as the message has it */
 static void
 header(struct am_msg *m, const char *name, const char *value)
@@ -404,6 +441,8 @@ header(struct am_msg *m, const char *name, const char *value)
 		note_authres(m, value);
 	if (strcasecmp(name, "Message-ID") == 0)
 		note_msgid(m, value);
+	if (m->signer != NULL)
+		sign_header(m, name, value);
 	if (m->exempt != NULL)
 		return;
 	header_limit(m, name, value);
@@ -452,10 +491,36 @@ dkim_eoh(struct am_msg *m, struct am_dns_budget *b)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM end-of-header failed");
 }
 
+/*
+ * sign_eoh - the From address picks the keys: one From field with one
+ * mailbox (RFC 5322 3.6.2), else the message is not signed
+ */
+static void
+sign_eoh(struct am_msg *m)
+{
+	char		 dom[2][AM_DOMAIN_MAX + 1], addr[AM_SIGN_ADDR_MAX];
+	const char	*a = NULL, *d = NULL;
+	char		*p;
+
+	if (m->nfrom == 1 && !m->from_bad && m->from[0] != NULL &&
+	    am_rfc5322_from_domains(m->from[0], dom, 2) == 1 &&
+	    am_signtable_from_addr(m->from[0], dom[0], addr,
+	    sizeof(addr)) == 0) {
+		for (p = dom[0]; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		a = addr;
+		d = dom[0];
+	}
+	if (am_signer_eoh(m->signer, a, d) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing (start) failed");
+}
+
 /* am_msg_eoh - end of headers */
 void
 am_msg_eoh(struct am_msg *m)
 {
+	if (m->signer != NULL)
+		sign_eoh(m);
 	if (m->dkim == NULL)
 		return;
 	/* key look-ups may start here: the DKIM budget starts too */
@@ -466,6 +531,8 @@ am_msg_eoh(struct am_msg *m)
 void
 am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
 {
+	if (m->signer != NULL && am_signer_body(m->signer, p, len) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing (body) failed");
 	if (m->dkim != NULL && am_dkim_body(m->dkim, p, len) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM body processing failed");
 }
@@ -595,6 +662,9 @@ run_dkim(struct am_msg *m)
 void
 am_msg_finish(struct am_msg *m)
 {
+	/* a message that should be signed and cannot be: OnInternalError */
+	if (m->signer != NULL && am_signer_eom(m->signer) == -1)
+		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing failed");
 	if (m->exempt != NULL)
 		return;
 	run_dkim(m);

@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "config/config.h"
+#include "dkim/signtable.h"
 #include "dmarc/dmarc.h"
 #include "dns/dns.h"
 #include "message/outcome.h"
@@ -77,6 +78,7 @@ struct am_dns;
 struct am_dkim_lib;
 struct am_dkim;
 struct am_spf;
+struct am_signer;
 
 /* the long-lived handles a connection borrows; owned by the daemon */
 struct am_env {
@@ -95,6 +97,8 @@ struct am_conn {
 	char			*hostname;	/* MTA's reverse name for the client */
 	char			*helo;
 	int			 trusted_net;	/* client in IgnoreHosts */
+	int			 internal_net;	/* client in InternalHosts: signed,
+						   not verified (issue 18) */
 	int			 hdr_space_lost;	/* the MTA drops one space after
 						   a header's colon (no
 						   SMFIP_HDR_LEADSPC): put back
@@ -112,6 +116,8 @@ struct am_msg {
 	const char		*exempt;	/* why the checks are skipped, or NULL */
 	struct am_results	 res;
 	struct am_dkim		*dkim;
+	enum am_sign_mode	 sign_mode;	/* who is signed (signtable.h) */
+	struct am_signer	*signer;	/* when sign_mode signs and keys exist */
 	char			*from[AM_FROM_HDRS_MAX];	/* From field values */
 	char			 from_list[AM_FROM_LOG_MAX];	/* distinct From domains,
 							   "a.example,b.example" (log) */

@@ -71,7 +71,8 @@ def test_restart_keys_agree():
     assert code == marked, (code, marked)
 
 
-@pytest.mark.parametrize("page", ["authmilter.8", "authmilter.conf.5"])
+@pytest.mark.parametrize("page", ["authmilter.8", "authmilter.conf.5",
+                                  "authmilter-keygen.8"])
 def test_man_page_renders_cleanly(page):
     groff = shutil.which("groff")
     assert groff, "groff not installed (groff-base: scripts/deps)"
@@ -124,6 +125,7 @@ def test_make_install(tmp_path, authmilter_bin):
         for f in fs:
             files.add(os.path.relpath(os.path.join(d, f), dest))
     for suffix in ("sbin/authmilter", "man/man8/authmilter.8",
+                   "sbin/authmilter-keygen", "man/man8/authmilter-keygen.8",
                    "man/man5/authmilter.conf.5",
                    "systemd/system/authmilter.service",
                    "sysusers.d/authmilter.conf",
