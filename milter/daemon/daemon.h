@@ -27,6 +27,8 @@
  *   daemon/reload.c    reload_thread, reload_running: main only (start,
  *                      stop).  am_reload_start's static ra: once, before
  *                      the reload thread that reads it is created.
+ *                      reload_stopping: set by main (am_reload_stop),
+ *                      read by the reload thread; __atomic (seq_cst).
  *   common/log.c       log_dest, log_fd, log_json, log_journal,
  *                      log_ident, log_path: once (am_log_open, main,
  *                      before threads); the file behind log_fd is

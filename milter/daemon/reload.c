@@ -21,6 +21,7 @@
 /* process-wide state: see daemon/daemon.h */
 static pthread_t	 reload_thread;
 static int		 reload_running;
+static int		 reload_stopping;	/* __atomic; set by am_reload_stop */
 
 /* str_differ - two optional strings differ */
 static int
@@ -101,6 +102,13 @@ log_problem(void *arg, const char *msg)
 	am_log_err(NULL, "reload: %s", msg);
 }
 
+/* stopping - has am_reload_stop begun?  (ends the key self-check early) */
+static int
+stopping(void)
+{
+	return __atomic_load_n(&reload_stopping, __ATOMIC_SEQ_CST);
+}
+
 /*
  * check_keys - the signing keys of the running configuration against
  * DNS (issue 18; only logs).  Here, in this thread, at its start and after
@@ -111,7 +119,7 @@ check_keys(struct am_daemon *d)
 {
 	struct am_config	*cfg = am_daemon_config(d);
 
-	am_sign_check_dns(cfg->sign, d->env.dns);
+	am_sign_check_dns(cfg->sign, d->env.dns, stopping);
 	am_config_unref(cfg);
 }
 
@@ -201,6 +209,9 @@ am_reload_stop(void)
 {
 	if (!reload_running)
 		return;
+	/* the thread may be in the key self-check, where it cannot be
+	 * cancelled: make it stop after the look-up in progress */
+	__atomic_store_n(&reload_stopping, 1, __ATOMIC_SEQ_CST);
 	pthread_cancel(reload_thread);
 	pthread_join(reload_thread, NULL);
 	reload_running = 0;

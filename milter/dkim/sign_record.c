@@ -156,12 +156,16 @@ out:
 
 /* am_sign_check_dns - each key against DNS, logged */
 void
-am_sign_check_dns(const struct am_signconf *sc, struct am_dns *dns)
+am_sign_check_dns(const struct am_signconf *sc, struct am_dns *dns,
+    int (*stop)(void))
 {
 	size_t	 i;
 
 	if (sc == NULL || dns == NULL)
 		return;
-	for (i = 0; i < sc->nkeys && i < AM_SIGN_CHECK_MAX; i++)
+	for (i = 0; i < sc->nkeys && i < AM_SIGN_CHECK_MAX; i++) {
+		if (stop != NULL && stop())
+			return;
 		check_key(&sc->keys[i], dns);
+	}
 }

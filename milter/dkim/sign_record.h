@@ -36,8 +36,12 @@ struct am_dns;
  * thread, so it never delays the engine), look up selector._domainkey.domain and
  * log a warning when no record is published or its p= is not the key's
  * (every signature would then fail).  Only logs; one DNS query per key.
+ * stop (may be NULL) is asked before each key: once it says 1 the check
+ * ends, so a daemon stopping waits for one DNS query at most, not
+ * AM_SIGN_CHECK_MAX of them.
  */
 #define AM_SIGN_CHECK_MAX	8	/* at most 8 DNS timeouts */
-void	am_sign_check_dns(const struct am_signconf *, struct am_dns *);
+void	am_sign_check_dns(const struct am_signconf *, struct am_dns *,
+	    int (*stop)(void));
 
 #endif /* AM_SIGN_RECORD_H */

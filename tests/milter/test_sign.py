@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 
 import dkim
 import pytest
@@ -385,3 +386,34 @@ def test_key_record_mismatch_is_logged(milters, keys, signer, tmp_path):
     assert "signing key rsa: rsa._domainkey.example.org publishes it" in \
         signer.log()
     assert "does not match" not in signer.log()
+
+
+def test_stop_is_not_held_by_the_key_self_check(milters, keys, tmp_path,
+                                                 nsd):
+    """the key self-check runs in the reload thread, which cannot be
+    cancelled in a DNS look-up: with every key's record unanswered, a
+    SIGTERM waits for the look-up in progress only (one DNSTimeout), not
+    for all AM_SIGN_CHECK_MAX of them"""
+    from faultdns import FaultDNS
+    proxy = FaultDNS(nsd.port, {"*._domainkey.slow.example": "drop"})
+    try:
+        key = tmp_path / "k.key"
+        shutil.copy(keys.rsa_key, key)
+        os.chmod(key, 0o600)
+        kt = write(tmp_path / "keytable", "".join(
+            "k%d slow.example:s%d:%s\n" % (i, i, key) for i in range(8)))
+        st = write(tmp_path / "signtable", "*@slow.example k0\n")
+        m = milters.new("selfcheck-stop", [("KeyTable", kt),
+                                           ("SigningTable", st),
+                                           ("DNSTimeout", "2")],
+                        nameservers=proxy.spec).start()
+        assert wait_for(lambda: any(n.endswith("_domainkey.slow.example")
+                                    for _, n, _ in proxy.seen), 5)
+        t0 = time.monotonic()
+        m.terminate()
+        rc = m.wait(30)
+        took = time.monotonic() - t0
+        # 8 keys x 2 s = 16 s before; one look-up (<= 2 s) plus the stop now
+        assert rc == 0 and took < 6, (rc, took, m.log()[-2000:])
+    finally:
+        proxy.close()
