@@ -752,6 +752,9 @@ def test_many_concurrent_connections(em):
         assert s["client"] == client, s["line"]
 
 
+@engine_only("builtin", "libmilter's worker pool: a connection that sent "
+             "part of a packet holds a worker in read() until its 600 s "
+             "timeout, and a new session can wait behind them (README)")
 def test_idle_connections_do_not_block_others(em):
     """MTA connections that say nothing (or half a packet) hold a worker
     each, never the others: a transaction still completes at once"""
