@@ -3,7 +3,7 @@
  * functions per engine, with the calls of engine.h.  Private to server/.
  *
  * Each engine has its own struct am_engine and struct am_mctx (the
- * built-in one in engine_int.h, the libmilter adapter's in lmengine.c);
+ * built-in one in engine_int.h, the libmilter adapter's in lmengine_int.h);
  * both begin with a pointer to their engine's table, which engines.c reads
  * to dispatch (C11 6.7.2.1p15: a pointer to a struct, converted, points to
  * its first member).  No engine includes another's headers.
