@@ -275,6 +275,23 @@ set_logformat(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_engine - MilterEngine: builtin or libmilter (server/engine.h) */
+static int
+set_engine(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	if (strcasecmp(val, "builtin") == 0)
+		*(int *)field(k, cfg) = AM_CONFIG_ENGINE_BUILTIN;
+	else if (strcasecmp(val, "libmilter") == 0)
+		*(int *)field(k, cfg) = AM_CONFIG_ENGINE_LIBMILTER;
+	else {
+		snprintf(err, errlen, "\"%s\" is not one of builtin, "
+		    "libmilter", val);
+		return -1;
+	}
+	return 0;
+}
+
 /* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
@@ -660,6 +677,7 @@ static const struct key keys[] = {
 	{ "Domain", set_dnsname, F(sign_domain), 0, 0, NULL },
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
+	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
 };
 
 #define NKEYS	nitems(keys)

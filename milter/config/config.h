@@ -73,7 +73,12 @@ struct am_config {
 	char		*sign_selector;		/* Selector */
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
+	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
 };
+
+/* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */
+#define AM_CONFIG_ENGINE_BUILTIN	0
+#define AM_CONFIG_ENGINE_LIBMILTER	1
 
 /* error callback: one call per problem, already formatted "file:line: ..." */
 typedef void (*am_config_err_fn)(void *arg, const char *msg);
