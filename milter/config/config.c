@@ -228,6 +228,23 @@ set_loglevel(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_engine - MilterEngine: builtin or libmilter (server/engine.h) */
+static int
+set_engine(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	if (strcasecmp(val, "builtin") == 0)
+		*(int *)field(k, cfg) = AM_CONFIG_ENGINE_BUILTIN;
+	else if (strcasecmp(val, "libmilter") == 0)
+		*(int *)field(k, cfg) = AM_CONFIG_ENGINE_LIBMILTER;
+	else {
+		snprintf(err, errlen, "\"%s\" is not one of builtin, "
+		    "libmilter", val);
+		return -1;
+	}
+	return 0;
+}
+
 /* check_socket - the milter socket syntax (libmilter's); NULL or a problem */
 static const char *
 check_socket(const char *s)
@@ -564,6 +581,7 @@ static const struct key keys[] = {
 	{ "UMask", set_umask, 0, 0, 0, NULL },
 	{ "PidFile", set_path, F(pid_file), 0, 0, NULL },
 	{ "MetricsSocket", set_metrics, 0, 0, 0, NULL },
+	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
 };
 
 #define NKEYS	nitems(keys)

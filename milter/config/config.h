@@ -60,7 +60,12 @@ struct am_config {
 	unsigned int	 umask;			/* UMask, 0 .. 0777 */
 	char		*pid_file;		/* PidFile; NULL = none */
 	char		*metrics_socket;	/* MetricsSocket inet:port@addr; NULL = off */
+	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
 };
+
+/* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */
+#define AM_CONFIG_ENGINE_BUILTIN	0
+#define AM_CONFIG_ENGINE_LIBMILTER	1
 
 /* error callback: one call per problem, already formatted "file:line: ..." */
 typedef void (*am_config_err_fn)(void *arg, const char *msg);

@@ -14,8 +14,9 @@
  * open files limit and bind the socket under UMask (am_engine_new; a
  * stale unix socket is removed), bind the metrics
  * port, go to the background, write the PidFile, drop to UserID, and only
- * then start threads: resolver, DKIM library, metrics server, the SIGUSR1
- * reload thread, and the milter engine (engine.h).  Exit codes follow
+ * then start threads: resolver, DKIM library, metrics server, the SIGHUP
+ * and SIGUSR1 reload thread, and the milter engine (engine.h; MilterEngine
+ * picks the built-in one or libmilter).  Exit codes follow
  * sysexits(3).
  */
 #include <sys/types.h>
@@ -130,7 +131,9 @@ print_problem(void *arg, const char *msg)
 static struct am_engine *
 setup_milter(struct am_daemon *d, const struct am_config *cfg)
 {
-	struct am_engine_conf	 ec = { cfg->socket, am_callbacks_milter(), d };
+	struct am_engine_conf	 ec = { cfg->socket, am_callbacks_milter(), d,
+	    cfg->milter_engine == AM_CONFIG_ENGINE_LIBMILTER ?
+	    AM_ENGINE_LIBMILTER : AM_ENGINE_BUILTIN };
 	struct am_engine	*e;
 	char			 err[512];
 
@@ -139,18 +142,21 @@ setup_milter(struct am_daemon *d, const struct am_config *cfg)
 	return e;
 }
 
-/* stop_signals - the signals that stop the daemon (after a drain) */
+/*
+ * stop_signals - the signals that stop the daemon (after a drain).  Not
+ * SIGHUP: it reloads, as SIGUSR1 does (reload.c), as admins expect of a
+ * daemon (nsd, unbound, Postfix); an accidental HUP must not stop mail.
+ */
 static void
 stop_signals(sigset_t *set)
 {
 	sigemptyset(set);
-	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 }
 
 /*
- * block_signals - the main thread sigwait()s for the stop signals
+ * block_signals - the main thread waits for the stop signals
  * (am_engine_run); every other thread (resolver pump, engine, reload)
  * must not take them, or the default action kills the process mid-message.
  */
@@ -160,7 +166,8 @@ block_signals(void)
 	sigset_t	 set;
 
 	stop_signals(&set);
-	sigaddset(&set, SIGUSR1);	/* taken by the reload thread only */
+	sigaddset(&set, SIGHUP);	/* taken by the reload thread only */
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -302,8 +309,10 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 	/* cfg, not d.cfg: the reload thread may swap that one already */
-	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld",
-	    PACKAGE_VERSION, cfg->socket, cfg->authserv_id, (long)getuid());
+	am_log_info(NULL, "starting authmilter %s on %s, authserv-id %s, uid %ld, "
+	    "engine %s", PACKAGE_VERSION, cfg->socket, cfg->authserv_id,
+	    (long)getuid(), cfg->milter_engine == AM_CONFIG_ENGINE_LIBMILTER ?
+	    "libmilter" : "builtin");
 	am_config_unref(cfg);
 	stop_signals(&stop);
 	rc = am_engine_run(e, &stop, AM_DRAIN_SECS);

@@ -1,9 +1,12 @@
 /*
- * reload.c - SIGUSR1: parse the config again and swap the snapshot in.
+ * reload.c - SIGHUP or SIGUSR1: parse the config again and swap the
+ * snapshot in.
  *
- * SIGHUP is not used: SIGHUP, SIGTERM and SIGINT mean "stop" (main.c, am_engine_run,
- * as with libmilter-based milters).  The thread here waits for SIGUSR1 only, with
- * sigwait(), so no work happens in a signal handler.  A reload in
+ * SIGTERM and SIGINT stop (main.c, am_engine_run); SIGHUP reloads, as
+ * admins expect of a daemon (libmilter-based milters stop on it: the
+ * libmilter engine keeps libmilter from seeing it, server/lmengine.c).
+ * The thread here waits for SIGHUP and SIGUSR1 with am_engine_sigwait,
+ * so no work happens in a signal handler.  A reload in
  * progress is not cancelled: cancellation is enabled only around the wait.
  */
 #include <pthread.h>
@@ -16,6 +19,7 @@
 #include "common/log.h"
 #include "daemon/metrics.h"
 #include "daemon/reload.h"
+#include "server/engine.h"
 
 /* process-wide state: see daemon/daemon.h */
 static pthread_t	 reload_thread;
@@ -83,6 +87,8 @@ am_reload_restart_keys(const struct am_config *o, const struct am_config *c,
 		add_name(out, outlen, &n, "PidFile");
 	if (str_differ(o->metrics_socket, c->metrics_socket))
 		add_name(out, outlen, &n, "MetricsSocket");
+	if (o->milter_engine != c->milter_engine)
+		add_name(out, outlen, &n, "MilterEngine");
 	return n;
 }
 
@@ -128,7 +134,7 @@ struct reload_arg {
 	const char		*path;
 };
 
-/* reload_main - wait for SIGUSR1, reload, forever (until cancelled) */
+/* reload_main - wait for SIGHUP or SIGUSR1, reload, forever (until cancelled) */
 static void *
 reload_main(void *arg)
 {
@@ -138,19 +144,21 @@ reload_main(void *arg)
 
 	ra = arg;
 	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
 	for (;;) {
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		if (sigwait(&set, &sig) != 0)
+		if ((sig = am_engine_sigwait(&set)) == -1)
 			continue;
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		am_log_info(NULL, "SIGUSR1: reloading %s", ra->path);
+		am_log_info(NULL, "%s: reloading %s",
+		    sig == SIGHUP ? "SIGHUP" : "SIGUSR1", ra->path);
 		(void)am_reload_now(ra->d, ra->path);
 	}
 	return NULL;
 }
 
-/* am_reload_start - the SIGUSR1 thread */
+/* am_reload_start - the SIGHUP/SIGUSR1 thread */
 int
 am_reload_start(struct am_daemon *d, const char *path, char *err,
     size_t errlen)

@@ -1,7 +1,7 @@
 /*
- * reload.h - configuration reload on SIGUSR1.
+ * reload.h - configuration reload on SIGHUP or SIGUSR1.
  *
- * One thread sigwait()s for SIGUSR1.  main() must block SIGUSR1 before
+ * One thread waits for SIGHUP and SIGUSR1.  main() must block both before
  * any thread exists (every thread inherits the mask, so only the sigwait
  * takes it).  A reload parses the file into a new snapshot; on success it
  * is swapped into the daemon (connections keep the snapshot they started
@@ -18,7 +18,7 @@
 struct am_daemon;
 struct am_config;
 
-/* start the SIGUSR1 thread for the config file path (borrowed for good) */
+/* start the SIGHUP/SIGUSR1 thread for the config file path (borrowed for good) */
 int	am_reload_start(struct am_daemon *, const char *path, char *err,
 	    size_t errlen);
 /* stop and join it; a no-op when it was never started */

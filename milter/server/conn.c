@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "server/engine.h"
 #include "server/engine_int.h"
+#include "server/engine_ops.h"
 #include "server/mproto.h"
 
 #define ENGINE_PACKET_MAX	(1024 * 1024)	/* payload; header fields */
@@ -72,32 +73,32 @@ struct rbuf {				/* a connection's read buffer */
 /* ------------------------------------------------------------ callbacks' API */
 
 void *
-am_mctx_udata(const struct am_mctx *c)
+am_bi_udata(const struct am_mctx *c)
 {
 	return c->e->udata;
 }
 
 void *
-am_mctx_getpriv(const struct am_mctx *c)
+am_bi_getpriv(const struct am_mctx *c)
 {
 	return c->priv;
 }
 
 void
-am_mctx_setpriv(struct am_mctx *c, void *p)
+am_bi_setpriv(struct am_mctx *c, void *p)
 {
 	c->priv = p;
 }
 
 uint32_t
-am_mctx_steps(const struct am_mctx *c)
+am_bi_steps(const struct am_mctx *c)
 {
 	return c->steps;
 }
 
-/* am_mctx_symval - the newest stage that has the macro wins */
+/* am_bi_symval - the newest stage that has the macro wins */
 const char *
-am_mctx_symval(const struct am_mctx *c, const char *name)
+am_bi_symval(const struct am_mctx *c, const char *name)
 {
 	const char	*v;
 	size_t		 i;
@@ -113,7 +114,7 @@ am_mctx_symval(const struct am_mctx *c, const char *name)
 }
 
 int
-am_mctx_setsymlist(struct am_mctx *c, enum am_mp_stage stage,
+am_bi_setsymlist(struct am_mctx *c, enum am_mp_stage stage,
     const char *list)
 {
 	char	*dup;
@@ -126,7 +127,7 @@ am_mctx_setsymlist(struct am_mctx *c, enum am_mp_stage stage,
 }
 
 int
-am_mctx_insheader(struct am_mctx *c, uint32_t idx, const char *name,
+am_bi_insheader(struct am_mctx *c, uint32_t idx, const char *name,
     const char *value)
 {
 	if (!c->at_eom || !(c->actions & AM_MPF_ADDHDRS))
@@ -136,7 +137,7 @@ am_mctx_insheader(struct am_mctx *c, uint32_t idx, const char *name,
 }
 
 int
-am_mctx_chgheader(struct am_mctx *c, const char *name, uint32_t idx,
+am_bi_chgheader(struct am_mctx *c, const char *name, uint32_t idx,
     const char *value)
 {
 	if (!c->at_eom || !(c->actions & AM_MPF_CHGHDRS))
@@ -146,7 +147,7 @@ am_mctx_chgheader(struct am_mctx *c, const char *name, uint32_t idx,
 }
 
 int
-am_mctx_quarantine(struct am_mctx *c, const char *reason)
+am_bi_quarantine(struct am_mctx *c, const char *reason)
 {
 	if (!c->at_eom || !(c->actions & AM_MPF_QUARANTINE))
 		return -1;
@@ -154,9 +155,9 @@ am_mctx_quarantine(struct am_mctx *c, const char *reason)
 	return am_buf_failed(&c->out) ? -1 : 0;
 }
 
-/* am_mctx_setreply - RFC 5321 code 4xx/5xx, RFC 3463 xcode x.y.z */
+/* am_bi_setreply - RFC 5321 code 4xx/5xx, RFC 3463 xcode x.y.z */
 int
-am_mctx_setreply(struct am_mctx *c, const char *code, const char *xcode,
+am_bi_setreply(struct am_mctx *c, const char *code, const char *xcode,
     const char *text)
 {
 	int	 n;
@@ -779,6 +780,7 @@ am_mctx_serve(struct am_engine *e, int fd)
 	memset(&c, 0, sizeof(c));
 	memset(&rb, 0, sizeof(rb));
 	rb.e = e;
+	c.ops = &am_builtin_ops;
 	c.e = e;
 	c.fd = fd;
 	for (i = 0; i < N_STAGES; i++)

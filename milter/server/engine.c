@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "server/engine.h"
 #include "server/engine_int.h"
+#include "server/engine_ops.h"
 #include "server/listen.h"
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
@@ -39,6 +40,7 @@ struct engine_idler {
 };
 
 static void	*worker(void *);
+static void	 bi_free(struct am_engine *);
 
 /* ------------------------------------------------------------ connections */
 
@@ -365,16 +367,16 @@ acceptor(void *arg)
 	am_log_err(NULL, "milter: listening socket failed: %s",
 	    strerror(errno));
 	__atomic_store_n(&e->failed, 1, __ATOMIC_SEQ_CST);
-	/* ends am_engine_run's sigwait: the signal is blocked everywhere */
+	/* ends am_engine_run's wait: the signal is blocked everywhere */
 	pthread_kill(e->run_thread, e->wake_sig);
 	return NULL;
 }
 
 /* ------------------------------------------------------------ life cycle */
 
-/* am_engine_new - see engine.h */
-struct am_engine *
-am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
+/* bi_new - am_engine_new (engine.h) for the built-in engine */
+static struct am_engine *
+bi_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 {
 	struct am_engine	*e;
 
@@ -382,6 +384,7 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	e->ops = &am_builtin_ops;
 	e->cb = conf->milter;
 	e->udata = conf->udata;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
@@ -396,7 +399,7 @@ am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 	(void)fcntl(e->lfd, F_SETFL, fcntl(e->lfd, F_GETFL) | O_NONBLOCK);
 	if (pipe2(e->stop_pipe, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		am_engine_free(e);
+		bi_free(e);
 		return NULL;
 	}
 	pthread_mutex_init(&e->mu, NULL);
@@ -532,9 +535,9 @@ first_signal(const sigset_t *set)
 	return 0;
 }
 
-/* am_engine_run - see engine.h */
-int
-am_engine_run(struct am_engine *e, const sigset_t *stop_set,
+/* bi_run - am_engine_run (engine.h) for the built-in engine */
+static int
+bi_run(struct am_engine *e, const sigset_t *stop_set,
     unsigned int drain_secs)
 {
 	int	 sig = 0;
@@ -543,8 +546,7 @@ am_engine_run(struct am_engine *e, const sigset_t *stop_set,
 	e->wake_sig = first_signal(stop_set);
 	if (start(e) == -1)
 		return -1;
-	while (sigwait(stop_set, &sig) != 0)
-		continue;
+	sig = am_engine_sigwait(stop_set);
 	if (!failed(e)) {
 		am_log_info(NULL, "%s: no new connections; waiting up to %u s "
 		    "for %d message%s in progress", strsignal(sig), drain_secs,
@@ -559,16 +561,16 @@ am_engine_run(struct am_engine *e, const sigset_t *stop_set,
 	return failed(e) ? -1 : 0;
 }
 
-/* am_engine_stuck - see engine.h */
-int
-am_engine_stuck(const struct am_engine *e)
+/* bi_stuck - am_engine_stuck (engine.h) */
+static int
+bi_stuck(const struct am_engine *e)
 {
 	return e->stuck;
 }
 
-/* am_engine_free - see engine.h */
-void
-am_engine_free(struct am_engine *e)
+/* bi_free - am_engine_free (engine.h) */
+static void
+bi_free(struct am_engine *e)
 {
 	if (e == NULL)
 		return;
@@ -583,3 +585,21 @@ am_engine_free(struct am_engine *e)
 	free(e->queue);
 	free(e);
 }
+
+const struct am_engine_ops am_builtin_ops = {
+	.name = "builtin",
+	.create = bi_new,
+	.run = bi_run,
+	.stuck = bi_stuck,
+	.destroy = bi_free,
+	.udata = am_bi_udata,
+	.getpriv = am_bi_getpriv,
+	.setpriv = am_bi_setpriv,
+	.steps = am_bi_steps,
+	.symval = am_bi_symval,
+	.setsymlist = am_bi_setsymlist,
+	.insheader = am_bi_insheader,
+	.chgheader = am_bi_chgheader,
+	.quarantine = am_bi_quarantine,
+	.setreply = am_bi_setreply,
+};

@@ -29,9 +29,13 @@
  * with am_mctx_setpriv and frees it in its close callback, and the
  * process-wide state it hands in as udata.
  *
- * The interface is the engine's, not this implementation's: a second
- * engine (a libmilter adapter on smfi_*) can provide the same calls, so
- * neither the callbacks nor the session know which one runs them.
+ * The interface is the engine's, not one implementation's: two engines
+ * provide it, chosen at run time by am_engine_conf.kind (MilterEngine):
+ * the built-in one (engine.c, conn.c, admit.c; described above) and an
+ * adapter on Sendmail's libmilter (lmengine.c).  engines.c dispatches
+ * every call below through the chosen engine's table (engine_ops.h), so
+ * neither the callbacks nor the session know which one runs them.  What
+ * differs between them (limits, timeouts, threads) is in server/README.
  */
 #ifndef AM_ENGINE_H
 #define AM_ENGINE_H
@@ -87,16 +91,23 @@ struct am_milter {
  * What an engine is given.  Later limits (workers, idle time) go here as
  * fields where 0 means the engine's default, so callers need not change.
  */
+enum am_engine_kind {
+	AM_ENGINE_BUILTIN = 0,	/* authmilter's own (the default) */
+	AM_ENGINE_LIBMILTER	/* Sendmail's libmilter (lmengine.c) */
+};
+
 struct am_engine_conf {
 	const char		*socket;	/* sockspec.h; milter Socket rules */
 	const struct am_milter	*milter;	/* borrowed; outlives the engine */
 	void			*udata;		/* handed back by am_mctx_udata() */
+	enum am_engine_kind	 kind;		/* which engine; 0: built-in */
 };
 
 /*
- * am_engine_new - raise the soft RLIMIT_NOFILE to the hard limit and size
- * the connection cap from it (logged when below the most), then bind and
- * listen on conf->socket.  A stale unix socket file is removed, a live
+ * am_engine_new - the engine conf->kind names.  Raise the soft
+ * RLIMIT_NOFILE to the hard limit and size the connection cap from it
+ * (logged when below the most; built-in engine), then bind and listen on
+ * conf->socket.  A stale unix socket file is removed, a live
  * one (something answers) is an error.  No thread yet (call before fork,
  * before dropping privileges).  NULL with err filled on failure.
  */
@@ -111,10 +122,11 @@ struct am_engine *am_engine_new(const struct am_engine_conf *, char *err,
  *   2. wait, at most drain_secs, until no MTA connection is between MAIL
  *      and the end of its message;
  *   3. close the remaining connections and wait briefly for the workers.
- * The signals are taken with sigwait() in the calling thread (main, the
- * thread group leader, which Linux picks first for a process-directed
- * signal when it waits for it); they must be blocked in every thread
- * beforehand, and stop must not be empty.  Returns 0 after a signal, -1
+ * The signals are taken with am_engine_sigwait() in the calling thread;
+ * they must be blocked in every thread beforehand, no other thread may
+ * wait for them, and stop must not be empty.  (The libmilter engine parks
+ * libmilter's own signal thread for good, so that it never takes one:
+ * lmengine.c.)  Returns 0 after a signal, -1
  * when the engine failed (logged).  main() only, once.
  */
 int	am_engine_run(struct am_engine *, const sigset_t *stop,
@@ -129,6 +141,14 @@ int	am_engine_stuck(const struct am_engine *);
 
 /* am_engine_free - NULL is fine; only when am_engine_stuck() is 0 */
 void	am_engine_free(struct am_engine *);
+
+/*
+ * am_engine_sigwait - wait for one of the signals in set (blocked in
+ * every thread) and return it; EINTR is retried.  authmilter's threads
+ * wait for signals with this (sigwaitinfo), never with sigwait(), which
+ * the libmilter engine takes over (lmengine.c).  A cancellation point.
+ */
+int	am_engine_sigwait(const sigset_t *set);
 
 /* per connection, from the callbacks */
 void	*am_mctx_udata(const struct am_mctx *);	/* am_engine_conf's */

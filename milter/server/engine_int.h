@@ -22,6 +22,7 @@
 
 #include "common/buf.h"
 #include "server/engine.h"
+#include "server/engine_ops.h"
 #include "server/mproto.h"
 
 #define AM_MCTX_STAGES	8	/* macro stages, "CHMRTNLE" (conn.c) */
@@ -34,6 +35,7 @@ struct am_ratelog {
 };
 
 struct am_mctx {
+	const struct am_engine_ops *ops;	/* first: engine_ops.h */
 	struct am_engine	*e;
 	int			 fd;
 	void			*priv;
@@ -57,6 +59,7 @@ struct am_mctx {
 };
 
 struct am_engine {
+	const struct am_engine_ops *ops;	/* first: engine_ops.h */
 	int			 lfd;
 	char			*unix_path;
 	const struct am_milter	*cb;
@@ -120,6 +123,21 @@ int	am_engine_admit(struct am_engine *);
 void	am_engine_unadmit(struct am_engine *);
 void	am_engine_accepted(struct am_engine *);
 int	am_engine_accept_short(struct am_engine *, int err);
+
+/* the built-in engine's am_mctx_* (engine.h), conn.c; its table: engine.c */
+void	*am_bi_udata(const struct am_mctx *);
+void	*am_bi_getpriv(const struct am_mctx *);
+void	 am_bi_setpriv(struct am_mctx *, void *);
+uint32_t am_bi_steps(const struct am_mctx *);
+const char *am_bi_symval(const struct am_mctx *, const char *);
+int	 am_bi_setsymlist(struct am_mctx *, enum am_mp_stage, const char *);
+int	 am_bi_insheader(struct am_mctx *, uint32_t, const char *,
+	    const char *);
+int	 am_bi_chgheader(struct am_mctx *, const char *, uint32_t,
+	    const char *);
+int	 am_bi_quarantine(struct am_mctx *, const char *);
+int	 am_bi_setreply(struct am_mctx *, const char *, const char *,
+	    const char *);
 
 /* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
 void	am_mctx_serve(struct am_engine *, int fd);

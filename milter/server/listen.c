@@ -47,6 +47,22 @@ stale(const char *path, const struct sockaddr_un *sun, char *err,
 	return 0;
 }
 
+/* am_listen_unix_clear - see listen.h */
+int
+am_listen_unix_clear(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	return stale(path, &sun, err, errlen);
+}
+
 /* open_unix - a unix stream socket at path (absolute, fits: sockspec.h) */
 static int
 open_unix(const char *path, char **unix_path, char *err, size_t errlen)

@@ -18,4 +18,12 @@
 int	am_listen_open(const char *spec, char **unix_path, char *err,
 	    size_t errlen);
 
+/*
+ * am_listen_unix_clear - make way for a unix socket at path, as
+ * am_listen_open does before it binds (for an engine that binds itself,
+ * lmengine.c): a socket file nobody answers on is removed; a live one, or
+ * a file that is not a socket, is -1 with err filled.  0: path is free.
+ */
+int	am_listen_unix_clear(const char *path, char *err, size_t errlen);
+
 #endif /* AM_LISTEN_H */

@@ -5,7 +5,9 @@ authmilter daemons started per configuration.
 Run with /usr/bin/python3 (Debian's python3-dkim, python3-authres,
 python3-dnspython, python3-pytest); see tests/milter/run.
 Environment: AUTHMILTER = path of the authmilter binary (required by the
-tests that talk to the daemon; the harness self-tests run without it).
+tests that talk to the daemon; the harness self-tests run without it);
+AUTHMILTER_ENGINE = builtin (default) or libmilter: the MilterEngine every
+daemon of the run uses (scripts/test runs the tier once per engine).
 """
 
 import base64
@@ -39,6 +41,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from loopnsd import NSD_CONF, free_port  # noqa: E402
 
 AUTHSERV_ID = "mx.authmilter.example"
+
+# the milter engine under test (MilterEngine); every daemon here runs it
+ENGINE = os.environ.get("AUTHMILTER_ENGINE") or "builtin"
+if ENGINE not in ("builtin", "libmilter"):
+    raise SystemExit("AUTHMILTER_ENGINE=%s: expected builtin or libmilter"
+                     % ENGINE)
+
+
+def engine_only(name, why):
+    """mark a test (or module, as pytestmark) that is about one engine's
+    internals: skipped under the other engine, saying why"""
+    return pytest.mark.skipif(
+        ENGINE != name, reason="%s engine only: %s" % (name, why))
 
 # client addresses: never 127/8 (libspf2 passes loopback clients)
 GOOD_IP = "192.0.2.10"          # allowed by example.org's SPF record
@@ -492,6 +507,7 @@ class Authmilter:
             ("DNSTimeout", "2"),
             ("LogLevel", "debug"),
             ("Syslog", "no"),
+            ("MilterEngine", ENGINE),
         ]
         keys = {k.lower() for k, _ in overrides}
         settings = [(k, v) for k, v in settings if k.lower() not in keys]
