@@ -76,11 +76,13 @@ LISTENER_PARAMS = {
 # own authmilter with that MilterEngine, reached through a MilterProxy
 # (milterproxy.py) that records the OPTNEG offer and answer.  2 and 4
 # offer no SMFIP_HDR_LEADSPC, 6 does (issue 15, defect 8).
-# AUTHMILTER_PROTO_ENGINES names the engines (default both; "default":
-# no MilterEngine line).
+# The engines: AUTHMILTER_PROTO_ENGINES if set ("default": no MilterEngine
+# line), else AUTHMILTER_ENGINE (scripts/test runs the tier once per
+# engine), else both.
 PROTOCOLS = ("2", "3", "4", "6")
-PROTO_ENGINES = os.environ.get("AUTHMILTER_PROTO_ENGINES",
-                               "builtin libmilter").split()
+PROTO_ENGINES = (os.environ.get("AUTHMILTER_PROTO_ENGINES") or
+                 os.environ.get("AUTHMILTER_ENGINE") or
+                 "builtin libmilter").split()
 for _v in PROTOCOLS:
     for _e in PROTO_ENGINES:
         MILTER_CONFIGS["proto%s-%s" % (_v, _e)] = (
