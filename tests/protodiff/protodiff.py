@@ -22,7 +22,8 @@ Sessions:
              milter8.c milter8_connect: actions 0x1ff always; steps
              MILTER8_V2_PROTO_MASK 0x7f, V3 0x17f, V4 0x37f, V6 0x1fffff)
              and without DATA below 4 (np_mask); a pass, a p=reject
-             spoof, a p=quarantine failure;
+             spoof, a p=quarantine failure, and clients in IgnoreHosts
+             (one listed, loopback) sending the spoof;
   odd/*      QUIT_NC (connection reuse), ABORT mid-body and before DATA,
              1-byte writes, Sendmail's "IPv6:" connect form, an MTA that
              offers no SMFIP_NR_* flag, macros at every stage, no macros,
@@ -224,7 +225,13 @@ def postfix_sessions():
              ("reject-spoof", spoof, (BAD_IP, "mail.example.com",
                                       "<user@example.org>")),
              ("quarantine", quar, (GOOD_IP, "mail.example.org",
-                                   "<user@example.biz>"))]
+                                   "<user@example.biz>")),
+             # exempt clients (IgnoreHosts): not checked, an A-R that
+             # says so
+             ("ignored-host", spoof, (harness.IGNORED_IP, "relay.example.org",
+                                      "<user@example.org>")),
+             ("loopback", spoof, ("127.0.0.1", "localhost",
+                                  "<user@example.org>"))]
     out = []
     for v in (2, 3, 4, 6):
         for what, msg, env in cases:
@@ -570,6 +577,7 @@ def main():
         for e in engines:
             over = [("AddReceivedSPF", "yes"),
                     ("HoldQuarantinedMessages", "yes"),
+                    ("IgnoreHosts", "127.0.0.1, ::1, " + harness.IGNORED_IP),
                     ("LogLevel", "info")]
             if e != "default":
                 over.append(("MilterEngine", e))
