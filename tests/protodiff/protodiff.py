@@ -296,7 +296,8 @@ def odd_sessions():
                 message_steps(c, msg2, mailfrom="<user@example.biz>",
                               qid="PDQAB002")
             c._send(mc.SMFIC_QUIT)
-        add("abort-mid-" + where, abort)
+        add({"body": "abort-mid-body", "rcpt": "abort-after-rcpt"}[where],
+            abort)
 
     def onebyte(c):
         pf_optneg(c)
