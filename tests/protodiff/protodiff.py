@@ -36,7 +36,11 @@ addresses and messages to both, and the headers authmilter writes hold
 nothing engine- or time-dependent (no timestamps, no process ids), so the
 bytes are compared as they are.  Differences allowed with a reason are
 listed in `allowed` (one per line: session glob, packet codes, reason);
-any other difference fails its session.
+any other difference fails its session.  A session that differs is
+replayed once against both: if the replay is identical it passes with a
+"note:" line showing the first difference (a DNS answer later than
+DNSTimeout on a loaded machine is not an engine difference), otherwise
+it fails.
 
 Environment: AUTHMILTER (the binary), PROTODIFF_ENGINES (default
 "builtin libmilter"; "default" means no MilterEngine line),
@@ -465,6 +469,31 @@ def odd_sessions():
         one_message(c, msg, env_bad)
     add("no-chghdrs-action", no_chghdrs)
 
+    def version5(c):
+        # no MTA release offers 5 (sendmail 8.14's betas did)
+        c.optneg(mc.SMFIF_ALL, mc.SMFIP_ALL, 5)
+        one_message(c, msg, env_bad)
+    add("mta-version-5", version5)
+
+    # MAIL with no CONNECT before it: no connection state, so the filter
+    # gives OnInternalError's verdict; under protocol 6 MAIL is a no-reply
+    # step, so the verdict is kept for the next step the MTA waits for
+    # (the pending-verdict rule), under 2 it is the answer to MAIL
+    for v in (2, 6):
+        def no_connect(c, v=v):
+            pf_optneg(c, v)
+            message_steps(c, msg, version=v, qid="PDQNC%03d" % v)
+            c._send(mc.SMFIC_QUIT)
+        add("mail-without-connect-v%d" % v, no_connect)
+
+        def no_connect_helo(c, v=v):
+            pf_optneg(c, v)
+            res = c.helo("mail.example.org")
+            if res is None:
+                message_steps(c, msg, version=v, qid="PDQNH%03d" % v)
+            c._send(mc.SMFIC_QUIT)
+        add("helo-without-connect-v%d" % v, no_connect_helo)
+
     def eof_mid_message(c):
         pf_optneg(c)
         if connect_helo(c) is None:
@@ -587,6 +616,7 @@ def main():
     try:
         for e in engines:
             over = [("AddReceivedSPF", "yes"),
+                    ("DNSTimeout", "5"),
                     ("HoldQuarantinedMessages", "yes"),
                     ("IgnoreHosts", "127.0.0.1, ::1, " + harness.IGNORED_IP),
                     ("LogLevel", "info")]
@@ -631,6 +661,16 @@ def compare_all(engines, daemons, corpus, t0):
         ta = record(daemons[0].spec, fn, opts, eom[0])
         tb = record(daemons[1].spec, fn, opts, eom[1])
         diffs = differences(ta, tb)
+        if diffs and not allowed_reason(name, diffs, allowed):
+            # once more: a DNS answer late on a loaded machine (temperror
+            # in one A-R) is not an engine difference; say it happened
+            ta2 = record(daemons[0].spec, fn, opts)
+            tb2 = record(daemons[1].spec, fn, opts)
+            if not differences(ta2, tb2):
+                print("note: %s differed once, identical when replayed:"
+                      % name)
+                show(name, engines, diffs[:2])
+                ta, tb, diffs = ta2, tb2, []
         if os.environ.get("PROTODIFF_DUMP"):
             dump(os.environ["PROTODIFF_DUMP"], name, engines, (ta, tb))
         if not diffs:
