@@ -74,20 +74,20 @@ LISTENER_PARAMS = {
 # Postfix's milter_protocol per listener, once per milter engine (issue
 # 12, item 3): listener "proto<N>-<engine>" has milter_protocol = N and its
 # own authmilter with that MilterEngine, reached through a MilterProxy
-# (milterproxy.py) that records the OPTNEG offer and answer.  2 and 4
+# (milterproxy.py) that records the OPTNEG offer and answer.  2, 3 and 4
 # offer no SMFIP_HDR_LEADSPC, 6 does (issue 15, defect 8).
-# The engines: AUTHMILTER_PROTO_ENGINES if set ("default": no MilterEngine
-# line), else AUTHMILTER_ENGINE (scripts/test runs the tier once per
-# engine), else both.
+# The engines: AUTHMILTER_PROTO_ENGINES if set (e.g. "builtin libmilter"
+# for both in one run), else the engine of the whole tier,
+# AUTHMILTER_ENGINE (default builtin; scripts/test runs the tier once per
+# engine).
 PROTOCOLS = ("2", "3", "4", "6")
 PROTO_ENGINES = (os.environ.get("AUTHMILTER_PROTO_ENGINES") or
-                 os.environ.get("AUTHMILTER_ENGINE") or
-                 "builtin libmilter").split()
+                 os.environ.get("AUTHMILTER_ENGINE") or "builtin").split()
 for _v in PROTOCOLS:
     for _e in PROTO_ENGINES:
         MILTER_CONFIGS["proto%s-%s" % (_v, _e)] = (
-            ([("MilterEngine", _e)] if _e != "default" else []) +
-            [("HoldQuarantinedMessages", "yes")], "nsd")
+            [("MilterEngine", _e), ("HoldQuarantinedMessages", "yes")],
+            "nsd")
         LISTENER_PARAMS["proto%s-%s" % (_v, _e)] = {"milter_protocol": _v}
 
 
