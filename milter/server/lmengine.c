@@ -5,31 +5,19 @@
  * smfi_*; what libmilter does not do the adapter does, so that the MTA
  * sees what the built-in engine would send:
  *
- *   - the pending-verdict rule (engine.h): a result other than CONTINUE
- *     at a step negotiated as "no reply" is kept (libmilter would drop it:
- *     it sends nothing at such a step) and given at the next step the MTA
- *     waits for; the message's callbacks are skipped meanwhile;
+ *   - the pending-verdict rule for steps negotiated as "no reply"
+ *     (lmconn.c, with the callbacks);
  *   - the socket rules: a stale unix socket is removed, a live one
  *     refused, before the spec goes to smfi_setconn (smfi_opensocket's
  *     own "remove" would also remove a live one);
  *   - the life cycle of am_engine_run: smfi_main runs in a thread of its
- *     own; the calling thread waits for the stop signals, then stops the
- *     listener (smfi_stop), lets messages in flight finish (drain_secs)
- *     and returns;
- *   - signals: libmilter starts a thread that sigwait()s for SIGHUP,
- *     SIGTERM and SIGINT and stops the milter on any of them (its
- *     signal.c), so a SIGHUP meant as "reload" would stop it.  This file
- *     defines sigwait() itself, which the dynamic linker binds
- *     libmilter's call to (the executable's definition comes first, ELF
- *     symbol interposition); while this engine runs, a sigwait() caller
- *     is parked for good with every signal blocked (park below).  A
- *     process-directed signal is delivered only to a thread that has it
- *     unblocked or waits for it (sigwait, sigwaitinfo, signalfd): the
- *     parked thread does neither, so every signal goes to authmilter's
- *     own waiters (am_engine_sigwait, which uses sigwaitinfo, never
- *     sigwait).  am_engine_run checks that libmilter's thread did park
- *     before it serves, and refuses to run otherwise (a libmilter that
- *     waits some other way would again stop on SIGHUP).
+ *     own; the calling thread waits for the stop signals, then closes the
+ *     listening socket under libmilter (stop_accepting: smfi_stop would
+ *     stop the workers too), lets messages in flight finish (drain_secs)
+ *     and returns (the process exits with libmilter's threads);
+ *   - signals: libmilter's own signal thread would stop the milter on
+ *     SIGHUP; it is parked for good (lmsignal.c, which says why that is
+ *     sound), and am_engine_run refuses to serve if it did not park.
  *
  * Threads: libmilter's (a listener, a pool of workers handing sessions
  * between them; callbacks of one connection one at a time), the thread
@@ -41,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -59,6 +48,7 @@
 #include "server/engine.h"
 #include "server/engine_ops.h"
 #include "server/listen.h"
+#include "server/lmengine_int.h"
 #include "server/mproto.h"
 
 /*
@@ -69,538 +59,21 @@
  * are finer (conn.c ENGINE_*_TIMEOUT).
  */
 #define LM_TIMEOUT		600	/* s, smfi_settimeout */
+/*
+ * The largest payload libmilter reads (its default is 64 KB, less than a
+ * header field Postfix may send: header_size_limit 102400); as conn.c's
+ * ENGINE_PACKET_MAX, so both engines take the same packets.  Larger: the
+ * connection is dropped (the MTA applies its milter default action).
+ */
+#define LM_PACKET_MAX		(1024 * 1024)
 #define LM_PARK_WAIT_MS		5000	/* for libmilter's signal thread */
-#define LM_WAKE_MS		50	/* between connects that wake the listener */
-#define LM_CLOSED_KEEP		64	/* negotiated steps kept after close */
-
-/* the numbers are the protocol's: mproto.h and mfapi.h agree */
-_Static_assert(AM_MPF_ADDHDRS == SMFIF_ADDHDRS &&
-    AM_MPF_CHGHDRS == SMFIF_CHGHDRS && AM_MPF_QUARANTINE == SMFIF_QUARANTINE &&
-    AM_MPF_SETSYMLIST == SMFIF_SETSYMLIST, "action flags");
-_Static_assert(AM_MPP_NR_CONN == SMFIP_NR_CONN &&
-    AM_MPP_NR_HDR == SMFIP_NR_HDR && AM_MPP_NR_BODY == SMFIP_NR_BODY &&
-    AM_MPP_HDR_LEADSPC == SMFIP_HDR_LEADSPC, "protocol flags");
-_Static_assert(AM_MPS_MAIL == SMFIM_ENVFROM && AM_MPS_EOM == SMFIM_EOM,
-    "macro stages");
-
-struct lm_engine {
-	const struct am_engine_ops *ops;	/* first: engine_ops.h */
-	const struct am_milter	*cb;
-	void			*udata;
-	struct am_sockspec	 ss;
-	char			*conn;		/* the spec as libmilter reads it */
-	int			 unix_bound;	/* we made ss.path: remove it */
-	struct stat		 unix_sb;	/* the socket file we made */
-	pthread_t		 main_thread;	/* runs smfi_main */
-	int			 main_on;
-	int			 main_done;	/* __atomic */
-	int			 stopping;	/* __atomic: smfi_stop asked */
-	int			 failed;	/* __atomic */
-	pthread_t		 run_thread;
-	int			 wake_sig;
-	int			 msgs;		/* in a message; __atomic */
-};
-
-/* one MTA connection (libmilter's SMFICTX), from negotiate to close */
-struct lm_mctx {
-	const struct am_engine_ops *ops;	/* first: engine_ops.h */
-	struct lm_engine	*e;
-	SMFICTX			*ctx;
-	void			*priv;
-	uint32_t		 actions, steps;
-	int			 in_msg;
-	enum am_mstat		 pending;	/* kept from a no-reply step */
-};
+#define LM_FD_SCAN		1024	/* descriptors looked at for the listener */
 
 /* process-wide state: libmilter's own is process-wide (one engine) */
-static struct lm_engine	*lm_the;
-static int		 lm_park_armed;		/* __atomic */
-static int		 lm_parked;		/* __atomic */
-/* steps negotiated on connections closed lately: QUIT_NC (see lm_get) */
-static struct {
-	SMFICTX		*ctx;
-	uint32_t	 actions, steps;
-} lm_closed[LM_CLOSED_KEEP];
-static unsigned int	 lm_closed_next;
-static pthread_mutex_t	 lm_closed_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* ------------------------------------------------------------ signals */
-
-/* park - libmilter's signal thread ends here, taking no signal ever */
-static void __attribute__((noreturn))
-park(void)
-{
-	sigset_t	 all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	__atomic_add_fetch(&lm_parked, 1, __ATOMIC_SEQ_CST);
-	for (;;)
-		pause();
-}
-
-/*
- * sigwait - libmilter's signal thread calls this one (see the top of the
- * file).  Parked while the libmilter engine runs; otherwise sigwait()'s
- * meaning, on sigwaitinfo.
- */
-int
-sigwait(const sigset_t *set, int *sig)
-{
-	int	 s;
-
-	if (__atomic_load_n(&lm_park_armed, __ATOMIC_SEQ_CST))
-		park();
-	if ((s = am_engine_sigwait(set)) == -1)
-		return errno;
-	*sig = s;
-	return 0;
-}
-
-/* wait_parked - did libmilter's signal thread park within ms? */
-static int
-wait_parked(unsigned int ms)
-{
-	unsigned int	 i;
-
-	for (i = 0; i < ms / 10; i++) {
-		if (__atomic_load_n(&lm_parked, __ATOMIC_SEQ_CST) > 0)
-			return 1;
-		usleep(10000);
-	}
-	return __atomic_load_n(&lm_parked, __ATOMIC_SEQ_CST) > 0;
-}
-
-/* ------------------------------------------------------------ connections */
-
-static struct lm_mctx *
-lm_of(SMFICTX *ctx)
-{
-	return smfi_getpriv(ctx);
-}
-
-/* closed_keep - remember a closed connection's negotiation (QUIT_NC) */
-static void
-closed_keep(const struct lm_mctx *c)
-{
-	pthread_mutex_lock(&lm_closed_mu);
-	lm_closed[lm_closed_next].ctx = c->ctx;
-	lm_closed[lm_closed_next].actions = c->actions;
-	lm_closed[lm_closed_next].steps = c->steps;
-	lm_closed_next = (lm_closed_next + 1) % LM_CLOSED_KEEP;
-	pthread_mutex_unlock(&lm_closed_mu);
-}
-
-/*
- * closed_find - the negotiation of a connection closed by QUIT_NC (the
- * MTA goes on with a new SMTP session on it: no new negotiation).  Only
- * such a connection gets here without state: a new one negotiates first,
- * so an old entry for a context address that libmilter reused is never
- * looked up.  0, or -1 when it has gone from the table.
- */
-static int
-closed_find(SMFICTX *ctx, uint32_t *actions, uint32_t *steps)
-{
-	unsigned int	 i, k;
-	int		 rc = -1;
-
-	pthread_mutex_lock(&lm_closed_mu);
-	for (i = 0; i < LM_CLOSED_KEEP && rc == -1; i++) {
-		k = (lm_closed_next + LM_CLOSED_KEEP - 1 - i) % LM_CLOSED_KEEP;
-		if (lm_closed[k].ctx == ctx) {
-			*actions = lm_closed[k].actions;
-			*steps = lm_closed[k].steps;
-			rc = 0;
-		}
-	}
-	pthread_mutex_unlock(&lm_closed_mu);
-	return rc;
-}
-
-/* lm_new_conn - our state for ctx, set as its private data; NULL: ENOMEM */
-static struct lm_mctx *
-lm_new_conn(SMFICTX *ctx)
-{
-	struct lm_mctx	*c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	c->ops = &am_libmilter_ops;
-	c->e = lm_the;
-	c->ctx = ctx;
-	c->pending = AM_MS_CONTINUE;
-	smfi_setpriv(ctx, c);
-	return c;
-}
-
-/*
- * lm_get - the connection's state; after QUIT_NC made anew with the
- * negotiation kept by closed_keep (none left: no steps, logged)
- */
-static struct lm_mctx *
-lm_get(SMFICTX *ctx)
-{
-	struct lm_mctx	*c = lm_of(ctx);
-
-	if (c != NULL || (c = lm_new_conn(ctx)) == NULL)
-		return c;
-	if (closed_find(ctx, &c->actions, &c->steps) == -1)
-		am_log_warn(NULL, "milter: libmilter connection without "
-		    "negotiation state; no-reply steps off");
-	return c;
-}
-
-#define MC(c)	((struct am_mctx *)(void *)(c))
-
-/* in_message - the MTA starts or ends a transaction (for the drain) */
-static void
-in_message(struct lm_mctx *c, int on)
-{
-	if (c->in_msg == on)
-		return;
-	c->in_msg = on;
-	__atomic_add_fetch(&c->e->msgs, on ? 1 : -1, __ATOMIC_SEQ_CST);
-}
-
-/* end_message - the transaction is over */
-static void
-end_message(struct lm_mctx *c)
-{
-	in_message(c, 0);
-	c->pending = AM_MS_CONTINUE;
-}
-
-/* sfsi - our result as libmilter's */
-static sfsistat
-sfsi(enum am_mstat st)
-{
-	switch (st) {
-	case AM_MS_ACCEPT:
-		return SMFIS_ACCEPT;
-	case AM_MS_REJECT:
-		return SMFIS_REJECT;
-	case AM_MS_TEMPFAIL:
-		return SMFIS_TEMPFAIL;
-	case AM_MS_CONTINUE:
-	default:
-		return SMFIS_CONTINUE;
-	}
-}
-
-/*
- * answer - the end of a step, as the built-in engine's conn.c: keep a
- * result given where the MTA does not wait (nr negotiated), or give the
- * kept or new one where it does
- */
-static sfsistat
-answer(struct lm_mctx *c, uint32_t nr, enum am_mstat st)
-{
-	if (st != AM_MS_CONTINUE && c->pending == AM_MS_CONTINUE)
-		c->pending = st;
-	if (c->steps & nr)
-		return SMFIS_NOREPLY;
-	st = c->pending;
-	c->pending = AM_MS_CONTINUE;
-	return sfsi(st);
-}
-
-/* go - may the filter see this step (no verdict kept)? */
-static int
-go(const struct lm_mctx *c)
-{
-	return c->pending == AM_MS_CONTINUE;
-}
-
-/* ------------------------------------------------------------ xxfi_* */
-
-static sfsistat
-lm_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0,
-    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
-{
-	struct lm_mctx	*c = lm_of(ctx);
-	uint32_t	 want_a = 0, want_s = 0;
-
-	if (c == NULL && (c = lm_new_conn(ctx)) == NULL) {
-		am_log_err(NULL, "milter: out of memory at negotiation");
-		return SMFIS_REJECT;
-	}
-	/*
-	 * f1 is the MTA's offer plus every SMFIP_NR_* bit: libmilter answers
-	 * CONTINUE itself at a no-reply step the MTA does not know
-	 */
-	if (c->e->cb->negotiate(MC(c), (uint32_t)f0, (uint32_t)f1, &want_a,
-	    &want_s) == -1)
-		return SMFIS_REJECT;	/* libmilter drops the connection */
-	c->actions = want_a & (uint32_t)f0;
-	c->steps = want_s & (uint32_t)f1;
-	*pf0 = c->actions;
-	*pf1 = c->steps;
-	*pf2 = *pf3 = 0;
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat
-lm_connect(SMFICTX *ctx, char *host, struct sockaddr *addr)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-	enum am_mstat	 st = AM_MS_CONTINUE;
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	if (go(c))
-		st = c->e->cb->connect(MC(c), host, addr);
-	return answer(c, SMFIP_NR_CONN, st);
-}
-
-static sfsistat
-lm_helo(SMFICTX *ctx, char *helo)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	return answer(c, SMFIP_NR_HELO, go(c) ? c->e->cb->helo(MC(c),
-	    helo != NULL ? helo : "") : AM_MS_CONTINUE);
-}
-
-static sfsistat
-lm_envfrom(SMFICTX *ctx, char **argv)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-	enum am_mstat	 st = AM_MS_CONTINUE;
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	in_message(c, 1);
-	if (go(c))
-		st = c->e->cb->envfrom(MC(c), (const char **)argv);
-	return answer(c, SMFIP_NR_MAIL, st);
-}
-
-/* lm_envrcpt, lm_data, lm_unknown - only a kept verdict, as conn.c */
-static sfsistat
-lm_envrcpt(SMFICTX *ctx, char **argv)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	return c == NULL ? SMFIS_TEMPFAIL :
-	    answer(c, SMFIP_NR_RCPT, AM_MS_CONTINUE);
-}
-
-static sfsistat
-lm_data(SMFICTX *ctx)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	return c == NULL ? SMFIS_TEMPFAIL :
-	    answer(c, SMFIP_NR_DATA, AM_MS_CONTINUE);
-}
-
-static sfsistat
-lm_unknown(SMFICTX *ctx, const char *cmd)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	return c == NULL ? SMFIS_TEMPFAIL :
-	    answer(c, SMFIP_NR_UNKN, AM_MS_CONTINUE);
-}
-
-static sfsistat
-lm_header(SMFICTX *ctx, char *name, char *value)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	return answer(c, SMFIP_NR_HDR, go(c) ? c->e->cb->header(MC(c), name,
-	    value) : AM_MS_CONTINUE);
-}
-
-static sfsistat
-lm_eoh(SMFICTX *ctx)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	return answer(c, SMFIP_NR_EOH, go(c) ? c->e->cb->eoh(MC(c)) :
-	    AM_MS_CONTINUE);
-}
-
-/*
- * lm_body - a body chunk.  (Body bytes in the end-of-message packet,
- * which neither Postfix nor Sendmail sends, reach libmilter's body call
- * too; with NR_BODY negotiated its answer there is "no reply" and
- * libmilter then skips the end of message: see server/README.)
- */
-static sfsistat
-lm_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	return answer(c, SMFIP_NR_BODY, go(c) && len > 0 ?
-	    c->e->cb->body(MC(c), chunk, len) : AM_MS_CONTINUE);
-}
-
-/* lm_eom - the kept verdict, or the filter's end of message */
-static sfsistat
-lm_eom(SMFICTX *ctx)
-{
-	struct lm_mctx	*c = lm_get(ctx);
-	enum am_mstat	 st;
-
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
-	st = c->pending;
-	c->pending = AM_MS_CONTINUE;
-	if (st == AM_MS_CONTINUE)
-		st = c->e->cb->eom(MC(c));
-	else
-		c->e->cb->abort(MC(c));	/* an end the filter never saw */
-	end_message(c);
-	return sfsi(st);
-}
-
-static sfsistat
-lm_abort(SMFICTX *ctx)
-{
-	struct lm_mctx	*c = lm_of(ctx);
-
-	if (c != NULL) {
-		c->e->cb->abort(MC(c));
-		end_message(c);
-	}
-	return SMFIS_CONTINUE;
-}
-
-/*
- * lm_close - the connection ends (or QUIT_NC: a new SMTP session follows
- * on it, lm_get).  Our state goes with it: libmilter warns at the end of
- * a session whose private data is still set.
- */
-static sfsistat
-lm_close(SMFICTX *ctx)
-{
-	struct lm_mctx	*c = lm_of(ctx);
-
-	if (c == NULL)
-		return SMFIS_CONTINUE;
-	if (c->in_msg)
-		c->e->cb->abort(MC(c));
-	end_message(c);
-	c->e->cb->close(MC(c));
-	closed_keep(c);
-	smfi_setpriv(ctx, NULL);
-	free(c);
-	return SMFIS_CONTINUE;
-}
-
-/* ------------------------------------------------------------ am_mctx_* */
-
-static const struct lm_mctx *
-cc(const struct am_mctx *m)
-{
-	return (const struct lm_mctx *)(const void *)m;
-}
-
-static struct lm_mctx *
-mc(struct am_mctx *m)
-{
-	return (struct lm_mctx *)(void *)m;
-}
-
-static void *
-lm_udata(const struct am_mctx *m)
-{
-	return cc(m)->e->udata;
-}
-
-static void *
-lm_getpriv(const struct am_mctx *m)
-{
-	return cc(m)->priv;
-}
-
-static void
-lm_setpriv(struct am_mctx *m, void *p)
-{
-	mc(m)->priv = p;
-}
-
-static uint32_t
-lm_steps(const struct am_mctx *m)
-{
-	return cc(m)->steps;
-}
-
-static const char *
-lm_symval(const struct am_mctx *m, const char *name)
-{
-	return smfi_getsymval(cc(m)->ctx, (char *)name);
-}
-
-static int
-lm_setsymlist(struct am_mctx *m, enum am_mp_stage stage, const char *list)
-{
-	return smfi_setsymlist(mc(m)->ctx, (int)stage, (char *)list) ==
-	    MI_SUCCESS ? 0 : -1;
-}
-
-static int
-lm_insheader(struct am_mctx *m, uint32_t idx, const char *name,
-    const char *value)
-{
-	return smfi_insheader(mc(m)->ctx, (int)idx, (char *)name,
-	    (char *)value) == MI_SUCCESS ? 0 : -1;
-}
-
-static int
-lm_chgheader(struct am_mctx *m, const char *name, uint32_t idx,
-    const char *value)
-{
-	return smfi_chgheader(mc(m)->ctx, (char *)name, (int)idx,
-	    (char *)value) == MI_SUCCESS ? 0 : -1;
-}
-
-static int
-lm_quarantine(struct am_mctx *m, const char *reason)
-{
-	return smfi_quarantine(mc(m)->ctx, (char *)reason) == MI_SUCCESS ?
-	    0 : -1;
-}
-
-static int
-lm_setreply(struct am_mctx *m, const char *code, const char *xcode,
-    const char *text)
-{
-	return smfi_setreply(mc(m)->ctx, (char *)code, (char *)xcode,
-	    (char *)text) == MI_SUCCESS ? 0 : -1;
-}
+struct lm_engine	*am_lm_the;
 
 /* ------------------------------------------------------------ life cycle */
 
-static struct smfiDesc lm_desc = {
-	.xxfi_name = "authmilter",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
-	    SMFIF_SETSYMLIST,
-	.xxfi_connect = lm_connect,
-	.xxfi_helo = lm_helo,
-	.xxfi_envfrom = lm_envfrom,
-	.xxfi_envrcpt = lm_envrcpt,
-	.xxfi_header = lm_header,
-	.xxfi_eoh = lm_eoh,
-	.xxfi_body = lm_body,
-	.xxfi_eom = lm_eom,
-	.xxfi_abort = lm_abort,
-	.xxfi_close = lm_close,
-	.xxfi_unknown = lm_unknown,
-	.xxfi_data = lm_data,
-	.xxfi_negotiate = lm_negotiate,
-};
 
 /*
  * lm_conn_spec - ss in libmilter's syntax (listener.c mi_milteropen):
@@ -625,11 +98,77 @@ lm_conn_spec(const struct am_sockspec *ss)
 	return r == -1 ? NULL : s;
 }
 
+/* is_ours - is sa the address ss names (its port, or its unix path)? */
+static int
+is_ours(const struct sockaddr_storage *sa, const struct am_sockspec *ss)
+{
+	if (sa->ss_family == AF_UNIX)
+		return ss->kind == AM_SOCKSPEC_UNIX && strcmp(((const struct
+		    sockaddr_un *)sa)->sun_path, ss->path) == 0;
+	if (ss->kind == AM_SOCKSPEC_UNIX)
+		return 0;
+	if (sa->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port) ==
+		    ss->port;
+	if (sa->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port) ==
+		    ss->port;
+	return 0;
+}
+
+/*
+ * find_listener - libmilter's listening descriptor, which it does not
+ * hand out: the one listening socket on our address (just opened, before
+ * any other); -1 if none is found
+ */
+static int
+find_listener(const struct am_sockspec *ss)
+{
+	struct sockaddr_storage	 sa;
+	socklen_t		 len;
+	int			 fd, acc;
+
+	for (fd = 0; fd < LM_FD_SCAN; fd++) {
+		len = sizeof(acc);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1 ||
+		    !acc)
+			continue;
+		len = sizeof(sa);
+		memset(&sa, 0, sizeof(sa));
+		if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    is_ours(&sa, ss))
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * why_not_bound - libmilter only says "failed" (and the reason to
+ * syslog): binding the same spec as the built-in engine does gives the
+ * reason ("Address already in use") for err
+ */
+static void
+why_not_bound(const char *spec, const char *conn, char *err, size_t errlen)
+{
+	char	*path = NULL;
+	int	 fd;
+
+	if ((fd = am_listen_open(spec, &path, err, errlen)) == -1)
+		return;
+	close(fd);
+	if (path != NULL)
+		(void)unlink(path);
+	free(path);
+	snprintf(err, errlen, "libmilter could not listen on %s (its syslog "
+	    "line says why)", conn);
+}
+
 /* lm_bind - register with libmilter and bind; 0 or -1 with err */
 static int
 lm_bind(struct lm_engine *e, const char *spec, char *err, size_t errlen)
 {
 	const char	*why;
+	int		 one = 1;
 
 	if ((why = am_sockspec_parse(spec, &e->ss)) != NULL) {
 		snprintf(err, errlen, "%s", why);
@@ -642,21 +181,32 @@ lm_bind(struct lm_engine *e, const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (smfi_register(lm_desc) == MI_FAILURE ||
+	if (smfi_register(am_lm_desc) == MI_FAILURE ||
 	    smfi_setconn(e->conn) == MI_FAILURE ||
 	    smfi_settimeout(LM_TIMEOUT) == MI_FAILURE ||
 	    smfi_setbacklog(SOMAXCONN) == MI_FAILURE) {
 		snprintf(err, errlen, "libmilter refused the configuration");
 		return -1;
 	}
+	(void)smfi_setmaxdatasize(LM_PACKET_MAX);
 	if (smfi_opensocket(0) == MI_FAILURE) {
-		snprintf(err, errlen, "libmilter could not listen on %s "
-		    "(its syslog line says why)", e->conn);
+		why_not_bound(spec, e->conn, err, errlen);
 		return -1;
 	}
 	if (e->ss.kind == AM_SOCKSPEC_UNIX &&
 	    stat(e->ss.path, &e->unix_sb) == 0)
 		e->unix_bound = 1;
+	/*
+	 * TCP_NODELAY (accepted connections inherit it), as listen.c sets it
+	 * for the built-in engine: the reply after a header change at end of
+	 * message would otherwise wait for the MTA's delayed ACK
+	 */
+	if ((e->lfd = find_listener(&e->ss)) == -1)
+		am_log_warn(NULL, "milter: libmilter's listening socket not "
+		    "found: a stop will not wait for messages in progress");
+	else if (e->ss.kind != AM_SOCKSPEC_UNIX)
+		(void)setsockopt(e->lfd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	return 0;
 }
 
@@ -666,7 +216,7 @@ lm_create(const struct am_engine_conf *conf, char *err, size_t errlen)
 {
 	struct lm_engine	*e;
 
-	if (lm_the != NULL) {
+	if (am_lm_the != NULL) {
 		snprintf(err, errlen, "libmilter engine: one per process");
 		return NULL;
 	}
@@ -675,13 +225,14 @@ lm_create(const struct am_engine_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	e->ops = &am_libmilter_ops;
+	e->lfd = -1;
 	e->cb = conf->milter;
 	e->udata = conf->udata;
-	lm_the = e;
+	am_lm_the = e;
 	if (lm_bind(e, conf->socket, err, errlen) == -1) {
 		free(e->conn);
 		free(e);
-		lm_the = NULL;
+		am_lm_the = NULL;
 		return NULL;
 	}
 	return (struct am_engine *)(void *)e;
@@ -728,80 +279,39 @@ unlink_ours(struct lm_engine *e)
 }
 
 /*
- * wake_connect - one connection to our own socket: libmilter's listener
- * holds a lock in poll() for up to 5 s (MI_CHK_TIME) and looks at the
- * stop flag only after that or a connection; the connection it accepts
- * is closed at once (a session with no command: no callback of ours).
- */
-static void
-wake_connect(const struct lm_engine *e)
-{
-	struct addrinfo		 hints, *res = NULL;
-	struct sockaddr_un	 sun;
-	char			 port[8];
-	const char		*host;
-	int			 fd;
-
-	if (e->ss.kind == AM_SOCKSPEC_UNIX) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, e->ss.path, strlen(e->ss.path));
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			return;
-		(void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-		close(fd);
-		return;
-	}
-	host = e->ss.host[0] != '\0' ? e->ss.host :
-	    e->ss.kind == AM_SOCKSPEC_INET ? "127.0.0.1" : "::1";
-	snprintf(port, sizeof(port), "%u", e->ss.port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = e->ss.family;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return;
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
-		(void)connect(fd, res->ai_addr, res->ai_addrlen);
-		close(fd);
-	}
-	freeaddrinfo(res);
-}
-
-/* stop_helper - smfi_stop, which waits for the listener's lock */
-static void *
-stop_helper(void *arg)
-{
-	(void)smfi_stop();
-	return NULL;
-}
-
-/*
- * stop_accepting - libmilter's listener stops (it closes the socket) and
- * smfi_main returns; the unix socket file is removed.  Connections open
- * go on.
+ * stop_accepting - refuse new connections; connections open go on.
+ * smfi_stop cannot do this: it stops libmilter's worker pool too (its
+ * worker.c leaves its loops once the stop flag is set), which would cut
+ * the messages in flight.  Instead the listening descriptor is replaced
+ * (dup2) by a non-blocking listening socket nobody can reach (an unnamed
+ * unix socket): the real one is closed, and libmilter's listener, polling
+ * the new one, never accepts again.  The unix socket file is removed.
+ * Without the descriptor (not found at start): smfi_stop, no drain.
  */
 static void
 stop_accepting(struct lm_engine *e)
 {
-	pthread_t	 t;
-	int		 helper;
+	sa_family_t	 af = AF_UNIX;
+	int		 fd;
 
 	__atomic_store_n(&e->stopping, 1, __ATOMIC_SEQ_CST);
-	if (e->main_on) {
-		helper = pthread_create(&t, NULL, stop_helper, NULL) == 0;
-		if (!helper)
+	if (e->lfd != -1) {
+		/* bound to an address of the kernel's choosing (unix(7)
+		 * autobind: an abstract name nobody knows) */
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+		if (fd == -1 || bind(fd, (struct sockaddr *)(void *)&af,
+		    sizeof(af)) == -1 || listen(fd, 1) == -1 ||
+		    dup2(fd, e->lfd) == -1) {
+			am_log_err(NULL, "milter: cannot close libmilter's "
+			    "listener: %s; stopping it", strerror(errno));
 			(void)smfi_stop();
-		while (!__atomic_load_n(&e->main_done, __ATOMIC_SEQ_CST)) {
-			wake_connect(e);
-			usleep(LM_WAKE_MS * 1000);
 		}
-		pthread_join(e->main_thread, NULL);
-		if (helper)
-			pthread_join(t, NULL);
-		e->main_on = 0;
+		if (fd != -1)
+			close(fd);
+		e->lfd = -1;
 	} else
-		(void)smfi_stop();	/* never ran: closes the socket */
+		(void)smfi_stop();
 	unlink_ours(e);
 }
 
@@ -838,13 +348,13 @@ lm_start(struct lm_engine *e)
 {
 	int	 r;
 
-	__atomic_store_n(&lm_park_armed, 1, __ATOMIC_SEQ_CST);
+	am_lm_park_arm();
 	if ((r = pthread_create(&e->main_thread, NULL, lm_main, e)) != 0) {
 		am_log_err(NULL, "milter: libmilter thread: %s", strerror(r));
 		return -1;
 	}
 	e->main_on = 1;
-	if (!wait_parked(LM_PARK_WAIT_MS)) {
+	if (!am_lm_parked(LM_PARK_WAIT_MS)) {
 		am_log_err(NULL, "milter: libmilter's signal thread did not "
 		    "call sigwait(); not serving, since it would stop the "
 		    "milter on SIGHUP");
@@ -903,7 +413,7 @@ lm_destroy(struct am_engine *ae)
 	stop_accepting(e);
 	free(e->conn);
 	free(e);
-	lm_the = NULL;
+	am_lm_the = NULL;
 }
 
 const struct am_engine_ops am_libmilter_ops = {
@@ -912,14 +422,14 @@ const struct am_engine_ops am_libmilter_ops = {
 	.run = lm_run,
 	.stuck = lm_stuck,
 	.destroy = lm_destroy,
-	.udata = lm_udata,
-	.getpriv = lm_getpriv,
-	.setpriv = lm_setpriv,
-	.steps = lm_steps,
-	.symval = lm_symval,
-	.setsymlist = lm_setsymlist,
-	.insheader = lm_insheader,
-	.chgheader = lm_chgheader,
-	.quarantine = lm_quarantine,
-	.setreply = lm_setreply,
+	.udata = am_lm_udata,
+	.getpriv = am_lm_getpriv,
+	.setpriv = am_lm_setpriv,
+	.steps = am_lm_steps,
+	.symval = am_lm_symval,
+	.setsymlist = am_lm_setsymlist,
+	.insheader = am_lm_insheader,
+	.chgheader = am_lm_chgheader,
+	.quarantine = am_lm_quarantine,
+	.setreply = am_lm_setreply,
 };

@@ -507,8 +507,9 @@ class Authmilter:
             ("DNSTimeout", "2"),
             ("LogLevel", "debug"),
             ("Syslog", "no"),
-            ("MilterEngine", ENGINE),
         ]
+        if os.environ.get("AUTHMILTER_ENGINE"):     # else the default
+            settings.append(("MilterEngine", ENGINE))
         keys = {k.lower() for k, _ in overrides}
         settings = [(k, v) for k, v in settings if k.lower() not in keys]
         settings += list(overrides)

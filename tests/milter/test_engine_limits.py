@@ -25,6 +25,14 @@ import pytest
 import milterclient as mc
 from conftest import (GOOD_IP, accepted_ar, assert_ar, make_msg, new_qid,
                       sign, split_message, wait_for)
+from conftest import engine_only
+
+# every test here is about the built-in engine's own limits (admit.c,
+# conn.c: the connection cap, idle eviction, accept() back-off, macro and
+# read-buffer budgets, body streaming); the libmilter engine has libmilter's
+# (README "Milter engines", "Limits")
+pytestmark = engine_only("builtin", "the built-in engine's own resource "
+                         "limits (admit.c, conn.c); libmilter has its own")
 
 PRLIMIT = shutil.which("prlimit") or "/usr/bin/prlimit"
 
