@@ -4,7 +4,7 @@
  *
  * SIGTERM and SIGINT stop (main.c, am_engine_run); SIGHUP reloads, as
  * admins expect of a daemon (libmilter-based milters stop on it: the
- * libmilter engine keeps libmilter from seeing it, server/lmengine.c).
+ * libmilter engine keeps libmilter from seeing it, server/lmsignal.c).
  * The thread here waits for SIGHUP and SIGUSR1 with am_engine_sigwait,
  * so no work happens in a signal handler.  A reload in
  * progress is not cancelled: cancellation is enabled only around the wait.

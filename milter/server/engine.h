@@ -126,7 +126,7 @@ struct am_engine *am_engine_new(const struct am_engine_conf *, char *err,
  * they must be blocked in every thread beforehand, no other thread may
  * wait for them, and stop must not be empty.  (The libmilter engine parks
  * libmilter's own signal thread for good, so that it never takes one:
- * lmengine.c.)  Returns 0 after a signal, -1
+ * lmsignal.c.)  Returns 0 after a signal, -1
  * when the engine failed (logged).  main() only, once.
  */
 int	am_engine_run(struct am_engine *, const sigset_t *stop,
@@ -146,7 +146,7 @@ void	am_engine_free(struct am_engine *);
  * am_engine_sigwait - wait for one of the signals in set (blocked in
  * every thread) and return it; EINTR is retried.  authmilter's threads
  * wait for signals with this (sigwaitinfo), never with sigwait(), which
- * the libmilter engine takes over (lmengine.c).  A cancellation point.
+ * the libmilter engine takes over (lmsignal.c).  A cancellation point.
  */
 int	am_engine_sigwait(const sigset_t *set);
 

@@ -2,9 +2,10 @@
  * engine_ops.h - how engines.c reaches the engine that runs: one table of
  * functions per engine, with the calls of engine.h.  Private to server/.
  *
- * Each engine has its own struct am_engine and struct am_mctx (the
- * built-in one in engine_int.h, the libmilter adapter's in lmengine.c);
- * both begin with a pointer to their engine's table, which engines.c reads
+ * Each engine has its own engine and connection structs behind the
+ * opaque struct am_engine and struct am_mctx (the built-in one's in
+ * engine_int.h, the libmilter adapter's struct lm_engine and lm_mctx in
+ * lmengine_int.h); both begin with a pointer to their engine's table, which engines.c reads
  * to dispatch (C11 6.7.2.1p15: a pointer to a struct, converted, points to
  * its first member).  No engine includes another's headers.
  */

@@ -53,6 +53,7 @@ static pthread_mutex_t	 lm_closed_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ------------------------------------------------------------ connections */
 
+/* lm_of - our state of a libmilter connection, or NULL */
 static struct lm_mctx *
 lm_of(SMFICTX *ctx)
 {

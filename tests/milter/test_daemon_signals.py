@@ -103,3 +103,26 @@ def test_signal_storm_while_mail_flows(milters):
         m.kill()
     assert rc == 0, "exit status %s after SIGTERM:\n%s" % (rc, m.log()[-2000:])
     assert "stopping (signal)" in m.log()
+
+
+def test_reload_keeps_engine(milters):
+    """MilterEngine is read at start only: a reload that changes it warns
+    that a restart is needed, and the running engine goes on serving"""
+    other = "builtin" if ENGINE == "libmilter" else "libmilter"
+    m = milters.new("engine-reload").start()
+    try:
+        write_conf(m, [("MilterEngine", other),
+                       ("RejectString", "new for %{domain}")])
+        m.proc.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: OK in m.log(), 10), m.log()[-2000:]
+        log = m.log()
+        assert "changes to MilterEngine take effect only after a restart" \
+            in log, log[-2000:]
+        assert "engine %s" % ENGINE in log and "engine %s" % other \
+            not in log, log[-2000:]
+        assert send_reject(m) == "new for example.org"
+    finally:
+        m.terminate()
+        rc = m.wait(15)
+        m.kill()
+    assert rc == 0, "exit status %s after SIGTERM:\n%s" % (rc, m.log()[-2000:])

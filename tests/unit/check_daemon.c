@@ -81,6 +81,11 @@ static const struct {
 	{ "MetricsSocket inet:0@127.0.0.1", 0 },
 	{ "MetricsSocket unix:/run/x", 0 },
 	{ "MetricsSocket inet:9895@::1", 0 },
+	{ "MilterEngine builtin", 1 },
+	{ "MilterEngine libmilter", 1 },
+	{ "MilterEngine LibMilter", 1 },
+	{ "MilterEngine sendmail", 0 },
+	{ "MilterEngine", 0 },
 };
 
 START_TEST(test_keys)
@@ -112,6 +117,13 @@ START_TEST(test_key_values)
 	ck_assert_str_eq(cfg->pid_file, "/x/y.pid");
 	ck_assert_str_eq(cfg->metrics_socket, "inet:1234@127.0.0.1");
 	am_config_unref(cfg);
+	cfg = load_text("MilterEngine libmilter\n", &problems);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->milter_engine, AM_CONFIG_ENGINE_LIBMILTER);
+	am_config_unref(cfg);
+	cfg = am_config_defaults();
+	ck_assert_int_eq(cfg->milter_engine, AM_CONFIG_ENGINE_BUILTIN);
+	am_config_unref(cfg);
 	cfg = am_config_defaults();
 	ck_assert_ptr_null(cfg->user);
 	ck_assert_int_eq(cfg->umask_set, 0);
@@ -133,6 +145,8 @@ static const struct {
 	{ "UserID root\n", "UserID root:daemon\n", "UserID" },
 	{ "", "UMask 022\nPidFile /p\nMetricsSocket inet:5@127.0.0.1\n",
 	    "UMask, PidFile, MetricsSocket" },
+	{ "", "MilterEngine libmilter\n", "MilterEngine" },
+	{ "MilterEngine libmilter\n", "MilterEngine libmilter\n", "" },
 };
 
 START_TEST(test_restart_keys)
