@@ -40,6 +40,7 @@ nsd = milter_harness.nsd
 workdir = milter_harness.workdir
 authmilter_bin = milter_harness.authmilter_bin
 
+from milterproxy import MilterProxy  # noqa: E402
 from postfix import Postfix  # noqa: E402
 
 free_port = milter_harness.free_port
@@ -60,11 +61,6 @@ MILTER_CONFIGS = {
     "dnsslow-tempfail": ([("OnTempError", "tempfail"),
                           ("DNSTimeout", "1")], "blackhole"),
     "milterdown": (None, "none"),
-    # Postfix's milter_protocol per listener (LISTENER_PARAMS): 2 and 4
-    # offer no SMFIP_HDR_LEADSPC, 6 does (issue 15, defect 8)
-    "proto2": ([], "nsd"),
-    "proto4": ([], "nsd"),
-    "proto6": ([], "nsd"),
     # a client Postfix treats as remote for header rewriting: it neither
     # adds a missing From nor rewrites address headers (issue 15)
     "remote-rewrite": ([], "nsd"),
@@ -72,26 +68,44 @@ MILTER_CONFIGS = {
 
 # smtpd -o settings of a listener besides its milter
 LISTENER_PARAMS = {
-    "proto2": {"milter_protocol": "2"},
-    "proto4": {"milter_protocol": "4"},
-    "proto6": {"milter_protocol": "6"},
     "remote-rewrite": {"local_header_rewrite_clients": ""},
 }
+
+# Postfix's milter_protocol per listener, once per milter engine (issue
+# 12, item 3): listener "proto<N>-<engine>" has milter_protocol = N and its
+# own authmilter with that MilterEngine, reached through a MilterProxy
+# (milterproxy.py) that records the OPTNEG offer and answer.  2, 3 and 4
+# offer no SMFIP_HDR_LEADSPC, 6 does (issue 15, defect 8).
+# The engines: AUTHMILTER_PROTO_ENGINES if set (e.g. "builtin libmilter"
+# for both in one run), else the engine of the whole tier,
+# AUTHMILTER_ENGINE (default builtin; scripts/test runs the tier once per
+# engine).
+PROTOCOLS = ("2", "3", "4", "6")
+PROTO_ENGINES = (os.environ.get("AUTHMILTER_PROTO_ENGINES") or
+                 os.environ.get("AUTHMILTER_ENGINE") or "builtin").split()
+for _v in PROTOCOLS:
+    for _e in PROTO_ENGINES:
+        MILTER_CONFIGS["proto%s-%s" % (_v, _e)] = (
+            [("MilterEngine", _e), ("HoldQuarantinedMessages", "yes")],
+            "nsd")
+        LISTENER_PARAMS["proto%s-%s" % (_v, _e)] = {"milter_protocol": _v}
 
 
 class Stack:
     """the running pieces: stack.postfix, stack.milters[name], stack.nsd"""
 
-    def __init__(self, postfix, milters, nsd_server):
+    def __init__(self, postfix, milters, nsd_server, proxies):
         self.postfix = postfix
         self.milters = milters
         self.nsd = nsd_server
+        self.proxies = proxies      # by listener name (proto*)
 
 
 @pytest.fixture(scope="session")
 def stack(authmilter_bin, nsd, workdir):
     milters = {}
     listeners = {}
+    proxies = {}
     pf = None
     dead_dns = "127.0.0.1@%d" % free_port()
     blackhole = milter_harness.BlackHole()
@@ -107,6 +121,9 @@ def stack(authmilter_bin, nsd, workdir):
                                overrides)
                 milters[name] = m.start()
                 mport = m.port
+                if name.startswith("proto"):
+                    proxies[name] = MilterProxy(m.port)
+                    mport = proxies[name].port
             params = {
                 "smtpd_milters": "inet:127.0.0.1:%d" % mport,
                 "milter_default_action": "tempfail",
@@ -114,7 +131,7 @@ def stack(authmilter_bin, nsd, workdir):
             params.update(LISTENER_PARAMS.get(name, {}))
             listeners[name] = (free_port(), params)
         pf = Postfix(listeners).start()
-        yield Stack(pf, milters, nsd)
+        yield Stack(pf, milters, nsd, proxies)
     finally:
         if pf is not None:
             pf.stop()
@@ -126,6 +143,8 @@ def stack(authmilter_bin, nsd, workdir):
                 problems.append("%s still running after SIGTERM" % m.name)
                 m.kill()
         blackhole.close()
+        for p in proxies.values():
+            p.close()
         if pf is not None and not problems:
             pf.cleanup()
         assert not problems, problems

@@ -15,6 +15,7 @@ import pytest
 
 from milter_harness import (AUTHSERV_ID, BAD_IP, GOOD_IP, GOOD_IP6,
                             IGNORED_IP, assert_ar, make_msg, sign)
+from conftest import PROTO_ENGINES, PROTOCOLS
 from postfix import headers_of, queue_id_of
 
 # headers the delivery agent (virtual(8)) prepends when it writes the
@@ -307,29 +308,33 @@ def leadspc_msg(subject_line, n):
             b"Body\r\n" % n.encode())
 
 
-@pytest.mark.parametrize("protocol", ["2", "4", "6"])
+@pytest.mark.parametrize("engine", PROTO_ENGINES)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("line,lost_before_6", [
     (b"Subject:\tafter a tab", False),
     (b"Subject:  two spaces", False),
     (b"Subject:no-space", True),
 ], ids=["tab", "two-spaces", "no-space"])
-def test_milter_protocol_header_space(stack, keys, protocol, line,
+def test_milter_protocol_header_space(stack, keys, engine, protocol, line,
                                       lost_before_6):
-    """issue 15, defect 8: Postfix's milter_protocol 2 and 4 offer no
+    """issue 15, defect 8: Postfix's milter_protocol 2, 3 and 4 offer no
     SMFIP_HDR_LEADSPC and drop one space after a header's colon;
     authmilter puts it back unless a tab follows (tests/milter/
     test_leadspc.py).  SPF fails (example.com's range), so DMARC of the
     p=reject domain rests on the c=simple signature: "Subject:<tab>" and
     "Subject:  " pass under every version; "Subject:no-space" cannot be
-    told from "Subject: no-space" under 2 and 4 and is rejected."""
+    told from "Subject: no-space" under 2, 3 and 4 and is rejected.  Once
+    per milter engine (issue 12)."""
     pf = stack.postfix
-    n = "%s-%s" % (protocol, re.sub(rb"[^a-z]", b"", line[8:]).decode())
+    n = "%s-%s-%s" % (protocol, engine,
+                      re.sub(rb"[^a-z]", b"", line[8:]).decode())
     msg = sign(leadspc_msg(line, n), "rsa", "example.org", keys.rsa_key,
                hcanon="simple", bcanon="simple",
                include_headers=["from", "to", "subject", "date",
                                 "message-id"])
-    code, text = pf.send("proto" + protocol, msg, "user@example.org",
-                         addr=BAD_IP, helo="mail.example.com")
+    code, text = pf.send("proto%s-%s" % (protocol, engine), msg,
+                         "user@example.org", addr=BAD_IP,
+                         helo="mail.example.com")
     needle = "<pf-leadspc-%s@example.org>" % n
     if lost_before_6 and protocol != "6":
         assert code == 550 and "5.7.26" in text, (code, text)
@@ -343,6 +348,77 @@ def test_milter_protocol_header_space(stack, keys, protocol, line,
                       DKIM_PASS, DMARC_PASS])
     # the header as signed reached the mailbox unchanged
     assert line + b"\n" in raw, raw[:600]
+
+
+# What Postfix 3.7 offers in SMFIC_OPTNEG for milter_protocol = N
+# (src/milter/milter8.c milter8_connect): every action it can do, always
+# (SMFIF_ADDHDRS..SMFIF_SETSYMLIST = 0x1ff), and the steps of that version
+# (MILTER8_V2_PROTO_MASK = SMFIP_NOCONNECT..SMFIP_NOEOH = 0x7f; V3 adds
+# SMFIP_NOUNKNOWN, V4 SMFIP_NODATA, V6 SMFIP_SKIP, SMFIP_RCPT_REJ, every
+# SMFIP_NR_* and SMFIP_HDR_LEADSPC)
+POSTFIX_OFFER = {"2": (2, 0x1FF, 0x7F), "3": (3, 0x1FF, 0x17F),
+                 "4": (4, 0x1FF, 0x37F), "6": (6, 0x1FF, 0x1FFFFF)}
+SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE = 0x01, 0x10, 0x20
+SMFIP_HDR_LEADSPC = 0x100000
+
+
+@pytest.mark.parametrize("engine", PROTO_ENGINES)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_milter_protocol_verdicts(stack, capsys, engine, protocol):
+    """issue 12, item 3: Postfix at milter_protocol = N in front of each
+    engine.  A recording relay (milterproxy.py) shows what Postfix offered
+    and what the engine answered; then an aligned pass gets our A-R on
+    top, a p=reject spoof 550 5.7.26, a p=quarantine failure goes to the
+    hold queue (Postfix offers SMFIF_QUARANTINE at every version)."""
+    pf = stack.postfix
+    listener = "proto%s-%s" % (protocol, engine)
+    tag = "%s-%s" % (protocol, engine)
+    proxy = stack.proxies[listener]
+    # 1. pass
+    code, text = pf.send(listener, make_msg(msgid="pf-ver-pass-" + tag),
+                         "user@example.org", addr=GOOD_IP)
+    assert code == 250, (code, text, pf.log()[-2000:])
+    raw = pf.delivered("<pf-ver-pass-%s@example.org>" % tag)
+    assert raw is not None, pf.log()[-3000:]
+    assert_ar(assert_ar_on_top(raw), [SPF_PASS, ("dkim", "none", {}),
+                                      DMARC_PASS])
+    # 2. a spoof of the p=reject domain
+    code, text = pf.send(listener, make_msg(msgid="pf-ver-spoof-" + tag),
+                         "user@example.org", addr=BAD_IP,
+                         helo="mail.example.com")
+    assert code == 550 and text.startswith("5.7.26 "), (code, text)
+    assert no_delivery(pf, "<pf-ver-spoof-%s@example.org>" % tag)
+    # 3. p=quarantine: held
+    code, text = pf.send(listener, make_msg(from_="user@example.biz",
+                                            msgid="pf-ver-quar-" + tag),
+                         "user@example.biz", addr=GOOD_IP)
+    assert code == 250, (code, text)
+    qid = queue_id_of(text)
+    entry = pf.queued(qid)
+    assert entry is not None and entry["queue_name"] == "hold", \
+        (qid, entry, pf.log()[-2000:])
+    subprocess.run(["postsuper", "-c", pf.etc, "-d", qid],
+                   capture_output=True, timeout=30)
+    # what went over the wire: one OPTNEG per SMTP connection (Postfix
+    # opens a milter connection per SMTP session)
+    negs = proxy.optnegs()
+    assert len(negs) >= 3, negs
+    offer = POSTFIX_OFFER[protocol]
+    for got_offer, reply in negs:
+        assert got_offer == offer, (got_offer, offer)
+        assert reply is not None, negs
+        version, actions, steps = reply
+        assert version == offer[0], reply     # the MTA's version, not more
+        assert actions & ~offer[1] == 0 and steps & ~offer[2] == 0, reply
+        need = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
+        assert actions & need == need, hex(actions)
+        assert bool(steps & SMFIP_HDR_LEADSPC) == (protocol == "6"), \
+            hex(steps)
+    with capsys.disabled():
+        print("\n  milter_protocol=%s %s: Postfix offers version %d "
+              "actions %#x steps %#x; engine answers version %d actions "
+              "%#x steps %#x" % ((protocol, engine) + negs[0][0] +
+                                 negs[0][1]))
 
 
 @pytest.mark.parametrize("from_line", [
