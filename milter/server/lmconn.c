@@ -133,14 +133,83 @@ lm_get(SMFICTX *ctx)
 
 #define MC(c)	((struct am_mctx *)(void *)(c))
 
+/* process-wide state: messages in progress, for am_lm_log_live */
+static struct lm_mctx	*lm_live;
+static pthread_mutex_t	 lm_live_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* live_link, live_unlink - on and off the list; with lm_live_mu held */
+static void
+live_link(struct lm_mctx *c)
+{
+	c->live_prev = NULL;
+	c->live_next = lm_live;
+	if (lm_live != NULL)
+		lm_live->live_prev = c;
+	lm_live = c;
+}
+
+static void
+live_unlink(struct lm_mctx *c)
+{
+	if (c->live_prev != NULL)
+		c->live_prev->live_next = c->live_next;
+	else
+		lm_live = c->live_next;
+	if (c->live_next != NULL)
+		c->live_next->live_prev = c->live_prev;
+	c->live_prev = c->live_next = NULL;
+}
+
+/*
+ * note_qid - keep the message's queue id once the MTA has sent it (at
+ * MAIL for Postfix and Sendmail): libmilter's macros may not be read from
+ * another thread, so am_lm_log_live reads this copy
+ */
+static void
+note_qid(struct lm_mctx *c)
+{
+	const char	*qid;
+
+	if (c->qid[0] != '\0' || !c->in_msg ||
+	    (qid = smfi_getsymval(c->ctx, "i")) == NULL || *qid == '\0')
+		return;
+	pthread_mutex_lock(&lm_live_mu);
+	snprintf(c->qid, sizeof(c->qid), "%s", qid);
+	pthread_mutex_unlock(&lm_live_mu);
+}
+
 /* in_message - the MTA starts or ends a transaction (for the drain) */
 static void
 in_message(struct lm_mctx *c, int on)
 {
 	if (c->in_msg == on)
 		return;
+	pthread_mutex_lock(&lm_live_mu);
 	c->in_msg = on;
+	c->qid[0] = '\0';
+	if (on)
+		live_link(c);
+	else
+		live_unlink(c);
+	pthread_mutex_unlock(&lm_live_mu);
 	__atomic_add_fetch(&c->e->msgs, on ? 1 : -1, __ATOMIC_SEQ_CST);
+	if (on)
+		note_qid(c);
+}
+
+#define CUT_MSG	"connection closed before the end of the message: not " \
+	"filtered (the MTA applies its default action)"
+
+/* am_lm_log_live - see lmengine_int.h */
+void
+am_lm_log_live(void)
+{
+	struct lm_mctx	*c;
+
+	pthread_mutex_lock(&lm_live_mu);
+	for (c = lm_live; c != NULL; c = c->live_next)
+		am_log_warn(c->qid[0] != '\0' ? c->qid : NULL, "%s", CUT_MSG);
+	pthread_mutex_unlock(&lm_live_mu);
 }
 
 /* end_message - the transaction is over */
@@ -294,6 +363,7 @@ lm_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	note_qid(c);
 	return answer(c, SMFIP_NR_HDR, go(c) ? c->e->cb->header(MC(c), name,
 	    value) : AM_MS_CONTINUE);
 }
@@ -369,8 +439,12 @@ lm_close(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
-	if (c->in_msg)
+	if (c->in_msg) {
+		/* the MTA gone mid-message: named as conn.c names it */
+		note_qid(c);
+		am_log_warn(c->qid[0] != '\0' ? c->qid : NULL, "%s", CUT_MSG);
 		c->e->cb->abort(MC(c));
+	}
 	end_message(c);
 	c->e->cb->close(MC(c));
 	closed_keep(c);

@@ -325,9 +325,11 @@ wait_idle(const struct lm_engine *e, unsigned int secs)
 	for (i = 0; i < secs * 10 &&
 	    __atomic_load_n(&e->msgs, __ATOMIC_SEQ_CST) > 0; i++)
 		usleep(100000);
-	if (__atomic_load_n(&e->msgs, __ATOMIC_SEQ_CST) > 0)
+	if (__atomic_load_n(&e->msgs, __ATOMIC_SEQ_CST) > 0) {
 		am_log_warn(NULL, "exiting with %d messages in progress",
 		    __atomic_load_n(&e->msgs, __ATOMIC_SEQ_CST));
+		am_lm_log_live();
+	}
 }
 
 /* first_signal - a member of set, for lm_main to wake lm_run */

@@ -52,11 +52,21 @@ struct lm_mctx {
 	uint32_t		 actions, steps;
 	int			 in_msg;
 	enum am_mstat		 pending;	/* kept from a no-reply step */
+	/* while in a message: on the live list (lmconn.c, lm_live_mu) */
+	struct lm_mctx		*live_prev, *live_next;
+	char			 qid[64];	/* "" until the MTA sent {i} */
 };
 
 /* process-wide state: libmilter's own is process-wide (one engine) */
 extern struct lm_engine	*am_lm_the;	/* lmengine.c */
 extern struct smfiDesc	 am_lm_desc;	/* lmconn.c: the callbacks */
+
+/*
+ * lmconn.c: am_lm_log_live - at a stop that leaves messages unfinished:
+ * one line per message in progress, with its queue id, as the built-in
+ * engine logs when it closes such a connection (issue 16)
+ */
+void	 am_lm_log_live(void);
 
 /* lmconn.c: the engine's am_mctx_* (engine.h), for its table */
 void	*am_lm_udata(const struct am_mctx *);
