@@ -1,4 +1,6 @@
 /* ascii.c - see ascii.h */
+#include <string.h>
+
 #include "common/ascii.h"
 
 /* am_ascii_printable - see ascii.h */
@@ -14,4 +16,18 @@ am_ascii_printable(const char *s, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+/* am_ascii_append - see ascii.h */
+void
+am_ascii_append(char *out, size_t len, const char *text)
+{
+	size_t	 o = strlen(out), n = strlen(text);
+
+	if (o + 1 >= len)
+		return;
+	if (n > len - 1 - o)
+		n = len - 1 - o;
+	memcpy(out + o, text, n);
+	out[o + n] = '\0';
 }

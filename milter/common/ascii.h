@@ -1,6 +1,8 @@
 /*
- * ascii.h - character classes shared by the header writers (message/
- * authres.c for Authentication-Results, spf/spf.c for Received-SPF).
+ * ascii.h - small text helpers shared by several modules: the character
+ * class of the header writers (message/authres.c for
+ * Authentication-Results, spf/spf.c for Received-SPF), and a bounded
+ * append for the reason strings of dkim/ and dmarc/.
  * Pure functions, no state.
  */
 #ifndef AM_ASCII_H
@@ -16,5 +18,12 @@
  * that is not is left out rather than written as another name.
  */
 int	am_ascii_printable(const char *s, size_t n);
+
+/*
+ * am_ascii_append - add text to the NUL-terminated string in out (an
+ * array of len bytes), cut to fit: a reason that is too long ends early
+ * rather than being lost or overflowing.
+ */
+void	am_ascii_append(char *out, size_t len, const char *text);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include <opendkim/dkim.h>
 
+#include "common/ascii.h"
 #include "common/buf.h"
 #include "dkim/bodylen.h"
 #include "dkim/dkim.h"
@@ -559,20 +560,6 @@ sig_result(const struct am_dkim *m, DKIM_SIGINFO *sig, size_t idx,
 		set_result(out, AM_DKIM_TEMPERROR, "not verified");
 }
 
-/* add_text - append text to out (size len), cut to fit */
-static void
-add_text(char *out, size_t len, const char *text)
-{
-	size_t	 o = strlen(out), n = strlen(text);
-
-	if (o + 1 >= len)
-		return;
-	if (n > len - 1 - o)
-		n = len - 1 - o;
-	memcpy(out + o, text, n);
-	out[o + n] = '\0';
-}
-
 /*
  * name_temp - a temperror names its key look-up (RFC 8601 2.7.1):
  * "sel._domainkey.example.org: timeout" when that query is the budget's
@@ -588,15 +575,15 @@ name_temp(const struct am_dns_budget *b, struct am_dkim_sig *out)
 	    out->domain[0] == '\0')
 		return;
 	q[0] = '\0';
-	add_text(q, sizeof(q), out->selector);
-	add_text(q, sizeof(q), "._domainkey.");
-	add_text(q, sizeof(q), out->domain);
+	am_ascii_append(q, sizeof(q), out->selector);
+	am_ascii_append(q, sizeof(q), "._domainkey.");
+	am_ascii_append(q, sizeof(q), out->domain);
 	if ((w = am_dns_budget_temp_of(b, q)) != NULL)
 		snprintf(why, sizeof(why), "%s", w);
 	else
 		snprintf(why, sizeof(why), "%s", out->reason);
-	add_text(q, sizeof(q), ": ");
-	add_text(q, sizeof(q), why);
+	am_ascii_append(q, sizeof(q), ": ");
+	am_ascii_append(q, sizeof(q), why);
 	snprintf(out->reason, sizeof(out->reason), "%s", q);
 }
 

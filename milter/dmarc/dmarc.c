@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "dmarc/dmarc.h"
 #include "dmarc/record.h"
@@ -202,20 +203,6 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* append - add text to the string in out (size len), cut to fit */
-static void
-append(char *out, size_t len, const char *text)
-{
-	size_t	 o = strlen(out), n = strlen(text);
-
-	if (o + 1 >= len)
-		return;
-	if (n > len - 1 - o)
-		n = len - 1 - o;
-	memcpy(out + o, text, n);
-	out[o + n] = '\0';
-}
-
 /* qid - the message's queue id for debug lines, or NULL */
 static const char *
 qid(const struct am_dns_budget *b)
@@ -244,8 +231,8 @@ lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 		/* the look-up that failed, for the A-R reason and the log */
 		if (am_dns_budget_temp(b, why, whylen) == NULL) {
 			why[0] = '\0';
-			append(why, whylen, qname);
-			append(why, whylen, ": temporary failure");
+			am_ascii_append(why, whylen, qname);
+			am_ascii_append(why, whylen, ": temporary failure");
 		}
 		am_log_debug(qid(b), "dmarc: %s: look-up failed (%s)", qname,
 		    why);
@@ -538,12 +525,12 @@ note_why(struct idres *ir, const char *method, const char *domain,
 {
 	if (!ir->temp || ir->why[0] != '\0')
 		return;
-	append(ir->why, sizeof(ir->why), method);
-	append(ir->why, sizeof(ir->why), domain);
+	am_ascii_append(ir->why, sizeof(ir->why), method);
+	am_ascii_append(ir->why, sizeof(ir->why), domain);
 	if (reason[0] != '\0') {
-		append(ir->why, sizeof(ir->why), " (");
-		append(ir->why, sizeof(ir->why), reason);
-		append(ir->why, sizeof(ir->why), ")");
+		am_ascii_append(ir->why, sizeof(ir->why), " (");
+		am_ascii_append(ir->why, sizeof(ir->why), reason);
+		am_ascii_append(ir->why, sizeof(ir->why), ")");
 	}
 }
 
@@ -670,8 +657,8 @@ apply_np(struct ectx *c, const char *dom, const struct disc *d,
 		snprintf(out->reason, sizeof(out->reason), "cannot tell "
 		    "whether the author domain exists");
 		if (am_dns_budget_temp(c->budget, why, sizeof(why)) != NULL) {
-			append(out->reason, sizeof(out->reason), ": ");
-			append(out->reason, sizeof(out->reason), why);
+			am_ascii_append(out->reason, sizeof(out->reason), ": ");
+			am_ascii_append(out->reason, sizeof(out->reason), why);
 		}
 		out->result = AM_DMARC_TEMPERROR;
 		break;
@@ -692,8 +679,8 @@ verdict(const struct idres *ir, struct am_dmarc_res *out)
 		set_reason(out, AM_DMARC_TEMPERROR,
 		    "temporary error on an identifier that may align");
 		if (ir->why[0] != '\0') {
-			append(out->reason, sizeof(out->reason), ": ");
-			append(out->reason, sizeof(out->reason), ir->why);
+			am_ascii_append(out->reason, sizeof(out->reason), ": ");
+			am_ascii_append(out->reason, sizeof(out->reason), ir->why);
 		}
 	}
 	else
@@ -770,7 +757,7 @@ eval_one(struct ectx *c, const char *from, const struct am_results *r,
 	snprintf(out->reason, sizeof(out->reason), "%s: ", ir.spf || ir.dkim ?
 	    "aligned pass; DMARC record look-up failed" :
 	    "DMARC record look-up failed");
-	append(out->reason, sizeof(out->reason), d.why[0] ? d.why : "temporary");
+	am_ascii_append(out->reason, sizeof(out->reason), d.why[0] ? d.why : "temporary");
 	return 0;
 }
 

@@ -523,18 +523,6 @@ stop(struct am_engine *e, unsigned int grace_ms)
 	return left;
 }
 
-/* first_signal - a member of set, for the acceptor to wake the sigwait */
-static int
-first_signal(const sigset_t *set)
-{
-	int	 sig;
-
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(set, sig) == 1)
-			return sig;
-	return 0;
-}
-
 /* bi_run - am_engine_run (engine.h) for the built-in engine */
 static int
 bi_run(struct am_engine *e, const sigset_t *stop_set,
@@ -543,7 +531,7 @@ bi_run(struct am_engine *e, const sigset_t *stop_set,
 	int	 sig = 0;
 
 	e->run_thread = pthread_self();
-	e->wake_sig = first_signal(stop_set);
+	e->wake_sig = am_engine_first_signal(stop_set);
 	if (start(e) == -1)
 		return -1;
 	sig = am_engine_sigwait(stop_set);

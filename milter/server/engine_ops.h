@@ -43,6 +43,13 @@ struct am_engine_ops {
 			    const char *, const char *);
 };
 
+/*
+ * am_engine_first_signal - a member of a stop set (0 if empty): the signal
+ * an engine sends its own waiting thread to wake it when the engine
+ * fails, so am_engine_run returns (engines.c; both engines use it)
+ */
+int	am_engine_first_signal(const sigset_t *);
+
 extern const struct am_engine_ops am_builtin_ops;	/* engine.c */
 extern const struct am_engine_ops am_libmilter_ops;	/* lmengine.c */
 

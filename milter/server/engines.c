@@ -23,6 +23,18 @@ am_engine_sigwait(const sigset_t *set)
 	return sig;
 }
 
+/* am_engine_first_signal - see engine_ops.h */
+int
+am_engine_first_signal(const sigset_t *set)
+{
+	int	 sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1)
+			return sig;
+	return 0;
+}
+
 /* am_engine_new - see engine.h */
 struct am_engine *
 am_engine_new(const struct am_engine_conf *conf, char *err, size_t errlen)

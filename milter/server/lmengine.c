@@ -332,18 +332,6 @@ wait_idle(const struct lm_engine *e, unsigned int secs)
 	}
 }
 
-/* first_signal - a member of set, for lm_main to wake lm_run */
-static int
-first_signal(const sigset_t *set)
-{
-	int	 sig;
-
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(set, sig) == 1)
-			return sig;
-	return 0;
-}
-
 /* lm_start - smfi_main in its thread, and its signal thread parked */
 static int
 lm_start(struct lm_engine *e)
@@ -374,7 +362,7 @@ lm_run(struct am_engine *ae, const sigset_t *stop_set,
 	int			 sig = 0, msgs;
 
 	e->run_thread = pthread_self();
-	e->wake_sig = first_signal(stop_set);
+	e->wake_sig = am_engine_first_signal(stop_set);
 	if (lm_start(e) == -1) {
 		__atomic_store_n(&e->failed, 1, __ATOMIC_SEQ_CST);
 		stop_accepting(e);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ascii.h"
 #include "common/buf.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -168,6 +169,23 @@ START_TEST(test_addf_over_cap)
 END_TEST
 
 /* test_many_small - many appends grow the storage correctly */
+/* am_ascii_append (common/ascii.h): a bounded append that cuts */
+START_TEST(test_ascii_append)
+{
+	char	 out[8] = "";
+
+	am_ascii_append(out, sizeof(out), "abc");
+	ck_assert_str_eq(out, "abc");
+	am_ascii_append(out, sizeof(out), "defgh");	/* cut to 7 bytes */
+	ck_assert_str_eq(out, "abcdefg");
+	am_ascii_append(out, sizeof(out), "x");		/* full: unchanged */
+	ck_assert_str_eq(out, "abcdefg");
+	ck_assert(am_ascii_printable("a b~", 4) == 1);
+	ck_assert(am_ascii_printable("a\tb", 3) == 0);
+	ck_assert(am_ascii_printable("\xc3\xa9", 2) == 0);
+}
+END_TEST
+
 START_TEST(test_many_small)
 {
 	struct am_buf	 b;
@@ -201,6 +219,7 @@ buf_suite(void)
 	tcase_add_loop_test(tc, test_addf_long, 0, nitems(addf_lens));
 	tcase_add_test(tc, test_addf_over_cap);
 	tcase_add_test(tc, test_many_small);
+	tcase_add_test(tc, test_ascii_append);
 	suite_add_tcase(s, tc);
 	return s;
 }
