@@ -488,6 +488,10 @@ static const struct {
 	{ "LogLevel err", NULL },
 	{ "loglevel 3",
 	    "LogLevel: \"3\" is not one of err, warning, info, debug" },
+	{ "LogFormat json", NULL },
+	{ "LogFormat xml", "LogFormat: \"xml\" is not text or json" },
+	{ "LogDestination file:relative.log", "LogDestination: "
+	    "\"file:relative.log\" is not syslog, stderr or file:/absolute/path" },
 	{ "DNSTimout 5", "DNSTimout: unknown key (did you mean DNSTimeout?)" },
 	{ "Log info", "Log: unknown key" },
 	{ "PublicSuffixList " TESTDATA "/psl/empty.dat", "PublicSuffixList: "
