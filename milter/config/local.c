@@ -127,13 +127,13 @@ set_list(char ***dst, size_t *ndst, int senders, const char *val, char *err,
 	int		 toolong;
 
 	while ((p = next_word(p, item, sizeof(item), &toolong)) != NULL) {
+		lower(item);
 		if (toolong || !(senders ? is_sender(item) : is_domain(item))) {
 			snprintf(err, errlen, "\"%s\" is not a %s", item,
 			    senders ? "domain or user@domain" : "domain");
 			free_strv(v, n);
 			return -1;
 		}
-		lower(item);
 		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL ||
 		    (nv[n] = strdup(item)) == NULL) {
 			free_strv(nv != NULL ? nv : v, n);
@@ -185,6 +185,7 @@ parse_rule(char *line, int nul, struct am_domain_rule *r, char *why,
 		return 1;
 	act = strtok_r(NULL, " \t\r", &save);
 	extra = strtok_r(NULL, " \t\r", &save);
+	lower(dom);
 	if (!is_domain(dom)) {
 		snprintf(why, whylen, "\"%.300s\" is not a domain", dom);
 		return -1;
@@ -194,7 +195,6 @@ parse_rule(char *line, int nul, struct am_domain_rule *r, char *why,
 		    "none|dryrun\"");
 		return -1;
 	}
-	lower(dom);
 	if ((r->domain = strdup(dom)) == NULL) {
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 		return -1;
