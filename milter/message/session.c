@@ -278,6 +278,7 @@ run_iprev(struct am_msg *m)
 	if (m->iprev == NULL)
 		return;
 	am_iprev_finish(m->iprev, &m->res.iprev);
+	am_trace_iprev(m);
 	b = am_iprev_budget(m->iprev);
 	m->dns_over |= b->exhausted;
 	if (b->local_what != NULL) {
@@ -723,7 +724,7 @@ local_policy(struct am_msg *m)
 	};
 	struct am_local_facts	 lf = { m->mailfrom, m->list_id };
 
-	am_local_decide(&lc, &lf, &m->res);
+	am_trace_local(m, am_local_decide(&lc, &lf, &m->res));
 }
 
 /* am_msg_finish - end of message: DKIM results, then DMARC */
