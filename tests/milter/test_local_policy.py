@@ -15,6 +15,9 @@ example.com SPF allows BAD_IP's /24; example.net has the rsa key;
 example.info has no DMARC record, fail./softfail.example.info SPF -all/~all.
 """
 
+import re
+import subprocess
+
 import pytest
 
 from conftest import (BAD_IP, GOOD_IP, accepted_ar, ar_entries,
@@ -207,3 +210,22 @@ def test_reject_spf_fail(base, lp):
 
 def test_reject_spf_fail_softfail_accepted(lp):
     accepted_ar(send_spf(lp, "softfail.example.info"))
+
+
+# ------------------------------------------------------ configuration
+
+def test_domain_policy_file_error_names_both_lines(authmilter_bin, tmp_path):
+    """a bad DomainPolicy line: the config's file:line, then the policy
+    file's file:line; the milter does not start (-n: exit 78)"""
+    (tmp_path / "dp").write_text("example.org reject\nexample.net sometimes\n")
+    (tmp_path / "a.conf").write_text(
+        "Socket inet:8895@127.0.0.1\nAuthservID mx.authmilter.example\n"
+        "DomainPolicy ./dp\n")
+    p = subprocess.run([authmilter_bin, "-n", "-c", "a.conf"],
+                       cwd=str(tmp_path), capture_output=True, text=True,
+                       timeout=10)
+    assert p.returncode == 78, p
+    out = p.stdout + p.stderr
+    assert re.search(r"^a\.conf:3: DomainPolicy: \S*dp:2: expected "
+                     r"\"domain reject\|quarantine\|none\|dryrun\"", out,
+                     re.M), out
