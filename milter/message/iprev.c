@@ -32,6 +32,7 @@ struct am_iprev {
 	char			 revname[AM_IPREV_REVNAME_MAX];
 	struct am_dns_query	*ptr;		/* NULL when not asked */
 	struct am_dns_query	*fwd[AM_IPREV_NAMES_MAX];
+	int			 forwarded;	/* am_iprev_forward ran */
 	struct am_iprev_answers	 ans;
 };
 
@@ -280,18 +281,26 @@ match(const struct am_iprev *ip, const struct ub_result *res)
 	return 0;
 }
 
-/* forward - every name's A or AAAA query started, then each waited for */
+/* forward_start - every name's A or AAAA query, all at once */
 static void
-forward(struct am_iprev *ip)
+forward_start(struct am_iprev *ip)
 {
-	struct am_iprev_name	*n;
-	struct ub_result	*res;
-	int			 rr = ip->client.ss_family == AF_INET ? RR_A : RR_AAAA;
-	size_t			 i;
+	int	 rr = ip->client.ss_family == AF_INET ? RR_A : RR_AAAA;
+	size_t	 i;
 
 	for (i = 0; i < ip->ans.nnames; i++)
 		ip->fwd[i] = am_dns_query_start(ip->dns, &ip->b,
 		    ip->ans.names[i].name, rr);
+}
+
+/* forward_wait - each forward answer in turn, until one matches */
+static void
+forward_wait(struct am_iprev *ip)
+{
+	struct am_iprev_name	*n;
+	struct ub_result	*res;
+	size_t			 i;
+
 	for (i = 0; i < ip->ans.nnames; i++) {
 		n = &ip->ans.names[i];
 		if (ip->fwd[i] == NULL) {
@@ -311,23 +320,33 @@ forward(struct am_iprev *ip)
 	}
 }
 
+/* am_iprev_forward - the PTR answer read, the forward queries sent */
+void
+am_iprev_forward(struct am_iprev *ip)
+{
+	if (ip->ptr == NULL || ip->forwarded)
+		return;
+	ip->forwarded = 1;
+	/* a fresh deadline: the message took its own time since MAIL */
+	am_dns_budget_arm(&ip->b, AM_DNS_IPREV_SECS, AM_IPREV_NAMES_MAX);
+	wait_ptr(ip);
+	if (ip->ans.ptr_status == AM_DNS_OK)
+		forward_start(ip);
+}
+
 /* am_iprev_finish - the answers gathered, the result decided */
 void
 am_iprev_finish(struct am_iprev *ip, struct am_iprev_res *out)
 {
-	if (ip->ptr == NULL) {
+	if (ip->ptr == NULL)
 		ip->ans.ptr_status = ip->revname[0] == '\0' ? AM_DNS_PERM :
 		    AM_DNS_TEMP;
-		am_iprev_decide(&ip->ans, out);
-	} else {
-		/* a fresh deadline: the message took its own time since MAIL */
-		am_dns_budget_arm(&ip->b, AM_DNS_IPREV_SECS,
-		    AM_IPREV_NAMES_MAX);
-		wait_ptr(ip);
+	else {
+		am_iprev_forward(ip);
 		if (ip->ans.ptr_status == AM_DNS_OK)
-			forward(ip);
-		am_iprev_decide(&ip->ans, out);
+			forward_wait(ip);
 	}
+	am_iprev_decide(&ip->ans, out);
 	snprintf(out->addr, sizeof(out->addr), "%.45s", ip->addr);
 }
 

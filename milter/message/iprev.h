@@ -10,7 +10,9 @@
  *    resolver (dns/, so its cache), under a budget of their own (below).
  *    The PTR query starts at MAIL FROM and is only waited for at end of
  *    message, so it overlaps the transfer of the message; the forward
- *    queries then start together and are waited for in turn.
+ *    queries then start together (am_iprev_forward) and are waited for
+ *    (am_iprev_finish) after the other end-of-message checks, so they
+ *    overlap those.
  *
  * Results (RFC 8601 3):
  *	pass       one PTR name has an A/AAAA record equal to the address
@@ -90,9 +92,16 @@ struct am_iprev	*am_iprev_start(struct am_dns *, const struct sockaddr *client,
 		    const char *addr, const char *qid);
 
 /*
- * Wait for the PTR answer, ask the forward queries, decide: the result
- * in *out.  Local failures (dns.h) are left in the budget for the
- * caller (am_iprev_budget).
+ * Wait for the PTR answer and send the forward queries, without waiting
+ * for them: the caller does other work (DKIM, DMARC) meanwhile.  Once;
+ * am_iprev_finish calls it if the caller did not.
+ */
+void	am_iprev_forward(struct am_iprev *);
+
+/*
+ * Wait for the forward answers, decide: the result in *out.  Local
+ * failures (dns.h) are left in the budget for the caller
+ * (am_iprev_budget).
  */
 void	am_iprev_finish(struct am_iprev *, struct am_iprev_res *out);
 

@@ -736,11 +736,13 @@ am_msg_finish(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing failed");
 	if (m->exempt != NULL)
 		return;
-	run_iprev(m);
+	if (m->iprev != NULL)		/* forward look-ups overlap DKIM, DMARC */
+		am_iprev_forward(m->iprev);
 	run_dkim(m);
 	am_trace_dkim(m);
 	run_dmarc(m);
 	local_policy(m);
+	run_iprev(m);
 	/*
 	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,
 	 * and only when the policy found has pct= below 100 (RFC 9989 mode
