@@ -4,6 +4,8 @@
  * 2.2).  One small function per grammar rule, each returning a pointer
  * past what it read.  Pure.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -335,11 +337,20 @@ add_pass(struct am_arc_aar_info *out, const char *method, const char *dom)
 	    n > 0 ? " " : "", method, dom);
 }
 
+/* is_ip - an IPv4 or IPv6 address (what the A-R may repeat of it) */
+static int
+is_ip(const char *s)
+{
+	unsigned char	 a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
 /* note - what one resinfo contributes */
 static void
 note(const struct resinfo *ri, struct am_arc_aar_info *out)
 {
-	if (ri->ip[0] != '\0' && out->remote_ip[0] == '\0')
+	if (ri->ip[0] != '\0' && out->remote_ip[0] == '\0' && is_ip(ri->ip))
 		memcpy(out->remote_ip, ri->ip, sizeof(out->remote_ip));
 	if (strcasecmp(ri->result, "pass") != 0)
 		return;

@@ -27,6 +27,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "arc/arc_trust.h"
 #include "config/config.h"
 #include "config/keys.h"
 #include "common/log.h"
@@ -532,6 +533,21 @@ set_psl(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_sealers - ARCTrustedSealers: domains, or file:PATH (arc_trust.h) */
+static int
+set_sealers(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct am_arc_sealers	*l;
+
+	(void)k;
+	if ((l = am_arc_sealers_load(val, dir, err, errlen)) == NULL)
+		return -1;
+	am_arc_sealers_free(cfg->arc_sealers);
+	cfg->arc_sealers = l;
+	return 0;
+}
+
 /* set_userid - "user" or "user:group"; both must exist now */
 static int
 set_userid(const struct key *k, struct am_config *cfg, const char *dir,
@@ -678,6 +694,8 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
+	/* ARC (issue 14) */
+	{ "ARCTrustedSealers", set_sealers, 0, 0, 0, NULL },
 };
 
 #define NKEYS	nitems(keys)
@@ -865,5 +883,6 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
+	am_arc_sealers_free(cfg->arc_sealers);
 	free(cfg);
 }

@@ -23,6 +23,7 @@
  */
 #define AM_CONFIG_FILE_MAX	(1024 * 1024)
 
+struct am_arc_sealers;
 struct am_netlist;
 struct am_psl;
 struct am_signconf;
@@ -74,6 +75,7 @@ struct am_config {
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
+	struct am_arc_sealers *arc_sealers;	/* ARCTrustedSealers; NULL = none (issue 14) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

@@ -19,6 +19,7 @@
 #include <ctype.h>
 
 #include "message/authres.h"
+#include "arc/arc.h"
 #include "dkim/dkim.h"
 #include "dkim/sign.h"
 #include "dmarc/dmarc.h"
@@ -170,6 +171,7 @@ struct phase {
 static const struct phase phase_spf = { AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS };
 static const struct phase phase_dkim = { AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS };
 static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS };
+static const struct phase phase_arc = { AM_DNS_ARC_SECS, AM_ARC_KEYS_MAX };
 
 /*
  * budgeted - run one check under a fresh DNS budget of its phase (the
@@ -295,6 +297,7 @@ am_msg_free(struct am_msg *m)
 	if (m->conn != NULL && m->conn->msg == m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
+	am_arc_free(m->arc);
 	am_signer_free(m->signer);
 	for (i = 0; i < AM_FROM_HDRS_MAX; i++)
 		free(m->from[i]);
@@ -395,6 +398,9 @@ start_dkim(struct am_msg *m)
 	    cfg->max_signatures);
 	if (m->dkim == NULL)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot start DKIM verification");
+	/* ARC (issue 14): the same headers, kept by arc/ */
+	if ((m->arc = am_arc_new(cfg->min_key_bits)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "cannot start ARC verification");
 }
 
 /*
@@ -419,6 +425,8 @@ header_limit(struct am_msg *m, const char *name, const char *value)
 		return;
 	am_dkim_free(m->dkim);		/* nothing more is stored for it */
 	m->dkim = NULL;
+	if (m->arc != NULL)		/* a chain present is fail "not verified" */
+		am_arc_limit(m->arc, m->limit);
 }
 
 /* sign_header - the signer keeps the field; an exempt message's From */
@@ -454,6 +462,8 @@ header(struct am_msg *m, const char *name, const char *value)
 		start_dkim(m);
 	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+	if (m->arc != NULL)	/* ENOMEM: a chain present is fail */
+		(void)am_arc_header(m->arc, name, value);
 }
 
 /* am_msg_header - one header field, name and value as the MTA sent them */
@@ -521,6 +531,8 @@ am_msg_eoh(struct am_msg *m)
 {
 	if (m->signer != NULL)
 		sign_eoh(m);
+	if (m->arc != NULL)
+		am_arc_eoh(m->arc);
 	if (m->dkim == NULL)
 		return;
 	/* key look-ups may start here: the DKIM budget starts too */
@@ -535,6 +547,8 @@ am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing (body) failed");
 	if (m->dkim != NULL && am_dkim_body(m->dkim, p, len) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM body processing failed");
+	if (m->arc != NULL)		/* ARC body hashes, same pass */
+		am_arc_body(m->arc, p, len);
 }
 
 /* from_domains - author domains of every From field; -1 if any is unusable */
@@ -658,6 +672,22 @@ run_dkim(struct am_msg *m)
 	budgeted(m, &phase_dkim, dkim_eom);
 }
 
+/* arc_eom - the ARC chain (issue 14): a phase of its own DNS budget */
+static void
+arc_eom(struct am_msg *m, struct am_dns_budget *b)
+{
+	am_arc_eom(m->arc, m->conn->env->dns, b, &m->res.arc);
+}
+
+/* run_arc - the chain result; none without ARC fields */
+static void
+run_arc(struct am_msg *m)
+{
+	if (m->arc == NULL || !am_arc_present(m->arc))
+		return;
+	budgeted(m, &phase_arc, arc_eom);
+}
+
 /* am_msg_finish - end of message: DKIM results, then DMARC */
 void
 am_msg_finish(struct am_msg *m)
@@ -669,6 +699,7 @@ am_msg_finish(struct am_msg *m)
 		return;
 	run_dkim(m);
 	am_trace_dkim(m);
+	run_arc(m);
 	run_dmarc(m);
 	/*
 	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,
