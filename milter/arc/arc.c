@@ -301,6 +301,8 @@ am_arc_eom(struct am_arc *a, struct am_dns *dns, struct am_dns_budget *b,
 		result(out, AM_ARC_FAIL, why);
 		return;
 	}
+	if (a->fail == NULL && a->nsets == 0)	/* EOH never came */
+		a->fail = "ARC fields not checked";
 	if (a->fail != NULL) {
 		result(out, AM_ARC_FAIL, a->fail);
 		return;

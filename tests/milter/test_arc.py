@@ -183,3 +183,19 @@ def test_no_arc_no_entry(plain):
     ar = accepted_ar(res)
     assert "arc" not in results(ar), ar
     assert plain.summary(res.qid)["arc"] == "none"
+
+
+def test_oldest_pass_after_footer(trusting, keys):
+    """hop 1 seals, the body changes, hop 2 seals: the chain passes (each
+    seal covers the sets below it), hop 1's AMS no longer verifies, so
+    header.oldest-pass=2 (RFC 8617 5.2 step 7)"""
+    first = seal(author_message(keys), "lists.example", keys.rsa_key,
+                 AUTHOR_PASS)
+    msg = seal(listed(first), "lists.example", keys.rsa_key,
+               "arc=pass; dmarc=fail header.from=example.org",
+               srv_id="mx2.lists.example")
+    res = trusting.send(msg, **LIST)
+    ar = accepted_ar(res)
+    r = results(ar)
+    assert r["arc"][0] == "pass", ar
+    assert r["arc"][1].get("header.oldest-pass") == "2", ar

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arc/arc.h"
 #include "arc/arc_canon.h"
 #include "arc/arc_parse.h"
 #include "arc/arc_trust.h"
@@ -171,6 +172,62 @@ START_TEST(test_sealers)
 }
 END_TEST
 
+/* sets_result - a message of n ARC sets (dummy values) through am_arc */
+static void
+sets_result(unsigned int n, unsigned int first, const char *extra,
+    struct am_arc_res *out)
+{
+	struct am_arc	*a = am_arc_new(1024);
+	char		 v[128];
+	unsigned int	 i;
+
+	ck_assert_ptr_nonnull(a);
+	for (i = first; i < first + n; i++) {
+		snprintf(v, sizeof(v), " i=%u; a=rsa-sha256; cv=%s; d=x.example;"
+		    " s=s; b=AAAA", i, i == 1 ? "none" : "pass");
+		ck_assert_int_eq(am_arc_header(a, "ARC-Seal", v), 0);
+		snprintf(v, sizeof(v), " i=%u; a=rsa-sha256; d=x.example; s=s;"
+		    " h=from; bh=AAAA; b=AAAA", i);
+		ck_assert_int_eq(am_arc_header(a, "ARC-Message-Signature", v), 0);
+		snprintf(v, sizeof(v), " i=%u; x.example; none", i);
+		ck_assert_int_eq(am_arc_header(a, "ARC-Authentication-Results",
+		    v), 0);
+	}
+	if (extra != NULL)
+		ck_assert_int_eq(am_arc_header(a, "ARC-Seal", extra), 0);
+	ck_assert_int_eq(am_arc_header(a, "From", " a@x.example"), 0);
+	am_arc_eoh(a);
+	am_arc_eom(a, NULL, NULL, out);	/* structure fails: no DNS asked */
+	am_arc_free(a);
+}
+
+START_TEST(test_limits)
+{
+	struct am_arc_res	 r;
+	char			*big;
+
+	sets_result(51, 1, NULL, &r);		/* RFC 8617 4.2.1 */
+	ck_assert_int_eq(r.result, AM_ARC_FAIL);
+	ck_assert_str_eq(r.reason, "more than 50 ARC sets");
+	sets_result(2, 2, NULL, &r);		/* a gap: no i=1 */
+	ck_assert_int_eq(r.result, AM_ARC_FAIL);
+	ck_assert_str_eq(r.reason, "ARC set incomplete or instances not 1..N");
+	sets_result(1, 51, NULL, &r);
+	ck_assert_str_eq(r.reason, "invalid or missing instance (i=)");
+	sets_result(2, 1, " i=2; a=rsa-sha256; cv=pass; d=y; s=s; b=A", &r);
+	ck_assert_str_eq(r.reason, "two ARC fields of one kind in one instance");
+	big = malloc(AM_ARC_FIELD_MAX + 16);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'a', AM_ARC_FIELD_MAX + 15);
+	memcpy(big, " i=1; z=", 8);
+	big[AM_ARC_FIELD_MAX + 15] = '\0';
+	sets_result(1, 1, big, &r);
+	free(big);
+	ck_assert_int_eq(r.result, AM_ARC_FAIL);
+	ck_assert_str_eq(r.reason, "not verified: ARC header field too long");
+}
+END_TEST
+
 /* the trust decision: chain, DMARC, hops (newest first) */
 static const struct {
 	const char	*why;
@@ -256,6 +313,7 @@ main(void)
 	tcase_add_test(tc, test_body_canon);
 	tcase_add_test(tc, test_header_canon);
 	tcase_add_test(tc, test_sealers);
+	tcase_add_test(tc, test_limits);
 	tcase_add_loop_test(tc, test_trust, 0, nitems(trust_cases));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
