@@ -42,6 +42,7 @@ am_arc_free(struct am_arc *a)
 	for (i = 0; i < a->nhdr; i++) {
 		free(a->hdr[i].name);
 		free(a->hdr[i].value);
+		free(a->hdr[i].tags);
 	}
 	free(a->hdr);
 	for (i = 0; i < a->nbody; i++)
@@ -98,6 +99,7 @@ am_arc_header(struct am_arc *a, const char *name, const char *value)
 	}
 	h = &a->hdr[a->nhdr];
 	h->kind = kind;
+	h->tags = NULL;
 	h->name = strdup(name);
 	h->value = strdup(value);
 	if (h->name == NULL || h->value == NULL) {
@@ -138,12 +140,15 @@ place(struct am_arc *a, size_t idx)
 
 	if (h->kind == ARC_AAR)
 		i = am_arc_aar_instance(h->value, &payload);
-	else if (am_arc_tags_parse(h->value, &h->tags) == -1) {
+	else if ((h->tags = malloc(sizeof(*h->tags))) == NULL) {
+		set_fail(a, "out of memory");
+		return;
+	} else if (am_arc_tags_parse(h->value, h->tags) == -1) {
 		set_fail(a, h->kind == ARC_AS ? "ARC-Seal malformed" :
 		    "ARC-Message-Signature malformed");
 		return;
 	} else
-		i = am_arc_instance(am_arc_tag(&h->tags, "i"));
+		i = am_arc_instance(am_arc_tag(h->tags, "i"));
 	if (i == 0) {
 		set_fail(a, "invalid or missing instance (i=)");
 		return;
@@ -165,12 +170,12 @@ check_seal_tags(const struct arc_hdr *as, unsigned int i)
 	char		 cv[16], v[32];
 	const char	*s;
 
-	if (am_arc_tag(&as->tags, "h") != NULL)
+	if (am_arc_tag(as->tags, "h") != NULL)
 		return "ARC-Seal with h=";
 	if (*am_arc_tagv(as, "a", v, sizeof(v)) == '\0' ||
-	    am_arc_tag(&as->tags, "b") == NULL ||
-	    am_arc_tag(&as->tags, "d") == NULL ||
-	    am_arc_tag(&as->tags, "s") == NULL)
+	    am_arc_tag(as->tags, "b") == NULL ||
+	    am_arc_tag(as->tags, "d") == NULL ||
+	    am_arc_tag(as->tags, "s") == NULL)
 		return "ARC-Seal without a=, b=, d= or s=";
 	s = am_arc_tagv(as, "cv", cv, sizeof(cv));
 	/* 5.2 step 4: cv=none at i=1 only, cv=pass above it */
@@ -189,7 +194,7 @@ check_ams_tags(const struct arc_hdr *ams)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (am_arc_tag(&ams->tags, need[i]) == NULL)
+		if (am_arc_tag(ams->tags, need[i]) == NULL)
 			return "ARC-Message-Signature without a required tag";
 	return NULL;
 }

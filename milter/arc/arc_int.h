@@ -17,7 +17,7 @@ struct arc_hdr {
 	char			*name;
 	char			*value;		/* as in the message */
 	int			 kind;		/* ARC_* */
-	struct am_arc_tags	 tags;		/* AS, AMS: points into value */
+	struct am_arc_tags	*tags;		/* AS, AMS (else NULL): points into value */
 };
 
 struct arc_set {

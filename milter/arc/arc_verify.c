@@ -22,7 +22,7 @@
 const char *
 am_arc_tagv(const struct arc_hdr *h, const char *name, char *buf, size_t len)
 {
-	const struct am_arc_tag	*t = am_arc_tag(&h->tags, name);
+	const struct am_arc_tag	*t = am_arc_tag(h->tags, name);
 
 	if (t == NULL || am_arc_tag_copy(t, 1, buf, len) == -1)
 		buf[0] = '\0';
@@ -38,7 +38,7 @@ am_arc_tagv(const struct arc_hdr *h, const char *name, char *buf, size_t len)
 static int
 canon(const struct arc_hdr *h, int *hdr_relaxed, int *body_relaxed)
 {
-	const struct am_arc_tag	*t = am_arc_tag(&h->tags, "c");
+	const struct am_arc_tag	*t = am_arc_tag(h->tags, "c");
 	char			 c[40], *slash;
 
 	*hdr_relaxed = *body_relaxed = 1;
@@ -65,7 +65,7 @@ canon(const struct arc_hdr *h, int *hdr_relaxed, int *body_relaxed)
 static long long
 length(const struct arc_hdr *h)
 {
-	const struct am_arc_tag	*t = am_arc_tag(&h->tags, "l");
+	const struct am_arc_tag	*t = am_arc_tag(h->tags, "l");
 	char			 v[24], *end;
 	long long		 l;
 
@@ -158,7 +158,7 @@ get_key(struct am_arc *a, const char *d, const char *s, enum am_arc_alg alg,
 static char *
 without_b(const struct arc_hdr *h)
 {
-	const struct am_arc_tag	*t = am_arc_tag(&h->tags, "b");
+	const struct am_arc_tag	*t = am_arc_tag(h->tags, "b");
 	size_t			 pre, n = strlen(h->value);
 	char			*v;
 
@@ -298,8 +298,8 @@ am_arc_verify_ams(struct am_arc *a, unsigned int i, char *why, size_t len)
 
 	al = am_arc_alg(am_arc_tagv(ams, "a", alg, sizeof(alg)));
 	if (al == AM_ARC_ALG_BAD || canon(ams, &hr, &br) == -1 ||
-	    (l = length(ams)) == -2 || am_arc_tag(&ams->tags, "h") == NULL ||
-	    am_arc_tag_copy(am_arc_tag(&ams->tags, "h"), 1, hlist,
+	    (l = length(ams)) == -2 || am_arc_tag(ams->tags, "h") == NULL ||
+	    am_arc_tag_copy(am_arc_tag(ams->tags, "h"), 1, hlist,
 	    sizeof(hlist)) == -1) {
 		snprintf(why, len, "ARC-Message-Signature i=%u: bad a=, c=, "
 		    "l= or h=", i);
