@@ -111,6 +111,8 @@ struct am_dmarc_res {
 	 */
 	enum am_override	 override;
 	enum am_dmarc_policy	 override_policy;
+	int			 adkim_strict;	/* the record's adkim=s, aspf=s: */
+	int			 aspf_strict;	/* alignment of ARC AAR passes */
 	char			 override_by[AM_REASON_MAX];
 };
 

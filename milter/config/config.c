@@ -27,6 +27,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "arc/arc_trust.h"
 #include "config/config.h"
 #include "config/keys.h"
 #include "config/local.h"
@@ -533,6 +534,21 @@ set_psl(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_sealers - ARCTrustedSealers: domains, or file:PATH (arc_trust.h) */
+static int
+set_sealers(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct am_arc_sealers	*l;
+
+	(void)k;
+	if ((l = am_arc_sealers_load(val, dir, err, errlen)) == NULL)
+		return -1;
+	am_arc_sealers_free(cfg->arc_sealers);
+	cfg->arc_sealers = l;
+	return 0;
+}
+
 /* set_userid - "user" or "user:group"; both must exist now */
 static int
 set_userid(const struct key *k, struct am_config *cfg, const char *dir,
@@ -694,6 +710,8 @@ static const struct key keys[] = {
 	{ "DomainPolicy", set_local, 0, 0, 0, NULL },
 	{ "MailingListAction", set_local, 0, 0, 0, "quarantine" },
 	{ "RejectSPFFail", set_bool, F(reject_spf_fail), 0, 0, "no" },
+	/* ARC (issue 14) */
+	{ "ARCTrustedSealers", set_sealers, 0, 0, 0, NULL },
 };
 
 #define NKEYS	nitems(keys)
@@ -882,5 +900,6 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
 	am_config_local_free(cfg);
+	am_arc_sealers_free(cfg->arc_sealers);
 	free(cfg);
 }

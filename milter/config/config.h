@@ -23,6 +23,7 @@
  */
 #define AM_CONFIG_FILE_MAX	(1024 * 1024)
 
+struct am_arc_sealers;
 struct am_netlist;
 struct am_psl;
 
@@ -96,6 +97,7 @@ struct am_config {
 	size_t		 ndomain_rules;
 	enum am_dmarc_policy mlist_action;	/* MailingListAction (default quarantine) */
 	int		 reject_spf_fail;	/* RejectSPFFail (default 0) */
+	struct am_arc_sealers *arc_sealers;	/* ARCTrustedSealers; NULL = none (issue 14) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

@@ -306,6 +306,26 @@ add_dmarc(struct am_buf *b, const struct am_dmarc_res *d, enum am_action dis)
 	add_prop(b, "header.from", d->from_domain);
 }
 
+/*
+ * add_arc - "arc=pass|fail" (RFC 8617 10.1) when the message had ARC
+ * fields: header.oldest-pass when an older AMS failed, smtp.remote-ip of
+ * the first hop's AAR.  No ARC fields: no entry (arc=none is left out so
+ * the field stays as it was for the mail that has none).
+ */
+static void
+add_arc(struct am_buf *b, const struct am_arc_res *a)
+{
+	if (a->result == AM_ARC_NONE)
+		return;
+	am_buf_addf(b, ";\n\tarc=%s", a->result == AM_ARC_PASS ? "pass" :
+	    "fail");
+	if (a->result != AM_ARC_PASS)
+		add_reason(b, a->reason);
+	if (a->oldest_pass > 0)
+		am_buf_addf(b, " header.oldest-pass=%u", a->oldest_pass);
+	add_prop(b, "smtp.remote-ip", a->remote_ip);
+}
+
 /* am_authres_build - RFC 8601 field value for one message's results */
 int
 am_authres_build(struct am_buf *b, const char *authserv_id,
@@ -329,6 +349,7 @@ am_authres_build(struct am_buf *b, const char *authserv_id,
 		am_buf_adds(b, ";\n\tdkim=none");
 	for (i = 0; i < n; i++)
 		add_dkim(b, &r->dkim[i]);
+	add_arc(b, &r->arc);
 	add_dmarc(b, &r->dmarc, disposition);
 	return am_buf_failed(b) ? -1 : 0;
 }

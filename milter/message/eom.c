@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arc/arc_trust.h"
 #include "dkim/sign.h"
 #include "message/authres.h"
 #include "message/session.h"
@@ -173,6 +174,17 @@ summary_dkim(const struct am_results *r, struct am_buf *b)
 		am_buf_adds(b, "\"");
 }
 
+/* summary_arc - " arc=none|pass|fail" and why it failed (issue 14) */
+static void
+summary_arc(const struct am_results *r, struct am_buf *b)
+{
+	static const char *const s[] = { "none", "pass", "fail" };
+
+	am_buf_addf(b, " arc=%s", s[r->arc.result]);
+	if (r->arc.result == AM_ARC_FAIL)
+		add_reason(b, "arc.reason", r->arc.reason);
+}
+
 /* summary_dmarc - result, why if not pass, and the policy that applied */
 static void
 summary_dmarc(const struct am_msg *m, struct am_buf *b)
@@ -239,6 +251,7 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 		summary_iprev(r, b);
 		summary_spf(r, b);
 		summary_dkim(r, b);
+		summary_arc(r, b);
 		summary_dmarc(m, b);
 	}
 	if (m->sign_mode != AM_SIGN_OFF)
@@ -341,12 +354,33 @@ add_edits(struct am_msg *m, struct am_outcome *o)
 		    am_buf_str(&o->authres), 0);
 }
 
+/*
+ * arc_trust - ARCTrustedSealers (issue 14): a failing DMARC result that
+ * trusted sealers vouch for is not enforced (arc_trust.h decides); the
+ * result stays fail, policy.c enforces override_policy
+ */
+static void
+arc_trust(struct am_msg *m)
+{
+	struct am_dmarc_res	*d = &m->res.dmarc;
+	char			 by[AM_REASON_MAX];
+
+	if (m->exempt != NULL || d->override != AM_OVR_NONE ||
+	    !am_arc_trust(m->conn->cfg->arc_sealers, &m->res.arc, d, by,
+	    sizeof(by)))
+		return;
+	d->override = AM_OVR_TRUSTED_FORWARDER;
+	d->override_policy = AM_DMARC_P_NONE;
+	snprintf(d->override_by, sizeof(d->override_by), "%s", by);
+}
+
 /* am_msg_end - finish the checks, decide, and list the header edits */
 void
 am_msg_end(struct am_msg *m, struct am_outcome *o)
 {
 	am_outcome_init(o);
 	am_msg_finish(m);
+	arc_trust(m);
 	am_msg_decide(m, &o->verdict);
 	if (am_msg_authres(m, &o->verdict, &o->authres) == -1) {
 		am_buf_reset(&o->authres);

@@ -19,6 +19,7 @@
 #include <ctype.h>
 
 #include "message/authres.h"
+#include "arc/arc.h"
 #include "dkim/dkim.h"
 #include "dkim/sign.h"
 #include "dmarc/dmarc.h"
@@ -172,6 +173,7 @@ struct phase {
 static const struct phase phase_spf = { AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS };
 static const struct phase phase_dkim = { AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS };
 static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS };
+static const struct phase phase_arc = { AM_DNS_ARC_SECS, AM_ARC_KEYS_MAX };
 
 /*
  * budgeted - run one check under a fresh DNS budget of its phase (the
@@ -342,6 +344,7 @@ am_msg_free(struct am_msg *m)
 	if (m->conn != NULL && m->conn->msg == m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
+	am_arc_free(m->arc);
 	am_signer_free(m->signer);
 	am_iprev_free(m->iprev);
 	for (i = 0; i < AM_FROM_HDRS_MAX; i++)
@@ -443,6 +446,9 @@ start_dkim(struct am_msg *m)
 	    cfg->max_signatures);
 	if (m->dkim == NULL)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot start DKIM verification");
+	/* ARC (issue 14): the same headers, kept by arc/ */
+	if ((m->arc = am_arc_new(cfg->min_key_bits)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "cannot start ARC verification");
 }
 
 /*
@@ -467,6 +473,8 @@ header_limit(struct am_msg *m, const char *name, const char *value)
 		return;
 	am_dkim_free(m->dkim);		/* nothing more is stored for it */
 	m->dkim = NULL;
+	if (m->arc != NULL)		/* a chain present is fail "not verified" */
+		am_arc_limit(m->arc, m->limit);
 }
 
 /* sign_header - the signer keeps the field; an exempt message's From */
@@ -504,6 +512,8 @@ header(struct am_msg *m, const char *name, const char *value)
 		start_dkim(m);
 	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+	if (m->arc != NULL)	/* ENOMEM: a chain present is fail */
+		(void)am_arc_header(m->arc, name, value);
 }
 
 /* am_msg_header - one header field, name and value as the MTA sent them */
@@ -571,6 +581,8 @@ am_msg_eoh(struct am_msg *m)
 {
 	if (m->signer != NULL)
 		sign_eoh(m);
+	if (m->arc != NULL)
+		am_arc_eoh(m->arc);
 	if (m->dkim == NULL)
 		return;
 	/* key look-ups may start here: the DKIM budget starts too */
@@ -585,6 +597,8 @@ am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing (body) failed");
 	if (m->dkim != NULL && am_dkim_body(m->dkim, p, len) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM body processing failed");
+	if (m->arc != NULL)		/* ARC body hashes, same pass */
+		am_arc_body(m->arc, p, len);
 }
 
 /* from_domains - author domains of every From field; -1 if any is unusable */
@@ -727,6 +741,22 @@ local_policy(struct am_msg *m)
 	am_trace_local(m, am_local_decide(&lc, &lf, &m->res));
 }
 
+/* arc_eom - the ARC chain (issue 14): a phase of its own DNS budget */
+static void
+arc_eom(struct am_msg *m, struct am_dns_budget *b)
+{
+	am_arc_eom(m->arc, m->conn->env->dns, b, &m->res.arc);
+}
+
+/* run_arc - the chain result; none without ARC fields */
+static void
+run_arc(struct am_msg *m)
+{
+	if (m->arc == NULL || !am_arc_present(m->arc))
+		return;
+	budgeted(m, &phase_arc, arc_eom);
+}
+
 /* am_msg_finish - end of message: DKIM results, then DMARC */
 void
 am_msg_finish(struct am_msg *m)
@@ -740,6 +770,7 @@ am_msg_finish(struct am_msg *m)
 		am_iprev_forward(m->iprev);
 	run_dkim(m);
 	am_trace_dkim(m);
+	run_arc(m);
 	run_dmarc(m);
 	local_policy(m);
 	run_iprev(m);
