@@ -512,6 +512,47 @@ set_reject(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(&cfg->reject_string, val, err, errlen);
 }
 
+/* set_text - printable ASCII text (ReportOrgName) */
+static int
+set_text(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)val; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(err, errlen, "control or non-ASCII character "
+			    "0x%02x at offset %zu", *p,
+			    (size_t)(p - (const unsigned char *)val));
+			return -1;
+		}
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/*
+ * set_email - local@domain, printable ASCII without spaces, quotes or
+ * angle brackets, not starting with '-': it goes on sendmail's command
+ * line (-f) and into From: as it is (ReportEmail)
+ */
+static int
+set_email(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*at = strrchr(val, '@'), *p;
+
+	for (p = val; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>(),;:\\[]", *p))
+			break;
+	if (*p != '\0' || at == NULL || at == val || at[1] == '\0' ||
+	    val[0] == '-' || strchr(val, '@') != at || strlen(val) > 254) {
+		snprintf(err, errlen, "\"%s\" is not a mail address "
+		    "(local@domain)", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
 /* set_psl - load the Public Suffix List file */
 static int
 set_psl(const struct key *k, struct am_config *cfg, const char *dir,
@@ -678,6 +719,14 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
+	/* aggregate reports (issue 13): read by authmilter-report */
+	{ "ReportOrgName", set_text, F(report_org_name), 0, 0, NULL },
+	{ "ReportEmail", set_email, F(report_email), 0, 0, NULL },
+	{ "ReportSendmail", set_path, F(report_sendmail), 0, 0,
+	    "/usr/sbin/sendmail" },
+	{ "ReportSuppress", set_file, F(report_suppress), 0, 0, NULL },
+	{ "ReportMaxFailures", set_uint, F(report_max_failures), 1, 1000,
+	    "5" },
 };
 
 #define NKEYS	nitems(keys)
@@ -865,5 +914,9 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_sendmail);
+	free(cfg->report_suppress);
 	free(cfg);
 }

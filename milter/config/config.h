@@ -74,6 +74,12 @@ struct am_config {
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
+	/* aggregate reports, read by authmilter-report only (issue 13) */
+	char		*report_org_name;	/* ReportOrgName; NULL: ReportEmail's domain */
+	char		*report_email;		/* ReportEmail; NULL: postmaster@AuthservID */
+	char		*report_sendmail;	/* ReportSendmail (default /usr/sbin/sendmail) */
+	char		*report_suppress;	/* ReportSuppress file; NULL: none */
+	unsigned int	 report_max_failures;	/* ReportMaxFailures (default 5) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */
