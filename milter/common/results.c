@@ -79,6 +79,27 @@ am_dmarc_policy_str(enum am_dmarc_policy p)
 	return policy_names[p];
 }
 
+/* am_override_str - RFC 9990 PolicyOverrideType name, "" for none */
+const char *
+am_override_str(enum am_override o)
+{
+	switch (o) {
+	case AM_OVR_NONE:
+		return "";
+	case AM_OVR_LOCAL_POLICY:
+		return "local_policy";
+	case AM_OVR_MAILING_LIST:
+		return "mailing_list";
+	case AM_OVR_TRUSTED_FORWARDER:
+		return "trusted_forwarder";
+	case AM_OVR_POLICY_TEST_MODE:
+		return "policy_test_mode";
+	case AM_OVR_OTHER:
+		return "other";
+	}
+	return "other";
+}
+
 /* am_action_str - action name for logs */
 const char *
 am_action_str(enum am_action a)

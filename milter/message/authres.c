@@ -277,6 +277,9 @@ add_dmarc(struct am_buf *b, const struct am_dmarc_res *d, enum am_action dis)
 			    am_dmarc_policy_str(d->policy));
 		if (d->testing)
 			am_buf_adds(b, " t=y");
+		if (d->override != AM_OVR_NONE)	/* why dis= is not p= */
+			am_buf_addf(b, " override=%s",
+			    am_override_str(d->override));
 		am_buf_addc(b, ')');
 	}
 	add_prop(b, "header.from", d->from_domain);

@@ -176,6 +176,12 @@ summary_dmarc(const struct am_msg *m, struct am_buf *b)
 	am_buf_addf(b, " dmarc.policy=%s dmarc.policy_tag=%s%s",
 	    am_dmarc_policy_str(d->policy), d->policy_tag,
 	    d->testing ? " dmarc.testing=y" : "");
+	if (d->override == AM_OVR_NONE)
+		return;
+	am_buf_addf(b, " dmarc.override=%s dmarc.override_policy=%s",
+	    am_override_str(d->override),
+	    am_dmarc_policy_str(d->override_policy));
+	add_reason(b, "dmarc.override_by", d->override_by);
 }
 
 /* domain_of - the part after the last '@', or the whole string */

@@ -8,7 +8,8 @@
  *	3. DMARC temperror -> OnTempError
  *	4. DMARC fail -> the policy that applies (p, sp or np), one step
  *	   milder under t=y (RFC 9989) or outside the pct sample (RFC 7489
- *	   6.6.4), then RejectFailures and HoldQuarantinedMessages
+ *	   6.6.4), or replaced by a local override (dmarc.override, issue
+ *	   14), then RejectFailures and HoldQuarantinedMessages
  *	5. anything else -> accept
  *	6. then a missing or unusable From (OnMissingFrom, OnMalformedFrom):
  *	   its action when stricter than the one above (accept < quarantine
@@ -40,6 +41,7 @@ enum milder {
 	MILD_NO = 0,
 	MILD_TESTING,		/* t=y */
 	MILD_PCT,		/* pct sample outside pct= */
+	MILD_OVERRIDE,		/* a local override (issue 14): d->override_policy */
 	MILD_MAX
 };
 
@@ -67,6 +69,14 @@ static const char *why_fail[MILD_MAX][OUT_MAX] = {
 		"dmarc fail, outside pct: as p=quarantine",
 		"dmarc fail, outside pct: as p=quarantine, header only",
 		"dmarc fail, outside pct: as p=none",
+	},
+	[MILD_OVERRIDE] = {
+		"dmarc fail, local override: as p=reject",
+		"dmarc fail, local override: as p=reject, RejectFailures off, held",
+		"dmarc fail, local override: as p=reject, RejectFailures off, header only",
+		"dmarc fail, local override: as p=quarantine",
+		"dmarc fail, local override: as p=quarantine, header only",
+		"dmarc fail, local override: as p=none",
 	},
 };
 
@@ -173,11 +183,14 @@ decide_fail(const struct am_policy_conf *cfg, const struct am_facts *f,
 	enum outcome		 out;
 	const char		*tmpl;
 
-	if (d->testing)			/* RFC 9989: t=y, one step milder */
+	if (d->override != AM_OVR_NONE) {	/* decided locally, as it is */
+		m = MILD_OVERRIDE;
+		p = d->override_policy;
+	} else if (d->testing)		/* RFC 9989: t=y, one step milder */
 		m = MILD_TESTING;
 	else if (f->pct_sample >= d->pct)	/* RFC 7489 6.6.4 */
 		m = MILD_PCT;
-	if (m != MILD_NO)
+	if (m == MILD_TESTING || m == MILD_PCT)
 		p = milder(p);
 
 	if (p == AM_DMARC_P_REJECT && cfg->reject_failures) {
