@@ -165,14 +165,14 @@ open_store(const struct am_config *cfg)
 static int
 summary(const struct args *a, struct am_db *db, long long now)
 {
-	long long	 secs = AM_RULES_DAY;
+	long long	 secs = 7 * AM_RULES_DAY;
 
 	if (a->since != NULL && am_rules_parse_since(a->since, &secs) == -1) {
 		fprintf(stderr, "authmilter-report: --since %s: expected "
 		    "7d, 12h, 30m or seconds\n", a->since);
 		return EX_USAGE;
 	}
-	if (am_summary(db, now - secs, a->since != NULL ? a->since : "1d",
+	if (am_summary(db, now - secs, a->since != NULL ? a->since : "7d",
 	    a->json, stdout) != 0) {
 		fprintf(stderr, "authmilter-report: %s: %s\n", am_db_name(db),
 		    am_db_error(db));
