@@ -17,6 +17,8 @@
 #include "common/buf.h"
 #include "report/agg.h"
 #include "report/mail.h"
+#include "report/rules.h"
+#include "report/summary.h"
 #include "report/xml.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -376,6 +378,81 @@ START_TEST(message)
 }
 END_TEST
 
+START_TEST(rules_period)
+{
+	long long	 b, e, s;
+
+	am_rules_day(1765152000LL + 3600, &b, &e);	/* 2025-12-08 01:00 */
+	ck_assert_int_eq(b, 1765152000LL);
+	ck_assert_int_eq(e, 1765152000LL + 86399);
+	ck_assert_int_eq(am_rules_parse_day("2026-12-06", &b), 0);
+	ck_assert_int_eq(b, 1796515200LL);
+	ck_assert_int_eq(am_rules_parse_day("2026-02-30", &b), -1);
+	ck_assert_int_eq(am_rules_parse_day("2026-1-06", &b), -1);
+	ck_assert_int_eq(am_rules_parse_day("2026-12-06x", &b), -1);
+	ck_assert_int_eq(am_rules_parse_since("7d", &s), 0);
+	ck_assert_int_eq(s, 7 * 86400);
+	ck_assert_int_eq(am_rules_parse_since("90", &s), 0);
+	ck_assert_int_eq(s, 90);
+	ck_assert_int_eq(am_rules_parse_since("12h", &s), 0);
+	ck_assert_int_eq(s, 12 * 3600);
+	ck_assert_int_eq(am_rules_parse_since("d", &s), -1);
+	ck_assert_int_eq(am_rules_parse_since("7w", &s), -1);
+}
+END_TEST
+
+/* 1, 2, 4 ... days (less the slack), capped; suppressed at max */
+START_TEST(rules_backoff)
+{
+	long long	 nt;
+	int		 sup;
+
+	am_rules_backoff(1, 5, 1000000, &nt, &sup);
+	ck_assert_int_eq(nt, 1000000 + 86400 - AM_RULES_SLACK);
+	ck_assert_int_eq(sup, 0);
+	am_rules_backoff(3, 5, 1000000, &nt, &sup);
+	ck_assert_int_eq(nt, 1000000 + 4 * 86400 - AM_RULES_SLACK);
+	am_rules_backoff(5, 5, 1000000, &nt, &sup);
+	ck_assert_int_eq(sup, 1);
+	am_rules_backoff(40, 1000, 1000000, &nt, &sup);
+	ck_assert_int_eq(nt, 1000000 + AM_RULES_BACKOFF_MAX - AM_RULES_SLACK);
+	ck_assert_int_eq(sup, 0);
+}
+END_TEST
+
+START_TEST(rules_suppress)
+{
+	struct am_rules_suppress	 s;
+
+	ck_assert_int_eq(am_rules_suppress_parse("# comment\n"
+	    "  Dead@Example.ORG  # a dead rua\n\nreports.example\n", &s), 0);
+	ck_assert_uint_eq(s.n, 2);
+	ck_assert(am_rules_suppressed(&s, "dead@example.org"));
+	ck_assert(!am_rules_suppressed(&s, "alive@example.org"));
+	ck_assert(am_rules_suppressed(&s, "x@reports.example"));
+	ck_assert(am_rules_suppressed(&s, "x@a.reports.example"));
+	ck_assert(!am_rules_suppressed(&s, "x@otherreports.example"));
+	am_rules_suppress_free(&s);
+}
+END_TEST
+
+/* the summary's text for a terminal and for JSON */
+START_TEST(summary_escape)
+{
+	char	 out[32], *buf = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&buf, &len);
+
+	am_summary_text("a\x1b[2Jb\xc3\xa9", out, sizeof(out));
+	ck_assert_str_eq(out, "a?[2Jb??");
+	ck_assert_ptr_nonnull(f);
+	am_summary_json(f, "q\"b\\\n\x01");
+	fclose(f);
+	ck_assert_str_eq(buf, "\"q\\\"b\\\\\\u000a\\u0001\"");
+	free(buf);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -392,6 +469,10 @@ suite(void)
 	tcase_add_test(tc, xml_records_max);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, message);
+	tcase_add_test(tc, rules_period);
+	tcase_add_test(tc, rules_backoff);
+	tcase_add_test(tc, rules_suppress);
+	tcase_add_test(tc, summary_escape);
 	suite_add_tcase(s, tc);
 	return s;
 }
