@@ -719,10 +719,6 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
-	/* the history store (issue 13) */
-	{ "HistoryDB", set_text, F(history_db), 0, 0,
-	    "/var/lib/authmilter/history.db" },
-	{ "HistoryDays", set_uint, F(history_days), 1, 3650, "14" },
 	/* aggregate reports (issue 13): read by authmilter-report */
 	{ "ReportOrgName", set_text, F(report_org_name), 0, 0, NULL },
 	{ "ReportEmail", set_email, F(report_email), 0, 0, NULL },
@@ -918,7 +914,6 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
-	free(cfg->history_db);
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	free(cfg->report_sendmail);

@@ -74,9 +74,6 @@ struct am_config {
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
-	/* the history store (issue 13; hist13 owns these two, same names) */
-	char		*history_db;		/* HistoryDB: path, sqlite:path, postgresql://...; "none" */
-	unsigned int	 history_days;		/* HistoryDays (default 14) */
 	/* aggregate reports, read by authmilter-report only (issue 13) */
 	char		*report_org_name;	/* ReportOrgName; NULL: ReportEmail's domain */
 	char		*report_email;		/* ReportEmail; NULL: postmaster@AuthservID */
