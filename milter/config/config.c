@@ -675,6 +675,30 @@ set_metrics(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(&cfg->metrics_socket, val, err, errlen);
 }
 
+/*
+ * set_history - HistoryDB: "none", an absolute path or sqlite:/path, or a
+ * postgresql:// (postgres://) URI; db.h's am_db_spec_kind is the one that
+ * decides at open, this catches the typos at load.
+ */
+static int
+set_history(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*p = val;
+
+	if (strncmp(p, "sqlite:", 7) == 0)
+		p += 7;
+	if (strlen(val) >= 1024 || !(strcasecmp(val, "none") == 0 ||
+	    (p[0] == '/' && p[strlen(p) - 1] != '/') ||
+	    strncmp(val, "postgresql://", 13) == 0 ||
+	    strncmp(val, "postgres://", 11) == 0)) {
+		snprintf(err, errlen, "\"%.80s\" is not none, an absolute path, "
+		    "sqlite:/path or a postgresql:// URI", val);
+		return -1;
+	}
+	return replace_str(&cfg->history_db, val, err, errlen);
+}
+
 /* the keys, in the order of conf/authmilter.conf */
 #define F(field)	offsetof(struct am_config, field)
 
@@ -719,6 +743,10 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
+	/* the DMARC history (issue 13); 5000 is history.h's AM_HIST_QUEUE_DEFAULT */
+	{ "HistoryDB", set_history, 0, 0, 0, "/var/lib/authmilter/history.db" },
+	{ "HistoryDays", set_uint, F(history_days), 1, 3660, "14" },
+	{ "HistoryQueueSize", set_uint, F(history_queue), 1, 1000000, "5000" },
 	/* aggregate reports (issue 13): read by authmilter-report */
 	{ "ReportOrgName", set_text, F(report_org_name), 0, 0, NULL },
 	{ "ReportEmail", set_email, F(report_email), 0, 0, NULL },
@@ -914,6 +942,7 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
+	free(cfg->history_db);
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	free(cfg->report_sendmail);

@@ -74,6 +74,11 @@ struct am_config {
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
+
+	/* the DMARC history (issue 13; history/history.h, db/db.h) */
+	char		*history_db;		/* HistoryDB: "none", a path, sqlite:, postgresql:// */
+	unsigned int	 history_days;		/* HistoryDays (default 14; authmilter-report) */
+	unsigned int	 history_queue;		/* HistoryQueueSize (default 5000) */
 	/* aggregate reports, read by authmilter-report only (issue 13) */
 	char		*report_org_name;	/* ReportOrgName; NULL: ReportEmail's domain */
 	char		*report_email;		/* ReportEmail; NULL: postmaster@AuthservID */
