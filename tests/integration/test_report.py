@@ -233,8 +233,14 @@ def expected_records(msgs):
     for m in msgs:
         sigs = tuple(sorted(tuple(s.split()) for s in
                             m["dkim"].splitlines() if s.strip()))
+        disp = m["disposition"]
+        applied = {"p": m["p"], "sp": m["sp"] or m["p"],
+                   "np": m["np"] or m["sp"] or m["p"]}[m["policy_tag"]]
+        if disp == "none" and m["dmarc_result"] == "pass" and \
+                applied in ("quarantine", "reject"):
+            disp = "pass"       # the XSD's ActionDispositionType
         c[(m["source_ip"], m["header_from"], m["env_from"], m["env_to"],
-           "pass" if m["dkim_aligned"] else "fail",
+           disp, "pass" if m["dkim_aligned"] else "fail",
            "pass" if m["spf_aligned"] else "fail",
            m["override"], m["spf_domain"], m["spf_result"], sigs)] += 1
     return c
@@ -253,6 +259,7 @@ def xml_records(root):
         c[(t(rec, "row/source_ip"), t(rec, "identifiers/header_from"),
            t(rec, "identifiers/envelope_from"),
            t(rec, "identifiers/envelope_to") or "",
+           t(rec, "row/policy_evaluated/disposition"),
            t(rec, "row/policy_evaluated/dkim"),
            t(rec, "row/policy_evaluated/spf"),
            "" if reason is None else t(reason, "type"),
@@ -343,6 +350,14 @@ def test_reports_through_postfix(rs, keys):
     assert (t(fwd[0], "row/policy_evaluated/dkim"),
             t(fwd[0], "row/policy_evaluated/spf")) == ("fail", "fail")
     assert t(fwd[0], "auth_results/dkim/result") == "fail"
+    # t=y: the policy was not applied, and the report says why
+    tst = ET.fromstring(reports["rep-test.example"][2])
+    assert [t(r, "row/policy_evaluated/reason/type")
+            for r in tst.findall(NS + "record")] == ["policy_test_mode"]
+    # p=quarantine, passed: disposition "pass"
+    ext = ET.fromstring(reports["rep-ext.example"][2])
+    assert [t(r, "row/policy_evaluated/disposition")
+            for r in ext.findall(NS + "record")] == ["pass"]
     st.first = {d: r[0]["Subject"] for d, r in reports.items()}
     st.period = (begin, end)
     st.ndelivered = len(maildir(st))
