@@ -297,8 +297,10 @@ START_TEST(xml_records_max)
 		m[i].count = i < 3 ? 1 : 2;	/* the three to leave out */
 	}
 	build(&b, m, n);
-	for (p = am_buf_str(&b); (p = strstr(p, "<record>")) != NULL; p++)
-		recs++;
+	/* one pass (ASan's strstr measures the whole rest at every call) */
+	for (p = am_buf_str(&b); *p != '\0'; p++)
+		if (*p == '<' && strncmp(p, "<record>", 8) == 0)
+			recs++;
 	ck_assert_uint_eq(recs, AM_XML_RECORDS_MAX);
 	ck_assert_ptr_nonnull(strstr(am_buf_str(&b), "<error>3 records "
 	    "(3 messages) left out"));
