@@ -100,6 +100,23 @@ am_override_str(enum am_override o)
 	return "other";
 }
 
+static const char *iprev_names[] = {
+	[AM_IPREV_NONE] = "none",
+	[AM_IPREV_PASS] = "pass",
+	[AM_IPREV_FAIL] = "fail",
+	[AM_IPREV_TEMPERROR] = "temperror",
+	[AM_IPREV_PERMERROR] = "permerror",
+};
+
+/* am_iprev_result_str - RFC 8601 3 keyword for an iprev result */
+const char *
+am_iprev_result_str(enum am_iprev_result r)
+{
+	if ((size_t)r >= NITEMS(iprev_names))
+		return "unknown";
+	return iprev_names[r];
+}
+
 /* am_action_str - action name for logs */
 const char *
 am_action_str(enum am_action a)

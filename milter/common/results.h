@@ -180,6 +180,7 @@ struct am_iprev_res {
 	enum am_iprev_result	 result;
 	char			 name[AM_DOMAIN_MAX + 1];	/* the confirmed name, if any */
 	char			 reason[AM_REASON_MAX];
+	char			 addr[46];	/* the client address checked (policy.iprev) */
 };
 
 /* what happens to the message: the MTA's choices for a milter */
@@ -206,5 +207,6 @@ const char	*am_dmarc_result_str(enum am_dmarc_result);
 const char	*am_dmarc_policy_str(enum am_dmarc_policy);	/* "none", ... "" for UNSPEC */
 const char	*am_action_str(enum am_action);			/* "accept", ... */
 const char	*am_override_str(enum am_override);	/* RFC 9990 name, "" for NONE */
+const char	*am_iprev_result_str(enum am_iprev_result);	/* RFC 8601 3 keyword */
 
 #endif /* AM_RESULTS_H */

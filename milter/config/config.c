@@ -29,6 +29,7 @@
 
 #include "config/config.h"
 #include "config/keys.h"
+#include "config/local.h"
 #include "common/log.h"
 #include "common/netlist.h"
 #include "dkim/sign.h"
@@ -699,6 +700,14 @@ set_history(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(&cfg->history_db, val, err, errlen);
 }
 
+/* set_local - the local policy keys (config/local.c, issue 14) */
+static int
+set_local(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	return am_config_local_set(k->name, cfg, dir, val, err, errlen);
+}
+
 /* the keys, in the order of conf/authmilter.conf */
 #define F(field)	offsetof(struct am_config, field)
 
@@ -743,6 +752,13 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
+	/* iprev and local policy (issue 14) */
+	{ "IPRev", set_bool, F(iprev), 0, 0, "yes" },
+	{ "TrustedDKIMDomains", set_local, 0, 0, 0, NULL },
+	{ "TrustedSenders", set_local, 0, 0, 0, NULL },
+	{ "DomainPolicy", set_local, 0, 0, 0, NULL },
+	{ "MailingListAction", set_local, 0, 0, 0, "quarantine" },
+	{ "RejectSPFFail", set_bool, F(reject_spf_fail), 0, 0, "no" },
 	/* the DMARC history (issue 13); 5000 is history.h's AM_HIST_QUEUE_DEFAULT */
 	{ "HistoryDB", set_history, 0, 0, 0, "/var/lib/authmilter/history.db" },
 	{ "HistoryDays", set_uint, F(history_days), 1, 3660, "14" },
@@ -942,6 +958,7 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
+	am_config_local_free(cfg);
 	free(cfg->history_db);
 	free(cfg->report_org_name);
 	free(cfg->report_email);

@@ -8,6 +8,7 @@
  *   authmilter_dkim_results_total{result}       one per signature
  *   authmilter_dmarc_results_total{result}
  *   authmilter_dmarc_overrides_total{reason}   RFC 9990 override type
+ *   authmilter_iprev_results_total{result}     RFC 8601 3 (issue 14)
  *   authmilter_exempt_messages_total
  *   authmilter_eom_seconds (histogram)
  *   authmilter_dns_lookups_total, authmilter_dns_timeouts_total
@@ -28,6 +29,7 @@
 #define NDMARC		(AM_DMARC_PERMERROR + 1)
 #define NACTION		(AM_ACT_TEMPFAIL + 1)
 #define NOVR		(AM_OVR_OTHER + 1)
+#define NIPREV		(AM_IPREV_PERMERROR + 1)
 
 static const double	 bounds[] = AM_METRICS_BUCKETS;
 
@@ -37,6 +39,7 @@ static unsigned long	 n_spf[2][NSPF];		/* [0] helo, [1] mailfrom */
 static unsigned long	 n_dkim[NDKIM];
 static unsigned long	 n_dmarc[NDMARC];
 static unsigned long	 n_override[NOVR];		/* [AM_OVR_NONE] unused */
+static unsigned long	 n_iprev[NIPREV];		/* [AM_IPREV_NONE] unused */
 static unsigned long	 n_exempt;
 static unsigned long	 n_bucket[nitems(bounds) + 1];	/* not cumulative */
 static uint64_t		 eom_usec_sum;
@@ -100,6 +103,9 @@ am_metrics_message(const struct am_results *r, int exempt, enum am_action act,
 	if (r->dmarc.override != AM_OVR_NONE &&
 	    (unsigned int)r->dmarc.override < NOVR)
 		inc(&n_override[r->dmarc.override]);
+	if (r->iprev.result != AM_IPREV_NONE &&
+	    (unsigned int)r->iprev.result < NIPREV)
+		inc(&n_iprev[r->iprev.result]);
 }
 
 /* am_metrics_reload - count one reload */
@@ -223,6 +229,11 @@ am_metrics_render(struct am_buf *b)
 		am_buf_addf(b,
 		    "authmilter_dmarc_overrides_total{reason=\"%s\"} %lu\n",
 		    am_override_str(i), get(&n_override[i]));
+	head(b, "authmilter_iprev_results", "counter",
+	    "iprev results (RFC 8601 3), messages checked.");
+	for (i = AM_IPREV_NONE + 1; i < NIPREV; i++)
+		am_buf_addf(b, "authmilter_iprev_results_total{result=\"%s\"} "
+		    "%lu\n", am_iprev_result_str(i), get(&n_iprev[i]));
 	render_latency(b);
 	if (metrics_dns != NULL)
 		am_dns_stats(metrics_dns, &q, &t);

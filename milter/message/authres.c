@@ -250,6 +250,27 @@ add_dkim(struct am_buf *b, const struct am_dkim_sig *s)
 	add_prop(b, "header.b", s->bprefix);
 }
 
+/*
+ * add_iprev - "iprev=pass policy.iprev=192.0.2.1 (mail.example.org)"
+ * (RFC 8601 3; 2.7.3 names policy.iprev the address checked).  An IPv6
+ * address has ':', a tspecial, so it is quoted (2.2 pvalue: token or
+ * quoted-string); the confirmed name goes in a comment.
+ */
+static void
+add_iprev(struct am_buf *b, const struct am_iprev_res *ip)
+{
+	am_buf_addf(b, ";\n\tiprev=%s", am_iprev_result_str(ip->result));
+	if (ip->result != AM_IPREV_PASS)
+		add_reason(b, ip->reason);
+	add_prop(b, "policy.iprev", ip->addr);
+	if (ip->result == AM_IPREV_PASS && ip->name[0] != '\0' &&
+	    is_domain_name(ip->name)) {
+		am_buf_adds(b, " (");
+		am_buf_adds(b, ip->name);
+		am_buf_addc(b, ')');
+	}
+}
+
 /* dis_str - the disposition for the dmarc comment: "none" when delivered */
 static const char *
 dis_str(enum am_action a)
@@ -297,6 +318,8 @@ am_authres_build(struct am_buf *b, const char *authserv_id,
 		return -1;
 	}
 	am_authres_add_value(b, authserv_id);
+	if (r->iprev.result != AM_IPREV_NONE)
+		add_iprev(b, &r->iprev);
 	if (r->spf_helo.checked)
 		add_spf(b, "helo", &r->spf_helo);
 	if (r->spf_mailfrom.checked)

@@ -27,6 +27,7 @@ policy_conf(const struct am_config *cfg, struct am_policy_conf *pc)
 	pc->on_internal_error = cfg->on_internal_error;
 	pc->on_malformed_from = cfg->on_malformed_from;
 	pc->on_missing_from = cfg->on_missing_from;
+	pc->reject_spf_fail = cfg->reject_spf_fail;
 }
 
 /* am_msg_decide - the verdict for a finished message */
@@ -133,6 +134,19 @@ summary_spf(const struct am_results *r, struct am_buf *b)
 		add_reason(b, "spf.reason", r->spf_mailfrom.reason);
 }
 
+/* summary_iprev - iprev=result, the name confirmed or why not (issue 14) */
+static void
+summary_iprev(const struct am_results *r, struct am_buf *b)
+{
+	if (r->iprev.result == AM_IPREV_NONE)	/* IPRev no, or no address */
+		return;
+	am_buf_addf(b, " iprev=%s", am_iprev_result_str(r->iprev.result));
+	if (r->iprev.result == AM_IPREV_PASS)
+		add_kv(b, "iprev.name", r->iprev.name);
+	else
+		add_reason(b, "iprev.reason", r->iprev.reason);
+}
+
 /* summary_dkim - "pass:d1,fail:d2" or "none"; "d2: why" of each non-pass */
 static void
 summary_dkim(const struct am_results *r, struct am_buf *b)
@@ -222,6 +236,7 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 	if (m->exempt != NULL) {
 		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
 	} else {
+		summary_iprev(r, b);
 		summary_spf(r, b);
 		summary_dkim(r, b);
 		summary_dmarc(m, b);

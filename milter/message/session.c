@@ -23,6 +23,8 @@
 #include "dkim/sign.h"
 #include "dmarc/dmarc.h"
 #include "common/netlist.h"
+#include "message/iprev.h"
+#include "message/local.h"
 #include "message/rfc5322.h"
 #include "message/session.h"
 #include "message/trace.h"
@@ -246,6 +248,49 @@ start_sign(struct am_msg *m, const char *auth_authen)
 		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (signer)");
 }
 
+/*
+ * start_iprev - the PTR query of the iprev check (iprev.h) goes out now
+ * and is waited for at end of message, so it overlaps the transfer; an
+ * exempt client is not looked up (IPRev no: nothing at all)
+ */
+static void
+start_iprev(struct am_msg *m)
+{
+	struct am_conn	*c = m->conn;
+
+	if (!c->cfg->iprev || am_conn_client(c) == NULL)
+		return;		/* no address (a local submission): no iprev */
+	if ((m->iprev = am_iprev_start(c->env->dns, am_conn_client(c),
+	    c->client_ip, m->qid)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (iprev)");
+}
+
+/*
+ * run_iprev - the forward look-ups and the result; its budget is the
+ * check's own (iprev.h), noted like budgeted() notes a phase's
+ */
+static void
+run_iprev(struct am_msg *m)
+{
+	const struct am_dns_budget	*b;
+	char				 why[96], msg[128];
+
+	if (m->iprev == NULL)
+		return;
+	am_iprev_finish(m->iprev, &m->res.iprev);
+	am_trace_iprev(m);
+	b = am_iprev_budget(m->iprev);
+	m->dns_over |= b->exhausted;
+	if (b->local_what != NULL) {
+		am_dns_local_str(b, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
+		    why);
+		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
+	}
+	am_iprev_free(m->iprev);
+	m->iprev = NULL;
+}
+
 /* am_msg_new - a new transaction on the connection, queue id unknown */
 struct am_msg *
 am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
@@ -280,6 +325,8 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 	m->exempt = am_policy_exempt(&m->facts);
 	start_sign(m, auth_authen);
 	if (m->exempt == NULL)
+		start_iprev(m);
+	if (m->exempt == NULL)
 		run_spf(m);
 	return m;
 }
@@ -296,6 +343,7 @@ am_msg_free(struct am_msg *m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
 	am_signer_free(m->signer);
+	am_iprev_free(m->iprev);
 	for (i = 0; i < AM_FROM_HDRS_MAX; i++)
 		free(m->from[i]);
 	free(m->forged);
@@ -441,6 +489,8 @@ header(struct am_msg *m, const char *name, const char *value)
 		note_authres(m, value);
 	if (strcasecmp(name, "Message-ID") == 0)
 		note_msgid(m, value);
+	if (strcasecmp(name, "List-Id") == 0)	/* RFC 2919: a list (local.h) */
+		m->list_id = 1;
 	if (m->signer != NULL)
 		sign_header(m, name, value);
 	if (m->exempt != NULL)
@@ -658,6 +708,25 @@ run_dkim(struct am_msg *m)
 	budgeted(m, &phase_dkim, dkim_eom);
 }
 
+/* local_policy - the site's overrides of a DMARC failure (local.h) */
+static void
+local_policy(struct am_msg *m)
+{
+	const struct am_config	*cfg = m->conn->cfg;
+	struct am_local_conf	 lc = {
+		.trusted_dkim = (const char *const *)cfg->trusted_dkim,
+		.ntrusted_dkim = cfg->ntrusted_dkim,
+		.trusted_senders = (const char *const *)cfg->trusted_senders,
+		.ntrusted_senders = cfg->ntrusted_senders,
+		.rules = cfg->domain_rules,
+		.nrules = cfg->ndomain_rules,
+		.mlist_action = cfg->mlist_action,
+	};
+	struct am_local_facts	 lf = { m->mailfrom, m->list_id };
+
+	am_trace_local(m, am_local_decide(&lc, &lf, &m->res));
+}
+
 /* am_msg_finish - end of message: DKIM results, then DMARC */
 void
 am_msg_finish(struct am_msg *m)
@@ -667,9 +736,13 @@ am_msg_finish(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing failed");
 	if (m->exempt != NULL)
 		return;
+	if (m->iprev != NULL)		/* forward look-ups overlap DKIM, DMARC */
+		am_iprev_forward(m->iprev);
 	run_dkim(m);
 	am_trace_dkim(m);
 	run_dmarc(m);
+	local_policy(m);
+	run_iprev(m);
 	/*
 	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,
 	 * and only when the policy found has pct= below 100 (RFC 9989 mode

@@ -79,6 +79,7 @@ struct am_dkim_lib;
 struct am_dkim;
 struct am_spf;
 struct am_signer;
+struct am_iprev;
 
 /* the long-lived handles a connection borrows; owned by the daemon */
 struct am_env {
@@ -132,6 +133,8 @@ struct am_msg {
 	size_t			 nheaders;
 	size_t			 hdrbytes;	/* header names + values so far */
 	const char		*limit;		/* first header limit hit, or NULL */
+	struct am_iprev		*iprev;		/* iprev look-ups under way (issue 14) */
+	int			 list_id;	/* a List-Id field was seen (local.h) */
 	struct am_dns_budget	 dnsb;		/* this phase's DNS budget */
 	int			 dns_over;	/* AM_DNS_BUDGET_* bits of any phase */
 	enum am_err		 err;		/* first internal failure */

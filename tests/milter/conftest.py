@@ -529,6 +529,9 @@ class Authmilter:
             ("Syslog", "no"),
             # the DMARC history (on by default): each daemon its own file
             ("HistoryDB", os.path.join(workdir, "history-%s.db" % name)),
+            # iprev (on by default) has its own tests (test_iprev.py); the
+            # others compare the A-R's entries exactly and have no PTR data
+            ("IPRev", "no"),
         ]
         if os.environ.get("AUTHMILTER_ENGINE"):     # else the default
             settings.append(("MilterEngine", ENGINE))
