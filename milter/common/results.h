@@ -89,6 +89,25 @@ enum am_override {
 	AM_OVR_OTHER
 };
 
+/*
+ * The record that applied, as published (RFC 9990 policy_published; issue
+ * 13's history records it).  fo, rua and ruf are the raw tag values;
+ * a rua or ruf longer than AM_DMARC_URIS_MAX - 1 is kept up to its last
+ * whole URI that fits (README "Limits"): never a cut address.
+ */
+#define AM_DMARC_URIS_MAX	512
+#define AM_DMARC_FO_MAX		32
+
+struct am_dmarc_published {
+	char	 p[12], sp[12], np[12];	/* "none" .. "reject"; "" if absent or bad */
+	char	 adkim, aspf;		/* 'r' | 's' (default 'r') */
+	char	 psd;			/* 'y' | 'n' | 'u' */
+	char	 fo[AM_DMARC_FO_MAX];
+	char	 rua[AM_DMARC_URIS_MAX];
+	char	 ruf[AM_DMARC_URIS_MAX];
+	char	 discovery[12];		/* "treewalk" (RFC 9989) | "psl" (RFC 7489) */
+};
+
 struct am_dmarc_res {
 	enum am_dmarc_result	 result;
 	enum am_dmarc_policy	 policy;	/* the one that applies: p, sp or np */
@@ -114,6 +133,7 @@ struct am_dmarc_res {
 	int			 adkim_strict;	/* the record's adkim=s, aspf=s: */
 	int			 aspf_strict;	/* alignment of ARC AAR passes */
 	char			 override_by[AM_REASON_MAX];
+	struct am_dmarc_published pub;	/* set with policy_domain */
 };
 
 /*
