@@ -41,6 +41,8 @@ struct am_history {
 	pthread_cond_t		 cond;
 	struct am_hist_rec	*head, *tail;
 	size_t			 count, cap;
+	size_t			 inflight;	/* taken by the writer, not yet done:
+						   they count against cap too */
 	struct am_hist_rec	*spare;		/* written records, for reuse */
 	size_t			 nspare;
 	int			 head_tries;	/* failed attempts of the head batch */
@@ -275,9 +277,11 @@ attempt(struct am_history *h)
 	batch = take(h, AM_HIST_BATCH_MAX, &n);
 	if (batch == NULL)
 		return 0;
+	h->inflight = n;
 	pthread_mutex_unlock(&h->lock);
 	rc = write_batch(h, batch);
 	pthread_mutex_lock(&h->lock);
+	h->inflight = 0;
 	if (rc == 0) {
 		__atomic_add_fetch(&h->written, n, __ATOMIC_RELAXED);
 		recycle(h, batch);
@@ -478,7 +482,8 @@ am_history_put(struct am_history *h, const struct am_hist_rec *rec)
 	if (!am_history_enabled(h))
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (!h->stopping && h->count < h->cap && (r = h->spare) == NULL) {
+	if (!h->stopping && h->count + h->inflight < h->cap &&
+	    (r = h->spare) == NULL) {
 		/* no spare (start-up, or a store that stopped writing) */
 		pthread_mutex_unlock(&h->lock);
 		r = malloc(sizeof(*r));
@@ -487,7 +492,7 @@ am_history_put(struct am_history *h, const struct am_hist_rec *rec)
 		h->spare = r->next;
 		h->nspare--;
 	}
-	if (r != NULL && !h->stopping && h->count < h->cap) {
+	if (r != NULL && !h->stopping && h->count + h->inflight < h->cap) {
 		memcpy(r, rec, sizeof(*r));
 		r->next = NULL;
 		if (h->tail != NULL)
@@ -555,7 +560,7 @@ am_history_stats(struct am_history *h, struct am_history_stats *st)
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->lock);
-	st->depth = h->count;
+	st->depth = h->count + h->inflight;
 	pthread_mutex_unlock(&h->lock);
 	st->written = __atomic_load_n(&h->written, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&h->dropped, __ATOMIC_RELAXED);

@@ -133,7 +133,7 @@ def test_history_disk_full(milters):
         for i in range(4):
             send_reject(m, "203.0.114.%d" % (61 + i))
         wait_metric(m, lambda g: metric(g, "dropped") >= 2)
-        wait_for(lambda: "full" in m.log(), 5, 0.1)
+        wait_for(lambda: "database or disk is full" in m.log(), 5, 0.1)
         assert "database or disk is full" in m.log(), m.log()[-2000:]
         os.unlink(filler)
         wait_metric(m, lambda g: metric(g, "written") >= 2, timeout=12)

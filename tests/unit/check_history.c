@@ -294,6 +294,42 @@ START_TEST(test_queue_full_and_stop_flush)
 }
 END_TEST
 
+/*
+ * the rows the writer has taken count against the cap until written: a
+ * store that hangs (here: locked by another writer for AM_DB_BUSY_MS)
+ * must not let the queue hold HistoryQueueSize more
+ */
+START_TEST(test_inflight_counts)
+{
+	char			 path[128], err[256];
+	struct am_db		*other;
+	struct am_history	*h;
+	struct am_history_stats	 st;
+	struct am_hist_rec	 r;
+	int			 i;
+
+	snprintf(path, sizeof(path), "%s/h.db", dir);
+	other = am_db_open(path, err, sizeof(err));
+	ck_assert_msg(other != NULL, "%s", err);
+	h = am_history_new(path, 3, err, sizeof(err));
+	ck_assert_ptr_nonnull(h);
+	usleep(100000);			/* the writer has opened it */
+	ck_assert_int_eq(am_db_begin_write(other), 0);
+	am_hist_build(&in, &r);
+	for (i = 0; i < 3; i++)
+		am_history_put(h, &r);
+	usleep(600000);			/* taken, waiting for the lock */
+	for (i = 0; i < 3; i++)
+		am_history_put(h, &r);
+	am_history_stats(h, &st);
+	ck_assert_uint_eq(st.depth, 3);
+	ck_assert_uint_eq(st.dropped, 3);
+	ck_assert_int_eq(am_db_commit(other), 0);
+	am_db_close(other);
+	am_history_free(h);
+}
+END_TEST
+
 START_TEST(test_off_and_reload)
 {
 	char			 a[128], b[128], err[256];
@@ -345,6 +381,7 @@ history_suite(void)
 	tcase_add_checked_fixture(tq, qsetup, qteardown);
 	tcase_set_timeout(tq, 30);
 	tcase_add_test(tq, test_queue_full_and_stop_flush);
+	tcase_add_test(tq, test_inflight_counts);
 	tcase_add_test(tq, test_off_and_reload);
 	suite_add_tcase(s, tq);
 	return s;
