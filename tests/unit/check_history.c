@@ -280,17 +280,18 @@ START_TEST(test_queue_full_and_stop_flush)
 		am_history_put(h, &r);
 	am_history_stats(h, &st);
 	ck_assert_uint_eq(st.written + st.depth + st.dropped, 10);
-	ck_assert_uint_ge(st.dropped, 7);
+	ck_assert_uint_le(st.depth, 3);
+	ck_assert_uint_ge(st.dropped, 1);
 	am_history_stop(h);		/* writes the queue */
 	am_history_stats(h, &st);
 	ck_assert_uint_eq(st.depth, 0);
-	ck_assert_uint_eq(st.written, 3);
 	ck_assert_uint_eq(st.failed, 0);
+	ck_assert_uint_eq(st.written + st.dropped, 10);
 	am_history_put(h, &r);		/* after stop: dropped */
 	am_history_stats(h, &st);
-	ck_assert_uint_eq(st.dropped, 8);
+	ck_assert_uint_eq(st.written + st.dropped, 11);
 	am_history_free(h);
-	ck_assert_int_eq(count_rows(path, "192.0.2.1"), 3);
+	ck_assert_int_eq(count_rows(path, "192.0.2.1"), (long)st.written);
 }
 END_TEST
 
@@ -336,6 +337,7 @@ START_TEST(test_off_and_reload)
 	struct am_history	*h;
 	struct am_history_stats	 st;
 	struct am_hist_rec	 r;
+	int			 i;
 
 	snprintf(a, sizeof(a), "%s/a.db", dir);
 	snprintf(b, sizeof(b), "sqlite:%s/b.db", dir);
@@ -353,7 +355,9 @@ START_TEST(test_off_and_reload)
 	am_history_put(h, &r);
 	/* to another store: what is queued goes to the old one first */
 	am_history_reload(h, b, 100);
-	usleep(50000);
+	for (i = 0; i < 500 && access(b + 7, F_OK) != 0; i++)
+		usleep(10000);		/* switched: the new store is made */
+	ck_assert_int_eq(access(b + 7, F_OK), 0);
 	in.source_ip = "192.0.2.2";
 	am_hist_build(&in, &r);
 	am_history_put(h, &r);
