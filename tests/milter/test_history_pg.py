@@ -6,11 +6,13 @@ the restart the writer goes on by itself.
 
 Each daemon has its own AuthservID, which is the rows' reporter column."""
 
-import time
 
-from conftest import wait_for
+from conftest import engine_only, wait_for
 from histlib import history_metrics, metric
 from test_history_faults import FAST, send_reject, stop
+
+pytestmark = engine_only("builtin", "the PostgreSQL store does not depend on "
+                         "the milter engine (test_history.py runs under both)")
 
 
 def pg_milter(milters, pg, name, queue="100"):

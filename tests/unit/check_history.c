@@ -331,6 +331,39 @@ START_TEST(test_inflight_counts)
 }
 END_TEST
 
+/*
+ * a store that never opens: each batch is tried AM_HIST_TRIES times (the
+ * back-off after the failed open at start: 1, 2, 4 s) and then counted
+ * failed; mail (the puts) never waits
+ */
+START_TEST(test_failed_after_tries)
+{
+	char			 path[128], err[256];
+	struct am_history	*h;
+	struct am_history_stats	 st;
+	struct am_hist_rec	 r;
+	int			 i;
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/h.db", dir);
+	h = am_history_new(path, 10, err, sizeof(err));
+	ck_assert_ptr_nonnull(h);
+	am_hist_build(&in, &r);
+	am_history_put(h, &r);
+	am_history_put(h, &r);
+	for (i = 0; i < 120; i++) {
+		am_history_stats(h, &st);
+		if (st.failed == 2)
+			break;
+		usleep(100000);
+	}
+	ck_assert_uint_eq(st.failed, 2);
+	ck_assert_uint_eq(st.written, 0);
+	ck_assert_uint_eq(st.depth, 0);
+	ck_assert_uint_eq(st.dropped, 0);
+	am_history_free(h);
+}
+END_TEST
+
 START_TEST(test_off_and_reload)
 {
 	char			 a[128], b[128], err[256];
@@ -386,6 +419,7 @@ history_suite(void)
 	tcase_set_timeout(tq, 30);
 	tcase_add_test(tq, test_queue_full_and_stop_flush);
 	tcase_add_test(tq, test_inflight_counts);
+	tcase_add_test(tq, test_failed_after_tries);
 	tcase_add_test(tq, test_off_and_reload);
 	suite_add_tcase(s, tq);
 	return s;
