@@ -24,6 +24,7 @@
 #include "dmarc/dmarc.h"
 #include "common/netlist.h"
 #include "message/rfc5322.h"
+#include "message/overlap.h"
 #include "message/session.h"
 #include "message/trace.h"
 #include "spf/spf.h"
@@ -279,7 +280,8 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 	    auth_authen != NULL && *auth_authen != '\0';
 	m->exempt = am_policy_exempt(&m->facts);
 	start_sign(m, auth_authen);
-	if (m->exempt == NULL)
+	/* SPF in the background (overlap.h); if it cannot be, here */
+	if (m->exempt == NULL && am_overlap_spf(m) == -1)
 		run_spf(m);
 	return m;
 }
@@ -292,6 +294,7 @@ am_msg_free(struct am_msg *m)
 
 	if (m == NULL)
 		return;
+	am_overlap_free(m);		/* cancels what still runs */
 	if (m->conn != NULL && m->conn->msg == m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
@@ -454,6 +457,7 @@ header(struct am_msg *m, const char *name, const char *value)
 		start_dkim(m);
 	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+	am_overlap_header(m, name, value);	/* DKIM key, DMARC names */
 }
 
 /* am_msg_header - one header field, name and value as the MTA sent them */
@@ -662,6 +666,7 @@ run_dkim(struct am_msg *m)
 void
 am_msg_finish(struct am_msg *m)
 {
+	am_overlap_join(m);		/* SPF, started at MAIL */
 	/* a message that should be signed and cannot be: OnInternalError */
 	if (m->signer != NULL && am_signer_eom(m->signer) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing failed");
