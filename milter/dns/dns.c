@@ -517,6 +517,7 @@ am_dns_budget_arm(struct am_dns_budget *b, unsigned int seconds,
 	b->exhausted = 0;
 	b->local_what = NULL;
 	b->local_err = 0;
+	b->cancel = 0;
 }
 
 /* am_dns_budget_local - note the first local failure of the phase */

@@ -171,7 +171,11 @@ const char	*am_dns_budget_temp_of(const struct am_dns_budget *b,
 const char	*am_dns_budget_temp(const struct am_dns_budget *b, char *buf,
 		    size_t len);
 
-/* start a budget phase: seconds from now (0: no deadline), lookup cap; clears exhausted and local_* */
+/*
+ * start a budget phase: seconds from now (0: no deadline), lookup cap;
+ * clears exhausted, local_* and cancel.  The other fields are the owner's:
+ * a budget starts zeroed ({ 0 }, calloc).
+ */
 void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
 	    unsigned int max_lookups);
 

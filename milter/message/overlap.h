@@ -28,9 +28,11 @@
 struct am_msg;
 
 /*
- * At MAIL: start SPF in the background.  0: started (or nothing to do);
- * -1: not started (no thread or queue room, no memory): the caller runs
- * the SPF phase itself, synchronously, as before.
+ * At MAIL: start SPF in the background.  0: started; -1: not started
+ * (the HELO's and MAIL FROM domain's records are cached, so it needs no
+ * round trip and a thread hand-over would cost more; or no thread or
+ * queue room, no memory): the caller runs the SPF phase itself, at once,
+ * as before.
  */
 int	am_overlap_spf(struct am_msg *);
 /* one header field as the checks see it: start what it names */
