@@ -40,7 +40,11 @@
  * cut into packets of -B BYTES (default 4096: headers and body alike, a
  * body chunk never spans two packets) with a pause of MS ms before every
  * packet but the first.  The end-of-data packet follows the last one at
- * once.  Then two more latencies are reported, per message: from sending
+ * once.  -Z (with -W): as Postfix and Sendmail do, the content reaches
+ * the filters in one burst once the whole message is in: the same pauses
+ * are all taken before the first header, none between packets, and the
+ * end of data is the end of those pauses (the client's final dot).  Then two
+ * more latencies are reported, per message: from sending
  * MAIL to the final reply (mail_p50/p90/p99), and from sending the first
  * end-of-message packet to the final reply (eod_p50/p90/p99; with a
  * chain of filters, the content of the later ones is part of it).
@@ -126,6 +130,7 @@ static const char	*authserv;
 static const char	*auth_user;	/* -a: {auth_authen} at MAIL (signing) */
 static int		 wan_ms;	/* -W: pause between packets, ms */
 static size_t		 wan_bytes = 4096;	/* -B: content packet size */
+static int		 wan_burst;	/* -Z: content after the transfer, at once */
 static pid_t		 pids[MAX_PIDS];
 static int		 npids;
 
@@ -183,7 +188,7 @@ wan_pause(void)
 static void
 wan_content(size_t n)
 {
-	if (wan_ms <= 0)
+	if (wan_ms <= 0 || wan_burst)
 		return;
 	if (wan_acc > 0 && wan_acc + n > wan_bytes) {
 		wan_pause();
@@ -709,7 +714,7 @@ content(struct milter *ms, struct outcome *o, const struct msg *m, int nprev)
 	size_t		 off, len, chunk = CHUNK;
 	int		 r, j;
 
-	if (wan_ms > 0 && wan_bytes < CHUNK)
+	if (wan_ms > 0 && wan_bytes < CHUNK && !wan_burst)
 		chunk = wan_bytes;
 
 	for (j = 0; j < nprev && !(ms->pflags & P_NOHDRS); j++) {
@@ -767,6 +772,17 @@ transaction(struct milter *ms, int n, const struct msg *m, long seq,
 	    0)) != 0)
 		return r;
 	wan_pause();			/* the first packet after 354 */
+	/*
+	 * -Z: the client's transfer ends (its final dot) before the MTA
+	 * passes anything on: end of data is then, not at the burst's end
+	 */
+	if (wan_ms > 0 && wan_burst) {
+		size_t	 off;
+
+		for (off = wan_bytes; off < m->len; off += wan_bytes)
+			wan_pause();
+		t_eod = now_ms();
+	}
 	/*
 	 * Content goes to one filter after the other, as Postfix's cleanup(8)
 	 * does: a later filter sees the headers earlier ones inserted.
@@ -980,7 +996,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: mload -x CORPUSDIR -s SOCKET [-s SOCKET...] "
 	    "[-c CONC] [-n MSGS] [-m MSGS_PER_CONN] [-p PID...] [-A ID] [-a USER] "
-	    "[-q] [-k] [-W MS] [-B BYTES]\n");
+	    "[-q] [-k] [-W MS] [-B BYTES] [-Z]\n");
 	exit(2);
 }
 
@@ -994,7 +1010,7 @@ main(int argc, char **argv)
 	long		 i, nbad = 0, hwm = 0, h;
 	int		 c, j;
 
-	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qkW:B:")) != -1) {
+	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qkW:B:Z")) != -1) {
 		switch (c) {
 		case 'x': dir = optarg; break;
 		case 's':
@@ -1016,6 +1032,7 @@ main(int argc, char **argv)
 		case 'k': keep_going = 1; break;
 		case 'W': wan_ms = atoi(optarg); break;
 		case 'B': wan_bytes = (size_t)atol(optarg); break;
+		case 'Z': wan_burst = 1; break;
 		default: usage();
 		}
 	}
