@@ -27,8 +27,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "arc/arc_trust.h"
 #include "config/config.h"
 #include "config/keys.h"
+#include "config/local.h"
 #include "common/log.h"
 #include "common/netlist.h"
 #include "dkim/sign.h"
@@ -512,6 +514,47 @@ set_reject(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(&cfg->reject_string, val, err, errlen);
 }
 
+/* set_text - printable ASCII text (ReportOrgName) */
+static int
+set_text(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)val; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(err, errlen, "control or non-ASCII character "
+			    "0x%02x at offset %zu", *p,
+			    (size_t)(p - (const unsigned char *)val));
+			return -1;
+		}
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/*
+ * set_email - local@domain, printable ASCII without spaces, quotes or
+ * angle brackets, not starting with '-': it goes on sendmail's command
+ * line (-f) and into From: as it is (ReportEmail)
+ */
+static int
+set_email(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*at = strrchr(val, '@'), *p;
+
+	for (p = val; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>(),;:\\[]", *p))
+			break;
+	if (*p != '\0' || at == NULL || at == val || at[1] == '\0' ||
+	    val[0] == '-' || strchr(val, '@') != at || strlen(val) > 254) {
+		snprintf(err, errlen, "\"%s\" is not a mail address "
+		    "(local@domain)", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
 /* set_psl - load the Public Suffix List file */
 static int
 set_psl(const struct key *k, struct am_config *cfg, const char *dir,
@@ -529,6 +572,21 @@ set_psl(const struct key *k, struct am_config *cfg, const char *dir,
 	}
 	am_psl_free(cfg->psl);
 	cfg->psl = psl;
+	return 0;
+}
+
+/* set_sealers - ARCTrustedSealers: domains, or file:PATH (arc_trust.h) */
+static int
+set_sealers(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct am_arc_sealers	*l;
+
+	(void)k;
+	if ((l = am_arc_sealers_load(val, dir, err, errlen)) == NULL)
+		return -1;
+	am_arc_sealers_free(cfg->arc_sealers);
+	cfg->arc_sealers = l;
 	return 0;
 }
 
@@ -634,6 +692,38 @@ set_metrics(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(&cfg->metrics_socket, val, err, errlen);
 }
 
+/*
+ * set_history - HistoryDB: "none", an absolute path or sqlite:/path, or a
+ * postgresql:// (postgres://) URI; db.h's am_db_spec_kind is the one that
+ * decides at open, this catches the typos at load.
+ */
+static int
+set_history(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*p = val;
+
+	if (strncmp(p, "sqlite:", 7) == 0)
+		p += 7;
+	if (strlen(val) >= 1024 || !(strcasecmp(val, "none") == 0 ||
+	    (p[0] == '/' && p[strlen(p) - 1] != '/') ||
+	    strncmp(val, "postgresql://", 13) == 0 ||
+	    strncmp(val, "postgres://", 11) == 0)) {
+		snprintf(err, errlen, "\"%.80s\" is not none, an absolute path, "
+		    "sqlite:/path or a postgresql:// URI", val);
+		return -1;
+	}
+	return replace_str(&cfg->history_db, val, err, errlen);
+}
+
+/* set_local - the local policy keys (config/local.c, issue 14) */
+static int
+set_local(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	return am_config_local_set(k->name, cfg, dir, val, err, errlen);
+}
+
 /* the keys, in the order of conf/authmilter.conf */
 #define F(field)	offsetof(struct am_config, field)
 
@@ -678,6 +768,27 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
+	/* iprev and local policy (issue 14) */
+	{ "IPRev", set_bool, F(iprev), 0, 0, "yes" },
+	{ "TrustedDKIMDomains", set_local, 0, 0, 0, NULL },
+	{ "TrustedSenders", set_local, 0, 0, 0, NULL },
+	{ "DomainPolicy", set_local, 0, 0, 0, NULL },
+	{ "MailingListAction", set_local, 0, 0, 0, "quarantine" },
+	{ "RejectSPFFail", set_bool, F(reject_spf_fail), 0, 0, "no" },
+	/* ARC (issue 14) */
+	{ "ARCTrustedSealers", set_sealers, 0, 0, 0, NULL },
+	/* the DMARC history (issue 13); 5000 is history.h's AM_HIST_QUEUE_DEFAULT */
+	{ "HistoryDB", set_history, 0, 0, 0, "/var/lib/authmilter/history.db" },
+	{ "HistoryDays", set_uint, F(history_days), 1, 3660, "14" },
+	{ "HistoryQueueSize", set_uint, F(history_queue), 1, 1000000, "5000" },
+	/* aggregate reports (issue 13): read by authmilter-report */
+	{ "ReportOrgName", set_text, F(report_org_name), 0, 0, NULL },
+	{ "ReportEmail", set_email, F(report_email), 0, 0, NULL },
+	{ "ReportSendmail", set_path, F(report_sendmail), 0, 0,
+	    "/usr/sbin/sendmail" },
+	{ "ReportSuppress", set_file, F(report_suppress), 0, 0, NULL },
+	{ "ReportMaxFailures", set_uint, F(report_max_failures), 1, 1000,
+	    "5" },
 };
 
 #define NKEYS	nitems(keys)
@@ -865,5 +976,12 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
+	am_config_local_free(cfg);
+	am_arc_sealers_free(cfg->arc_sealers);
+	free(cfg->history_db);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_sendmail);
+	free(cfg->report_suppress);
 	free(cfg);
 }

@@ -23,8 +23,20 @@
  */
 #define AM_CONFIG_FILE_MAX	(1024 * 1024)
 
+struct am_arc_sealers;
 struct am_netlist;
 struct am_psl;
+
+/*
+ * DomainPolicy (issue 14, config/local.c): what is enforced for one From
+ * domain when DMARC fails.  The rules are sorted by domain (bsearch).
+ */
+struct am_domain_rule {
+	char			*domain;	/* lower case, no final dot */
+	enum am_dmarc_policy	 policy;	/* reject, quarantine or none */
+	int			 dryrun;	/* evaluate and log; enforce none */
+};
+#define AM_DOMAIN_POLICY_FILE_MAX	(4 * 1024 * 1024)	/* DomainPolicy file */
 struct am_signconf;
 
 struct am_config {
@@ -74,6 +86,28 @@ struct am_config {
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
+
+	/* iprev and local policy (issue 14; config/local.c, message/local.h) */
+	int		 iprev;			/* IPRev (default 1) */
+	char	       **trusted_dkim;		/* TrustedDKIMDomains, lower case */
+	size_t		 ntrusted_dkim;
+	char	       **trusted_senders;	/* TrustedSenders: "user@domain" or "domain" */
+	size_t		 ntrusted_senders;
+	struct am_domain_rule *domain_rules;	/* DomainPolicy file, sorted */
+	size_t		 ndomain_rules;
+	enum am_dmarc_policy mlist_action;	/* MailingListAction (default quarantine) */
+	int		 reject_spf_fail;	/* RejectSPFFail (default 0) */
+	struct am_arc_sealers *arc_sealers;	/* ARCTrustedSealers; NULL = none (issue 14) */
+	/* the DMARC history (issue 13; history/history.h, db/db.h) */
+	char		*history_db;		/* HistoryDB: "none", a path, sqlite:, postgresql:// */
+	unsigned int	 history_days;		/* HistoryDays (default 14; authmilter-report) */
+	unsigned int	 history_queue;		/* HistoryQueueSize (default 5000) */
+	/* aggregate reports, read by authmilter-report only (issue 13) */
+	char		*report_org_name;	/* ReportOrgName; NULL: ReportEmail's domain */
+	char		*report_email;		/* ReportEmail; NULL: postmaster@AuthservID */
+	char		*report_sendmail;	/* ReportSendmail (default /usr/sbin/sendmail) */
+	char		*report_suppress;	/* ReportSuppress file; NULL: none */
+	unsigned int	 report_max_failures;	/* ReportMaxFailures (default 5) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

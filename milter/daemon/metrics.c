@@ -7,6 +7,8 @@
  *   authmilter_spf_results_total{identity="helo"|"mailfrom",result}
  *   authmilter_dkim_results_total{result}       one per signature
  *   authmilter_dmarc_results_total{result}
+ *   authmilter_dmarc_overrides_total{reason}   RFC 9990 override type
+ *   authmilter_iprev_results_total{result}     RFC 8601 3 (issue 14)
  *   authmilter_exempt_messages_total
  *   authmilter_eom_seconds (histogram)
  *   authmilter_dns_lookups_total, authmilter_dns_timeouts_total
@@ -17,6 +19,7 @@
 
 #include "amconfig.h"
 #include "dns/dns.h"
+#include "history/history.h"
 #include "daemon/metrics.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -25,6 +28,8 @@
 #define NDKIM		(AM_DKIM_PERMERROR + 1)
 #define NDMARC		(AM_DMARC_PERMERROR + 1)
 #define NACTION		(AM_ACT_TEMPFAIL + 1)
+#define NOVR		(AM_OVR_OTHER + 1)
+#define NIPREV		(AM_IPREV_PERMERROR + 1)
 
 static const double	 bounds[] = AM_METRICS_BUCKETS;
 
@@ -33,11 +38,14 @@ static unsigned long	 n_action[NACTION];
 static unsigned long	 n_spf[2][NSPF];		/* [0] helo, [1] mailfrom */
 static unsigned long	 n_dkim[NDKIM];
 static unsigned long	 n_dmarc[NDMARC];
+static unsigned long	 n_override[NOVR];		/* [AM_OVR_NONE] unused */
+static unsigned long	 n_iprev[NIPREV];		/* [AM_IPREV_NONE] unused */
 static unsigned long	 n_exempt;
 static unsigned long	 n_bucket[nitems(bounds) + 1];	/* not cumulative */
 static uint64_t		 eom_usec_sum;
 static unsigned long	 n_reload[2];			/* [0] failed, [1] ok */
 static struct am_dns	*metrics_dns;
+static struct am_history *metrics_history;
 
 /* inc - one relaxed atomic add */
 static void
@@ -92,6 +100,12 @@ am_metrics_message(const struct am_results *r, int exempt, enum am_action act,
 			inc(&n_dkim[r->dkim[i].result]);
 	if ((unsigned int)r->dmarc.result < NDMARC)
 		inc(&n_dmarc[r->dmarc.result]);
+	if (r->dmarc.override != AM_OVR_NONE &&
+	    (unsigned int)r->dmarc.override < NOVR)
+		inc(&n_override[r->dmarc.override]);
+	if (r->iprev.result != AM_IPREV_NONE &&
+	    (unsigned int)r->iprev.result < NIPREV)
+		inc(&n_iprev[r->iprev.result]);
 }
 
 /* am_metrics_reload - count one reload */
@@ -99,6 +113,13 @@ void
 am_metrics_reload(int ok)
 {
 	inc(&n_reload[ok ? 1 : 0]);
+}
+
+/* am_metrics_set_history - whose history queue to show */
+void
+am_metrics_set_history(struct am_history *h)
+{
+	metrics_history = h;
 }
 
 /* am_metrics_set_dns - whose DNS counters to show */
@@ -163,6 +184,27 @@ render_latency(struct am_buf *b)
 	am_buf_addf(b, "authmilter_eom_seconds_count %lu\n", cum);
 }
 
+/* render_history - the DMARC history queue (history.h) */
+static void
+render_history(struct am_buf *b)
+{
+	struct am_history_stats	 st;
+
+	am_history_stats(metrics_history, &st);	/* NULL: zeros */
+	head(b, "authmilter_history_queue_depth", "gauge",
+	    "History records waiting for the writer.");
+	am_buf_addf(b, "authmilter_history_queue_depth %lu\n", st.depth);
+	head(b, "authmilter_history_records", "counter",
+	    "History records: written to the store, dropped (queue full, "
+	    "left at stop), failed (given up after retries).");
+	am_buf_addf(b, "authmilter_history_records_total{result=\"written\"} "
+	    "%lu\n", st.written);
+	am_buf_addf(b, "authmilter_history_records_total{result=\"dropped\"} "
+	    "%lu\n", st.dropped);
+	am_buf_addf(b, "authmilter_history_records_total{result=\"failed\"} "
+	    "%lu\n", st.failed);
+}
+
 /* am_metrics_render - the exposition text */
 void
 am_metrics_render(struct am_buf *b)
@@ -181,6 +223,17 @@ am_metrics_render(struct am_buf *b)
 	    "Messages not checked (IgnoreHosts, authenticated clients).");
 	am_buf_addf(b, "authmilter_exempt_messages_total %lu\n", get(&n_exempt));
 	render_results(b);
+	head(b, "authmilter_dmarc_overrides", "counter",
+	    "DMARC failures whose enforcement a local rule changed, by reason.");
+	for (i = AM_OVR_NONE + 1; i < NOVR; i++)
+		am_buf_addf(b,
+		    "authmilter_dmarc_overrides_total{reason=\"%s\"} %lu\n",
+		    am_override_str(i), get(&n_override[i]));
+	head(b, "authmilter_iprev_results", "counter",
+	    "iprev results (RFC 8601 3), messages checked.");
+	for (i = AM_IPREV_NONE + 1; i < NIPREV; i++)
+		am_buf_addf(b, "authmilter_iprev_results_total{result=\"%s\"} "
+		    "%lu\n", am_iprev_result_str(i), get(&n_iprev[i]));
 	render_latency(b);
 	if (metrics_dns != NULL)
 		am_dns_stats(metrics_dns, &q, &t);
@@ -193,5 +246,6 @@ am_metrics_render(struct am_buf *b)
 	    get(&n_reload[1]));
 	am_buf_addf(b, "authmilter_reloads_total{result=\"failed\"} %lu\n",
 	    get(&n_reload[0]));
+	render_history(b);
 	am_buf_adds(b, "# EOF\n");
 }

@@ -122,6 +122,27 @@ flag_value(const char *v, size_t len, const char *allowed)
 	return strchr(allowed, c) != NULL ? c : 0;
 }
 
+/*
+ * raw_copy - a tag's value as published, for the history.  A URI list
+ * that does not fit keeps its whole URIs up to the last comma that fits;
+ * any other value that does not fit is left out.
+ */
+static void
+raw_copy(char *out, size_t outlen, const char *v, size_t len, int urilist)
+{
+	size_t	 n = len;
+
+	out[0] = '\0';
+	if (len >= outlen) {
+		if (!urilist)
+			return;
+		for (n = outlen - 1; n > 0 && v[n] != ','; n--)
+			;
+	}
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
 /* apply_tag - one dmarc-tag; unknown tags and bad values are ignored */
 static void
 apply_tag(struct am_dmarc_record *r, const char *name, size_t nlen,
@@ -145,9 +166,14 @@ apply_tag(struct am_dmarc_record *r, const char *name, size_t nlen,
 		r->aspf_strict = flag_value(v, len, "rs") == 's';
 	else if (eq_ci(name, nlen, "pct"))
 		r->pct = pct_value(v, len);
-	else if (eq_ci(name, nlen, "rua"))
+	else if (eq_ci(name, nlen, "rua")) {
 		r->rua_ok = urilist_ok(v, len);
-	/* ruf, fo, rf, ri and unknown tags: nothing to decide here */
+		raw_copy(r->rua, sizeof(r->rua), v, len, 1);
+	} else if (eq_ci(name, nlen, "ruf"))
+		raw_copy(r->ruf, sizeof(r->ruf), v, len, 1);
+	else if (eq_ci(name, nlen, "fo"))
+		raw_copy(r->fo, sizeof(r->fo), v, len, 0);
+	/* rf, ri and unknown tags: nothing to decide here */
 }
 
 /* seen_bit - a bit per known tag, so that the first of two counts */
@@ -155,7 +181,7 @@ static unsigned int
 seen_bit(const char *name, size_t nlen)
 {
 	static const char *const tags[] = { "p", "sp", "np", "psd", "t",
-	    "adkim", "aspf", "pct", "rua" };
+	    "adkim", "aspf", "pct", "rua", "ruf", "fo" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)

@@ -32,6 +32,11 @@ struct am_dmarc_record {
 	int			 aspf_strict;	/* aspf=s */
 	int			 pct;		/* 0..100; 100 if absent or invalid */
 	int			 rua_ok;	/* rua has a syntactically valid URI */
+	/* raw values for the history (issue 13), "" if absent; a longer
+	   rua/ruf keeps its whole URIs that fit (results.h) */
+	char			 fo[AM_DMARC_FO_MAX];
+	char			 rua[AM_DMARC_URIS_MAX];
+	char			 ruf[AM_DMARC_URIS_MAX];
 };
 
 /*
