@@ -2,6 +2,11 @@
 """gencorpus.py - deterministic benchmark corpus for authmilter's bench.
 
     /usr/bin/python3 bench/gencorpus.py OUTDIR [-n COUNT] [-s SEED] [-d DOMAINS]
+        [-t TAG] [--fresh] [-k KEYS]
+
+Cold-DNS runs (scripts/bench -C) use -t RUNTAG --fresh -k 4: every message
+has two domains of its own, named with a tag new to every run, so no answer
+is in any cache; four key pairs are shared to keep generation quick.
 
 Writes, for a given seed, byte-identical output:
   OUTDIR/root.zone   one root zone for nsd: per sender domain an SPF record
@@ -130,17 +135,30 @@ def txt_rdata(text):
 
 # ------------------------------------------------------------ domains
 
+def dom_name(i, tag):
+    return "dom%02d%s.example" % (i, "-" + tag if tag else "")
+
+
+def dom_ip(i):
+    """TEST-NET-1 for the first 200, then the benchmark range (RFC 2544)"""
+    if i < 200:
+        return "192.0.2.%d" % (i + 1)
+    return "198.18.%d.%d" % ((i - 200) // 250, (i - 200) % 250 + 1)
+
+
 class Domain:
-    def __init__(self, i, rng, ndomains):
+    def __init__(self, i, rng, ndomains, tag="", fresh=False):
         self.i = i
-        self.name = "dom%02d.example" % i
-        self.ip = "192.0.2.%d" % (i + 1) if i < 200 else None
+        self.name = dom_name(i, tag)
+        self.ip = dom_ip(i)
         self.spf_kind = ["ip4", "a", "mx", "include", "redirect"][i % 5]
         self.dmarc = [None, "none", "quarantine", "reject",
                       "reject", "quarantine", "none", "reject"][i % 8]
         self.rsa = None
         self.ed = None
-        self.include_of = "dom%02d.example" % ((i + 1) % ndomains)
+        # --fresh: a message's two domains include each other only
+        self.include_of = dom_name(i ^ 1 if fresh else (i + 1) % ndomains,
+                                   tag)
 
     def authorised_ips(self, by_name):
         """the client addresses this domain's SPF record passes"""
@@ -262,10 +280,13 @@ def pick_kind(rng):
     return KINDS[-1][0]
 
 
-def make_one(rng, idx, domains, by_name):
+def make_one(rng, idx, domains, by_name, fresh=False):
     kind = pick_kind(rng)
-    from_dom = rng.choice(domains)
-    other = rng.choice([d for d in domains if d is not from_dom])
+    if fresh:       # two domains of its own: nothing a resolver saw before
+        from_dom, other = domains[2 * idx], domains[2 * idx + 1]
+    else:
+        from_dom = rng.choice(domains)
+        other = rng.choice([d for d in domains if d is not from_dom])
     head, body = build_message(rng, idx, from_dom, message_size(rng))
     msg = head + body.encode()
     canon = rng.choice([(b"relaxed", b"relaxed"), (b"relaxed", b"simple"),
@@ -328,14 +349,27 @@ def main():
     ap.add_argument("-n", type=int, default=2000, help="messages")
     ap.add_argument("-s", type=int, default=1, help="seed")
     ap.add_argument("-d", type=int, default=50, help="sender domains")
+    ap.add_argument("-t", default="", help="tag in every domain name "
+                    "(domNN-TAG.example): a corpus new to any cache")
+    ap.add_argument("--fresh", action="store_true", help="every message "
+                    "its own two domains (-d is set to 2 x -n)")
+    ap.add_argument("-k", type=int, default=0, help="key pairs, shared "
+                    "round robin by the domains (0: one per domain)")
     a = ap.parse_args()
+    if a.fresh:
+        a.d = 2 * a.n
     dkim.time.time = lambda: SIGN_TIME      # dkimpy stamps t= with it
     rng = random.Random(a.s)
-    domains = [Domain(i, rng, a.d) for i in range(a.d)]
+    domains = [Domain(i, rng, a.d, a.t, a.fresh) for i in range(a.d)]
     keyrng = random.Random("keys-%d" % a.s)
-    for d in domains:
+    keys = []
+    for i, d in enumerate(domains):
+        if a.k and i >= a.k:
+            d.rsa, d.ed = keys[i % a.k]
+            continue
         d.rsa = seeded_rsa(keyrng)
         d.ed = seeded_ed25519(keyrng)
+        keys.append((d.rsa, d.ed))
     by_name = {d.name: d for d in domains}
     os.makedirs(os.path.join(a.outdir, "msgs"), exist_ok=True)
     with open(os.path.join(a.outdir, "root.zone"), "w") as f:
@@ -344,7 +378,8 @@ def main():
     sizes = []
     with open(os.path.join(a.outdir, "index.tsv.tmp"), "w") as idx:
         for i in range(a.n):
-            msg, env, expected, kind = make_one(rng, i, domains, by_name)
+            msg, env, expected, kind = make_one(rng, i, domains, by_name,
+                                                a.fresh)
             name = "msgs/%05d.eml" % i
             with open(os.path.join(a.outdir, name), "wb") as f:
                 f.write(msg)

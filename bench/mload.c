@@ -33,6 +33,21 @@
  * NO steps, header leading space kept only with SMFIP_HDR_LEADSPC).
  * Folded header values are sent with "\n" line breaks, body chunks with
  * CRLF lines, at most 65535 bytes each, as Postfix does.
+ *
+ * WAN mode (scripts/bench -C): -W MS makes each session send like an MTA
+ * relaying a client over a slow link: a pause of MS ms after the reply to
+ * MAIL, to RCPT and to DATA (one client round trip each), and the content
+ * cut into packets of -B BYTES (default 4096: headers and body alike, a
+ * body chunk never spans two packets) with a pause of MS ms before every
+ * packet but the first.  The end-of-data packet follows the last one at
+ * once.  -Z (with -W): as Postfix and Sendmail do, the content reaches
+ * the filters in one burst once the whole message is in: the same pauses
+ * are all taken before the first header, none between packets, and the
+ * end of data is the end of those pauses (the client's final dot).  Then two
+ * more latencies are reported, per message: from sending
+ * MAIL to the final reply (mail_p50/p90/p99), and from sending the first
+ * end-of-message packet to the final reply (eod_p50/p90/p99; with a
+ * chain of filters, the content of the later ones is part of it).
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -113,12 +128,19 @@ static long		 total = -1;
 static int		 conc = 1, per_conn = 1, quiet, keep_going;
 static const char	*authserv;
 static const char	*auth_user;	/* -a: {auth_authen} at MAIL (signing) */
+static int		 wan_ms;	/* -W: pause between packets, ms */
+static size_t		 wan_bytes = 4096;	/* -B: content packet size */
+static int		 wan_burst;	/* -Z: content after the transfer, at once */
 static pid_t		 pids[MAX_PIDS];
 static int		 npids;
 
 static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 static long		 next_msg;
 static double		*lat;		/* per sent message, ms */
+static double		*lat_mail;	/* MAIL sent -> final reply, ms */
+static double		*lat_eod;	/* first EOM sent -> final reply, ms */
+static __thread double	 t_mail, t_eod;	/* this worker's message */
+static __thread size_t	 wan_acc;	/* content bytes since the last pause */
 static int		*bad;		/* per sent message: verdict differs */
 static long		 nerrors;
 static char		 tally_keys[64][VERDICT_MAX];
@@ -147,6 +169,32 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* wan_pause - -W: the client's link, MS ms */
+static void
+wan_pause(void)
+{
+	struct timespec	ts;
+
+	if (wan_ms <= 0)
+		return;
+	ts.tv_sec = wan_ms / 1000;
+	ts.tv_nsec = (long)(wan_ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* wan_content - n more content bytes: a pause when a packet is full */
+static void
+wan_content(size_t n)
+{
+	if (wan_ms <= 0 || wan_burst)
+		return;
+	if (wan_acc > 0 && wan_acc + n > wan_bytes) {
+		wan_pause();
+		wan_acc = 0;
+	}
+	wan_acc += n;
 }
 
 /* slurp - a whole file, NUL-terminated */
@@ -617,6 +665,7 @@ send_headers(struct milter *ms, int n, struct outcome *o, const struct msg *m)
 			continue;
 		}
 		nlen = (size_t)(colon - p);
+		wan_content((size_t)(e - p) + 2);
 		if ((size_t)(e - colon) + nlen + 2 > cap) {
 			cap = (size_t)(e - colon) + nlen + 64;
 			free(val);
@@ -662,8 +711,11 @@ static int
 content(struct milter *ms, struct outcome *o, const struct msg *m, int nprev)
 {
 	char		 buf[2048 + 32];
-	size_t		 off, len;
+	size_t		 off, len, chunk = CHUNK;
 	int		 r, j;
+
+	if (wan_ms > 0 && wan_bytes < CHUNK && !wan_burst)
+		chunk = wan_bytes;
 
 	for (j = 0; j < nprev && !(ms->pflags & P_NOHDRS); j++) {
 		len = (size_t)snprintf(buf, sizeof(buf), "Authentication-Results%c%s%s",
@@ -677,12 +729,15 @@ content(struct milter *ms, struct outcome *o, const struct msg *m, int nprev)
 		return r;
 	if ((r = step(ms, 1, o, 'N', P_NOEOH, P_NR_EOH, NULL, 0, NULL, 0)))
 		return r;
-	for (off = m->hdrlen; off < m->len; off += CHUNK) {
-		len = m->len - off < CHUNK ? m->len - off : CHUNK;
+	for (off = m->hdrlen; off < m->len; off += chunk) {
+		len = m->len - off < chunk ? m->len - off : chunk;
+		wan_content(len);
 		if ((r = step(ms, 1, o, 'B', P_NOBODY, P_NR_BODY,
 		    m->data + off, len, NULL, 0)) != 0)
 			return r;
 	}
+	if (t_eod == 0)
+		t_eod = now_ms();
 	return step(ms, 1, o, 'E', 0, 0, NULL, 0, NULL, 0);
 }
 
@@ -702,15 +757,32 @@ transaction(struct milter *ms, int n, const struct msg *m, long seq,
 		if (macro(&ms[i], 'M', "i", qid, auth_user ? "{auth_authen}" :
 		    "{mail_addr}", auth_user ? auth_user : m->from) == -1)
 			return -1;
+	t_mail = now_ms();
+	t_eod = 0;
+	wan_acc = 0;
 	if ((r = step(ms, n, o, 'M', P_NOMAIL, P_NR_MAIL, from,
 	    strlen(from) + 1, NULL, 0)) != 0)
 		return r;
+	wan_pause();			/* the client's RCPT */
 	if ((r = step(ms, n, o, 'R', P_NORCPT, P_NR_RCPT, rcpt,
 	    strlen(rcpt) + 1, NULL, 0)) != 0)
 		return r;
+	wan_pause();			/* its DATA */
 	if ((r = step(ms, n, o, 'T', P_NODATA, P_NR_DATA, NULL, 0, NULL,
 	    0)) != 0)
 		return r;
+	wan_pause();			/* the first packet after 354 */
+	/*
+	 * -Z: the client's transfer ends (its final dot) before the MTA
+	 * passes anything on: end of data is then, not at the burst's end
+	 */
+	if (wan_ms > 0 && wan_burst) {
+		size_t	 off;
+
+		for (off = wan_bytes; off < m->len; off += wan_bytes)
+			wan_pause();
+		t_eod = now_ms();
+	}
 	/*
 	 * Content goes to one filter after the other, as Postfix's cleanup(8)
 	 * does: a later filter sees the headers earlier ones inserted.
@@ -774,8 +846,13 @@ record(long seq, const struct msg *m, struct outcome *o, double ms)
 	int	i;
 
 	verdict(o, v, sizeof(v));
+	double	 now = now_ms();
+
 	pthread_mutex_lock(&lock);
 	lat[seq] = ms;
+	lat_mail[seq] = now - t_mail;
+	/* ended before the content (a reject at MAIL/RCPT): MAIL's time */
+	lat_eod[seq] = t_eod > 0 ? now - t_eod : 0;
 	/*
 	 * A message rejected at EOM gets no A-R header: all we can compare
 	 * is the action (and that the expected DMARC result was a fail).
@@ -919,7 +996,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: mload -x CORPUSDIR -s SOCKET [-s SOCKET...] "
 	    "[-c CONC] [-n MSGS] [-m MSGS_PER_CONN] [-p PID...] [-A ID] [-a USER] "
-	    "[-q] [-k]\n");
+	    "[-q] [-k] [-W MS] [-B BYTES] [-Z]\n");
 	exit(2);
 }
 
@@ -933,7 +1010,7 @@ main(int argc, char **argv)
 	long		 i, nbad = 0, hwm = 0, h;
 	int		 c, j;
 
-	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qk")) != -1) {
+	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qkW:B:Z")) != -1) {
 		switch (c) {
 		case 'x': dir = optarg; break;
 		case 's':
@@ -953,6 +1030,9 @@ main(int argc, char **argv)
 		case 'a': auth_user = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'k': keep_going = 1; break;
+		case 'W': wan_ms = atoi(optarg); break;
+		case 'B': wan_bytes = (size_t)atol(optarg); break;
+		case 'Z': wan_burst = 1; break;
 		default: usage();
 		}
 	}
@@ -963,6 +1043,8 @@ main(int argc, char **argv)
 		total = (long)nmsgs;
 	if ((lat = calloc((size_t)total + 1, sizeof(*lat))) == NULL ||
 	    (bad = calloc((size_t)total + 1, sizeof(*bad))) == NULL ||
+	    (lat_mail = calloc((size_t)total + 1, sizeof(double))) == NULL ||
+	    (lat_eod = calloc((size_t)total + 1, sizeof(double))) == NULL ||
 	    (th = calloc((size_t)conc, sizeof(*th))) == NULL)
 		die("out of memory");
 	for (j = 0; j < npids; j++)
@@ -983,6 +1065,8 @@ main(int argc, char **argv)
 	for (i = 0; i < total; i++)
 		nbad += bad[i];
 	qsort(lat, (size_t)total, sizeof(*lat), cmp_double);
+	qsort(lat_mail, (size_t)total, sizeof(double), cmp_double);
+	qsort(lat_eod, (size_t)total, sizeof(double), cmp_double);
 	for (j = 0; j < ntally; j++)
 		fprintf(stderr, "verdict %6ld  %s\n", tally_n[j], tally_keys[j]);
 	printf("msgs=%ld conc=%d errors=%ld mismatches=%ld", total, conc,
@@ -992,6 +1076,12 @@ main(int argc, char **argv)
 		    "max=%.2f", wall, total / wall, lat[total / 2],
 		    lat[total * 90 / 100], lat[total * 99 / 100],
 		    lat[total - 1]);
+		if (wan_ms > 0)
+			printf(" mail_p50=%.2f mail_p90=%.2f mail_p99=%.2f "
+			    "eod_p50=%.2f eod_p90=%.2f eod_p99=%.2f",
+			    lat_mail[total / 2], lat_mail[total * 90 / 100],
+			    lat_mail[total * 99 / 100], lat_eod[total / 2],
+			    lat_eod[total * 90 / 100], lat_eod[total * 99 / 100]);
 		if (npids > 0)
 			printf(" cpu_ms_msg=%.3f hwm_mb=%.1f",
 			    cpu * 1e3 / total, hwm / 1024.0);

@@ -39,7 +39,9 @@
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
 #include "dns/dns_log.h"
+#include "dns/dns_prefetch.h"
 #include "dns/dns_seam.h"
+#include "dns/dns_work.h"
 
 #define DNS_TIMEOUT_DEFAULT	5	/* seconds, when opts->timeout is 0 */
 /*
@@ -68,6 +70,8 @@ struct am_dns {
 	long		 local_until;	/* atomic: CLOCK_MONOTONIC ms; see local_cause */
 	int		 local_errno;	/* atomic: errno of that local failure */
 	struct am_dns_cache *cache;	/* answers in front of libunbound */
+	unsigned int	 nslots;	/* atomic: outstanding prefetches */
+	struct am_dns_work *work;	/* background checks (dns_work.h) */
 };
 
 struct am_dns_query {
@@ -339,6 +343,10 @@ am_dns_new(const struct am_dns_opts *o, char *err, size_t errlen)
 		seterr(err, errlen, "am_dns_new", strerror(errno));
 		goto fail;
 	}
+	if ((dns->work = am_dns_work_new()) == NULL) {
+		seterr(err, errlen, "am_dns_new", strerror(errno));
+		goto fail;
+	}
 	if ((dns->ctx = ub_ctx_create()) == NULL) {
 		seterr(err, errlen, "ub_ctx_create", "failed");
 		goto fail;
@@ -374,6 +382,7 @@ am_dns_free(struct am_dns *dns)
 
 	if (dns == NULL)
 		return;
+	am_dns_work_free(dns->work);	/* its jobs query through the pump */
 	if (dns->pump_running) {
 		while (write(dns->wake[1], &c, 1) == -1 && errno == EINTR)
 			continue;
@@ -508,6 +517,7 @@ am_dns_budget_arm(struct am_dns_budget *b, unsigned int seconds,
 	b->exhausted = 0;
 	b->local_what = NULL;
 	b->local_err = 0;
+	b->cancel = 0;
 }
 
 /* am_dns_budget_local - note the first local failure of the phase */
@@ -597,6 +607,8 @@ budget_take(struct am_dns_budget *b)
 {
 	if (b == NULL)
 		return 1;
+	if (__atomic_load_n(&b->cancel, __ATOMIC_ACQUIRE))
+		return 0;
 	if (b->max_lookups > 0 && b->lookups >= b->max_lookups) {
 		b->exhausted |= AM_DNS_BUDGET_LOOKUPS;
 		return 0;
@@ -607,6 +619,15 @@ budget_take(struct am_dns_budget *b)
 	}
 	b->lookups++;
 	return 1;
+}
+
+/* budget_why - why budget_take refused */
+static const char *
+budget_why(const struct am_dns_budget *b)
+{
+	if (b != NULL && __atomic_load_n(&b->cancel, __ATOMIC_ACQUIRE))
+		return AM_DNS_CANCELLED;
+	return "not asked: DNS budget exhausted";
 }
 
 /* budget_clamp - bring *dl forward to the budget's deadline */
@@ -805,12 +826,50 @@ fail:
 	return NULL;
 }
 
+/*
+ * prefetched - the caller's question was started early (dns_prefetch.h):
+ * its handle becomes the caller's query, counted on b like one it asks,
+ * waited on from now.  Returns the query to hand back (the prefetched
+ * one, or q refused by the budget), or NULL to ask as usual: none was
+ * prefetched, or it failed temporarily (asked again, as it would be).
+ */
+static struct am_dns_query *
+prefetched(struct am_dns_query *q, struct am_dns_budget *b)
+{
+	struct am_dns_query	*p;
+	int			 failed;
+
+	if (b == NULL || b->prefetch == NULL ||
+	    (p = am_dns_prefetch_take(b->prefetch, q->name, q->rrtype)) == NULL)
+		return NULL;
+	pthread_mutex_lock(&p->mtx);
+	failed = p->done && p->status == AM_DNS_TEMP;
+	pthread_mutex_unlock(&p->mtx);
+	if (failed) {
+		am_dns_query_done(p);
+		return NULL;
+	}
+	if (!budget_take(b)) {
+		/* it would not have been asked: not used either */
+		am_dns_query_done(p);
+		q->status = AM_DNS_TEMP;
+		q->tempwhy = budget_why(b);
+		q->done = 1;
+		return q;
+	}
+	query_unref(q);
+	clock_gettime(CLOCK_MONOTONIC, &p->deadline);
+	p->deadline.tv_sec += p->dns->timeout;
+	p->budget = b;
+	return p;
+}
+
 /* am_dns_query_start - begin one query; the handle ends in query_done */
 struct am_dns_query *
 am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
     const char *name, int rrtype)
 {
-	struct am_dns_query	*q;
+	struct am_dns_query	*q, *p;
 	int			 r;
 
 	if ((q = query_new(dns)) == NULL)
@@ -823,6 +882,9 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 		q->done = 1;
 		return q;
 	}
+	/* started early for this message: taken over, not asked again */
+	if ((p = prefetched(q, b)) != NULL)
+		return p;
 	/* a repeated question is answered here, in the caller's thread */
 	if (am_dns_cache_get(dns->cache, name, rrtype, &q->status, &q->res)) {
 		q->done = q->cached = 1;
@@ -830,7 +892,7 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 	}
 	if (!budget_take(b)) {
 		q->status = AM_DNS_TEMP;	/* over the message's budget */
-		q->tempwhy = "not asked: DNS budget exhausted";
+		q->tempwhy = budget_why(b);
 		q->done = 1;
 		return q;
 	}
@@ -864,6 +926,44 @@ timeout_local(struct am_dns_query *q)
 		am_dns_budget_local(q->budget, what, e);
 }
 
+/* cancelled - has the budget's owner been cancelled (dns.h)? */
+static int
+cancelled(struct am_dns_budget *b)
+{
+	return b != NULL && __atomic_load_n(&b->cancel, __ATOMIC_ACQUIRE);
+}
+
+/* before - a earlier than b */
+static int
+before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * wait_slice - how long one condition wait may sleep: until *dl, or for
+ * a budget that can be cancelled (one run in the background, dns_work.h)
+ * at most AM_DNS_CANCEL_POLL_MS, so a cancel is seen soon.  Into *slice.
+ */
+static const struct timespec *
+wait_slice(const struct am_dns_budget *b, const struct timespec *dl,
+    struct timespec *slice)
+{
+	*slice = *dl;
+	if (b == NULL || !b->cancellable)
+		return slice;
+	clock_gettime(CLOCK_MONOTONIC, slice);
+	slice->tv_nsec += AM_DNS_CANCEL_POLL_MS * 1000000L;
+	if (slice->tv_nsec >= 1000000000L) {
+		slice->tv_sec++;
+		slice->tv_nsec -= 1000000000L;
+	}
+	if (!before(slice, dl))
+		*slice = *dl;
+	return slice;
+}
+
 /*
  * am_dns_query_wait - wait for the answer until the deadline: deadline_sec
  * (absolute CLOCK_MONOTONIC seconds) if set, else the query's own (start
@@ -874,7 +974,7 @@ enum am_dns_status
 am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
     struct ub_result **res)
 {
-	struct timespec		 dl = q->deadline;
+	struct timespec		 dl = q->deadline, slice;
 	enum am_dns_status	 st;
 	int			 clamped;
 
@@ -886,9 +986,17 @@ am_dns_query_wait(struct am_dns_query *q, long deadline_sec,
 	}
 	clamped = budget_clamp(q->budget, &dl);
 	pthread_mutex_lock(&q->mtx);
-	while (!q->done)
-		if (pthread_cond_timedwait(&q->cond, &q->mtx, &dl) == ETIMEDOUT)
+	while (!q->done && !cancelled(q->budget))
+		if (pthread_cond_timedwait(&q->cond, &q->mtx,
+		    wait_slice(q->budget, &dl, &slice)) == ETIMEDOUT &&
+		    !before(&slice, &dl))
 			break;
+	if (!q->done && cancelled(q->budget)) {
+		pthread_mutex_unlock(&q->mtx);
+		am_dns_note(q->budget, q->name, q->rrtype, AM_DNS_TEMP,
+		    AM_DNS_CANCELLED, NULL, 0);
+		return AM_DNS_TEMP;
+	}
 	if (!q->done) {
 		if (!q->timed_out++)
 			__atomic_add_fetch(&q->dns->ntimeouts, 1,
@@ -952,6 +1060,58 @@ am_dns_query(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 	st = am_dns_query_wait(q, 0, res);
 	am_dns_query_done(q);
 	return st;
+}
+
+/* am_dns_work_of - the resolver's background pool */
+struct am_dns_work *
+am_dns_work_of(struct am_dns *dns)
+{
+	return dns != NULL ? dns->work : NULL;
+}
+
+/* am_dns_slot_take - one more outstanding prefetch, if below max */
+int
+am_dns_slot_take(struct am_dns *dns, unsigned int max)
+{
+	unsigned int	 n = __atomic_load_n(&dns->nslots, __ATOMIC_RELAXED);
+
+	do {
+		if (n >= max)
+			return 0;
+	} while (!__atomic_compare_exchange_n(&dns->nslots, &n, n + 1, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 1;
+}
+
+/* am_dns_slot_give - one outstanding prefetch fewer */
+void
+am_dns_slot_give(struct am_dns *dns)
+{
+	__atomic_sub_fetch(&dns->nslots, 1, __ATOMIC_RELAXED);
+}
+
+/* am_dns_slots - outstanding prefetches in the process */
+unsigned int
+am_dns_slots(struct am_dns *dns)
+{
+	return __atomic_load_n(&dns->nslots, __ATOMIC_RELAXED);
+}
+
+/* am_dns_cached - is a live answer for (name, rrtype) in the cache? */
+int
+am_dns_cached(struct am_dns *dns, const char *name, int rrtype)
+{
+	enum am_dns_status	 st;
+
+	return am_dns_cache_get(dns->cache, name, rrtype, &st, NULL);
+}
+
+/* am_dns_budget_cancel - see dns.h */
+void
+am_dns_budget_cancel(struct am_dns_budget *b)
+{
+	if (b != NULL)
+		__atomic_store_n(&b->cancel, 1, __ATOMIC_RELEASE);
 }
 
 /* am_dns_result_free - free an answer handed over by a query */

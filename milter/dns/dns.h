@@ -129,6 +129,8 @@ int	am_dns_txt_rdata(const void *rdata, size_t len, char *out);
 #define AM_DNS_BUDGET_LOOKUPS	0x1	/* lookup cap reached */
 #define AM_DNS_BUDGET_TIME	0x2	/* deadline passed */
 
+struct am_dns_prefetch;
+
 struct am_dns_budget {
 	long		 deadline_ms;	/* CLOCK_MONOTONIC milliseconds; 0: none */
 	unsigned int	 lookups;	/* queries started so far */
@@ -138,6 +140,15 @@ struct am_dns_budget {
 	int		 local_err;	/* its errno (EMFILE...), or 0 */
 	/* set by the owner, kept by am_dns_budget_arm: */
 	const char	*qid;		/* queue id for debug lines; borrowed, may be NULL */
+	/*
+	 * the message's look-ups started early (dns_prefetch.h), or NULL:
+	 * a query of this budget takes its answer from there, counted as
+	 * one lookup like any it asks itself; borrowed, same thread
+	 */
+	struct am_dns_prefetch *prefetch;
+	/* am_dns_budget_cancel: no more queries, waits end (atomic) */
+	int		 cancel;
+	int		 cancellable;	/* set by the owner: waits poll cancel */
 	/* the last query that ended AM_DNS_TEMP (kept across phases): */
 	char		 temp_name[AM_DNS_TEMP_NAME_MAX];	/* "" if none */
 	const char	*temp_why;	/* "SERVFAIL", "timeout", ...: static */
@@ -160,7 +171,11 @@ const char	*am_dns_budget_temp_of(const struct am_dns_budget *b,
 const char	*am_dns_budget_temp(const struct am_dns_budget *b, char *buf,
 		    size_t len);
 
-/* start a budget phase: seconds from now (0: no deadline), lookup cap; clears exhausted and local_* */
+/*
+ * start a budget phase: seconds from now (0: no deadline), lookup cap;
+ * clears exhausted, local_* and cancel.  The other fields are the owner's:
+ * a budget starts zeroed ({ 0 }, calloc).
+ */
 void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
 	    unsigned int max_lookups);
 
@@ -198,6 +213,25 @@ void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
 #define AM_DNS_LOCAL_HOLD_MS	6000
 #define AM_DNS_LOCAL_HELD	"socket, within 6 s of a failure"
 #define AM_DNS_LOCAL_MEMORY	"memory"	/* local_what of an allocation */
+
+/*
+ * am_dns_budget_cancel - from another thread: the budget's owner is
+ * running in the background (dns_work.h) for a message that is gone.
+ * Its queries not yet started are not asked (AM_DNS_TEMP "cancelled"),
+ * a wait in progress ends within AM_DNS_CANCEL_POLL_MS, AM_DNS_TEMP.
+ */
+#define AM_DNS_CANCEL_POLL_MS	20
+#define AM_DNS_CANCELLED	"cancelled"
+void	am_dns_budget_cancel(struct am_dns_budget *b);
+
+/*
+ * am_dns_budget_merge_temp - b's phases ran after those of earlier (run
+ * in the background, its own budget): make b's record of failed queries
+ * (temp_name, the last AM_DNS_TEMP_KEEP, ntemp) what it would be had
+ * earlier's queries been noted on b first.  Pure.
+ */
+void	am_dns_budget_merge_temp(struct am_dns_budget *b,
+	    const struct am_dns_budget *earlier);
 
 /* record a local failure on b (the first one sticks; b NULL: nothing) */
 void	am_dns_budget_local(struct am_dns_budget *b, const char *what, int err);

@@ -25,7 +25,7 @@ struct entry {
 };
 
 struct am_dns_cache {
-	pthread_mutex_t	 lock;
+	pthread_rwlock_t lock;		/* readers: get; writer: put, flush */
 	struct entry	*buckets[NBUCKETS];
 	size_t		 n;
 };
@@ -156,7 +156,7 @@ am_dns_cache_new(void)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+	if (pthread_rwlock_init(&c->lock, NULL) != 0) {
 		free(c);
 		return NULL;
 	}
@@ -170,7 +170,7 @@ am_dns_cache_free(struct am_dns_cache *c)
 	if (c == NULL)
 		return;
 	flush_locked(c);
-	pthread_mutex_destroy(&c->lock);
+	pthread_rwlock_destroy(&c->lock);
 	free(c);
 }
 
@@ -187,17 +187,18 @@ am_dns_cache_get(struct am_dns_cache *c, const char *name, int rrtype,
 		return 0;
 	if (res != NULL)
 		*res = NULL;
-	pthread_mutex_lock(&c->lock);
+	/*
+	 * A read lock: look-ups of every thread at once (six to ten per
+	 * message).  An expired entry is a miss and stays until put()
+	 * replaces it in front of it or the cache is emptied.
+	 */
+	pthread_rwlock_rdlock(&c->lock);
 	for (pe = &c->buckets[hash(key, rrtype)]; (e = *pe) != NULL;
 	    pe = &e->next) {
 		if (e->rrtype != rrtype || strcmp(e->name, key) != 0)
 			continue;
-		if (e->expires <= now_sec()) {	/* expired: drop it */
-			*pe = e->next;
-			entry_free(e);
-			c->n--;
+		if (e->expires <= now_sec())	/* expired: a miss */
 			break;
-		}
 		hit = 1;
 		*st = e->st;
 		if (e->st == AM_DNS_OK && res != NULL) {
@@ -208,7 +209,7 @@ am_dns_cache_get(struct am_dns_cache *c, const char *name, int rrtype,
 		}
 		break;
 	}
-	pthread_mutex_unlock(&c->lock);
+	pthread_rwlock_unlock(&c->lock);
 	return hit;
 }
 
@@ -239,11 +240,11 @@ am_dns_cache_put(struct am_dns_cache *c, const char *name, int rrtype,
 	e->st = st;
 	e->expires = now_sec() + ttl;
 	h = hash(e->name, rrtype);
-	pthread_mutex_lock(&c->lock);
+	pthread_rwlock_wrlock(&c->lock);
 	if (c->n >= AM_DNS_CACHE_MAX)
 		flush_locked(c);
 	e->next = c->buckets[h];	/* a racing duplicate is harmless */
 	c->buckets[h] = e;
 	c->n++;
-	pthread_mutex_unlock(&c->lock);
+	pthread_rwlock_unlock(&c->lock);
 }

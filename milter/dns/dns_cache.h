@@ -14,8 +14,9 @@
  * of the RRset, or the negative TTL), capped at AM_DNS_CACHE_TTL_MAX.  A
  * temporary failure, a bogus answer or a TTL of 0 is never cached.  Keys
  * are (lower-cased name without the final dot, type).  Bounded: at most
- * AM_DNS_CACHE_MAX entries; when full it is emptied.  Thread-safe (one
- * mutex).  Answers handed out are deep copies the caller frees with
+ * AM_DNS_CACHE_MAX entries (expired ones included: an expired entry is
+ * a miss, replaced by the next answer put); when full it is emptied.
+ * Thread-safe: one read-write lock, look-ups share it.  Answers handed out are deep copies the caller frees with
  * ub_resolve_free() (am_dns_result_free), like libunbound's own, with
  * ttl set to what is left of it.
  */

@@ -146,3 +146,42 @@ am_dns_budget_temp(const struct am_dns_budget *b, char *buf, size_t len)
 	    b->temp_why != NULL ? b->temp_why : "temporary failure");
 	return buf;
 }
+
+/* am_dns_budget_merge_temp - earlier's failed queries, then b's */
+void
+am_dns_budget_merge_temp(struct am_dns_budget *b,
+    const struct am_dns_budget *earlier)
+{
+	char		 names[2 * AM_DNS_TEMP_KEEP][AM_DNS_TEMP_NAME_MAX];
+	const char	*whys[2 * AM_DNS_TEMP_KEEP];
+	unsigned int	 n = 0, i, k, total;
+	const struct am_dns_budget *src[2] = { earlier, b };
+
+	if (earlier->ntemp == 0)
+		return;
+	/* oldest first: the kept entries of earlier, then those of b */
+	for (i = 0; i < 2; i++) {
+		k = src[i]->ntemp < AM_DNS_TEMP_KEEP ? src[i]->ntemp :
+		    AM_DNS_TEMP_KEEP;
+		for (; k > 0; k--, n++) {
+			unsigned int j = (src[i]->ntemp - k) % AM_DNS_TEMP_KEEP;
+
+			memcpy(names[n], src[i]->temp_names[j],
+			    AM_DNS_TEMP_NAME_MAX);
+			whys[n] = src[i]->temp_whys[j];
+		}
+	}
+	total = earlier->ntemp + b->ntemp;
+	k = n < AM_DNS_TEMP_KEEP ? n : AM_DNS_TEMP_KEEP;
+	for (i = 0; i < k; i++) {
+		unsigned int j = (total - k + i) % AM_DNS_TEMP_KEEP;
+
+		memcpy(b->temp_names[j], names[n - k + i], AM_DNS_TEMP_NAME_MAX);
+		b->temp_whys[j] = whys[n - k + i];
+	}
+	if (b->ntemp == 0) {
+		memcpy(b->temp_name, earlier->temp_name, sizeof(b->temp_name));
+		b->temp_why = earlier->temp_why;
+	}
+	b->ntemp = total;
+}

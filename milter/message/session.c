@@ -27,6 +27,7 @@
 #include "message/iprev.h"
 #include "message/local.h"
 #include "message/rfc5322.h"
+#include "message/overlap.h"
 #include "message/session.h"
 #include "message/trace.h"
 #include "spf/spf.h"
@@ -328,7 +329,8 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 	start_sign(m, auth_authen);
 	if (m->exempt == NULL)
 		start_iprev(m);
-	if (m->exempt == NULL)
+	/* SPF in the background (overlap.h); if it cannot be, here */
+	if (m->exempt == NULL && am_overlap_spf(m) == -1)
 		run_spf(m);
 	return m;
 }
@@ -341,6 +343,7 @@ am_msg_free(struct am_msg *m)
 
 	if (m == NULL)
 		return;
+	am_overlap_free(m);		/* cancels what still runs */
 	if (m->conn != NULL && m->conn->msg == m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
@@ -514,6 +517,7 @@ header(struct am_msg *m, const char *name, const char *value)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
 	if (m->arc != NULL)	/* ENOMEM: a chain present is fail */
 		(void)am_arc_header(m->arc, name, value);
+	am_overlap_header(m, name, value);	/* DKIM key, DMARC names */
 }
 
 /* am_msg_header - one header field, name and value as the MTA sent them */
@@ -761,6 +765,7 @@ run_arc(struct am_msg *m)
 void
 am_msg_finish(struct am_msg *m)
 {
+	am_overlap_join(m);		/* SPF, started at MAIL */
 	/* a message that should be signed and cannot be: OnInternalError */
 	if (m->signer != NULL && am_signer_eom(m->signer) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing failed");

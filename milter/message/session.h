@@ -144,6 +144,7 @@ struct am_msg {
 	int			 dns_over;	/* AM_DNS_BUDGET_* bits of any phase */
 	enum am_err		 err;		/* first internal failure */
 	char			 errwhy[128];
+	struct am_overlap	*ov;		/* look-ups started early (overlap.h) */
 };
 
 /* am_conn_new - NULL on ENOMEM; takes a new reference on cfg */

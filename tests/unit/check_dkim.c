@@ -428,7 +428,7 @@ END_TEST
  */
 START_TEST(test_budget)
 {
-	struct am_dns_budget	 b;
+	struct am_dns_budget	 b = { 0 };
 	struct run		 r = {
 		.file = "example.org-signed-rsa+ed25519.eml", .budget = &b };
 	size_t			 i, npass = 0, ntemp = 0;

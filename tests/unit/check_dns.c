@@ -553,7 +553,7 @@ START_TEST(test_bad_rcode)
 	struct am_dns		*d;
 	double			 t0, dt;
 
-	struct am_dns_budget	 b;
+	struct am_dns_budget	 b = { 0 };
 
 	fake_start(&f, bad_rcodes[_i].rcode);
 	d = upstream_new(&f);
@@ -620,7 +620,7 @@ END_TEST
 
 START_TEST(test_local_budget)
 {
-	struct am_dns_budget	 b;
+	struct am_dns_budget	 b = { 0 };
 	char			 buf[96];
 
 	am_dns_budget_arm(&b, 0, 0);
@@ -675,7 +675,7 @@ START_TEST(test_txt_split_fixed)
 	char			*data[3] = { ok1, NULL, NULL };
 	int			 len[3] = { 7, 0, 0 };
 	struct ub_result	 r = { .data = data, .len = len };
-	struct am_dns_budget	 b;
+	struct am_dns_budget	 b = { 0 };
 	char			**txt;
 	size_t			 n;
 
@@ -726,7 +726,7 @@ START_TEST(test_local_out_of_fds)
 {
 	struct fake_ns		 f;
 	struct am_dns		*d;
-	struct am_dns_budget	 b;
+	struct am_dns_budget	 b = { 0 };
 	struct rlimit		 saved;
 
 	fake_start(&f, 0);		/* NOERROR, no records */

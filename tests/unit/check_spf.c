@@ -404,7 +404,7 @@ END_TEST
 START_TEST(test_budget)
 {
 	struct am_spf_check	 c;
-	struct am_dns_budget	 b;
+	struct am_dns_budget	 b = { 0 };
 
 	am_dns_budget_arm(&b, 0, 1);
 	ck_assert_int_eq(check_mailfrom(spf, &b, "192.0.2.9", HELO,
