@@ -17,6 +17,9 @@
 #define AM_SELECTOR_MAX		63
 #define AM_DKIM_SIGS_MAX	32	/* hard cap; config MaximumSignaturesToVerify <= this */
 #define AM_BPREFIX_LEN		8	/* header.b prefix (RFC 6008) */
+#define AM_DMARC_FO_MAX		16	/* a record's fo= kept ("0:1:d:s" is 7) */
+#define AM_DMARC_URITAG_MAX	1024	/* a record's rua=/ruf= kept; a longer one is
+					   cut at the comma before (record.h) */
 
 /* RFC 7208 section 2.6 */
 enum am_spf_result {
@@ -88,6 +91,11 @@ struct am_dmarc_res {
 	char			 policy_domain[AM_DOMAIN_MAX + 1]; /* where the record was */
 	char			 org_domain[AM_DOMAIN_MAX + 1];
 	char			 reason[AM_REASON_MAX];
+	/* the applied record's report tags (issue 13), "" if absent */
+	char			 psd;		/* 'y', 'n', 'u'; 0: no record */
+	char			 fo[AM_DMARC_FO_MAX + 1];
+	char			 rua[AM_DMARC_URITAG_MAX + 1];
+	char			 ruf[AM_DMARC_URITAG_MAX + 1];
 };
 
 /* what happens to the message: the MTA's choices for a milter */

@@ -74,6 +74,14 @@ struct am_config {
 	char		*key_file;		/* KeyFile */
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
+
+	/* failure reports (issue 13; daemon/freport.h) */
+	int		 failure_reports;	/* FailureReports (default 0) */
+	int		 failure_reports_body;	/* FailureReportsBody (default 0) */
+	char		*failure_reports_sent_by; /* FailureReportsSentBy; NULL = postmaster@AuthservID */
+	char		*failure_reports_command; /* FailureReportsCommand (default /usr/sbin/sendmail) */
+	unsigned int	 failure_reports_per_hour;	/* FailureReportsPerHour (default 60) */
+	unsigned int	 failure_reports_per_domain;	/* FailureReportsPerDomainPerHour (default 10) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

@@ -18,6 +18,7 @@
 #include "amconfig.h"
 #include "dns/dns.h"
 #include "daemon/metrics.h"
+#include "daemon/freport.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -193,5 +194,6 @@ am_metrics_render(struct am_buf *b)
 	    get(&n_reload[1]));
 	am_buf_addf(b, "authmilter_reloads_total{result=\"failed\"} %lu\n",
 	    get(&n_reload[0]));
+	am_freport_metrics(b);		/* issue 13 */
 	am_buf_adds(b, "# EOF\n");
 }

@@ -687,6 +687,16 @@ verdict(const struct idres *ir, struct am_dmarc_res *out)
 		set_reason(out, AM_DMARC_FAIL, "no aligned pass");
 }
 
+/* report_tags - what failure reports and the history need of the record */
+static void
+report_tags(const struct am_dmarc_record *rec, struct am_dmarc_res *out)
+{
+	out->psd = rec->psd;
+	memcpy(out->fo, rec->fo, sizeof(out->fo));
+	memcpy(out->rua, rec->rua, sizeof(out->rua));
+	memcpy(out->ruf, rec->ruf, sizeof(out->ruf));
+}
+
 /* eval_record - a record applies to dom: alignment and policy */
 static int
 eval_record(struct ectx *c, const char *dom, const struct disc *d,
@@ -709,6 +719,7 @@ eval_record(struct ectx *c, const char *dom, const struct disc *d,
 	out->p = d->rec.p_tag == AM_DMARC_TAG_VALID ? d->rec.p : AM_DMARC_P_NONE;
 	out->testing = !rfc7489 && d->rec.testing;
 	out->pct = rfc7489 ? d->rec.pct : 100;
+	report_tags(&d->rec, out);
 	if (check_ids(c, dom, &d->rec, r, &ir) == -1)
 		return -1;
 	verdict(&ir, out);

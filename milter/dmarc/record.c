@@ -122,6 +122,22 @@ flag_value(const char *v, size_t len, const char *allowed)
 	return strchr(allowed, c) != NULL ? c : 0;
 }
 
+/*
+ * copy_uris - a rua/ruf value into out[AM_DMARC_URITAG_MAX + 1]; too long
+ * a value is cut at its last comma that fits, so no URI is ever shortened
+ * into another address.
+ */
+static void
+copy_uris(char *out, const char *v, size_t len)
+{
+	if (len > AM_DMARC_URITAG_MAX) {
+		for (len = AM_DMARC_URITAG_MAX; len > 0 && v[len] != ','; len--)
+			;
+	}
+	memcpy(out, v, len);
+	out[len] = '\0';
+}
+
 /* apply_tag - one dmarc-tag; unknown tags and bad values are ignored */
 static void
 apply_tag(struct am_dmarc_record *r, const char *name, size_t nlen,
@@ -145,9 +161,16 @@ apply_tag(struct am_dmarc_record *r, const char *name, size_t nlen,
 		r->aspf_strict = flag_value(v, len, "rs") == 's';
 	else if (eq_ci(name, nlen, "pct"))
 		r->pct = pct_value(v, len);
-	else if (eq_ci(name, nlen, "rua"))
+	else if (eq_ci(name, nlen, "rua")) {
 		r->rua_ok = urilist_ok(v, len);
-	/* ruf, fo, rf, ri and unknown tags: nothing to decide here */
+		copy_uris(r->rua, v, len);
+	} else if (eq_ci(name, nlen, "ruf"))
+		copy_uris(r->ruf, v, len);
+	else if (eq_ci(name, nlen, "fo") && len <= AM_DMARC_FO_MAX) {
+		memcpy(r->fo, v, len);
+		r->fo[len] = '\0';
+	}
+	/* rf, ri and unknown tags: nothing to decide here */
 }
 
 /* seen_bit - a bit per known tag, so that the first of two counts */
@@ -155,7 +178,7 @@ static unsigned int
 seen_bit(const char *name, size_t nlen)
 {
 	static const char *const tags[] = { "p", "sp", "np", "psd", "t",
-	    "adkim", "aspf", "pct", "rua" };
+	    "adkim", "aspf", "pct", "rua", "ruf", "fo" };
 	size_t	 i;
 
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)

@@ -32,6 +32,15 @@ struct am_dmarc_record {
 	int			 aspf_strict;	/* aspf=s */
 	int			 pct;		/* 0..100; 100 if absent or invalid */
 	int			 rua_ok;	/* rua has a syntactically valid URI */
+	/*
+	 * The report tags as written (issue 13; report/uri.h parses them),
+	 * "" if absent.  fo longer than AM_DMARC_FO_MAX is kept empty (the
+	 * default "0"); rua/ruf longer than AM_DMARC_URITAG_MAX are cut
+	 * after the last whole URI that fits (at a comma), never inside one.
+	 */
+	char			 fo[AM_DMARC_FO_MAX + 1];
+	char			 rua[AM_DMARC_URITAG_MAX + 1];
+	char			 ruf[AM_DMARC_URITAG_MAX + 1];
 };
 
 /*
