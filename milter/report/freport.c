@@ -188,6 +188,24 @@ clean(struct am_buf *b, const char *v)
 	}
 }
 
+/*
+ * folded - our own A-R value, which may be long: its folds (LF or CRLF
+ * then WSP, RFC 5322 2.2.3) kept as LF WSP, the rest cleaned
+ */
+static void
+folded(struct am_buf *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\r')
+			continue;
+		if (*v == '\n' && (v[1] == ' ' || v[1] == '\t'))
+			am_buf_addc(b, '\n');
+		else if (*v != '\n')
+			am_buf_addc(b, (*v >= ' ' && *v < 127) || *v == '\t' ?
+			    *v : '?');
+	}
+}
+
 /* field - "Name: value\n", the value cleaned */
 static void
 field(struct am_buf *b, const char *name, const char *value)
@@ -305,8 +323,11 @@ feedback_part(struct am_buf *b, const struct am_freport_in *in,
 	am_buf_adds(b, "Feedback-Type: auth-failure\nVersion: 1\n");
 	field(b, "User-Agent", in->user_agent);
 	field(b, "Auth-Failure", am_freport_kind_str(in->kind));
-	if (in->authres != NULL && *in->authres != '\0')
-		field(b, "Authentication-Results", in->authres);
+	if (in->authres != NULL && *in->authres != '\0') {
+		am_buf_adds(b, "Authentication-Results: ");
+		folded(b, in->authres);
+		am_buf_addc(b, '\n');
+	}
 	field(b, "Identity-Alignment",
 	    am_freport_identity_alignment(&in->res->dmarc));
 	dkim_fields(b, in->res);

@@ -211,8 +211,9 @@ START_TEST(test_compose)
 	ck_assert_ptr_nonnull(strstr(s, "\n--=_b1\nContent-Type: message/feedback-report\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nFeedback-Type: auth-failure\nVersion: 1\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nAuth-Failure: dmarc\n"));
+	/* our A-R keeps its folds, as LF WSP */
 	ck_assert_ptr_nonnull(strstr(s, "\nAuthentication-Results: mx.receiver.example;"
-	    " dmarc=fail header.from=mail.example.com\n"));	/* unfolded */
+	    "\n\tdmarc=fail header.from=mail.example.com\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\nIdentity-Alignment: dkim, spf\n"));
 	/* the aligned signature, not the first one */
 	ck_assert_ptr_nonnull(strstr(s, "\nDKIM-Domain: example.com\n"
