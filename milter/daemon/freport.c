@@ -559,28 +559,15 @@ am_freport_stop(void)
 		    "(%d s to flush)", left, AM_FREPORT_STOP_SECS);
 }
 
-/* am_freport_metrics - see freport.h */
+/* am_freport_counts - see freport.h */
 void
-am_freport_metrics(struct am_buf *b)
+am_freport_counts(struct am_freport_counts *c)
 {
-	size_t	 depth;
-
 	pthread_mutex_lock(&fq.lock);
-	depth = fq.n;
+	c->queued = fq.n;
 	pthread_mutex_unlock(&fq.lock);
-	am_buf_addf(b, "# HELP authmilter_failure_report_queue DMARC failure "
-	    "reports waiting to be sent.\n"
-	    "# TYPE authmilter_failure_report_queue gauge\n"
-	    "authmilter_failure_report_queue %zu\n", depth);
-	am_buf_adds(b, "# HELP authmilter_failure_reports DMARC failure "
-	    "reports (RFC 9991) by outcome.\n"
-	    "# TYPE authmilter_failure_reports counter\n");
-	am_buf_addf(b, "authmilter_failure_reports_total{result=\"sent\"} %lu\n",
-	    __atomic_load_n(&n_sent, __ATOMIC_RELAXED));
-	am_buf_addf(b, "authmilter_failure_reports_total{result=\"failed\"} "
-	    "%lu\n", __atomic_load_n(&n_failed, __ATOMIC_RELAXED));
-	am_buf_addf(b, "authmilter_failure_reports_total{result=\"suppressed\"} "
-	    "%lu\n", __atomic_load_n(&n_suppressed, __ATOMIC_RELAXED));
-	am_buf_addf(b, "authmilter_failure_reports_total{result=\"dropped\"} "
-	    "%lu\n", __atomic_load_n(&n_dropped, __ATOMIC_RELAXED));
+	c->sent = __atomic_load_n(&n_sent, __ATOMIC_RELAXED);
+	c->failed = __atomic_load_n(&n_failed, __ATOMIC_RELAXED);
+	c->suppressed = __atomic_load_n(&n_suppressed, __ATOMIC_RELAXED);
+	c->dropped = __atomic_load_n(&n_dropped, __ATOMIC_RELAXED);
 }

@@ -56,7 +56,14 @@ void	am_freport_stop(void);
  */
 void	am_freport_offer(struct am_msg *m, const struct am_outcome *o);
 
-/* the counters in the metrics exposition (metrics.c) */
-void	am_freport_metrics(struct am_buf *b);
+/* the counters, for the metrics exposition (metrics.c) */
+struct am_freport_counts {
+	unsigned long	 sent;		/* the command exited 0 */
+	unsigned long	 failed;	/* command failed or timed out, DNS temperror */
+	unsigned long	 suppressed;	/* rate limit, destination not authorized */
+	unsigned long	 dropped;	/* queue full, out of memory, abandoned at stop */
+	size_t		 queued;	/* waiting now */
+};
+void	am_freport_counts(struct am_freport_counts *);
 
 #endif /* AM_DAEMON_FREPORT_H */

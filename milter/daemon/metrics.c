@@ -164,6 +164,25 @@ render_latency(struct am_buf *b)
 	am_buf_addf(b, "authmilter_eom_seconds_count %lu\n", cum);
 }
 
+/* render_freport - the failure reports (issue 13, daemon/freport.h) */
+static void
+render_freport(struct am_buf *b)
+{
+	struct am_freport_counts	 c;
+
+	am_freport_counts(&c);
+	head(b, "authmilter_failure_reports", "counter",
+	    "DMARC failure reports (RFC 9991) by outcome.");
+	am_buf_addf(b, "authmilter_failure_reports_total{result=\"sent\"} %lu\n"
+	    "authmilter_failure_reports_total{result=\"failed\"} %lu\n"
+	    "authmilter_failure_reports_total{result=\"suppressed\"} %lu\n"
+	    "authmilter_failure_reports_total{result=\"dropped\"} %lu\n",
+	    c.sent, c.failed, c.suppressed, c.dropped);
+	head(b, "authmilter_failure_report_queue", "gauge",
+	    "DMARC failure reports waiting to be sent.");
+	am_buf_addf(b, "authmilter_failure_report_queue %zu\n", c.queued);
+}
+
 /* am_metrics_render - the exposition text */
 void
 am_metrics_render(struct am_buf *b)
@@ -194,6 +213,6 @@ am_metrics_render(struct am_buf *b)
 	    get(&n_reload[1]));
 	am_buf_addf(b, "authmilter_reloads_total{result=\"failed\"} %lu\n",
 	    get(&n_reload[0]));
-	am_freport_metrics(b);		/* issue 13 */
+	render_freport(b);
 	am_buf_adds(b, "# EOF\n");
 }

@@ -10,11 +10,12 @@ import email
 import email.policy
 import os
 import stat
+import urllib.request
 
 import pytest
 
-from conftest import (BAD_IP, GOOD_IP, NsdServer, accepted_ar, make_msg,
-                      rejected, wait_for, zone_records)
+from conftest import (BAD_IP, GOOD_IP, NsdServer, accepted_ar, free_port,
+                      make_msg, rejected, wait_for, zone_records)
 
 SENDER = "dmarc-reports@mx.authmilter.example"
 SPF = "v=spf1 ip4:192.0.2.10 -all"
@@ -176,9 +177,11 @@ def test_failure_report_fo_pass(milters, frep_nsd, tmp_path):
 
 
 def test_failure_report_rate_limit_and_body(milters, frep_nsd, tmp_path):
+    port = free_port()
     m, out = daemon(milters, frep_nsd, tmp_path, "frep-rate",
                     [("FailureReportsPerDomainPerHour", "2"),
-                     ("FailureReportsBody", "yes")])
+                     ("FailureReportsBody", "yes"),
+                     ("MetricsSocket", "inet:%d@127.0.0.1" % port)])
     for i in range(3):
         res = m.send(make_msg(from_="user@rate.example", subject="r%d" % i),
                      mailfrom="<user@rate.example>", client_addr=BAD_IP)
@@ -193,6 +196,14 @@ def test_failure_report_rate_limit_and_body(milters, frep_nsd, tmp_path):
         subjects.add(inner["Subject"])
         assert "this is a test message" in inner.get_payload()
     assert subjects == {"r0", "r1"}, subjects
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=10) as r:
+        text = r.read().decode()
+    for result, n in (("sent", 2), ("suppressed", 1), ("failed", 0),
+                      ("dropped", 0)):
+        line = 'authmilter_failure_reports_total{result="%s"} %d' % (result, n)
+        assert line in text.splitlines(), (line, text)
+    assert "authmilter_failure_report_queue 0" in text.splitlines()
 
 
 def test_failure_reports_off(milters, frep_nsd, tmp_path):
