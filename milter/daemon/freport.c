@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -59,7 +60,6 @@ static struct {
 	struct job		*q[AM_FREPORT_QUEUE_MAX];
 	size_t			 head, n;
 	int			 started, stopping;
-	time_t			 deadline;	/* stopping: flush until then */
 	pthread_t		 thread;
 	struct am_dns		*dns;		/* once, before the thread */
 	struct am_freport_rate	 rate;
@@ -68,6 +68,7 @@ static struct {
 } fq = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static unsigned long	 n_sent, n_failed, n_suppressed, n_dropped;
+static long		 stop_ms;	/* CLOCK_MONOTONIC ms the flush ends; 0: running */
 
 /* inc - one event on a counter */
 static void
@@ -274,6 +275,18 @@ mono_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * cut - a submission's deadline, brought forward to the end of the flush
+ * once a stop began (a command under way then is not waited for longer)
+ */
+static long
+cut(long deadline)
+{
+	long	 s = __atomic_load_n(&stop_ms, __ATOMIC_SEQ_CST);
+
+	return s != 0 && s < deadline ? s : deadline;
+}
+
 /* write_all - the report into the command's stdin, by deadline; 0 or -1 */
 static int
 write_all(int fd, const char *p, size_t len, long deadline)
@@ -281,15 +294,17 @@ write_all(int fd, const char *p, size_t len, long deadline)
 	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
 	ssize_t		 n;
 	long		 left;
+	int		 rc;
 
 	while (len > 0) {
-		if ((left = deadline - mono_ms()) <= 0)
+		if ((left = cut(deadline) - mono_ms()) <= 0)
 			return -1;
-		if (poll(&pfd, 1, (int)left) <= 0) {
-			if (errno == EINTR)
-				continue;
+		/* in slices, so that a stop shortens the wait (cut) */
+		rc = poll(&pfd, 1, left > 100 ? 100 : (int)left);
+		if (rc == 0 || (rc == -1 && errno == EINTR))
+			continue;
+		if (rc == -1)
 			return -1;
-		}
 		if ((n = write(fd, p, len)) == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
@@ -309,7 +324,7 @@ reap(pid_t pid, long deadline)
 	struct timespec		 nap = { 0, 20 * 1000 * 1000 };
 
 	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (mono_ms() >= deadline) {
+		if (mono_ms() >= cut(deadline)) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 				;
@@ -481,18 +496,12 @@ next(long *deadline)
 	pthread_mutex_lock(&fq.lock);
 	while (fq.n == 0 && !fq.stopping)
 		pthread_cond_wait(&fq.cond, &fq.lock);
-	if (fq.n > 0 && (!fq.stopping || time(NULL) < fq.deadline)) {
+	if (fq.n > 0 && (!fq.stopping || mono_ms() < cut(LONG_MAX))) {
 		j = fq.q[fq.head];
 		fq.head = (fq.head + 1) % AM_FREPORT_QUEUE_MAX;
 		fq.n--;
 	}
 	*deadline = mono_ms() + AM_FREPORT_SEND_SECS * 1000L;
-	if (fq.stopping) {
-		long	 stop = mono_ms() + (long)(fq.deadline - time(NULL)) * 1000;
-
-		if (stop < *deadline)
-			*deadline = stop;
-	}
 	pthread_mutex_unlock(&fq.lock);
 	return j;
 }
@@ -543,7 +552,8 @@ am_freport_stop(void)
 		return;
 	}
 	fq.stopping = 1;
-	fq.deadline = time(NULL) + AM_FREPORT_STOP_SECS;
+	__atomic_store_n(&stop_ms, mono_ms() + AM_FREPORT_STOP_SECS * 1000L,
+	    __ATOMIC_SEQ_CST);
 	pthread_cond_broadcast(&fq.cond);
 	pthread_mutex_unlock(&fq.lock);
 	pthread_join(fq.thread, NULL);

@@ -10,6 +10,7 @@ import email
 import email.policy
 import os
 import stat
+import time
 import urllib.request
 
 import pytest
@@ -220,3 +221,32 @@ def test_failure_reports_off(milters, frep_nsd, tmp_path):
     wait_for(lambda: False, 1.0, 0.05)
     assert reports(out) == []
     assert "failure report" not in m.log()
+
+
+def test_failure_reports_stop_bounded(milters, frep_nsd, tmp_path):
+    """a command that never finishes: SIGTERM still ends the daemon in
+    about AM_FREPORT_STOP_SECS (5 s): the submission under way is killed,
+    the queued reports are abandoned and logged, the exit is clean"""
+    d = str(tmp_path / "out-hang")
+    os.makedirs(d)
+    cmd = os.path.join(d, "sendmail")
+    with open(cmd, "w") as f:
+        f.write("#!/bin/sh\nexec sleep 60\n")
+    os.chmod(cmd, stat.S_IRWXU)
+    m = milters.new("frep-stop", [("FailureReports", "yes"),
+                                  ("FailureReportsCommand", cmd)],
+                    nameservers="127.0.0.1@%d" % frep_nsd.port).start()
+    for i in range(3):
+        res = m.send(make_msg(from_="user@rate.example", subject="s%d" % i),
+                     mailfrom="<user@rate.example>", client_addr=BAD_IP)
+        accepted_ar(res)
+    m.summary(res.qid)
+    t0 = time.monotonic()
+    m.terminate()
+    rc = m.wait(15)
+    took = time.monotonic() - t0
+    log = m.log()
+    assert rc == 0, (rc, log[-2000:])
+    assert took < 9, took
+    assert "failure reports: 2 abandoned at stop" in log, log[-2000:]
+    assert "failed: timed out" in log, log[-2000:]
