@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
+#include "config/config.h"
 #include "dmarc/record.h"
 #include "report/freport.h"
 
@@ -339,6 +341,81 @@ START_TEST(test_record_tags)
 }
 END_TEST
 
+/* count_err - am_config_load's error callback: count, keep the last */
+static void
+count_err(void *arg, const char *msg)
+{
+	char	*last = arg;
+
+	snprintf(last, 512, "%s", msg);
+}
+
+/* load_conf - a config file with the given text; NULL and *err on error */
+static struct am_config *
+load_conf(const char *text, char *err)
+{
+	char			 path[] = "/tmp/check_freport.XXXXXX";
+	struct am_config	*cfg;
+	FILE			*fp;
+	int			 fd;
+
+	err[0] = '\0';
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(fp = fdopen(fd, "w"));
+	fprintf(fp, "AuthservID mx.example\n%s\n", text);
+	ck_assert_int_eq(fclose(fp), 0);
+	cfg = am_config_load(path, count_err, err);
+	unlink(path);
+	return cfg;
+}
+
+/* the FailureReports* keys: defaults, values, refused values */
+START_TEST(test_config_keys)
+{
+	static const char *const bad[] = {
+		"FailureReportsSentBy noat",
+		"FailureReportsSentBy -oQ@x.example",
+		"FailureReportsSentBy a b@x.example",
+		"FailureReportsSentBy <a@x.example>",
+		"FailureReportsSentBy a@b@x.example",
+		"FailureReportsCommand sendmail",
+		"FailureReportsPerHour 0",
+		"FailureReportsPerDomainPerHour 0",
+		"FailureReports maybe",
+	};
+	struct am_config	*cfg;
+	char			 err[512];
+	size_t			 i;
+
+	cfg = load_conf("", err);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->failure_reports, 0);
+	ck_assert_int_eq(cfg->failure_reports_body, 0);
+	ck_assert_ptr_null(cfg->failure_reports_sent_by);
+	ck_assert_str_eq(cfg->failure_reports_command, "/usr/sbin/sendmail");
+	ck_assert_uint_eq(cfg->failure_reports_per_hour, 60);
+	ck_assert_uint_eq(cfg->failure_reports_per_domain, 10);
+	am_config_unref(cfg);
+	cfg = load_conf("FailureReports yes\nFailureReportsBody yes\n"
+	    "FailureReportsSentBy dmarc@mx.example\n"
+	    "FailureReportsCommand /usr/lib/sendmail\n"
+	    "FailureReportsPerHour 5\nFailureReportsPerDomainPerHour 2", err);
+	ck_assert_msg(cfg != NULL, "%s", err);
+	ck_assert_int_eq(cfg->failure_reports, 1);
+	ck_assert_int_eq(cfg->failure_reports_body, 1);
+	ck_assert_str_eq(cfg->failure_reports_sent_by, "dmarc@mx.example");
+	ck_assert_str_eq(cfg->failure_reports_command, "/usr/lib/sendmail");
+	ck_assert_uint_eq(cfg->failure_reports_per_hour, 5);
+	ck_assert_uint_eq(cfg->failure_reports_per_domain, 2);
+	am_config_unref(cfg);
+	for (i = 0; i < nitems(bad); i++) {
+		cfg = load_conf(bad[i], err);
+		ck_assert_msg(cfg == NULL, "accepted: %s", bad[i]);
+		ck_assert_msg(strstr(err, ":2: ") != NULL, "%s: %s", bad[i], err);
+	}
+}
+END_TEST
+
 static Suite *
 freport_suite(void)
 {
@@ -356,6 +433,7 @@ freport_suite(void)
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_rate_domains);
 	tcase_add_test(tc, test_record_tags);
+	tcase_add_test(tc, test_config_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
