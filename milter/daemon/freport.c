@@ -557,13 +557,16 @@ am_freport_stop(void)
 	pthread_cond_broadcast(&fq.cond);
 	pthread_mutex_unlock(&fq.lock);
 	pthread_join(fq.thread, NULL);
-	/* the thread gave up at the deadline: abandon the rest */
+	/* the thread gave up at the deadline: abandon the rest (late
+	   offers from stuck sessions see stopping and queue nothing) */
+	pthread_mutex_lock(&fq.lock);
 	for (left = 0; fq.n > 0; left++) {
 		job_free(fq.q[fq.head]);
 		fq.head = (fq.head + 1) % AM_FREPORT_QUEUE_MAX;
 		fq.n--;
 		inc(&n_dropped);
 	}
+	pthread_mutex_unlock(&fq.lock);
 	if (left > 0)
 		am_log_warn(NULL, "failure reports: %zu abandoned at stop "
 		    "(%d s to flush)", left, AM_FREPORT_STOP_SECS);

@@ -37,7 +37,7 @@
  */
 #define AM_FREPORT_QUEUE_MAX		64
 #define AM_FREPORT_SEND_SECS		30
-#define AM_FREPORT_STOP_SECS		5
+#define AM_FREPORT_STOP_SECS		3
 #define AM_FREPORT_DROP_LOG_SECS	60
 
 struct am_dns;
