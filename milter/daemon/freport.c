@@ -346,6 +346,8 @@ submit(const struct job *j, const char *to, const struct am_buf *mail,
 	char *const		 argv[] = { j->command, "-oi", "-f", j->sender,
 	    (char *)to, NULL };
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t	 sa;
+	sigset_t		 none, dfl;
 	int			 p[2], rc, st;
 	pid_t			 pid;
 
@@ -356,7 +358,23 @@ submit(const struct job *j, const char *to, const struct am_buf *mail,
 	posix_spawn_file_actions_adddup2(&fa, p[0], 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawn(&pid, j->command, &fa, NULL, argv, environ);
+	/* the daemon's sockets are not the MTA's (glibc 2.34) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/* the command gets the signals the daemon blocks or ignores back */
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGUSR1);
+	posix_spawnattr_init(&sa);
+	posix_spawnattr_setsigmask(&sa, &none);
+	posix_spawnattr_setsigdefault(&sa, &dfl);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
+	rc = posix_spawn(&pid, j->command, &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[0]);
 	if (rc != 0) {

@@ -76,6 +76,11 @@ def fake_sendmail(d):
         f.write('#!/bin/sh\n'
                 'f=$(mktemp "%s/msg.XXXXXX")\n'
                 'printf "%%s\\n" "$@" > "$f.args"\n'
+                # what the command inherited: blocked/ignored signals,
+                # sockets (the daemon's must not leak into the MTA)
+                'grep -E "^Sig(Blk|Ign):" /proc/$$/status > "$f.proc"\n'
+                'echo "sockets: $(ls -l /proc/$$/fd | grep -c socket:)" '
+                '>> "$f.proc"\n'
                 'cat > "$f.tmp" && mv "$f.tmp" "$f.eml"\n' % d)
     os.chmod(path, stat.S_IRWXU)
     return path
@@ -159,6 +164,16 @@ def test_failure_report_fo1_destinations(milters, frep_nsd, tmp_path):
         text = part.get_payload()
         assert "Subject: spoof 1" in text and "From: user@frep.example" in text
         assert "this is a test message" not in text
+    # the command starts without the daemon's blocked or ignored signals
+    # (HUP INT USR1 PIPE TERM) and without its sockets
+    daemon_sigs = sum(1 << (n - 1) for n in (1, 2, 10, 13, 15))
+    for name in os.listdir(out):
+        if name.endswith(".proc"):
+            with open(os.path.join(out, name)) as f:
+                proc = dict(ln.split(":", 1) for ln in f.read().splitlines())
+            for k in ("SigBlk", "SigIgn"):
+                assert int(proc[k], 16) & daemon_sigs == 0, proc
+            assert proc["sockets"].strip() == "0", proc
     log = m.log()
     assert "not sent to noauth@evil.example: destination not-authorized" \
         in log, log[-2000:]
