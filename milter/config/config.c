@@ -700,7 +700,7 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
-	/* failure reports (issue 13): daemon/freport.c */
+	/* failure reports (issue 13): daemon/freport_q.c */
 	{ "FailureReports", set_bool, F(failure_reports), 0, 0, "no" },
 	{ "FailureReportsBody", set_bool, F(failure_reports_body), 0, 0, "no" },
 	{ "FailureReportsSentBy", set_address, F(failure_reports_sent_by), 0, 0,

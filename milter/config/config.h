@@ -75,7 +75,7 @@ struct am_config {
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
 
-	/* failure reports (issue 13; daemon/freport.h) */
+	/* failure reports (issue 13; daemon/freport_q.h) */
 	int		 failure_reports;	/* FailureReports (default 0) */
 	int		 failure_reports_body;	/* FailureReportsBody (default 0) */
 	char		*failure_reports_sent_by; /* FailureReportsSentBy; NULL = postmaster@AuthservID */

@@ -17,7 +17,7 @@
 #include "common/buf.h"
 #include "daemon/callbacks.h"
 #include "daemon/daemon.h"
-#include "daemon/freport.h"
+#include "daemon/freport_q.h"
 #include "server/engine.h"
 #include "common/log.h"
 #include "daemon/metrics.h"

@@ -29,7 +29,7 @@
  *                      the reload thread that reads it is created.
  *                      reload_stopping: set by main (am_reload_stop),
  *                      read by the reload thread; __atomic (seq_cst).
- *   daemon/freport.c   fq: the failure-report queue, rate limiter, stop
+ *   daemon/freport_q.c   fq: the failure-report queue, rate limiter, stop
  *                      flag and drop log, under fq.lock; fq.dns once
  *                      (am_freport_start, before the sender thread).
  *                      n_sent, n_failed, n_suppressed, n_dropped:

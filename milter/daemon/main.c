@@ -36,7 +36,7 @@
 #include "daemon/callbacks.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
-#include "daemon/freport.h"
+#include "daemon/freport_q.h"
 #include "server/engine.h"
 #include "common/log.h"
 #include "common/sockspec.h"

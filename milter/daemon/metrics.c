@@ -18,7 +18,7 @@
 #include "amconfig.h"
 #include "dns/dns.h"
 #include "daemon/metrics.h"
-#include "daemon/freport.h"
+#include "daemon/freport_q.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -164,7 +164,7 @@ render_latency(struct am_buf *b)
 	am_buf_addf(b, "authmilter_eom_seconds_count %lu\n", cum);
 }
 
-/* render_freport - the failure reports (issue 13, daemon/freport.h) */
+/* render_freport - the failure reports (issue 13, daemon/freport_q.h) */
 static void
 render_freport(struct am_buf *b)
 {

@@ -6,8 +6,8 @@
  *
  * Pure: no DNS, no configuration, no clock (the time is passed in), no
  * I/O; thread-safe except for a struct am_freport_rate, which its owner
- * guards (daemon/freport.c keeps it under its queue lock).  Sending (the
- * queue, the thread, the destination check, the MTA) is daemon/freport.c.
+ * guards (daemon/freport_q.c keeps it under its queue lock).  Sending (the
+ * queue, the thread, the destination check, the MTA) is daemon/freport_q.c.
  */
 #ifndef AM_REPORT_FREPORT_H
 #define AM_REPORT_FREPORT_H

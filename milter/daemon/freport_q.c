@@ -1,5 +1,5 @@
 /*
- * freport.c - the failure-report queue and its sender thread (RFC 9991):
+ * freport_q.c - the failure-report queue and its sender thread (RFC 9991):
  * the end of a message copies, this thread checks the destinations,
  * composes and submits.  See freport.h.
  *
@@ -26,7 +26,7 @@
 
 #include "amconfig.h"
 #include "common/log.h"
-#include "daemon/freport.h"
+#include "daemon/freport_q.h"
 #include "message/outcome.h"
 #include "report/dest.h"
 #include "report/freport.h"

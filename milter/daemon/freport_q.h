@@ -1,5 +1,5 @@
 /*
- * freport.h - sending DMARC failure reports (RFC 9991) off the mail path.
+ * freport_q.h - sending DMARC failure reports (RFC 9991) off the mail path.
  *
  * The end of a message (callbacks.c) calls am_freport_offer: when the
  * snapshot says FailureReports yes and the record's fo= asks for a report
@@ -18,8 +18,8 @@
  * Process-wide state (listed in daemon.h): the queue, the rate limiter
  * and the counters, in freport.c.  Thread-safe.
  */
-#ifndef AM_DAEMON_FREPORT_H
-#define AM_DAEMON_FREPORT_H
+#ifndef AM_DAEMON_FREPORT_Q_H
+#define AM_DAEMON_FREPORT_Q_H
 
 #include <stddef.h>
 
@@ -66,4 +66,4 @@ struct am_freport_counts {
 };
 void	am_freport_counts(struct am_freport_counts *);
 
-#endif /* AM_DAEMON_FREPORT_H */
+#endif /* AM_DAEMON_FREPORT_Q_H */
