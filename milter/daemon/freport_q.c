@@ -181,7 +181,8 @@ enqueue(struct job *j, const struct am_config *cfg)
 	int	 rc;
 
 	if (!fq.started || fq.stopping) {
-		note_drop("daemon stopping");
+		note_drop(fq.stopping ? "daemon stopping" :
+		    "sender not running");
 		return 0;
 	}
 	rc = am_freport_rate_take(&fq.rate, j->res.dmarc.policy_domain,
