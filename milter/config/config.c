@@ -711,6 +711,9 @@ static const struct key keys[] = {
 	    1000000, "60" },
 	{ "FailureReportsPerDomainPerHour", set_uint,
 	    F(failure_reports_per_domain), 1, 1000000, "10" },
+	/* at most AM_FREPORT_QUEUE_MAX (daemon/freport_q.h) */
+	{ "FailureReportsQueueSize", set_uint, F(failure_reports_queue), 1,
+	    1024, "64" },
 };
 
 #define NKEYS	nitems(keys)

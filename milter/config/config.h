@@ -82,6 +82,7 @@ struct am_config {
 	char		*failure_reports_command; /* FailureReportsCommand (default /usr/sbin/sendmail) */
 	unsigned int	 failure_reports_per_hour;	/* FailureReportsPerHour (default 60) */
 	unsigned int	 failure_reports_per_domain;	/* FailureReportsPerDomainPerHour (default 10) */
+	unsigned int	 failure_reports_queue;	/* FailureReportsQueueSize (default 64) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

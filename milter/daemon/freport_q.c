@@ -195,7 +195,7 @@ enqueue(struct job *j, const struct am_config *cfg)
 		    rc == AM_FREPORT_RATE_DOMAIN ? "per-domain" : "global");
 		return 0;
 	}
-	if (fq.n >= AM_FREPORT_QUEUE_MAX) {
+	if (fq.n >= cfg->failure_reports_queue || fq.n >= AM_FREPORT_QUEUE_MAX) {
 		note_drop("queue full");
 		return 0;
 	}

@@ -27,15 +27,16 @@
 #include "message/session.h"
 
 /*
- * Limits.  AM_FREPORT_QUEUE_MAX: reports waiting for the sender thread;
- * one more is dropped and counted (a log line at most every
+ * Limits.  AM_FREPORT_QUEUE_MAX: reports waiting for the sender thread,
+ * the most FailureReportsQueueSize (default 64) may say; one more than
+ * that key allows is dropped and counted (a log line at most every
  * AM_FREPORT_DROP_LOG_SECS).  AM_FREPORT_SEND_SECS: one submission to the
  * MTA; a command still running then is killed and the report counted as
  * failed.  AM_FREPORT_STOP_SECS: at a clean stop the queue is flushed for
  * at most this long (plus one DNS timeout for a check under way); what is
  * left then is abandoned, counted as dropped and logged.
  */
-#define AM_FREPORT_QUEUE_MAX		64
+#define AM_FREPORT_QUEUE_MAX		1024	/* config.c's range for the key */
 #define AM_FREPORT_SEND_SECS		30
 #define AM_FREPORT_STOP_SECS		3
 #define AM_FREPORT_DROP_LOG_SECS	60

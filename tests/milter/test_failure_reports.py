@@ -245,24 +245,40 @@ def test_failure_reports_off(milters, frep_nsd, tmp_path):
 
 
 @DAEMON_ONLY
-def test_failure_reports_stop_bounded(milters, frep_nsd, tmp_path):
-    """a command that never finishes: SIGTERM still ends the daemon in
-    about AM_FREPORT_STOP_SECS (3 s): the submission under way is killed,
-    the queued reports are abandoned and logged, the exit is clean"""
+def test_failure_reports_queue_full_and_stop(milters, frep_nsd, tmp_path):
+    """a command that never finishes: with FailureReportsQueueSize 2, one
+    report in flight and two queued, the next ones are dropped (counted,
+    one log line); SIGTERM still ends the daemon in about
+    AM_FREPORT_STOP_SECS (3 s): the submission under way is killed, the
+    queued reports are abandoned and logged, the exit is clean"""
     d = str(tmp_path / "out-hang")
     os.makedirs(d)
     cmd = os.path.join(d, "sendmail")
+    started = os.path.join(d, "started")
     with open(cmd, "w") as f:
-        f.write("#!/bin/sh\nexec sleep 60\n")
+        f.write("#!/bin/sh\ntouch %s\nexec sleep 60\n" % started)
     os.chmod(cmd, stat.S_IRWXU)
+    port = free_port()
     m = milters.new("frep-stop", [("FailureReports", "yes"),
-                                  ("FailureReportsCommand", cmd)],
+                                  ("FailureReportsCommand", cmd),
+                                  ("FailureReportsQueueSize", "2"),
+                                  ("MetricsSocket",
+                                   "inet:%d@127.0.0.1" % port)],
                     nameservers="127.0.0.1@%d" % frep_nsd.port).start()
-    for i in range(3):
+    for i in range(5):
         res = m.send(make_msg(from_="user@rate.example", subject="s%d" % i),
                      mailfrom="<user@rate.example>", client_addr=BAD_IP)
-        accepted_ar(res)
+        accepted_ar(res)        # the verdict is the same, queue or not
+        if i == 0:              # the first one is with the command now
+            assert wait_for(lambda: os.path.exists(started), 10)
     m.summary(res.qid)
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=10) as r:
+        text = r.read().decode().splitlines()
+    assert 'authmilter_failure_reports_total{result="dropped"} 2' in text
+    assert "authmilter_failure_report_queue 2" in text
+    log = m.log()
+    assert log.count("dropped (queue full)") == 1, log[-2000:]
     t0 = time.monotonic()
     m.terminate()
     rc = m.wait(15)

@@ -391,6 +391,8 @@ START_TEST(test_config_keys)
 		"FailureReportsPerHour 0",
 		"FailureReportsPerDomainPerHour 0",
 		"FailureReports maybe",
+		"FailureReportsQueueSize 0",
+		"FailureReportsQueueSize 1025",
 	};
 	struct am_config	*cfg;
 	char			 err[512];
@@ -404,11 +406,13 @@ START_TEST(test_config_keys)
 	ck_assert_str_eq(cfg->failure_reports_command, "/usr/sbin/sendmail");
 	ck_assert_uint_eq(cfg->failure_reports_per_hour, 60);
 	ck_assert_uint_eq(cfg->failure_reports_per_domain, 10);
+	ck_assert_uint_eq(cfg->failure_reports_queue, 64);
 	am_config_unref(cfg);
 	cfg = load_conf("FailureReports yes\nFailureReportsBody yes\n"
 	    "FailureReportsSentBy dmarc@mx.example\n"
 	    "FailureReportsCommand /usr/lib/sendmail\n"
-	    "FailureReportsPerHour 5\nFailureReportsPerDomainPerHour 2", err);
+	    "FailureReportsPerHour 5\nFailureReportsPerDomainPerHour 2\n"
+	    "FailureReportsQueueSize 1024", err);
 	ck_assert_msg(cfg != NULL, "%s", err);
 	ck_assert_int_eq(cfg->failure_reports, 1);
 	ck_assert_int_eq(cfg->failure_reports_body, 1);
@@ -416,6 +420,7 @@ START_TEST(test_config_keys)
 	ck_assert_str_eq(cfg->failure_reports_command, "/usr/lib/sendmail");
 	ck_assert_uint_eq(cfg->failure_reports_per_hour, 5);
 	ck_assert_uint_eq(cfg->failure_reports_per_domain, 2);
+	ck_assert_uint_eq(cfg->failure_reports_queue, 1024);
 	am_config_unref(cfg);
 	for (i = 0; i < nitems(bad); i++) {
 		cfg = load_conf(bad[i], err);
