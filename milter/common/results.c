@@ -79,6 +79,44 @@ am_dmarc_policy_str(enum am_dmarc_policy p)
 	return policy_names[p];
 }
 
+/* am_override_str - RFC 9990 PolicyOverrideType name, "" for none */
+const char *
+am_override_str(enum am_override o)
+{
+	switch (o) {
+	case AM_OVR_NONE:
+		return "";
+	case AM_OVR_LOCAL_POLICY:
+		return "local_policy";
+	case AM_OVR_MAILING_LIST:
+		return "mailing_list";
+	case AM_OVR_TRUSTED_FORWARDER:
+		return "trusted_forwarder";
+	case AM_OVR_POLICY_TEST_MODE:
+		return "policy_test_mode";
+	case AM_OVR_OTHER:
+		return "other";
+	}
+	return "other";
+}
+
+static const char *iprev_names[] = {
+	[AM_IPREV_NONE] = "none",
+	[AM_IPREV_PASS] = "pass",
+	[AM_IPREV_FAIL] = "fail",
+	[AM_IPREV_TEMPERROR] = "temperror",
+	[AM_IPREV_PERMERROR] = "permerror",
+};
+
+/* am_iprev_result_str - RFC 8601 3 keyword for an iprev result */
+const char *
+am_iprev_result_str(enum am_iprev_result r)
+{
+	if ((size_t)r >= NITEMS(iprev_names))
+		return "unknown";
+	return iprev_names[r];
+}
+
 /* am_action_str - action name for logs */
 const char *
 am_action_str(enum am_action a)

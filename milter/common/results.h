@@ -78,6 +78,20 @@ enum am_dmarc_policy {
 	AM_DMARC_P_REJECT
 };
 
+/*
+ * RFC 9990 PolicyOverrideType: why the policy enforced is not the one the
+ * record asks for (issue 14 sets it, issue 13's history records it).
+ */
+enum am_override {
+	AM_OVR_NONE = 0,
+	AM_OVR_LOCAL_POLICY,		/* DomainPolicy, TrustedDKIMDomains, TrustedSenders */
+	AM_OVR_MAILING_LIST,		/* MailingListAction */
+	AM_OVR_TRUSTED_FORWARDER,	/* ARCTrustedSealers */
+	AM_OVR_POLICY_TEST_MODE,	/* t=y (set by whoever records it; policy.c
+					   applies t=y itself) */
+	AM_OVR_OTHER
+};
+
 struct am_dmarc_res {
 	enum am_dmarc_result	 result;
 	enum am_dmarc_policy	 policy;	/* the one that applies: p, sp or np */
@@ -96,6 +110,67 @@ struct am_dmarc_res {
 	char			 fo[AM_DMARC_FO_MAX + 1];
 	char			 rua[AM_DMARC_URITAG_MAX + 1];
 	char			 ruf[AM_DMARC_URITAG_MAX + 1];
+	/*
+	 * A local override of the enforcement (issue 14), decided before
+	 * policy.c runs: the result stays what DMARC found, but policy.c
+	 * enforces override_policy instead of policy (and neither t=y nor
+	 * pct softens it further).  override_by says who or what, for the
+	 * log ("sealer lists.example.org", "DomainPolicy").
+	 */
+	enum am_override	 override;
+	enum am_dmarc_policy	 override_policy;
+	int			 adkim_strict;	/* the record's adkim=s, aspf=s: */
+	int			 aspf_strict;	/* alignment of ARC AAR passes */
+	char			 override_by[AM_REASON_MAX];
+};
+
+/*
+ * ARC (RFC 8617), filled by arc/ (issue 14).  The newest AM_ARC_KEEP sets
+ * are kept for the trusted-sealer decision, newest first; a deeper chain is
+ * still verified but its older sets cannot be the ones trusted.
+ */
+enum am_arc_result {
+	AM_ARC_NONE = 0,		/* no ARC sets */
+	AM_ARC_PASS,
+	AM_ARC_FAIL
+};
+
+#define AM_ARC_KEEP		8
+#define AM_ARC_AAR_PASS_MAX	512
+
+struct am_arc_hop {
+	unsigned int	 instance;			/* i= */
+	char		 sealer[AM_DOMAIN_MAX + 1];	/* the ARC-Seal's d= */
+	/* what this hop's ARC-Authentication-Results says passed, as
+	   "method:domain" words separated by one space: "dmarc:<header.from>",
+	   "dkim:<header.d>", "spf:<smtp.mailfrom domain>" */
+	char		 aar_pass[AM_ARC_AAR_PASS_MAX];
+};
+
+struct am_arc_res {
+	enum am_arc_result	 result;
+	unsigned int		 nsets;		/* ARC sets found (0..) */
+	unsigned int		 oldest_pass;	/* header.oldest-pass, 0 if unknown */
+	char			 remote_ip[46];	/* smtp.remote-ip of the AAR at i=1 */
+	char			 reason[AM_REASON_MAX];
+	size_t			 nhops;		/* <= AM_ARC_KEEP */
+	struct am_arc_hop	 hop[AM_ARC_KEEP];	/* newest first */
+};
+
+/* iprev (RFC 8601 3), filled by the iprev check (issue 14) */
+enum am_iprev_result {
+	AM_IPREV_NONE = 0,		/* not checked */
+	AM_IPREV_PASS,
+	AM_IPREV_FAIL,
+	AM_IPREV_TEMPERROR,
+	AM_IPREV_PERMERROR
+};
+
+struct am_iprev_res {
+	enum am_iprev_result	 result;
+	char			 name[AM_DOMAIN_MAX + 1];	/* the confirmed name, if any */
+	char			 reason[AM_REASON_MAX];
+	char			 addr[46];	/* the client address checked (policy.iprev) */
 };
 
 /* what happens to the message: the MTA's choices for a milter */
@@ -112,6 +187,8 @@ struct am_results {
 	size_t			 ndkim;
 	struct am_dkim_sig	 dkim[AM_DKIM_SIGS_MAX];
 	struct am_dmarc_res	 dmarc;
+	struct am_arc_res	 arc;
+	struct am_iprev_res	 iprev;
 };
 
 const char	*am_spf_result_str(enum am_spf_result);
@@ -119,5 +196,7 @@ const char	*am_dkim_result_str(enum am_dkim_result);
 const char	*am_dmarc_result_str(enum am_dmarc_result);
 const char	*am_dmarc_policy_str(enum am_dmarc_policy);	/* "none", ... "" for UNSPEC */
 const char	*am_action_str(enum am_action);			/* "accept", ... */
+const char	*am_override_str(enum am_override);	/* RFC 9990 name, "" for NONE */
+const char	*am_iprev_result_str(enum am_iprev_result);	/* RFC 8601 3 keyword */
 
 #endif /* AM_RESULTS_H */

@@ -27,8 +27,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "arc/arc_trust.h"
 #include "config/config.h"
 #include "config/keys.h"
+#include "config/local.h"
 #include "common/log.h"
 #include "common/netlist.h"
 #include "dkim/sign.h"
@@ -532,6 +534,21 @@ set_psl(const struct key *k, struct am_config *cfg, const char *dir,
 	return 0;
 }
 
+/* set_sealers - ARCTrustedSealers: domains, or file:PATH (arc_trust.h) */
+static int
+set_sealers(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	struct am_arc_sealers	*l;
+
+	(void)k;
+	if ((l = am_arc_sealers_load(val, dir, err, errlen)) == NULL)
+		return -1;
+	am_arc_sealers_free(cfg->arc_sealers);
+	cfg->arc_sealers = l;
+	return 0;
+}
+
 /* set_userid - "user" or "user:group"; both must exist now */
 static int
 set_userid(const struct key *k, struct am_config *cfg, const char *dir,
@@ -656,6 +673,14 @@ set_address(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(field(k, cfg), val, err, errlen);
 }
 
+/* set_local - the local policy keys (config/local.c, issue 14) */
+static int
+set_local(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	return am_config_local_set(k->name, cfg, dir, val, err, errlen);
+}
+
 /* the keys, in the order of conf/authmilter.conf */
 #define F(field)	offsetof(struct am_config, field)
 
@@ -714,6 +739,15 @@ static const struct key keys[] = {
 	/* at most AM_FREPORT_QUEUE_MAX (daemon/freport_q.h) */
 	{ "FailureReportsQueueSize", set_uint, F(failure_reports_queue), 1,
 	    1024, "64" },
+	/* iprev and local policy (issue 14) */
+	{ "IPRev", set_bool, F(iprev), 0, 0, "yes" },
+	{ "TrustedDKIMDomains", set_local, 0, 0, 0, NULL },
+	{ "TrustedSenders", set_local, 0, 0, 0, NULL },
+	{ "DomainPolicy", set_local, 0, 0, 0, NULL },
+	{ "MailingListAction", set_local, 0, 0, 0, "quarantine" },
+	{ "RejectSPFFail", set_bool, F(reject_spf_fail), 0, 0, "no" },
+	/* ARC (issue 14) */
+	{ "ARCTrustedSealers", set_sealers, 0, 0, 0, NULL },
 };
 
 #define NKEYS	nitems(keys)
@@ -903,5 +937,7 @@ am_config_unref(struct am_config *cfg)
 	am_signconf_free(cfg->sign);
 	free(cfg->failure_reports_sent_by);
 	free(cfg->failure_reports_command);
+	am_config_local_free(cfg);
+	am_arc_sealers_free(cfg->arc_sealers);
 	free(cfg);
 }

@@ -23,8 +23,20 @@
  */
 #define AM_CONFIG_FILE_MAX	(1024 * 1024)
 
+struct am_arc_sealers;
 struct am_netlist;
 struct am_psl;
+
+/*
+ * DomainPolicy (issue 14, config/local.c): what is enforced for one From
+ * domain when DMARC fails.  The rules are sorted by domain (bsearch).
+ */
+struct am_domain_rule {
+	char			*domain;	/* lower case, no final dot */
+	enum am_dmarc_policy	 policy;	/* reject, quarantine or none */
+	int			 dryrun;	/* evaluate and log; enforce none */
+};
+#define AM_DOMAIN_POLICY_FILE_MAX	(4 * 1024 * 1024)	/* DomainPolicy file */
 struct am_signconf;
 
 struct am_config {
@@ -83,6 +95,17 @@ struct am_config {
 	unsigned int	 failure_reports_per_hour;	/* FailureReportsPerHour (default 60) */
 	unsigned int	 failure_reports_per_domain;	/* FailureReportsPerDomainPerHour (default 10) */
 	unsigned int	 failure_reports_queue;	/* FailureReportsQueueSize (default 64) */
+	/* iprev and local policy (issue 14; config/local.c, message/local.h) */
+	int		 iprev;			/* IPRev (default 1) */
+	char	       **trusted_dkim;		/* TrustedDKIMDomains, lower case */
+	size_t		 ntrusted_dkim;
+	char	       **trusted_senders;	/* TrustedSenders: "user@domain" or "domain" */
+	size_t		 ntrusted_senders;
+	struct am_domain_rule *domain_rules;	/* DomainPolicy file, sorted */
+	size_t		 ndomain_rules;
+	enum am_dmarc_policy mlist_action;	/* MailingListAction (default quarantine) */
+	int		 reject_spf_fail;	/* RejectSPFFail (default 0) */
+	struct am_arc_sealers *arc_sealers;	/* ARCTrustedSealers; NULL = none (issue 14) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

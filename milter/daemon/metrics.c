@@ -7,6 +7,8 @@
  *   authmilter_spf_results_total{identity="helo"|"mailfrom",result}
  *   authmilter_dkim_results_total{result}       one per signature
  *   authmilter_dmarc_results_total{result}
+ *   authmilter_dmarc_overrides_total{reason}   RFC 9990 override type
+ *   authmilter_iprev_results_total{result}     RFC 8601 3 (issue 14)
  *   authmilter_exempt_messages_total
  *   authmilter_eom_seconds (histogram)
  *   authmilter_dns_lookups_total, authmilter_dns_timeouts_total
@@ -26,6 +28,8 @@
 #define NDKIM		(AM_DKIM_PERMERROR + 1)
 #define NDMARC		(AM_DMARC_PERMERROR + 1)
 #define NACTION		(AM_ACT_TEMPFAIL + 1)
+#define NOVR		(AM_OVR_OTHER + 1)
+#define NIPREV		(AM_IPREV_PERMERROR + 1)
 
 static const double	 bounds[] = AM_METRICS_BUCKETS;
 
@@ -34,6 +38,8 @@ static unsigned long	 n_action[NACTION];
 static unsigned long	 n_spf[2][NSPF];		/* [0] helo, [1] mailfrom */
 static unsigned long	 n_dkim[NDKIM];
 static unsigned long	 n_dmarc[NDMARC];
+static unsigned long	 n_override[NOVR];		/* [AM_OVR_NONE] unused */
+static unsigned long	 n_iprev[NIPREV];		/* [AM_IPREV_NONE] unused */
 static unsigned long	 n_exempt;
 static unsigned long	 n_bucket[nitems(bounds) + 1];	/* not cumulative */
 static uint64_t		 eom_usec_sum;
@@ -93,6 +99,12 @@ am_metrics_message(const struct am_results *r, int exempt, enum am_action act,
 			inc(&n_dkim[r->dkim[i].result]);
 	if ((unsigned int)r->dmarc.result < NDMARC)
 		inc(&n_dmarc[r->dmarc.result]);
+	if (r->dmarc.override != AM_OVR_NONE &&
+	    (unsigned int)r->dmarc.override < NOVR)
+		inc(&n_override[r->dmarc.override]);
+	if (r->iprev.result != AM_IPREV_NONE &&
+	    (unsigned int)r->iprev.result < NIPREV)
+		inc(&n_iprev[r->iprev.result]);
 }
 
 /* am_metrics_reload - count one reload */
@@ -201,6 +213,17 @@ am_metrics_render(struct am_buf *b)
 	    "Messages not checked (IgnoreHosts, authenticated clients).");
 	am_buf_addf(b, "authmilter_exempt_messages_total %lu\n", get(&n_exempt));
 	render_results(b);
+	head(b, "authmilter_dmarc_overrides", "counter",
+	    "DMARC failures whose enforcement a local rule changed, by reason.");
+	for (i = AM_OVR_NONE + 1; i < NOVR; i++)
+		am_buf_addf(b,
+		    "authmilter_dmarc_overrides_total{reason=\"%s\"} %lu\n",
+		    am_override_str(i), get(&n_override[i]));
+	head(b, "authmilter_iprev_results", "counter",
+	    "iprev results (RFC 8601 3), messages checked.");
+	for (i = AM_IPREV_NONE + 1; i < NIPREV; i++)
+		am_buf_addf(b, "authmilter_iprev_results_total{result=\"%s\"} "
+		    "%lu\n", am_iprev_result_str(i), get(&n_iprev[i]));
 	render_latency(b);
 	if (metrics_dns != NULL)
 		am_dns_stats(metrics_dns, &q, &t);

@@ -720,6 +720,8 @@ eval_record(struct ectx *c, const char *dom, const struct disc *d,
 	out->testing = !rfc7489 && d->rec.testing;
 	out->pct = rfc7489 ? d->rec.pct : 100;
 	report_tags(&d->rec, out);
+	out->adkim_strict = d->rec.adkim_strict;	/* for ARC trust (issue 14) */
+	out->aspf_strict = d->rec.aspf_strict;
 	if (check_ids(c, dom, &d->rec, r, &ir) == -1)
 		return -1;
 	verdict(&ir, out);

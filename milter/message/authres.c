@@ -250,6 +250,27 @@ add_dkim(struct am_buf *b, const struct am_dkim_sig *s)
 	add_prop(b, "header.b", s->bprefix);
 }
 
+/*
+ * add_iprev - "iprev=pass policy.iprev=192.0.2.1 (mail.example.org)"
+ * (RFC 8601 3; 2.7.3 names policy.iprev the address checked).  An IPv6
+ * address has ':', a tspecial, so it is quoted (2.2 pvalue: token or
+ * quoted-string); the confirmed name goes in a comment.
+ */
+static void
+add_iprev(struct am_buf *b, const struct am_iprev_res *ip)
+{
+	am_buf_addf(b, ";\n\tiprev=%s", am_iprev_result_str(ip->result));
+	if (ip->result != AM_IPREV_PASS)
+		add_reason(b, ip->reason);
+	add_prop(b, "policy.iprev", ip->addr);
+	if (ip->result == AM_IPREV_PASS && ip->name[0] != '\0' &&
+	    is_domain_name(ip->name)) {
+		am_buf_adds(b, " (");
+		am_buf_adds(b, ip->name);
+		am_buf_addc(b, ')');
+	}
+}
+
 /* dis_str - the disposition for the dmarc comment: "none" when delivered */
 static const char *
 dis_str(enum am_action a)
@@ -277,9 +298,32 @@ add_dmarc(struct am_buf *b, const struct am_dmarc_res *d, enum am_action dis)
 			    am_dmarc_policy_str(d->policy));
 		if (d->testing)
 			am_buf_adds(b, " t=y");
+		if (d->override != AM_OVR_NONE)	/* why dis= is not p= */
+			am_buf_addf(b, " override=%s",
+			    am_override_str(d->override));
 		am_buf_addc(b, ')');
 	}
 	add_prop(b, "header.from", d->from_domain);
+}
+
+/*
+ * add_arc - "arc=pass|fail" (RFC 8617 10.1) when the message had ARC
+ * fields: header.oldest-pass when an older AMS failed, smtp.remote-ip of
+ * the first hop's AAR.  No ARC fields: no entry (arc=none is left out so
+ * the field stays as it was for the mail that has none).
+ */
+static void
+add_arc(struct am_buf *b, const struct am_arc_res *a)
+{
+	if (a->result == AM_ARC_NONE)
+		return;
+	am_buf_addf(b, ";\n\tarc=%s", a->result == AM_ARC_PASS ? "pass" :
+	    "fail");
+	if (a->result != AM_ARC_PASS)
+		add_reason(b, a->reason);
+	if (a->oldest_pass > 0)
+		am_buf_addf(b, " header.oldest-pass=%u", a->oldest_pass);
+	add_prop(b, "smtp.remote-ip", a->remote_ip);
 }
 
 /* am_authres_build - RFC 8601 field value for one message's results */
@@ -294,6 +338,8 @@ am_authres_build(struct am_buf *b, const char *authserv_id,
 		return -1;
 	}
 	am_authres_add_value(b, authserv_id);
+	if (r->iprev.result != AM_IPREV_NONE)
+		add_iprev(b, &r->iprev);
 	if (r->spf_helo.checked)
 		add_spf(b, "helo", &r->spf_helo);
 	if (r->spf_mailfrom.checked)
@@ -303,6 +349,7 @@ am_authres_build(struct am_buf *b, const char *authserv_id,
 		am_buf_adds(b, ";\n\tdkim=none");
 	for (i = 0; i < n; i++)
 		add_dkim(b, &r->dkim[i]);
+	add_arc(b, &r->arc);
 	add_dmarc(b, &r->dmarc, disposition);
 	return am_buf_failed(b) ? -1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arc/arc_trust.h"
 #include "dkim/sign.h"
 #include "message/authres.h"
 #include "message/session.h"
@@ -27,6 +28,7 @@ policy_conf(const struct am_config *cfg, struct am_policy_conf *pc)
 	pc->on_internal_error = cfg->on_internal_error;
 	pc->on_malformed_from = cfg->on_malformed_from;
 	pc->on_missing_from = cfg->on_missing_from;
+	pc->reject_spf_fail = cfg->reject_spf_fail;
 }
 
 /* am_msg_decide - the verdict for a finished message */
@@ -133,6 +135,19 @@ summary_spf(const struct am_results *r, struct am_buf *b)
 		add_reason(b, "spf.reason", r->spf_mailfrom.reason);
 }
 
+/* summary_iprev - iprev=result, the name confirmed or why not (issue 14) */
+static void
+summary_iprev(const struct am_results *r, struct am_buf *b)
+{
+	if (r->iprev.result == AM_IPREV_NONE)	/* IPRev no, or no address */
+		return;
+	am_buf_addf(b, " iprev=%s", am_iprev_result_str(r->iprev.result));
+	if (r->iprev.result == AM_IPREV_PASS)
+		add_kv(b, "iprev.name", r->iprev.name);
+	else
+		add_reason(b, "iprev.reason", r->iprev.reason);
+}
+
 /* summary_dkim - "pass:d1,fail:d2" or "none"; "d2: why" of each non-pass */
 static void
 summary_dkim(const struct am_results *r, struct am_buf *b)
@@ -159,6 +174,17 @@ summary_dkim(const struct am_results *r, struct am_buf *b)
 		am_buf_adds(b, "\"");
 }
 
+/* summary_arc - " arc=none|pass|fail" and why it failed (issue 14) */
+static void
+summary_arc(const struct am_results *r, struct am_buf *b)
+{
+	static const char *const s[] = { "none", "pass", "fail" };
+
+	am_buf_addf(b, " arc=%s", s[r->arc.result]);
+	if (r->arc.result == AM_ARC_FAIL)
+		add_reason(b, "arc.reason", r->arc.reason);
+}
+
 /* summary_dmarc - result, why if not pass, and the policy that applied */
 static void
 summary_dmarc(const struct am_msg *m, struct am_buf *b)
@@ -176,6 +202,12 @@ summary_dmarc(const struct am_msg *m, struct am_buf *b)
 	am_buf_addf(b, " dmarc.policy=%s dmarc.policy_tag=%s%s",
 	    am_dmarc_policy_str(d->policy), d->policy_tag,
 	    d->testing ? " dmarc.testing=y" : "");
+	if (d->override == AM_OVR_NONE)
+		return;
+	am_buf_addf(b, " dmarc.override=%s dmarc.override_policy=%s",
+	    am_override_str(d->override),
+	    am_dmarc_policy_str(d->override_policy));
+	add_reason(b, "dmarc.override_by", d->override_by);
 }
 
 /* domain_of - the part after the last '@', or the whole string */
@@ -216,8 +248,10 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 	if (m->exempt != NULL) {
 		am_buf_adds(b, " exempt=yes");	/* why: in reason= */
 	} else {
+		summary_iprev(r, b);
 		summary_spf(r, b);
 		summary_dkim(r, b);
+		summary_arc(r, b);
 		summary_dmarc(m, b);
 	}
 	if (m->sign_mode != AM_SIGN_OFF)
@@ -320,12 +354,33 @@ add_edits(struct am_msg *m, struct am_outcome *o)
 		    am_buf_str(&o->authres), 0);
 }
 
+/*
+ * arc_trust - ARCTrustedSealers (issue 14): a failing DMARC result that
+ * trusted sealers vouch for is not enforced (arc_trust.h decides); the
+ * result stays fail, policy.c enforces override_policy
+ */
+static void
+arc_trust(struct am_msg *m)
+{
+	struct am_dmarc_res	*d = &m->res.dmarc;
+	char			 by[AM_REASON_MAX];
+
+	if (m->exempt != NULL || d->override != AM_OVR_NONE ||
+	    !am_arc_trust(m->conn->cfg->arc_sealers, &m->res.arc, d, by,
+	    sizeof(by)))
+		return;
+	d->override = AM_OVR_TRUSTED_FORWARDER;
+	d->override_policy = AM_DMARC_P_NONE;
+	snprintf(d->override_by, sizeof(d->override_by), "%s", by);
+}
+
 /* am_msg_end - finish the checks, decide, and list the header edits */
 void
 am_msg_end(struct am_msg *m, struct am_outcome *o)
 {
 	am_outcome_init(o);
 	am_msg_finish(m);
+	arc_trust(m);
 	am_msg_decide(m, &o->verdict);
 	if (am_msg_authres(m, &o->verdict, &o->authres) == -1) {
 		am_buf_reset(&o->authres);

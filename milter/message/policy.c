@@ -8,9 +8,12 @@
  *	3. DMARC temperror -> OnTempError
  *	4. DMARC fail -> the policy that applies (p, sp or np), one step
  *	   milder under t=y (RFC 9989) or outside the pct sample (RFC 7489
- *	   6.6.4), then RejectFailures and HoldQuarantinedMessages
- *	5. anything else -> accept
- *	6. then a missing or unusable From (OnMissingFrom, OnMalformedFrom):
+ *	   6.6.4), or replaced by a local override (dmarc.override, issue
+ *	   14), then RejectFailures and HoldQuarantinedMessages
+ *	5. no DMARC record (dmarc=none), SPF fail for MAIL FROM and
+ *	   RejectSPFFail (issue 14) -> reject, 550 5.7.23 (RFC 7372 3.2)
+ *	6. anything else -> accept
+ *	7. then a missing or unusable From (OnMissingFrom, OnMalformedFrom):
  *	   its action when stricter than the one above (accept < quarantine
  *	   < tempfail < reject), so a From we cannot read never softens a
  *	   DMARC failure of a From we can
@@ -40,6 +43,7 @@ enum milder {
 	MILD_NO = 0,
 	MILD_TESTING,		/* t=y */
 	MILD_PCT,		/* pct sample outside pct= */
+	MILD_OVERRIDE,		/* a local override (issue 14): d->override_policy */
 	MILD_MAX
 };
 
@@ -67,6 +71,14 @@ static const char *why_fail[MILD_MAX][OUT_MAX] = {
 		"dmarc fail, outside pct: as p=quarantine",
 		"dmarc fail, outside pct: as p=quarantine, header only",
 		"dmarc fail, outside pct: as p=none",
+	},
+	[MILD_OVERRIDE] = {
+		"dmarc fail, local override: as p=reject",
+		"dmarc fail, local override: as p=reject, RejectFailures off, held",
+		"dmarc fail, local override: as p=reject, RejectFailures off, header only",
+		"dmarc fail, local override: as p=quarantine",
+		"dmarc fail, local override: as p=quarantine, header only",
+		"dmarc fail, local override: as p=none",
 	},
 };
 
@@ -173,11 +185,14 @@ decide_fail(const struct am_policy_conf *cfg, const struct am_facts *f,
 	enum outcome		 out;
 	const char		*tmpl;
 
-	if (d->testing)			/* RFC 9989: t=y, one step milder */
+	if (d->override != AM_OVR_NONE) {	/* decided locally, as it is */
+		m = MILD_OVERRIDE;
+		p = d->override_policy;
+	} else if (d->testing)		/* RFC 9989: t=y, one step milder */
 		m = MILD_TESTING;
 	else if (f->pct_sample >= d->pct)	/* RFC 7489 6.6.4 */
 		m = MILD_PCT;
-	if (m != MILD_NO)
+	if (m == MILD_TESTING || m == MILD_PCT)
 		p = milder(p);
 
 	if (p == AM_DMARC_P_REJECT && cfg->reject_failures) {
@@ -260,6 +275,23 @@ decide_from(const struct am_policy_conf *cfg, const struct am_facts *f,
 		    "no From header" : "unusable From header");
 }
 
+/*
+ * decide_spf - RejectSPFFail: the MAIL FROM domain's SPF says fail ("-all"
+ * means it) and no DMARC policy speaks for the From domain; RFC 7372 3.2
+ * has the code for an SPF failure
+ */
+static void
+decide_spf(const struct am_policy_conf *cfg, const struct am_results *r,
+    struct am_verdict *v)
+{
+	if (!cfg->reject_spf_fail || !r->spf_mailfrom.checked ||
+	    r->spf_mailfrom.result != AM_SPF_FAIL)
+		return;
+	set_reply(v, AM_ACT_REJECT, "550", "5.7.23", "SPF validation failed "
+	    "for %{domain}", r->spf_mailfrom.domain);
+	v->why = "spf fail, no dmarc policy, RejectSPFFail";
+}
+
 /* decide_dmarc - the verdict of the DMARC result alone */
 static void
 decide_dmarc(const struct am_policy_conf *cfg, const struct am_facts *f,
@@ -290,6 +322,7 @@ decide_dmarc(const struct am_policy_conf *cfg, const struct am_facts *f,
 	case AM_DMARC_NONE:
 	default:
 		v->why = "no dmarc policy";
+		decide_spf(cfg, r, v);
 		return;
 	}
 }

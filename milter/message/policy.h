@@ -54,6 +54,7 @@ struct am_policy_conf {
 	enum am_action	 on_internal_error;	/* OnInternalError: accept|tempfail */
 	enum am_action	 on_malformed_from;	/* OnMalformedFrom: accept|quarantine|reject */
 	enum am_action	 on_missing_from;	/* OnMissingFrom: accept|quarantine|reject */
+	int		 reject_spf_fail;	/* RejectSPFFail (issue 14) */
 };
 
 struct am_verdict {

@@ -19,10 +19,13 @@
 #include <ctype.h>
 
 #include "message/authres.h"
+#include "arc/arc.h"
 #include "dkim/dkim.h"
 #include "dkim/sign.h"
 #include "dmarc/dmarc.h"
 #include "common/netlist.h"
+#include "message/iprev.h"
+#include "message/local.h"
 #include "message/rfc5322.h"
 #include "message/session.h"
 #include "message/trace.h"
@@ -170,6 +173,7 @@ struct phase {
 static const struct phase phase_spf = { AM_DNS_SPF_SECS, AM_DNS_SPF_LOOKUPS };
 static const struct phase phase_dkim = { AM_DNS_DKIM_SECS, AM_DNS_DKIM_LOOKUPS };
 static const struct phase phase_dmarc = { AM_DNS_DMARC_SECS, AM_DNS_DMARC_LOOKUPS };
+static const struct phase phase_arc = { AM_DNS_ARC_SECS, AM_ARC_KEYS_MAX };
 
 /*
  * budgeted - run one check under a fresh DNS budget of its phase (the
@@ -246,6 +250,49 @@ start_sign(struct am_msg *m, const char *auth_authen)
 		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (signer)");
 }
 
+/*
+ * start_iprev - the PTR query of the iprev check (iprev.h) goes out now
+ * and is waited for at end of message, so it overlaps the transfer; an
+ * exempt client is not looked up (IPRev no: nothing at all)
+ */
+static void
+start_iprev(struct am_msg *m)
+{
+	struct am_conn	*c = m->conn;
+
+	if (!c->cfg->iprev || am_conn_client(c) == NULL)
+		return;		/* no address (a local submission): no iprev */
+	if ((m->iprev = am_iprev_start(c->env->dns, am_conn_client(c),
+	    c->client_ip, m->qid)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "out of memory (iprev)");
+}
+
+/*
+ * run_iprev - the forward look-ups and the result; its budget is the
+ * check's own (iprev.h), noted like budgeted() notes a phase's
+ */
+static void
+run_iprev(struct am_msg *m)
+{
+	const struct am_dns_budget	*b;
+	char				 why[96], msg[128];
+
+	if (m->iprev == NULL)
+		return;
+	am_iprev_finish(m->iprev, &m->res.iprev);
+	am_trace_iprev(m);
+	b = am_iprev_budget(m->iprev);
+	m->dns_over |= b->exhausted;
+	if (b->local_what != NULL) {
+		am_dns_local_str(b, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
+		    why);
+		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
+	}
+	am_iprev_free(m->iprev);
+	m->iprev = NULL;
+}
+
 /* am_msg_new - a new transaction on the connection, queue id unknown */
 struct am_msg *
 am_msg_new(struct am_conn *c, const char *mailfrom, const char *auth_authen)
@@ -282,6 +329,8 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 	m->exempt = am_policy_exempt(&m->facts);
 	start_sign(m, auth_authen);
 	if (m->exempt == NULL)
+		start_iprev(m);
+	if (m->exempt == NULL)
 		run_spf(m);
 	return m;
 }
@@ -297,7 +346,9 @@ am_msg_free(struct am_msg *m)
 	if (m->conn != NULL && m->conn->msg == m)
 		m->conn->msg = NULL;
 	am_dkim_free(m->dkim);
+	am_arc_free(m->arc);
 	am_signer_free(m->signer);
+	am_iprev_free(m->iprev);
 	for (i = 0; i < AM_FROM_HDRS_MAX; i++)
 		free(m->from[i]);
 	free(m->forged);
@@ -399,6 +450,9 @@ start_dkim(struct am_msg *m)
 	    cfg->max_signatures);
 	if (m->dkim == NULL)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "cannot start DKIM verification");
+	/* ARC (issue 14): the same headers, kept by arc/ */
+	if ((m->arc = am_arc_new(cfg->min_key_bits)) == NULL)
+		am_msg_set_err(m, AM_ERR_RESOURCE, "cannot start ARC verification");
 }
 
 /*
@@ -423,6 +477,8 @@ header_limit(struct am_msg *m, const char *name, const char *value)
 		return;
 	am_dkim_free(m->dkim);		/* nothing more is stored for it */
 	m->dkim = NULL;
+	if (m->arc != NULL)		/* a chain present is fail "not verified" */
+		am_arc_limit(m->arc, m->limit);
 }
 
 /* sign_header - the signer keeps the field; an exempt message's From */
@@ -445,6 +501,8 @@ header(struct am_msg *m, const char *name, const char *value)
 		note_authres(m, value);
 	if (strcasecmp(name, "Message-ID") == 0)
 		note_msgid(m, value);
+	if (strcasecmp(name, "List-Id") == 0)	/* RFC 2919: a list (local.h) */
+		m->list_id = 1;
 	if (m->signer != NULL)
 		sign_header(m, name, value);
 	if (m->exempt != NULL)
@@ -461,6 +519,8 @@ header(struct am_msg *m, const char *name, const char *value)
 		start_dkim(m);
 	if (m->dkim != NULL && am_dkim_header(m->dkim, name, value) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM header processing failed");
+	if (m->arc != NULL)	/* ENOMEM: a chain present is fail */
+		(void)am_arc_header(m->arc, name, value);
 }
 
 /* am_msg_header - one header field, name and value as the MTA sent them */
@@ -528,10 +588,25 @@ am_msg_eoh(struct am_msg *m)
 {
 	if (m->signer != NULL)
 		sign_eoh(m);
+	if (m->arc != NULL)
+		am_arc_eoh(m->arc);
 	if (m->dkim == NULL)
 		return;
 	/* key look-ups may start here: the DKIM budget starts too */
 	budgeted(m, &phase_dkim, dkim_eoh);
+}
+
+/* keep_body - the body for a failure report, cut at AM_FREPORT_BODY_MAX */
+static void
+keep_body(struct am_msg *m, const unsigned char *p, size_t len)
+{
+	if (m->frep_body_cut)
+		return;
+	if (m->frep_body.len + len > m->frep_body.cap) {
+		len = m->frep_body.cap - m->frep_body.len;
+		m->frep_body_cut = 1;
+	}
+	am_buf_add(&m->frep_body, (const char *)p, len);
 }
 
 /* am_msg_body - one body chunk */
@@ -542,14 +617,11 @@ am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing (body) failed");
 	if (m->dkim != NULL && am_dkim_body(m->dkim, p, len) == -1)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM body processing failed");
+	if (m->arc != NULL)		/* ARC body hashes, same pass */
+		am_arc_body(m->arc, p, len);
 	if (m->conn->cfg->failure_reports && m->conn->cfg->failure_reports_body &&
-	    m->exempt == NULL && !m->frep_body_cut) {	/* issue 13 */
-		if (m->frep_body.len + len > m->frep_body.cap) {
-			len = m->frep_body.cap - m->frep_body.len;
-			m->frep_body_cut = 1;
-		}
-		am_buf_add(&m->frep_body, (const char *)p, len);
-	}
+	    m->exempt == NULL)	/* issue 13 */
+		keep_body(m, p, len);
 }
 
 /* from_domains - author domains of every From field; -1 if any is unusable */
@@ -673,6 +745,41 @@ run_dkim(struct am_msg *m)
 	budgeted(m, &phase_dkim, dkim_eom);
 }
 
+/* local_policy - the site's overrides of a DMARC failure (local.h) */
+static void
+local_policy(struct am_msg *m)
+{
+	const struct am_config	*cfg = m->conn->cfg;
+	struct am_local_conf	 lc = {
+		.trusted_dkim = (const char *const *)cfg->trusted_dkim,
+		.ntrusted_dkim = cfg->ntrusted_dkim,
+		.trusted_senders = (const char *const *)cfg->trusted_senders,
+		.ntrusted_senders = cfg->ntrusted_senders,
+		.rules = cfg->domain_rules,
+		.nrules = cfg->ndomain_rules,
+		.mlist_action = cfg->mlist_action,
+	};
+	struct am_local_facts	 lf = { m->mailfrom, m->list_id };
+
+	am_trace_local(m, am_local_decide(&lc, &lf, &m->res));
+}
+
+/* arc_eom - the ARC chain (issue 14): a phase of its own DNS budget */
+static void
+arc_eom(struct am_msg *m, struct am_dns_budget *b)
+{
+	am_arc_eom(m->arc, m->conn->env->dns, b, &m->res.arc);
+}
+
+/* run_arc - the chain result; none without ARC fields */
+static void
+run_arc(struct am_msg *m)
+{
+	if (m->arc == NULL || !am_arc_present(m->arc))
+		return;
+	budgeted(m, &phase_arc, arc_eom);
+}
+
 /* am_msg_finish - end of message: DKIM results, then DMARC */
 void
 am_msg_finish(struct am_msg *m)
@@ -682,9 +789,14 @@ am_msg_finish(struct am_msg *m)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM signing failed");
 	if (m->exempt != NULL)
 		return;
+	if (m->iprev != NULL)		/* forward look-ups overlap DKIM, DMARC */
+		am_iprev_forward(m->iprev);
 	run_dkim(m);
 	am_trace_dkim(m);
+	run_arc(m);
 	run_dmarc(m);
+	local_policy(m);
+	run_iprev(m);
 	/*
 	 * RFC 7489 6.6.4: one sample per message, drawn here, not in policy,
 	 * and only when the policy found has pct= below 100 (RFC 9989 mode

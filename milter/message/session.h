@@ -74,12 +74,17 @@
 #define AM_DNS_DKIM_LOOKUPS	(2 * AM_DKIM_SIGS_MAX)
 #define AM_DNS_DMARC_SECS	60	/* policy discovery of every From domain */
 #define AM_DNS_DMARC_LOOKUPS	(AM_FROM_ADDRS_MAX * (AM_DMARC_WALK_MAX + 3))
+/* ARC keys at EOM (issue 14): the lookup cap is arc.h's AM_ARC_KEYS_MAX;
+   over it or the deadline the chain is fail (ARC has no temperror) */
+#define AM_DNS_ARC_SECS		20
 
 struct am_dns;
 struct am_dkim_lib;
 struct am_dkim;
+struct am_arc;
 struct am_spf;
 struct am_signer;
+struct am_iprev;
 
 /* the long-lived handles a connection borrows; owned by the daemon */
 struct am_env {
@@ -117,6 +122,7 @@ struct am_msg {
 	const char		*exempt;	/* why the checks are skipped, or NULL */
 	struct am_results	 res;
 	struct am_dkim		*dkim;
+	struct am_arc		*arc;		/* ARC chain (issue 14) */
 	enum am_sign_mode	 sign_mode;	/* who is signed (signtable.h) */
 	struct am_signer	*signer;	/* when sign_mode signs and keys exist */
 	char			*from[AM_FROM_HDRS_MAX];	/* From field values */
@@ -133,6 +139,8 @@ struct am_msg {
 	size_t			 nheaders;
 	size_t			 hdrbytes;	/* header names + values so far */
 	const char		*limit;		/* first header limit hit, or NULL */
+	struct am_iprev		*iprev;		/* iprev look-ups under way (issue 14) */
+	int			 list_id;	/* a List-Id field was seen (local.h) */
 	struct am_dns_budget	 dnsb;		/* this phase's DNS budget */
 	int			 dns_over;	/* AM_DNS_BUDGET_* bits of any phase */
 	enum am_err		 err;		/* first internal failure */

@@ -79,3 +79,34 @@ am_trace_dmarc(const struct am_msg *m)
 	    d->spf_aligned ? "" : "not ", d->dkim_aligned ? "" : "not ",
 	    d->reason);
 }
+
+/* am_trace_iprev - "iprev: 192.0.2.10: pass (mail.example.org)" */
+void
+am_trace_iprev(const struct am_msg *m)
+{
+	const struct am_iprev_res	*ip = &m->res.iprev;
+
+	if (!am_log_enabled(AM_LOG_DEBUG) || ip->result == AM_IPREV_NONE)
+		return;
+	am_log_debug(m->qid, "iprev: %s: %s (%s)", ip->addr,
+	    am_iprev_result_str(ip->result),
+	    ip->result == AM_IPREV_PASS ? ip->name : ip->reason);
+}
+
+/* am_trace_local - which local policy rule changed the enforcement */
+void
+am_trace_local(const struct am_msg *m, int rule)
+{
+	const struct am_dmarc_res	*d = &m->res.dmarc;
+
+	if (!am_log_enabled(AM_LOG_DEBUG) || d->result != AM_DMARC_FAIL)
+		return;
+	if (rule == 0) {
+		am_log_debug(m->qid, "local: no local policy rule applies");
+		return;
+	}
+	am_log_debug(m->qid, "local: rule %d: %s: override %s, policy %s "
+	    "instead of %s", rule, d->override_by, am_override_str(d->override),
+	    am_dmarc_policy_str(d->override_policy),
+	    am_dmarc_policy_str(d->policy));
+}

@@ -14,5 +14,7 @@ struct am_msg;
 void	am_trace_spf(const struct am_msg *);	/* after the SPF phase */
 void	am_trace_dkim(const struct am_msg *);	/* after DKIM at EOM */
 void	am_trace_dmarc(const struct am_msg *);	/* after DMARC */
+void	am_trace_iprev(const struct am_msg *);	/* after iprev (issue 14) */
+void	am_trace_local(const struct am_msg *, int rule);	/* local.h's rule, 0: none */
 
 #endif /* AM_TRACE_H */

@@ -202,6 +202,15 @@ fill_longreason(struct am_results *r)
 
 #define X10	"xxxxxxxxxx"
 
+/* fill_override - typical, with a trusted sealer's override (issue 14) */
+static void
+fill_override(struct am_results *r)
+{
+	fill_typical(r);
+	r->dmarc.override = AM_OVR_TRUSTED_FORWARDER;
+	r->dmarc.override_policy = AM_DMARC_P_NONE;
+}
+
 static const struct {
 	const char	*label;
 	void		(*fill)(struct am_results *);
@@ -219,6 +228,26 @@ static const struct {
 	    "\tdkim=fail reason=\"body hash mismatch\" header.d=example.org"
 	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234;\n"
 	    "\tdmarc=fail (p=reject dis=reject) header.from=example.org",
+	    "authserv-id=mx.example.net\n"
+	    "spf=pass smtp.helo=mail.example.org\n"
+	    "spf=fail reason=192.0.2.7 is not allowed to send for example.org"
+	    " smtp.mailfrom=user@example.org\n"
+	    "dkim=pass header.d=example.org header.s=sel header.a=rsa-sha256"
+	    " header.b=AbCdEfGh\n"
+	    "dkim=fail reason=body hash mismatch header.d=example.org"
+	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234\n"
+	    "dmarc=fail header.from=example.org\n" },
+	{ "override", fill_override, AM_ACT_ACCEPT,
+	    "mx.example.net;\n"
+	    "\tspf=pass smtp.helo=mail.example.org;\n"
+	    "\tspf=fail reason=\"192.0.2.7 is not allowed to send for example.org\""
+	    " smtp.mailfrom=user@example.org;\n"
+	    "\tdkim=pass header.d=example.org header.s=sel header.a=rsa-sha256"
+	    " header.b=AbCdEfGh;\n"
+	    "\tdkim=fail reason=\"body hash mismatch\" header.d=example.org"
+	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234;\n"
+	    "\tdmarc=fail (p=reject dis=none override=trusted_forwarder)"
+	    " header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=pass smtp.helo=mail.example.org\n"
 	    "spf=fail reason=192.0.2.7 is not allowed to send for example.org"

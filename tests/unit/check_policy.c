@@ -512,6 +512,83 @@ START_TEST(test_decide_from)
 }
 END_TEST
 
+/* a local override (issue 14): its policy replaces the record's */
+struct ocase {
+	const char		*label;
+	enum am_dmarc_policy	 pol;		/* the record's policy that applies */
+	int			 testing, sample, pct;
+	enum am_override	 ovr;
+	enum am_dmarc_policy	 ovr_pol;
+	enum am_action		 want;
+	const char		*why;
+};
+
+static const struct ocase ocases[] = {
+	{ "sealer trusted: reject -> none", P_RE, 0, 0, 100,
+	    AM_OVR_TRUSTED_FORWARDER, P_NO, ACC,
+	    "dmarc fail, local override: as p=none" },
+	{ "mailing list: reject -> quarantine", P_RE, 0, 0, 100,
+	    AM_OVR_MAILING_LIST, P_QU, QUA,
+	    "dmarc fail, local override: as p=quarantine" },
+	{ "DomainPolicy stricter: none -> reject", P_NO, 0, 0, 100,
+	    AM_OVR_LOCAL_POLICY, P_RE, REJ,
+	    "dmarc fail, local override: as p=reject" },
+	{ "override is not softened by t=y", P_NO, 1, 0, 100,
+	    AM_OVR_LOCAL_POLICY, P_RE, REJ,
+	    "dmarc fail, local override: as p=reject" },
+	{ "nor by the pct sample", P_NO, 0, 99, 10,
+	    AM_OVR_LOCAL_POLICY, P_RE, REJ,
+	    "dmarc fail, local override: as p=reject" },
+	{ "no override: t=y still one step milder", P_RE, 1, 0, 100,
+	    AM_OVR_NONE, P_UN, QUA, "dmarc fail, t=y: as p=quarantine" },
+};
+
+/* test_override - dmarc.override replaces the policy, nothing else */
+START_TEST(test_override)
+{
+	const struct ocase	*c = &ocases[_i];
+	struct am_policy_conf	 cfg;
+	struct am_facts		 f;
+	struct am_results	*r = calloc(1, sizeof(*r));
+	struct am_verdict	 v;
+
+	ck_assert_ptr_nonnull(r);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.reject_failures = 1;
+	cfg.hold_quarantined = 1;
+	memset(&f, 0, sizeof(f));
+	f.pct_sample = c->sample;
+	r->dmarc.result = D_FAIL;
+	r->dmarc.policy = r->dmarc.p = c->pol;
+	r->dmarc.testing = c->testing;
+	r->dmarc.pct = c->pct;
+	r->dmarc.override = c->ovr;
+	r->dmarc.override_policy = c->ovr_pol;
+	strcpy(r->dmarc.from_domain, "example.org");
+	am_policy_decide(&cfg, &f, r, AM_ERR_NONE, &v);
+	ck_assert_msg(v.action == c->want, "%s: action %s, want %s", c->label,
+	    action_name(v.action), action_name(c->want));
+	ck_assert_msg(strcmp(v.why, c->why) == 0, "%s: why \"%s\"", c->label,
+	    v.why);
+	free(r);
+}
+END_TEST
+
+/* test_override_str - the RFC 9990 PolicyOverrideType names */
+START_TEST(test_override_str)
+{
+	ck_assert_str_eq(am_override_str(AM_OVR_NONE), "");
+	ck_assert_str_eq(am_override_str(AM_OVR_LOCAL_POLICY), "local_policy");
+	ck_assert_str_eq(am_override_str(AM_OVR_MAILING_LIST), "mailing_list");
+	ck_assert_str_eq(am_override_str(AM_OVR_TRUSTED_FORWARDER),
+	    "trusted_forwarder");
+	ck_assert_str_eq(am_override_str(AM_OVR_POLICY_TEST_MODE),
+	    "policy_test_mode");
+	ck_assert_str_eq(am_override_str(AM_OVR_OTHER), "other");
+	ck_assert_str_eq(am_override_str((enum am_override)99), "other");
+}
+END_TEST
+
 /* policy_suite - all of the above */
 static Suite *
 policy_suite(void)
@@ -527,6 +604,8 @@ policy_suite(void)
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_err_str);
 	tcase_add_test(tc, test_long_reject_text);
+	tcase_add_loop_test(tc, test_override, 0, nitems(ocases));
+	tcase_add_test(tc, test_override_str);
 	suite_add_tcase(s, tc);
 	return s;
 }
