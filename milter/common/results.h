@@ -17,9 +17,6 @@
 #define AM_SELECTOR_MAX		63
 #define AM_DKIM_SIGS_MAX	32	/* hard cap; config MaximumSignaturesToVerify <= this */
 #define AM_BPREFIX_LEN		8	/* header.b prefix (RFC 6008) */
-#define AM_DMARC_FO_MAX		16	/* a record's fo= kept ("0:1:d:s" is 7) */
-#define AM_DMARC_URITAG_MAX	1024	/* a record's rua=/ruf= kept; a longer one is
-					   cut at the comma before (record.h) */
 
 /* RFC 7208 section 2.6 */
 enum am_spf_result {
@@ -92,6 +89,25 @@ enum am_override {
 	AM_OVR_OTHER
 };
 
+/*
+ * The record that applied, as published (RFC 9990 policy_published; issue
+ * 13's history records it).  fo, rua and ruf are the raw tag values;
+ * a rua or ruf longer than AM_DMARC_URIS_MAX - 1 is kept up to its last
+ * whole URI that fits (README "Limits"): never a cut address.
+ */
+#define AM_DMARC_URIS_MAX	512
+#define AM_DMARC_FO_MAX		32
+
+struct am_dmarc_published {
+	char	 p[12], sp[12], np[12];	/* "none" .. "reject"; "" if absent or bad */
+	char	 adkim, aspf;		/* 'r' | 's' (default 'r') */
+	char	 psd;			/* 'y' | 'n' | 'u' */
+	char	 fo[AM_DMARC_FO_MAX];
+	char	 rua[AM_DMARC_URIS_MAX];
+	char	 ruf[AM_DMARC_URIS_MAX];
+	char	 discovery[12];		/* "treewalk" (RFC 9989) | "psl" (RFC 7489) */
+};
+
 struct am_dmarc_res {
 	enum am_dmarc_result	 result;
 	enum am_dmarc_policy	 policy;	/* the one that applies: p, sp or np */
@@ -105,11 +121,6 @@ struct am_dmarc_res {
 	char			 policy_domain[AM_DOMAIN_MAX + 1]; /* where the record was */
 	char			 org_domain[AM_DOMAIN_MAX + 1];
 	char			 reason[AM_REASON_MAX];
-	/* the applied record's report tags (issue 13), "" if absent */
-	char			 psd;		/* 'y', 'n', 'u'; 0: no record */
-	char			 fo[AM_DMARC_FO_MAX + 1];
-	char			 rua[AM_DMARC_URITAG_MAX + 1];
-	char			 ruf[AM_DMARC_URITAG_MAX + 1];
 	/*
 	 * A local override of the enforcement (issue 14), decided before
 	 * policy.c runs: the result stays what DMARC found, but policy.c
@@ -122,6 +133,7 @@ struct am_dmarc_res {
 	int			 adkim_strict;	/* the record's adkim=s, aspf=s: */
 	int			 aspf_strict;	/* alignment of ARC AAR passes */
 	char			 override_by[AM_REASON_MAX];
+	struct am_dmarc_published pub;	/* set with policy_domain */
 };
 
 /*

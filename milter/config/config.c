@@ -514,6 +514,47 @@ set_reject(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(&cfg->reject_string, val, err, errlen);
 }
 
+/* set_text - printable ASCII text (ReportOrgName) */
+static int
+set_text(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)val; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(err, errlen, "control or non-ASCII character "
+			    "0x%02x at offset %zu", *p,
+			    (size_t)(p - (const unsigned char *)val));
+			return -1;
+		}
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/*
+ * set_email - local@domain, printable ASCII without spaces, quotes or
+ * angle brackets, not starting with '-': it goes on sendmail's command
+ * line (-f) and into From: as it is (ReportEmail)
+ */
+static int
+set_email(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*at = strrchr(val, '@'), *p;
+
+	for (p = val; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>(),;:\\[]", *p))
+			break;
+	if (*p != '\0' || at == NULL || at == val || at[1] == '\0' ||
+	    val[0] == '-' || strchr(val, '@') != at || strlen(val) > 254) {
+		snprintf(err, errlen, "\"%s\" is not a mail address "
+		    "(local@domain)", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
 /* set_psl - load the Public Suffix List file */
 static int
 set_psl(const struct key *k, struct am_config *cfg, const char *dir,
@@ -673,6 +714,30 @@ set_address(const struct key *k, struct am_config *cfg, const char *dir,
 	return replace_str(field(k, cfg), val, err, errlen);
 }
 
+/*
+ * set_history - HistoryDB: "none", an absolute path or sqlite:/path, or a
+ * postgresql:// (postgres://) URI; db.h's am_db_spec_kind is the one that
+ * decides at open, this catches the typos at load.
+ */
+static int
+set_history(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*p = val;
+
+	if (strncmp(p, "sqlite:", 7) == 0)
+		p += 7;
+	if (strlen(val) >= 1024 || !(strcasecmp(val, "none") == 0 ||
+	    (p[0] == '/' && p[strlen(p) - 1] != '/') ||
+	    strncmp(val, "postgresql://", 13) == 0 ||
+	    strncmp(val, "postgres://", 11) == 0)) {
+		snprintf(err, errlen, "\"%.80s\" is not none, an absolute path, "
+		    "sqlite:/path or a postgresql:// URI", val);
+		return -1;
+	}
+	return replace_str(&cfg->history_db, val, err, errlen);
+}
+
 /* set_local - the local policy keys (config/local.c, issue 14) */
 static int
 set_local(const struct key *k, struct am_config *cfg, const char *dir,
@@ -748,6 +813,18 @@ static const struct key keys[] = {
 	{ "RejectSPFFail", set_bool, F(reject_spf_fail), 0, 0, "no" },
 	/* ARC (issue 14) */
 	{ "ARCTrustedSealers", set_sealers, 0, 0, 0, NULL },
+	/* the DMARC history (issue 13); 5000 is history.h's AM_HIST_QUEUE_DEFAULT */
+	{ "HistoryDB", set_history, 0, 0, 0, "/var/lib/authmilter/history.db" },
+	{ "HistoryDays", set_uint, F(history_days), 1, 3660, "14" },
+	{ "HistoryQueueSize", set_uint, F(history_queue), 1, 1000000, "5000" },
+	/* aggregate reports (issue 13): read by authmilter-report */
+	{ "ReportOrgName", set_text, F(report_org_name), 0, 0, NULL },
+	{ "ReportEmail", set_email, F(report_email), 0, 0, NULL },
+	{ "ReportSendmail", set_path, F(report_sendmail), 0, 0,
+	    "/usr/sbin/sendmail" },
+	{ "ReportSuppress", set_file, F(report_suppress), 0, 0, NULL },
+	{ "ReportMaxFailures", set_uint, F(report_max_failures), 1, 1000,
+	    "5" },
 };
 
 #define NKEYS	nitems(keys)
@@ -939,5 +1016,10 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->failure_reports_command);
 	am_config_local_free(cfg);
 	am_arc_sealers_free(cfg->arc_sealers);
+	free(cfg->history_db);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_sendmail);
+	free(cfg->report_suppress);
 	free(cfg);
 }

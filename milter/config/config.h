@@ -106,6 +106,16 @@ struct am_config {
 	enum am_dmarc_policy mlist_action;	/* MailingListAction (default quarantine) */
 	int		 reject_spf_fail;	/* RejectSPFFail (default 0) */
 	struct am_arc_sealers *arc_sealers;	/* ARCTrustedSealers; NULL = none (issue 14) */
+	/* the DMARC history (issue 13; history/history.h, db/db.h) */
+	char		*history_db;		/* HistoryDB: "none", a path, sqlite:, postgresql:// */
+	unsigned int	 history_days;		/* HistoryDays (default 14; authmilter-report) */
+	unsigned int	 history_queue;		/* HistoryQueueSize (default 5000) */
+	/* aggregate reports, read by authmilter-report only (issue 13) */
+	char		*report_org_name;	/* ReportOrgName; NULL: ReportEmail's domain */
+	char		*report_email;		/* ReportEmail; NULL: postmaster@AuthservID */
+	char		*report_sendmail;	/* ReportSendmail (default /usr/sbin/sendmail) */
+	char		*report_suppress;	/* ReportSuppress file; NULL: none */
+	unsigned int	 report_max_failures;	/* ReportMaxFailures (default 5) */
 };
 
 /* MilterEngine values (the same numbers as server/engine.h's enum am_engine_kind) */

@@ -21,6 +21,8 @@
 #include "server/engine.h"
 #include "common/log.h"
 #include "daemon/metrics.h"
+#include "history/history.h"
+#include "history/record.h"
 #include "message/session.h"
 
 /* the actions we need; ADDHDRS/CHGHDRS are required, the rest optional */
@@ -323,6 +325,35 @@ log_summary(const struct am_msg *m, const struct am_verdict *v)
 	am_buf_clear(&b);
 }
 
+/*
+ * record_history - the message's history record into the queue (issue 13;
+ * record.h says which messages get one).  Never waits for the store.
+ */
+static void
+record_history(struct am_daemon *d, const struct am_msg *m,
+    const struct am_outcome *o)
+{
+	struct am_hist_in	 in;
+	struct am_hist_rec	 r;
+
+	if (!am_history_enabled(d->history))
+		return;
+	memset(&in, 0, sizeof(in));
+	in.t = (long long)time(NULL);
+	in.reporter = m->conn->cfg->authserv_id;
+	in.source_ip = m->conn->client_ip;
+	in.mailfrom = m->mailfrom != NULL ? m->mailfrom : "";
+	in.rcpt = NULL;		/* RCPT is not asked for (CB_STEPS_SKIP) */
+	in.exempt = o->exempt != NULL;
+	in.action = o->verdict.action;
+	in.why = o->verdict.why;
+	in.res = &o->res;
+	if (!am_hist_wanted(&in))
+		return;
+	am_hist_build(&in, &r);
+	am_history_put(d->history, &r);
+}
+
 /* cb_eom - end of message: the session's outcome, applied */
 static enum am_mstat
 cb_eom(struct am_mctx *ctx)
@@ -347,6 +378,7 @@ cb_eom(struct am_mctx *ctx)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	am_metrics_message(&o.res, o.exempt != NULL, o.verdict.action,
 	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	record_history(daemon_of(ctx), m, &o);
 	am_outcome_clear(&o);
 	am_msg_free(m);
 	return rc;

@@ -8,6 +8,7 @@
 #include "dkim/dkim.h"
 #include "dkim/dkim_keycache.h"
 #include "dns/dns.h"
+#include "history/history.h"
 
 /* am_daemon_init - resolver and DKIM library for the configured nameservers */
 int
@@ -42,6 +43,7 @@ am_daemon_init(struct am_daemon *d, struct am_config *cfg, char *err,
 void
 am_daemon_clear(struct am_daemon *d)
 {
+	am_history_free(d->history);	/* stops its writer first */
 	am_dkim_lib_free(d->env.dkim);
 	am_dns_free(d->env.dns);
 	am_config_unref(d->cfg);

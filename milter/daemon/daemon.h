@@ -46,6 +46,10 @@
  *   spf/spf.c          spare_key, spare_once: pthread_once creates the key
  *                      once; each thread's spare struct am_spf behind it is
  *                      thread-specific data, freed at thread exit.
+ *   history/history.c  the history queue (struct am_history, d.history):
+ *                      made once by main; records put by the workers,
+ *                      taken by its writer thread, its store changed by
+ *                      the reload thread; its mutex; counters __atomic.
  *   dkim/dns_dkim.c    call_budget: __thread, so one per thread; set by
  *                      dkim.c for the span of one libopendkim call, because
  *                      libopendkim's DNS hooks get no per-message pointer.
@@ -70,10 +74,15 @@
 #include "config/config.h"
 #include "message/session.h"
 
+struct am_history;
+
 struct am_daemon {
 	pthread_mutex_t		 lock;		/* guards cfg */
 	struct am_config	*cfg;		/* one reference held */
 	struct am_env		 env;		/* resolver, DKIM library */
+	struct am_history	*history;	/* the DMARC history queue and its
+						   writer (history.h: thread-safe);
+						   once, by main; NULL offline */
 };
 
 /*

@@ -461,7 +461,7 @@ destinations(const struct job *j, struct am_report_uris *out)
 	int				 rc;
 
 	memset(out, 0, sizeof(*out));
-	am_report_uri_parse(d->ruf, &ruf);
+	am_report_uri_parse(d->pub.ruf, &ruf);
 	for (i = 0; i < ruf.n; i++) {
 		v = am_report_dest_check(fq.dns, d->policy_domain, org,
 		    &ruf.a[i], "ruf", &ov, &rc);

@@ -46,6 +46,7 @@
 #include "daemon/pidfile.h"
 #include "daemon/privs.h"
 #include "daemon/reload.h"
+#include "history/history.h"
 
 #ifndef AM_SYSCONFDIR
 #define AM_SYSCONFDIR	"/etc"
@@ -319,6 +320,11 @@ start_threads(struct am_daemon *d, struct am_config *cfg,
 	if (am_daemon_init(d, cfg, err, sizeof(err)) == -1)
 		goto fail;
 	am_metrics_set_dns(d->env.dns);
+	/* after the privileges are dropped: the store is opened as the run user */
+	if ((d->history = am_history_new(cfg->history_db, cfg->history_queue,
+	    err, sizeof(err))) == NULL)
+		goto fail;
+	am_metrics_set_history(d->history);
 	if (mh != NULL && am_metrics_http_start(mh, err, sizeof(err)) == -1)
 		goto fail;
 	if (am_reload_start(d, conf, err, sizeof(err)) == -1)
@@ -393,6 +399,7 @@ main(int argc, char **argv)
 	rc = am_engine_run(e, &stop, AM_DRAIN_SECS);
 	am_log_info(NULL, "stopping (%s)", rc == 0 ? "signal" : "error");
 	am_reload_stop();
+	am_history_stop(d.history);	/* writes the queue (AM_HIST_STOP_SECS) */
 	am_freport_stop();		/* flush, bounded; before the resolver */
 	am_metrics_http_free(mh);	/* before the resolver it reads */
 	if (am_engine_stuck(e) == 0 && am_callbacks_active() == 0) {

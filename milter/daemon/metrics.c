@@ -19,6 +19,7 @@
 
 #include "amconfig.h"
 #include "dns/dns.h"
+#include "history/history.h"
 #include "daemon/metrics.h"
 #include "daemon/freport_q.h"
 
@@ -45,6 +46,7 @@ static unsigned long	 n_bucket[nitems(bounds) + 1];	/* not cumulative */
 static uint64_t		 eom_usec_sum;
 static unsigned long	 n_reload[2];			/* [0] failed, [1] ok */
 static struct am_dns	*metrics_dns;
+static struct am_history *metrics_history;
 
 /* inc - one relaxed atomic add */
 static void
@@ -112,6 +114,13 @@ void
 am_metrics_reload(int ok)
 {
 	inc(&n_reload[ok ? 1 : 0]);
+}
+
+/* am_metrics_set_history - whose history queue to show */
+void
+am_metrics_set_history(struct am_history *h)
+{
+	metrics_history = h;
 }
 
 /* am_metrics_set_dns - whose DNS counters to show */
@@ -195,6 +204,27 @@ render_freport(struct am_buf *b)
 	am_buf_addf(b, "authmilter_failure_report_queue %zu\n", c.queued);
 }
 
+/* render_history - the DMARC history queue (history.h) */
+static void
+render_history(struct am_buf *b)
+{
+	struct am_history_stats	 st;
+
+	am_history_stats(metrics_history, &st);	/* NULL: zeros */
+	head(b, "authmilter_history_queue_depth", "gauge",
+	    "History records waiting for the writer.");
+	am_buf_addf(b, "authmilter_history_queue_depth %lu\n", st.depth);
+	head(b, "authmilter_history_records", "counter",
+	    "History records: written to the store, dropped (queue full, "
+	    "left at stop), failed (given up after retries).");
+	am_buf_addf(b, "authmilter_history_records_total{result=\"written\"} "
+	    "%lu\n", st.written);
+	am_buf_addf(b, "authmilter_history_records_total{result=\"dropped\"} "
+	    "%lu\n", st.dropped);
+	am_buf_addf(b, "authmilter_history_records_total{result=\"failed\"} "
+	    "%lu\n", st.failed);
+}
+
 /* am_metrics_render - the exposition text */
 void
 am_metrics_render(struct am_buf *b)
@@ -236,6 +266,7 @@ am_metrics_render(struct am_buf *b)
 	    get(&n_reload[1]));
 	am_buf_addf(b, "authmilter_reloads_total{result=\"failed\"} %lu\n",
 	    get(&n_reload[0]));
+	render_history(b);
 	render_freport(b);
 	am_buf_adds(b, "# EOF\n");
 }

@@ -26,6 +26,9 @@ struct am_dns;
  */
 void	am_metrics_message(const struct am_results *, int exempt,
 	    enum am_action, double eom_seconds);
+/* whose history queue to show (once, before the metrics thread starts) */
+struct am_history;
+void	am_metrics_set_history(struct am_history *);
 /* one reload: ok 1 (swapped in) or 0 (kept the old config) */
 void	am_metrics_reload(int ok);
 

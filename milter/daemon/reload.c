@@ -20,6 +20,7 @@
 #include "daemon/metrics.h"
 #include "daemon/reload.h"
 #include "dkim/sign_record.h"
+#include "history/history.h"
 #include "server/engine.h"
 
 /* process-wide state: see daemon/daemon.h */
@@ -154,6 +155,7 @@ am_reload_now(struct am_daemon *d, const char *path)
 		am_log_err(NULL, "reload: %s; still writing to the old file",
 		    err);
 	am_log_set_level((enum am_log_level)cfg->log_level);
+	am_history_reload(d->history, cfg->history_db, cfg->history_queue);
 	am_daemon_swap_config(d, cfg);
 	am_metrics_reload(1);
 	am_log_info(NULL, "reload: configuration %s loaded", path);

@@ -687,14 +687,25 @@ verdict(const struct idres *ir, struct am_dmarc_res *out)
 		set_reason(out, AM_DMARC_FAIL, "no aligned pass");
 }
 
-/* report_tags - what failure reports and the history need of the record */
+/* publish - the record as published, for the history (results.h) */
 static void
-report_tags(const struct am_dmarc_record *rec, struct am_dmarc_res *out)
+publish(const struct ectx *c, const struct am_dmarc_record *rec,
+    struct am_dmarc_published *pub)
 {
-	out->psd = rec->psd;
-	memcpy(out->fo, rec->fo, sizeof(out->fo));
-	memcpy(out->rua, rec->rua, sizeof(out->rua));
-	memcpy(out->ruf, rec->ruf, sizeof(out->ruf));
+	snprintf(pub->p, sizeof(pub->p), "%s", rec->p_tag == AM_DMARC_TAG_VALID ?
+	    am_dmarc_policy_str(rec->p) : "");
+	snprintf(pub->sp, sizeof(pub->sp), "%s", rec->sp_tag ==
+	    AM_DMARC_TAG_VALID ? am_dmarc_policy_str(rec->sp) : "");
+	snprintf(pub->np, sizeof(pub->np), "%s", rec->np_tag ==
+	    AM_DMARC_TAG_VALID ? am_dmarc_policy_str(rec->np) : "");
+	pub->adkim = rec->adkim_strict ? 's' : 'r';
+	pub->aspf = rec->aspf_strict ? 's' : 'r';
+	pub->psd = rec->psd;
+	memcpy(pub->fo, rec->fo, sizeof(pub->fo));
+	memcpy(pub->rua, rec->rua, sizeof(pub->rua));
+	memcpy(pub->ruf, rec->ruf, sizeof(pub->ruf));
+	snprintf(pub->discovery, sizeof(pub->discovery), "%s",
+	    c->psl != NULL ? "psl" : "treewalk");
 }
 
 /* eval_record - a record applies to dom: alignment and policy */
@@ -708,6 +719,7 @@ eval_record(struct ectx *c, const char *dom, const struct disc *d,
 	int		 rfc7489 = c->psl != NULL;
 
 	(void)copy_domain(out->policy_domain, sizeof(out->policy_domain), d->where);
+	publish(c, &d->rec, &out->pub);
 	if (am_dmarc_policy_pick(&d->rec, at_author, 0, rfc7489, &out->policy,
 	    &t) == -1) {
 		out->policy = AM_DMARC_P_UNSPEC;
@@ -719,7 +731,6 @@ eval_record(struct ectx *c, const char *dom, const struct disc *d,
 	out->p = d->rec.p_tag == AM_DMARC_TAG_VALID ? d->rec.p : AM_DMARC_P_NONE;
 	out->testing = !rfc7489 && d->rec.testing;
 	out->pct = rfc7489 ? d->rec.pct : 100;
-	report_tags(&d->rec, out);
 	out->adkim_strict = d->rec.adkim_strict;	/* for ARC trust (issue 14) */
 	out->aspf_strict = d->rec.aspf_strict;
 	if (check_ids(c, dom, &d->rec, r, &ir) == -1)

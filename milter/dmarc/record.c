@@ -123,19 +123,24 @@ flag_value(const char *v, size_t len, const char *allowed)
 }
 
 /*
- * copy_uris - a rua/ruf value into out[AM_DMARC_URITAG_MAX + 1]; too long
- * a value is cut at its last comma that fits, so no URI is ever shortened
- * into another address.
+ * raw_copy - a tag's value as published, for the history.  A URI list
+ * that does not fit keeps its whole URIs up to the last comma that fits;
+ * any other value that does not fit is left out.
  */
 static void
-copy_uris(char *out, const char *v, size_t len)
+raw_copy(char *out, size_t outlen, const char *v, size_t len, int urilist)
 {
-	if (len > AM_DMARC_URITAG_MAX) {
-		for (len = AM_DMARC_URITAG_MAX; len > 0 && v[len] != ','; len--)
+	size_t	 n = len;
+
+	out[0] = '\0';
+	if (len >= outlen) {
+		if (!urilist)
+			return;
+		for (n = outlen - 1; n > 0 && v[n] != ','; n--)
 			;
 	}
-	memcpy(out, v, len);
-	out[len] = '\0';
+	memcpy(out, v, n);
+	out[n] = '\0';
 }
 
 /* apply_tag - one dmarc-tag; unknown tags and bad values are ignored */
@@ -163,13 +168,11 @@ apply_tag(struct am_dmarc_record *r, const char *name, size_t nlen,
 		r->pct = pct_value(v, len);
 	else if (eq_ci(name, nlen, "rua")) {
 		r->rua_ok = urilist_ok(v, len);
-		copy_uris(r->rua, v, len);
+		raw_copy(r->rua, sizeof(r->rua), v, len, 1);
 	} else if (eq_ci(name, nlen, "ruf"))
-		copy_uris(r->ruf, v, len);
-	else if (eq_ci(name, nlen, "fo") && len <= AM_DMARC_FO_MAX) {
-		memcpy(r->fo, v, len);
-		r->fo[len] = '\0';
-	}
+		raw_copy(r->ruf, sizeof(r->ruf), v, len, 1);
+	else if (eq_ci(name, nlen, "fo"))
+		raw_copy(r->fo, sizeof(r->fo), v, len, 0);
 	/* rf, ri and unknown tags: nothing to decide here */
 }
 

@@ -32,15 +32,11 @@ struct am_dmarc_record {
 	int			 aspf_strict;	/* aspf=s */
 	int			 pct;		/* 0..100; 100 if absent or invalid */
 	int			 rua_ok;	/* rua has a syntactically valid URI */
-	/*
-	 * The report tags as written (issue 13; report/uri.h parses them),
-	 * "" if absent.  fo longer than AM_DMARC_FO_MAX is kept empty (the
-	 * default "0"); rua/ruf longer than AM_DMARC_URITAG_MAX are cut
-	 * after the last whole URI that fits (at a comma), never inside one.
-	 */
-	char			 fo[AM_DMARC_FO_MAX + 1];
-	char			 rua[AM_DMARC_URITAG_MAX + 1];
-	char			 ruf[AM_DMARC_URITAG_MAX + 1];
+	/* raw values for the history (issue 13), "" if absent; a longer
+	   rua/ruf keeps its whole URIs that fit (results.h) */
+	char			 fo[AM_DMARC_FO_MAX];
+	char			 rua[AM_DMARC_URIS_MAX];
+	char			 ruf[AM_DMARC_URIS_MAX];
 };
 
 /*

@@ -92,9 +92,9 @@ am_freport_decide(const struct am_results *r)
 	unsigned int			 fo;
 
 	if ((d->result != AM_DMARC_PASS && d->result != AM_DMARC_FAIL) ||
-	    d->policy_domain[0] == '\0' || d->ruf[0] == '\0' || d->psd == 'y')
+	    d->policy_domain[0] == '\0' || d->pub.ruf[0] == '\0' || d->pub.psd == 'y')
 		return AM_FREPORT_NONE;
-	fo = am_freport_fo_parse(d->fo);
+	fo = am_freport_fo_parse(d->pub.fo);
 	if ((fo & AM_FREPORT_FO_0) && !d->dkim_aligned && !d->spf_aligned)
 		return AM_FREPORT_DMARC;
 	if ((fo & AM_FREPORT_FO_1) && (!d->dkim_aligned || !d->spf_aligned))

@@ -343,6 +343,18 @@ def zone_records(keys):
         txt("_dmarc." + d, "v=DMARC1; p=reject")
         txt("rsa._domainkey." + d, keys.rsa_txt)
 
+    # the DMARC history (test_history*.py): every tag it records; t=y;
+    # sub.hist.example exists and inherits sp=quarantine
+    a("hist.example")
+    txt("hist.example", spf_good)
+    txt("_dmarc.hist.example", "v=DMARC1; p=reject; sp=quarantine; "
+        "adkim=s; fo=1:d; rua=mailto:agg@hist.example,"
+        "mailto:agg2@hist.example; ruf=mailto:frep@hist.example")
+    txt("rsa._domainkey.hist.example", keys.rsa_txt)
+    a("sub.hist.example")
+    a("testing.example")
+    txt("_dmarc.testing.example", "v=DMARC1; p=reject; t=y")
+
     # pct= (RFC 7489 mode only; RFC 9989 has no pct)
     for pct in (0, 50, 100):
         a("pct%d.example" % pct)
@@ -515,6 +527,8 @@ class Authmilter:
             ("DNSTimeout", "2"),
             ("LogLevel", "debug"),
             ("Syslog", "no"),
+            # the DMARC history (on by default): each daemon its own file
+            ("HistoryDB", os.path.join(workdir, "history-%s.db" % name)),
             # iprev (on by default) has its own tests (test_iprev.py); the
             # others compare the A-R's entries exactly and have no PTR data
             ("IPRev", "no"),

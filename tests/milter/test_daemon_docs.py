@@ -72,7 +72,8 @@ def test_restart_keys_agree():
 
 
 @pytest.mark.parametrize("page", ["authmilter.8", "authmilter.conf.5",
-                                  "authmilter-keygen.8"])
+                                  "authmilter-keygen.8",
+                                  "authmilter-report.8"])
 def test_man_page_renders_cleanly(page):
     groff = shutil.which("groff")
     assert groff, "groff not installed (groff-base: scripts/deps)"
@@ -109,6 +110,39 @@ def test_systemd_unit_verifies(tmp_path, authmilter_bin):
     assert "authmilter.service" not in out, out   # no warning about it
 
 
+def test_report_units_verify(tmp_path, authmilter_bin):
+    """systemd-analyze verify on authmilter-report.service and .timer
+    (issue 13), the program pointed at this build"""
+    sa = shutil.which("systemd-analyze")
+    assert sa, "systemd-analyze not installed (systemd: scripts/deps)"
+    unit = read("systemd", "authmilter-report.service")
+    timer = read("systemd", "authmilter-report.timer")
+    for want in ("Type=oneshot", "User=authmilter", "StateDirectory=",
+                 "TimeoutStartSec="):
+        assert want in unit, "unit lacks %r" % want
+    # the MTA's sendmail is setgid: NoNewPrivileges would break it
+    assert "NoNewPrivileges=yes" not in unit
+    for want in ("OnCalendar=", "RandomizedDelaySec=", "Persistent=true"):
+        assert want in timer, "timer lacks %r" % want
+    report = os.path.join(os.path.dirname(authmilter_bin), "authmilter-report")
+    unit = unit.replace("/usr/local/sbin/authmilter-report", report)
+    unit = unit.replace("/usr/local/etc/authmilter.conf",
+                        os.path.join(ROOT, "conf", "authmilter.conf"))
+    (tmp_path / "authmilter-report.service").write_text(unit)
+    (tmp_path / "authmilter-report.timer").write_text(timer)
+    p = subprocess.run([sa, "verify", "--man=no",
+                        str(tmp_path / "authmilter-report.service"),
+                        str(tmp_path / "authmilter-report.timer")],
+                       capture_output=True, text=True, timeout=60)
+    out = p.stdout + p.stderr
+    if p.returncode != 0 and re.search(r"(?i)failed to (initialize|connect|"
+                                       r"create|set up)", out) and \
+            "authmilter-report" not in out:
+        pytest.skip("systemd-analyze cannot run here: %s" % out.strip())
+    assert p.returncode == 0, out
+    assert "authmilter-report" not in out, out
+
+
 def test_make_install(tmp_path, authmilter_bin):
     # the build of the daemon under test (BUILD/milter/authmilter): under
     # scripts/test the ASan build is tested before the plain one exists
@@ -126,6 +160,9 @@ def test_make_install(tmp_path, authmilter_bin):
             files.add(os.path.relpath(os.path.join(d, f), dest))
     for suffix in ("sbin/authmilter", "man/man8/authmilter.8",
                    "sbin/authmilter-keygen", "man/man8/authmilter-keygen.8",
+                   "sbin/authmilter-report", "man/man8/authmilter-report.8",
+                   "systemd/system/authmilter-report.service",
+                   "systemd/system/authmilter-report.timer",
                    "man/man5/authmilter.conf.5",
                    "systemd/system/authmilter.service",
                    "sysusers.d/authmilter.conf",

@@ -2,7 +2,8 @@
  * check_freport.c - unit tests for report/freport.c: the fo= parser and
  * decision (RFC 9989 4.7, RFC 9991 3), Identity-Alignment (RFC 9991 4),
  * the kept header fields and their limit, the AFRF text, the rate
- * limiter; and dmarc/record.c keeping fo=, rua=, ruf= (cut at a comma).
+ * limiter; and dmarc/record.c keeping fo=, rua=, ruf= (hist13's raw copy,
+ * which the reports read: cut at a comma).
  */
 #include <check.h>
 #include <stdio.h>
@@ -54,9 +55,9 @@ res(struct am_results *r, enum am_dmarc_result dr, int dkim_al, int spf_al,
 	r->dmarc.result = dr;
 	r->dmarc.dkim_aligned = dkim_al;
 	r->dmarc.spf_aligned = spf_al;
-	r->dmarc.psd = psd;
-	snprintf(r->dmarc.fo, sizeof(r->dmarc.fo), "%s", fo);
-	snprintf(r->dmarc.ruf, sizeof(r->dmarc.ruf), "%s", ruf);
+	r->dmarc.pub.psd = psd;
+	snprintf(r->dmarc.pub.fo, sizeof(r->dmarc.pub.fo), "%s", fo);
+	snprintf(r->dmarc.pub.ruf, sizeof(r->dmarc.pub.ruf), "%s", ruf);
 	strcpy(r->dmarc.from_domain, "example.com");
 	strcpy(r->dmarc.policy_domain, "example.com");
 	strcpy(r->dmarc.org_domain, "example.com");
@@ -333,16 +334,17 @@ START_TEST(test_record_tags)
 	ck_assert_str_eq(rec.fo, "1:d");
 	ck_assert_str_eq(rec.ruf, "mailto:a@example.com , mailto:b@example.net");
 	ck_assert_str_eq(rec.rua, "mailto:c@example.com");
-	ck_assert_int_eq(am_dmarc_record_parse("v=DMARC1; p=none; fo=0:0:0:0:0:0:0:0:0", &rec), 0);
+	ck_assert_int_eq(am_dmarc_record_parse("v=DMARC1; p=none; "
+	    "fo=0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0:0", &rec), 0);
 	ck_assert_str_eq(rec.fo, "");		/* over AM_DMARC_FO_MAX: default */
-	/* limit: a ruf longer than AM_DMARC_URITAG_MAX is cut at a comma */
-	txt = malloc(AM_DMARC_URITAG_MAX + 200);
+	/* limit: a ruf longer than AM_DMARC_URIS_MAX - 1 is cut at a comma */
+	txt = malloc(AM_DMARC_URIS_MAX + 200);
 	ck_assert_ptr_nonnull(txt);
 	strcpy(txt, "v=DMARC1; ruf=");
-	for (n = 0; strlen(txt) < AM_DMARC_URITAG_MAX + 100; n++)
+	for (n = 0; strlen(txt) < AM_DMARC_URIS_MAX + 100; n++)
 		strcat(txt, n ? ",mailto:abcdefghij@example.com" : "mailto:abcdefghij@example.com");
 	ck_assert_int_eq(am_dmarc_record_parse(txt, &rec), 0);
-	ck_assert_uint_le(strlen(rec.ruf), AM_DMARC_URITAG_MAX);
+	ck_assert_uint_lt(strlen(rec.ruf), AM_DMARC_URIS_MAX);
 	p = strrchr(rec.ruf, ',');
 	ck_assert_ptr_nonnull(p);
 	ck_assert_str_eq(p, ",mailto:abcdefghij@example.com");
