@@ -24,6 +24,7 @@
 #define AM_DB_ERR_MAX		256	/* one error line */
 #define AM_DB_BUSY_MS		2000	/* SQLite: wait this long for another writer's lock */
 #define AM_DB_CONNECT_TIMEOUT	"5"	/* PostgreSQL connect_timeout (s) unless the URI sets one */
+#define AM_DB_PG_DEAD_MS	"10000"	/* PostgreSQL tcp_user_timeout (ms); keepalives 10 s + 2 x 5 s */
 #define AM_DB_SPEC_MAX		1024	/* longest HistoryDB value */
 #define AM_DB_PARAMS_MAX	64	/* most parameters of one statement */
 

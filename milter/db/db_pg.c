@@ -147,17 +147,23 @@ static const struct am_db_ops pg_ops = {
 };
 
 /*
- * am_db_pg_open - connect.  connect_timeout and application_name come
- * before the URI, so that the URI's own values win (libpq: later keywords
- * override earlier ones).
+ * am_db_pg_open - connect.  The timeouts and application_name come before
+ * the URI, so that the URI's own values win (libpq: later keywords
+ * override earlier ones).  A server that stops answering (a dead host, a
+ * cut network: no RST) must not hold the writer, and so a stop, for
+ * minutes: TCP keepalives end an idle wait, tcp_user_timeout a send that
+ * is never acknowledged (db.h AM_DB_PG_DEAD_MS).
  */
 int
 am_db_pg_open(struct am_db *db, const char *uri)
 {
 	static const char *const keys[] = {
-		"connect_timeout", "application_name", "dbname", NULL
+		"connect_timeout", "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "tcp_user_timeout",
+		"application_name", "dbname", NULL
 	};
-	const char	*vals[] = { AM_DB_CONNECT_TIMEOUT, "authmilter", uri, NULL };
+	const char	*vals[] = { AM_DB_CONNECT_TIMEOUT, "1", "10", "5", "2",
+			    AM_DB_PG_DEAD_MS, "authmilter", uri, NULL };
 
 	db->kind = AM_DB_PG;
 	db->ops = &pg_ops;

@@ -22,6 +22,7 @@
 struct sq_cached {
 	char		*sql;
 	sqlite3_stmt	*st;
+	int		 idx[AM_DB_PARAMS_MAX];	/* "$k" -> bind index, 0 unused */
 };
 
 struct sq_cache {
@@ -51,17 +52,28 @@ sq_prepare(struct am_db *db, const char *sql)
 	return st;
 }
 
-/* sq_bind - "$1" .. "$n" are named parameters in SQLite's grammar */
-static int
-sq_bind(struct am_db *db, sqlite3_stmt *st, int n, const char *const *p,
-    sqlite3_destructor_type how)
+/* sq_index - "$1" .. "$n" are named parameters in SQLite's grammar */
+static void
+sq_index(sqlite3_stmt *st, int *idx, int n)
 {
 	char	 name[16];
-	int	 i, idx, rc;
+	int	 i;
 
 	for (i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "$%d", i + 1);
-		if ((idx = sqlite3_bind_parameter_index(st, name)) == 0)
+		idx[i] = sqlite3_bind_parameter_index(st, name);
+	}
+}
+
+/* sq_bind - the parameters by the indexes of sq_index (0: not used) */
+static int
+sq_bind(struct am_db *db, sqlite3_stmt *st, const int *map, int n,
+    const char *const *p, sqlite3_destructor_type how)
+{
+	int	 i, idx, rc;
+
+	for (i = 0; i < n; i++) {
+		if ((idx = map[i]) == 0)
 			continue;	/* the statement does not use it */
 		if (p[i] == NULL)
 			rc = sqlite3_bind_null(st, idx);
@@ -75,8 +87,11 @@ sq_bind(struct am_db *db, sqlite3_stmt *st, int n, const char *const *p,
 	return 0;
 }
 
-/* sq_cached - the cache's statement for sql, prepared on first use */
-static sqlite3_stmt *
+/*
+ * sq_cached - the cache's entry for sql, prepared (and its parameter
+ * indexes looked up) on first use
+ */
+static struct sq_cached *
 sq_cached(struct am_db *db, const char *sql)
 {
 	struct sq_cache		*c = db->cache;
@@ -85,7 +100,7 @@ sq_cached(struct am_db *db, const char *sql)
 
 	for (i = 0; i < SQ_CACHE; i++)
 		if (c->e[i].sql != NULL && strcmp(c->e[i].sql, sql) == 0)
-			return c->e[i].st;
+			return &c->e[i];
 	e = &c->e[c->next++ % SQ_CACHE];
 	sqlite3_finalize(e->st);
 	free(e->sql);
@@ -97,23 +112,27 @@ sq_cached(struct am_db *db, const char *sql)
 	if ((e->st = sq_prepare(db, sql)) == NULL) {
 		free(e->sql);
 		e->sql = NULL;
+		return NULL;
 	}
-	return e->st;
+	sq_index(e->st, e->idx, AM_DB_PARAMS_MAX);
+	return e;
 }
 
 static long
 sq_exec(struct am_db *db, const char *sql, int n, const char *const *p)
 {
-	sqlite3_stmt	*st;
-	long		 rc = -1;
-	int		 r, before;
+	struct sq_cached	*e;
+	sqlite3_stmt		*st;
+	long			 rc = -1;
+	int			 r, before;
 
-	if ((st = sq_cached(db, sql)) == NULL)
+	if ((e = sq_cached(db, sql)) == NULL)
 		return -1;
+	st = e->st;
 	/* sqlite3_changes() keeps the last DML's count across a DROP or a
 	   BEGIN; the difference of the totals is this statement's */
 	before = sqlite3_total_changes(db->h);
-	if (sq_bind(db, st, n, p, SQLITE_STATIC) == 0) {
+	if (sq_bind(db, st, e->idx, n, p, SQLITE_STATIC) == 0) {
 		while ((r = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (r == SQLITE_DONE)
@@ -131,10 +150,12 @@ sq_query(struct am_db *db, const char *sql, int n, const char *const *p)
 {
 	struct am_db_rows	*rows;
 	sqlite3_stmt		*st;
+	int			 map[AM_DB_PARAMS_MAX];
 
 	if ((st = sq_prepare(db, sql)) == NULL)
 		return NULL;
-	if (sq_bind(db, st, n, p, SQLITE_TRANSIENT) != 0 ||
+	sq_index(st, map, n);
+	if (sq_bind(db, st, map, n, p, SQLITE_TRANSIENT) != 0 ||
 	    (rows = calloc(1, sizeof(*rows))) == NULL) {
 		if (db->err[0] == '\0')
 			am_db_seterr(db, "out of memory");

@@ -24,6 +24,7 @@
 #include "history/history.h"
 
 #define NPARAMS		31
+#define SPARE_MAX	(2 * AM_HIST_BATCH_MAX)	/* records kept for reuse */
 
 static const char insert_sql[] =
 	"INSERT INTO am_message (t, reporter, source_ip, env_from, env_to,"
@@ -40,6 +41,10 @@ struct am_history {
 	pthread_cond_t		 cond;
 	struct am_hist_rec	*head, *tail;
 	size_t			 count, cap;
+	size_t			 inflight;	/* taken by the writer, not yet done:
+						   they count against cap too */
+	struct am_hist_rec	*spare;		/* written records, for reuse */
+	size_t			 nspare;
 	int			 head_tries;	/* failed attempts of the head batch */
 	int			 stopping;
 	int			 reconf;	/* newspec/newcap wait for the writer */
@@ -133,30 +138,70 @@ free_list(struct am_hist_rec *r)
 	}
 }
 
+/*
+ * recycle - written records become spares for the next puts (no malloc
+ * and no fresh pages on the mail path in the steady state)
+ */
+static void
+recycle(struct am_history *h, struct am_hist_rec *r)
+{
+	struct am_hist_rec	*next;
+
+	for (; r != NULL; r = next) {
+		next = r->next;
+		if (h->nspare >= SPARE_MAX) {
+			free(r);
+			continue;
+		}
+		r->next = h->spare;
+		h->spare = r;
+		h->nspare++;
+	}
+}
+
 /* ---- writing ---- */
 
-/* row - the statement's parameters; num holds the numbers' texts */
+/* num - a number's text (the writer's hot path: no printf) */
 static void
-row(const struct am_hist_rec *r, const char *p[NPARAMS], char num[4][24],
+num(char *out, long long v)
+{
+	char	 tmp[24];
+	size_t	 n = 0, i = 0;
+	int	 neg = v < 0;
+
+	do {
+		tmp[n++] = (char)('0' + (neg ? -(v % 10) : v % 10));
+		v /= 10;
+	} while (v != 0 && n < sizeof(tmp));
+	if (neg)
+		out[i++] = '-';
+	while (n > 0)
+		out[i++] = tmp[--n];
+	out[i] = '\0';
+}
+
+/* row - the statement's parameters; nums holds the numbers' texts */
+static void
+row(const struct am_hist_rec *r, const char *p[NPARAMS], char nums[4][24],
     char flag[4][2])
 {
-	snprintf(num[0], sizeof(num[0]), "%lld", r->t);
-	snprintf(num[1], sizeof(num[1]), "%d", r->pct);
-	snprintf(num[2], sizeof(num[2]), "%d", r->dkim_aligned);
-	snprintf(num[3], sizeof(num[3]), "%d", r->spf_aligned);
+	num(nums[0], r->t);
+	num(nums[1], r->pct);
+	num(nums[2], r->dkim_aligned);
+	num(nums[3], r->spf_aligned);
 	flag[0][0] = r->pub.adkim ? r->pub.adkim : 'r';
 	flag[1][0] = r->pub.aspf ? r->pub.aspf : 'r';
 	flag[2][0] = r->testing;
 	flag[3][0] = r->pub.psd ? r->pub.psd : 'u';
 	flag[0][1] = flag[1][1] = flag[2][1] = flag[3][1] = '\0';
-	p[0] = num[0];		p[1] = r->reporter;	p[2] = r->source_ip;
+	p[0] = nums[0];		p[1] = r->reporter;	p[2] = r->source_ip;
 	p[3] = r->env_from;	p[4] = r->env_to;	p[5] = r->header_from;
 	p[6] = r->policy_domain; p[7] = r->org_domain;	p[8] = r->pub.discovery;
 	p[9] = r->pub.p;	p[10] = r->pub.sp;	p[11] = r->pub.np;
 	p[12] = flag[0];	p[13] = flag[1];	p[14] = flag[2];
 	p[15] = flag[3];	p[16] = r->pub.fo;	p[17] = r->pub.rua;
-	p[18] = r->pub.ruf;	p[19] = num[1];		p[20] = r->policy_tag;
-	p[21] = r->dmarc_result; p[22] = num[2];	p[23] = num[3];
+	p[18] = r->pub.ruf;	p[19] = nums[1];		p[20] = r->policy_tag;
+	p[21] = r->dmarc_result; p[22] = nums[2];	p[23] = nums[3];
 	p[24] = r->disposition;	p[25] = r->override;	p[26] = r->override_comment;
 	p[27] = r->spf_domain;	p[28] = r->spf_scope;	p[29] = r->spf_result;
 	p[30] = r->dkim;
@@ -168,7 +213,7 @@ write_batch(struct am_history *h, const struct am_hist_rec *batch)
 {
 	const struct am_hist_rec	*r;
 	const char			*p[NPARAMS];
-	char				 num[4][24], flag[4][2];
+	char				 nums[4][24], flag[4][2];
 
 	if (h->db == NULL &&
 	    (h->db = am_db_open(h->spec, h->err, sizeof(h->err))) == NULL)
@@ -176,7 +221,7 @@ write_batch(struct am_history *h, const struct am_hist_rec *batch)
 	if (am_db_begin_write(h->db) != 0)
 		goto fail;
 	for (r = batch; r != NULL; r = r->next) {
-		row(r, p, num, flag);
+		row(r, p, nums, flag);
 		if (am_db_exec(h->db, insert_sql, 31, p) < 0) {
 			am_db_rollback(h->db);
 			goto fail;
@@ -232,12 +277,14 @@ attempt(struct am_history *h)
 	batch = take(h, AM_HIST_BATCH_MAX, &n);
 	if (batch == NULL)
 		return 0;
+	h->inflight = n;
 	pthread_mutex_unlock(&h->lock);
 	rc = write_batch(h, batch);
 	pthread_mutex_lock(&h->lock);
+	h->inflight = 0;
 	if (rc == 0) {
 		__atomic_add_fetch(&h->written, n, __ATOMIC_RELAXED);
-		free_list(batch);
+		recycle(h, batch);
 		h->head_tries = 0;
 		return 0;
 	}
@@ -430,29 +477,36 @@ am_history_enabled(struct am_history *h)
 void
 am_history_put(struct am_history *h, const struct am_hist_rec *rec)
 {
-	struct am_hist_rec	*r;
+	struct am_hist_rec	*r = NULL;
 
 	if (!am_history_enabled(h))
 		return;
-	if ((r = malloc(sizeof(*r))) != NULL) {
+	pthread_mutex_lock(&h->lock);
+	if (!h->stopping && h->count + h->inflight < h->cap &&
+	    (r = h->spare) == NULL) {
+		/* no spare (start-up, or a store that stopped writing) */
+		pthread_mutex_unlock(&h->lock);
+		r = malloc(sizeof(*r));
+		pthread_mutex_lock(&h->lock);
+	} else if (r != NULL) {
+		h->spare = r->next;
+		h->nspare--;
+	}
+	if (r != NULL && !h->stopping && h->count + h->inflight < h->cap) {
 		memcpy(r, rec, sizeof(*r));
 		r->next = NULL;
-	}
-	pthread_mutex_lock(&h->lock);
-	if (r != NULL && !h->stopping && h->count < h->cap) {
 		if (h->tail != NULL)
 			h->tail->next = r;
 		else
 			h->head = r;
 		h->tail = r;
 		h->count++;
-		r = NULL;
+		pthread_mutex_unlock(&h->lock);
+		return;
 	}
 	pthread_mutex_unlock(&h->lock);
-	if (r != NULL) {
-		free(r);
-		__atomic_add_fetch(&h->dropped, 1, __ATOMIC_RELAXED);
-	}
+	free(r);
+	__atomic_add_fetch(&h->dropped, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -491,6 +545,7 @@ am_history_free(struct am_history *h)
 		return;
 	am_history_stop(h);
 	free_list(h->head);
+	free_list(h->spare);
 	free(h->newspec);
 	free(h->spec);
 	pthread_cond_destroy(&h->cond);
@@ -505,7 +560,7 @@ am_history_stats(struct am_history *h, struct am_history_stats *st)
 	if (h == NULL)
 		return;
 	pthread_mutex_lock(&h->lock);
-	st->depth = h->count;
+	st->depth = h->count + h->inflight;
 	pthread_mutex_unlock(&h->lock);
 	st->written = __atomic_load_n(&h->written, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&h->dropped, __ATOMIC_RELAXED);

@@ -27,7 +27,7 @@
 #define AM_HIST_TICK_MS		200	/* the writer looks at the queue this often */
 #define AM_HIST_TRIES		3	/* attempts per batch before it fails */
 #define AM_HIST_BACKOFF_MIN_MS	1000	/* first retry; doubles per failure */
-#define AM_HIST_BACKOFF_MAX_MS	30000
+#define AM_HIST_BACKOFF_MAX_MS	10000
 #define AM_HIST_STOP_SECS	5	/* a stop or reload writes the queue for at most this long */
 #define AM_HIST_LOG_SECS	60	/* at most one drop/failure line this often */
 

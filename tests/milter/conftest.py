@@ -721,6 +721,19 @@ def milters(authmilter_bin, nsd, workdir):
     assert not problems, "unclean shutdown:\n" + "\n".join(problems)
 
 
+@pytest.fixture(scope="session")
+def pg():
+    """one throw-away PostgreSQL cluster for the run (tests/lib/pg-start):
+    .uri, .query(sql), .stop(), .start(); under /tmp, which the cluster's
+    user (nobody, when run as root) can reach"""
+    import tempfile
+    from pgcluster import PgCluster
+    cluster = PgCluster(tempfile.mkdtemp(prefix="authmilter-pg-", dir="/tmp"))
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
 @pytest.fixture
 def milter(milters):
     """the daemon with the default test configuration"""

@@ -17,7 +17,8 @@ for that: the writer keeps the order, so the first one would be there.
 import os
 import time
 
-from conftest import AUTHSERV_ID, accepted_ar, make_msg, rejected, sign
+from conftest import (AUTHSERV_ID, accepted_ar, make_msg, rejected, sign,
+                      wait_for)
 from faultdns import FaultDNS
 from histlib import rows, wait_rows
 
@@ -145,3 +146,31 @@ def test_history_tempfail_no_row(milters, nsd):
         assert rows(hist_path(m), "source_ip = ?", ("203.0.113.17",)) == []
     finally:
         fd.close()
+
+
+def test_history_reload_switches_store_and_stop_flushes(milters, workdir):
+    """SIGHUP with a new HistoryDB: later rows go to the new file; SIGTERM
+    right after a burst: the queue is written before the daemon exits"""
+    import signal
+    first = os.path.join(workdir, "history-switch-1.db")
+    second = os.path.join(workdir, "history-switch-2.db")
+    m = milters.new("hist-switch", [("HistoryDB", first)])
+    m.start()
+    m.send(make_msg(from_="user@hist.example"),
+           mailfrom="<user@hist.example>", client_addr="203.0.113.30")
+    wait_rows(first, "source_ip = ?", ("203.0.113.30",))
+    with open(m.conf) as f:
+        conf = f.read()
+    with open(m.conf, "w") as f:
+        f.write(conf.replace(first, second))
+    m.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "history: store now %s" % second in m.log(), 5, 0.05)
+    assert "history: store now %s" % second in m.log(), m.log()[-2000:]
+    for i in range(5):
+        m.send(make_msg(from_="user@hist.example"),
+               mailfrom="<user@hist.example>",
+               client_addr="203.0.113.%d" % (31 + i))
+    m.terminate()                       # well within the writer's 200 ms tick
+    assert m.wait(15) == 0, m.log()[-2000:]
+    assert len(rows(second, "source_ip LIKE ?", ("203.0.113.3_",))) == 5
+    assert rows(first, "source_ip != ?", ("203.0.113.30",)) == []
