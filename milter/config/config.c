@@ -693,6 +693,28 @@ set_metrics(const struct key *k, struct am_config *cfg, const char *dir,
 }
 
 /*
+ * set_address - a mail address for an envelope and a command line
+ * (FailureReportsSentBy): printable ASCII without space, quotes or
+ * angle brackets, one '@' with something on each side, no leading '-'
+ */
+static int
+set_address(const struct key *k, struct am_config *cfg, const char *dir,
+    const char *val, char *err, size_t errlen)
+{
+	const char	*p, *at = strchr(val, '@');
+
+	for (p = val; *p > ' ' && *p < 127 && strchr("\"<>()\\,;", *p) == NULL;
+	    p++)
+		;
+	if (*p != '\0' || at == NULL || at == val || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL || *val == '-' || strlen(val) > 254) {
+		snprintf(err, errlen, "\"%s\" is not a mail address", val);
+		return -1;
+	}
+	return replace_str(field(k, cfg), val, err, errlen);
+}
+
+/*
  * set_history - HistoryDB: "none", an absolute path or sqlite:/path, or a
  * postgresql:// (postgres://) URI; db.h's am_db_spec_kind is the one that
  * decides at open, this catches the typos at load.
@@ -768,6 +790,20 @@ static const struct key keys[] = {
 	{ "Selector", set_dnsname, F(sign_selector), 0, 0, NULL },
 	{ "KeyFile", set_file, F(key_file), 0, 0, NULL },
 	{ "MilterEngine", set_engine, F(milter_engine), 0, 0, "builtin" },
+	/* failure reports (issue 13): daemon/freport_q.c */
+	{ "FailureReports", set_bool, F(failure_reports), 0, 0, "no" },
+	{ "FailureReportsBody", set_bool, F(failure_reports_body), 0, 0, "no" },
+	{ "FailureReportsSentBy", set_address, F(failure_reports_sent_by), 0, 0,
+	    NULL },
+	{ "FailureReportsCommand", set_path, F(failure_reports_command), 0, 0,
+	    "/usr/sbin/sendmail" },
+	{ "FailureReportsPerHour", set_uint, F(failure_reports_per_hour), 1,
+	    1000000, "60" },
+	{ "FailureReportsPerDomainPerHour", set_uint,
+	    F(failure_reports_per_domain), 1, 1000000, "10" },
+	/* at most AM_FREPORT_QUEUE_MAX (daemon/freport_q.h) */
+	{ "FailureReportsQueueSize", set_uint, F(failure_reports_queue), 1,
+	    1024, "64" },
 	/* iprev and local policy (issue 14) */
 	{ "IPRev", set_bool, F(iprev), 0, 0, "yes" },
 	{ "TrustedDKIMDomains", set_local, 0, 0, 0, NULL },
@@ -976,6 +1012,8 @@ am_config_unref(struct am_config *cfg)
 	free(cfg->sign_selector);
 	free(cfg->key_file);
 	am_signconf_free(cfg->sign);
+	free(cfg->failure_reports_sent_by);
+	free(cfg->failure_reports_command);
 	am_config_local_free(cfg);
 	am_arc_sealers_free(cfg->arc_sealers);
 	free(cfg->history_db);

@@ -87,6 +87,14 @@ struct am_config {
 	struct am_signconf *sign;		/* the keys read; NULL = no signing */
 	int		 milter_engine;		/* MilterEngine, AM_CONFIG_ENGINE_* (default builtin) */
 
+	/* failure reports (issue 13; daemon/freport_q.h) */
+	int		 failure_reports;	/* FailureReports (default 0) */
+	int		 failure_reports_body;	/* FailureReportsBody (default 0) */
+	char		*failure_reports_sent_by; /* FailureReportsSentBy; NULL = postmaster@AuthservID */
+	char		*failure_reports_command; /* FailureReportsCommand (default /usr/sbin/sendmail) */
+	unsigned int	 failure_reports_per_hour;	/* FailureReportsPerHour (default 60) */
+	unsigned int	 failure_reports_per_domain;	/* FailureReportsPerDomainPerHour (default 10) */
+	unsigned int	 failure_reports_queue;	/* FailureReportsQueueSize (default 64) */
 	/* iprev and local policy (issue 14; config/local.c, message/local.h) */
 	int		 iprev;			/* IPRev (default 1) */
 	char	       **trusted_dkim;		/* TrustedDKIMDomains, lower case */

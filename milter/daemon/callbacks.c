@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "daemon/callbacks.h"
 #include "daemon/daemon.h"
+#include "daemon/freport_q.h"
 #include "server/engine.h"
 #include "common/log.h"
 #include "daemon/metrics.h"
@@ -372,6 +373,7 @@ cb_eom(struct am_mctx *ctx)
 	if (apply_edits(ctx, &o) == -1)
 		am_msg_edits_failed(m, &o);
 	log_summary(m, &o.verdict);
+	am_freport_offer(m, &o);	/* issue 13: queued, never waited for */
 	rc = reply(ctx, m->qid, &o);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	am_metrics_message(&o.res, o.exempt != NULL, o.verdict.action,

@@ -29,6 +29,11 @@
  *                      the reload thread that reads it is created.
  *                      reload_stopping: set by main (am_reload_stop),
  *                      read by the reload thread; __atomic (seq_cst).
+ *   daemon/freport_q.c   fq: the failure-report queue, rate limiter, stop
+ *                      flag and drop log, under fq.lock; fq.dns once
+ *                      (am_freport_start, before the sender thread).
+ *                      n_sent, n_failed, n_suppressed, n_dropped:
+ *                      counters, __atomic (relaxed).
  *   common/log.c       log_dest, log_fd, log_json, log_journal,
  *                      log_ident, log_path: once (am_log_open, main,
  *                      before threads); the file behind log_fd is

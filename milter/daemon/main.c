@@ -36,6 +36,7 @@
 #include "daemon/callbacks.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/freport_q.h"
 #include "server/engine.h"
 #include "common/log.h"
 #include "common/sockspec.h"
@@ -328,6 +329,8 @@ start_threads(struct am_daemon *d, struct am_config *cfg,
 		goto fail;
 	if (am_reload_start(d, conf, err, sizeof(err)) == -1)
 		goto fail;
+	if (am_freport_start(d->env.dns, err, sizeof(err)) == -1)
+		goto fail;
 	return 0;
 fail:
 	am_log_err(NULL, "%s", err);
@@ -397,6 +400,7 @@ main(int argc, char **argv)
 	am_log_info(NULL, "stopping (%s)", rc == 0 ? "signal" : "error");
 	am_reload_stop();
 	am_history_stop(d.history);	/* writes the queue (AM_HIST_STOP_SECS) */
+	am_freport_stop();		/* flush, bounded; before the resolver */
 	am_metrics_http_free(mh);	/* before the resolver it reads */
 	if (am_engine_stuck(e) == 0 && am_callbacks_active() == 0) {
 		am_engine_free(e);

@@ -21,6 +21,7 @@
 #include "dns/dns.h"
 #include "history/history.h"
 #include "daemon/metrics.h"
+#include "daemon/freport_q.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -184,6 +185,25 @@ render_latency(struct am_buf *b)
 	am_buf_addf(b, "authmilter_eom_seconds_count %lu\n", cum);
 }
 
+/* render_freport - the failure reports (issue 13, daemon/freport_q.h) */
+static void
+render_freport(struct am_buf *b)
+{
+	struct am_freport_counts	 c;
+
+	am_freport_counts(&c);
+	head(b, "authmilter_failure_reports", "counter",
+	    "DMARC failure reports (RFC 9991) by outcome.");
+	am_buf_addf(b, "authmilter_failure_reports_total{result=\"sent\"} %lu\n"
+	    "authmilter_failure_reports_total{result=\"failed\"} %lu\n"
+	    "authmilter_failure_reports_total{result=\"suppressed\"} %lu\n"
+	    "authmilter_failure_reports_total{result=\"dropped\"} %lu\n",
+	    c.sent, c.failed, c.suppressed, c.dropped);
+	head(b, "authmilter_failure_report_queue", "gauge",
+	    "DMARC failure reports waiting to be sent.");
+	am_buf_addf(b, "authmilter_failure_report_queue %zu\n", c.queued);
+}
+
 /* render_history - the DMARC history queue (history.h) */
 static void
 render_history(struct am_buf *b)
@@ -247,5 +267,6 @@ am_metrics_render(struct am_buf *b)
 	am_buf_addf(b, "authmilter_reloads_total{result=\"failed\"} %lu\n",
 	    get(&n_reload[0]));
 	render_history(b);
+	render_freport(b);
 	am_buf_adds(b, "# EOF\n");
 }

@@ -317,6 +317,8 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 	snprintf(m->qid, sizeof(m->qid), "NOQUEUE");
 	am_msg_set_qid(m, qid);
 	m->dnsb.qid = m->qid;		/* debug lines of the checks */
+	am_buf_init(&m->frep_hdrs, AM_FREPORT_HEADERS_MAX);
+	am_buf_init(&m->frep_body, AM_FREPORT_BODY_MAX);
 	if ((m->mailfrom = strip_angle(mailfrom)) == NULL) {
 		am_msg_free(m);
 		return NULL;
@@ -355,6 +357,8 @@ am_msg_free(struct am_msg *m)
 	free(m->forged);
 	free(m->mailfrom);
 	free(m->msgid);
+	am_buf_clear(&m->frep_hdrs);
+	am_buf_clear(&m->frep_body);
 	free(m);
 }
 
@@ -506,6 +510,9 @@ header(struct am_msg *m, const char *name, const char *value)
 		sign_header(m, name, value);
 	if (m->exempt != NULL)
 		return;
+	if (m->conn->cfg->failure_reports)	/* issue 13 */
+		am_freport_keep_header(&m->frep_hdrs, name, value,
+		    &m->frep_hdrs_cut);
 	header_limit(m, name, value);
 	if (strcasecmp(name, "From") == 0)
 		note_from(m, value);
@@ -593,6 +600,19 @@ am_msg_eoh(struct am_msg *m)
 	budgeted(m, &phase_dkim, dkim_eoh);
 }
 
+/* keep_body - the body for a failure report, cut at AM_FREPORT_BODY_MAX */
+static void
+keep_body(struct am_msg *m, const unsigned char *p, size_t len)
+{
+	if (m->frep_body_cut)
+		return;
+	if (m->frep_body.len + len > m->frep_body.cap) {
+		len = m->frep_body.cap - m->frep_body.len;
+		m->frep_body_cut = 1;
+	}
+	am_buf_add(&m->frep_body, (const char *)p, len);
+}
+
 /* am_msg_body - one body chunk */
 void
 am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
@@ -603,6 +623,9 @@ am_msg_body(struct am_msg *m, const unsigned char *p, size_t len)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "DKIM body processing failed");
 	if (m->arc != NULL)		/* ARC body hashes, same pass */
 		am_arc_body(m->arc, p, len);
+	if (m->conn->cfg->failure_reports && m->conn->cfg->failure_reports_body &&
+	    m->exempt == NULL)	/* issue 13 */
+		keep_body(m, p, len);
 }
 
 /* from_domains - author domains of every From field; -1 if any is unusable */

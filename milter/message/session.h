@@ -27,6 +27,7 @@
 #include "message/policy.h"
 #include "common/results.h"
 #include "message/rfc5322.h"
+#include "report/freport.h"
 
 /*
  * Input limits, enforced here.  Going over one is a result, never a crash,
@@ -145,6 +146,12 @@ struct am_msg {
 	enum am_err		 err;		/* first internal failure */
 	char			 errwhy[128];
 	struct am_overlap	*ov;		/* look-ups started early (overlap.h) */
+	/* FailureReports (issue 13): the fields and body as received, kept
+	   for the report (AM_FREPORT_HEADERS_MAX, AM_FREPORT_BODY_MAX) */
+	struct am_buf		 frep_hdrs;
+	struct am_buf		 frep_body;
+	int			 frep_hdrs_cut;
+	int			 frep_body_cut;
 };
 
 /* am_conn_new - NULL on ENOMEM; takes a new reference on cfg */

@@ -27,7 +27,7 @@
 enum am_report_dest {
 	AM_REPORT_DEST_SAME_ORG = 0,	/* inside the policy's org domain: no check */
 	AM_REPORT_DEST_AUTHORIZED,	/* external, _report._dmarc says v=DMARC1 */
-	AM_REPORT_DEST_NOT_AUTHORIZED,	/* external, no such record (or name too long) */
+	AM_REPORT_DEST_NOT_AUTHORIZED,	/* external, no such record (or too long) */
 	AM_REPORT_DEST_TEMPERROR	/* external, the DNS did not answer: try later */
 };
 

@@ -134,7 +134,7 @@ is_atext(int c)
 	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL);
 }
 
-/* local_ok - RFC 5321 Dot-string: atoms joined by single dots, no leading '-' */
+/* local_ok - RFC 5321 Dot-string: atoms joined by single dots, no '-' first */
 static int
 local_ok(const char *s, size_t len)
 {

@@ -3,6 +3,8 @@
  * am_report_uri_parse) and the pure parts of the external destination
  * rule (report/dest.h: _same_org, _qname, _txt_ok, _override).
  *
+ * Also report/freport.h am_freport_fo_parse (on the host line).
+ *
  * Input: "tag value\npolicy domain\nhost\nauthorizing record".
  * Properties: at most AM_REPORT_URI_MAX addresses, each a printable
  * "local@domain" of at most AM_REPORT_ADDR_MAX octets with one '@', no
@@ -14,6 +16,7 @@
 
 #include "common/results.h"
 #include "report/dest.h"
+#include "report/freport.h"
 #include "report/uri.h"
 #include "fuzz.h"
 
@@ -58,6 +61,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (am_report_dest_same_org(pd, host))
 		assert(strlen(host) >= strlen(pd) - (pd[0] && pd[strlen(pd) - 1] == '.'));
 	(void)am_report_dest_txt_ok(rec);
+	/* fo=: never both 0 and 1, never nothing (the default is 0) */
+	i = am_freport_fo_parse(host);
+	assert(i != 0 && (i & ~0xfu) == 0);
+	assert((i & (AM_FREPORT_FO_0 | AM_FREPORT_FO_1)) !=
+	    (AM_FREPORT_FO_0 | AM_FREPORT_FO_1));
 	if (am_report_dest_override(rec, "ruf", host, &ov) == 1) {
 		check_list(&ov);
 		assert(ov.n > 0);
