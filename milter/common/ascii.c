@@ -1,4 +1,5 @@
 /* ascii.c - see ascii.h */
+#include <ctype.h>
 #include <string.h>
 
 #include "common/ascii.h"
@@ -30,4 +31,26 @@ am_ascii_append(char *out, size_t len, const char *text)
 		n = len - 1 - o;
 	memcpy(out + o, text, n);
 	out[o + n] = '\0';
+}
+
+/* am_ascii_dns_name - letters, digits, '-', '_' labels of 1..63, <= 253 */
+int
+am_ascii_dns_name(const char *s)
+{
+	size_t	 label = 0, len = strlen(s);
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if (isalnum((unsigned char)*s) || *s == '-' || *s == '_') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0;
 }

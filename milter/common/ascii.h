@@ -26,4 +26,12 @@ int	am_ascii_printable(const char *s, size_t n);
  */
 void	am_ascii_append(char *out, size_t len, const char *text);
 
+/*
+ * am_ascii_dns_name - 1 when s is a usable DNS name as we write and look
+ * it up: labels of 1..63 letters, digits, '-' or '_' (the underscore for
+ * _dmarc-style names), joined by single dots, at most 253 octets (RFC
+ * 1035 2.3.4), no final dot.  Upper case is accepted: callers lower it.
+ */
+int	am_ascii_dns_name(const char *s);
+
 #endif

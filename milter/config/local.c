@@ -21,6 +21,7 @@
 
 #include "config/config.h"
 #include "config/local.h"
+#include "common/ascii.h"
 #include "common/readfile.h"
 
 #define ITEM_MAX	(AM_ADDR_MAX + 1)
@@ -48,28 +49,6 @@ free_rules(struct am_domain_rule *r, size_t n)
 	free(r);
 }
 
-/* is_domain - letters, digits, '-', '_' in labels joined by single dots */
-static int
-is_domain(const char *s)
-{
-	size_t	 label = 0, len = strlen(s);
-
-	if (len == 0 || len > AM_DOMAIN_MAX)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*s) || *s == '-' || *s == '_') {
-			if (++label > 63)
-				return 0;
-		} else
-			return 0;
-	}
-	return label > 0;
-}
-
 /* lower - in place, without one final dot */
 static void
 lower(char *s)
@@ -89,13 +68,13 @@ is_sender(const char *s)
 	const char	*at = strrchr(s, '@'), *p;
 
 	if (at == NULL)
-		return is_domain(s);
+		return am_ascii_dns_name(s);
 	if (at == s || (size_t)(at - s) > 64)
 		return 0;
 	for (p = s; p < at; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
 			return 0;
-	return is_domain(at + 1);
+	return am_ascii_dns_name(at + 1);
 }
 
 /* next_word - the next item of a comma/space list into buf; NULL at end */
@@ -128,7 +107,7 @@ set_list(char ***dst, size_t *ndst, int senders, const char *val, char *err,
 
 	while ((p = next_word(p, item, sizeof(item), &toolong)) != NULL) {
 		lower(item);
-		if (toolong || !(senders ? is_sender(item) : is_domain(item))) {
+		if (toolong || !(senders ? is_sender(item) : am_ascii_dns_name(item))) {
 			snprintf(err, errlen, "\"%s\" is not a %s", item,
 			    senders ? "domain or user@domain" : "domain");
 			free_strv(v, n);
@@ -186,7 +165,7 @@ parse_rule(char *line, int nul, struct am_domain_rule *r, char *why,
 	act = strtok_r(NULL, " \t\r", &save);
 	extra = strtok_r(NULL, " \t\r", &save);
 	lower(dom);
-	if (!is_domain(dom)) {
+	if (!am_ascii_dns_name(dom)) {
 		snprintf(why, whylen, "\"%.300s\" is not a domain", dom);
 		return -1;
 	}

@@ -25,10 +25,10 @@
 
 #include <idn2.h>
 
+#include "common/ascii.h"
 #include "message/rfc5322.h"
 
 #define AM_COMMENT_DEPTH_MAX	32	/* nested comments deeper than this: invalid */
-#define AM_LABEL_MAX		63	/* RFC 1035 2.3.4 */
 
 /* domain text as collected from atoms and dots, before checking */
 struct dbuf {
@@ -353,30 +353,6 @@ name_addr(const char *p, struct dbuf *d)
 	return angle_addr(p, d);
 }
 
-/* domain_ok - a usable DNS name: LDH and "_" labels of 1..63, <= 253 */
-static int
-domain_ok(const char *s)
-{
-	size_t	 label = 0, len = strlen(s);
-
-	if (len == 0 || len > AM_DOMAIN_MAX)
-		return 0;
-	for (; *s != '\0'; s++) {
-		if (*s == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '-' || *s == '_'))
-			return 0;
-		if (++label > AM_LABEL_MAX)
-			return 0;
-	}
-	return label > 0;
-}
-
 /*
  * needs_idna - RFC 5890 2.3.2.1: a domain with a non-ASCII byte (U-labels,
  * RFC 6532) or an "xn--" label (an A-label, to be checked) goes through
@@ -451,7 +427,7 @@ commit(struct pctx *c, struct dbuf *d)
 			memcpy(d->s, a, d->len + 1);
 		}
 	}
-	if (d->literal || d->overflow || !domain_ok(d->s))
+	if (d->literal || d->overflow || !am_ascii_dns_name(d->s))
 		c->bad = 1;
 	else if (c->n < c->max)
 		memcpy(c->dom[c->n], d->s, d->len + 1);
