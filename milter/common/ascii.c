@@ -54,3 +54,31 @@ am_ascii_dns_name(const char *s)
 	}
 	return label > 0;
 }
+
+/* is_atext - RFC 5322 3.2.3 atext */
+static int
+is_atext(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/* am_ascii_dot_atom - see ascii.h */
+int
+am_ascii_dot_atom(const char *s, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (i + 1 < n && s[i + 1] == '.')
+				return 0;
+		} else if (!is_atext((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}

@@ -34,4 +34,10 @@ void	am_ascii_append(char *out, size_t len, const char *text);
  */
 int	am_ascii_dns_name(const char *s);
 
+/*
+ * am_ascii_dot_atom - 1 when s[0..n-1] is RFC 5322 3.2.3 dot-atom-text:
+ * atext atoms joined by single dots (also RFC 5321's Dot-string).
+ */
+int	am_ascii_dot_atom(const char *s, size_t n);
+
 #endif

@@ -58,34 +58,6 @@ is_token(const char *s)
 	return 1;
 }
 
-/* is_atext - RFC 5322 3.2.3 atext */
-static int
-is_atext(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* is_dot_atom - RFC 5322 3.2.3 dot-atom-text over s[0..n-1] */
-static int
-is_dot_atom(const char *s, size_t n)
-{
-	size_t	 i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return 0;
-		} else if (!is_atext((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
-}
-
 /* is_domain_name - RFC 6376 3.5 domain-name: LDH labels joined by dots */
 static int
 is_domain_name(const char *s)
@@ -114,7 +86,7 @@ is_mailbox(const char *s)
 
 	if ((at = strrchr(s, '@')) == NULL)
 		return 0;
-	return is_dot_atom(s, (size_t)(at - s)) && is_domain_name(at + 1);
+	return am_ascii_dot_atom(s, (size_t)(at - s)) && is_domain_name(at + 1);
 }
 
 /*

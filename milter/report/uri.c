@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/ascii.h"
 #include "report/uri.h"
 
 #define LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
@@ -127,30 +128,12 @@ pct_decode(const char *v, size_t len, char *out)
 	return (int)o;
 }
 
-/* is_atext - RFC 5322 3.2.3 atext */
-static int
-is_atext(int c)
-{
-	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL);
-}
-
-/* local_ok - RFC 5321 Dot-string: atoms joined by single dots, no '-' first */
+/* local_ok - RFC 5321 Dot-string, and no '-' first (a sendmail argument) */
 static int
 local_ok(const char *s, size_t len)
 {
-	size_t	 i;
-
-	if (len == 0 || len > LOCAL_MAX || s[0] == '.' || s[0] == '-' ||
-	    s[len - 1] == '.')
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			if (s[i + 1] == '.')
-				return 0;
-		} else if (!is_atext((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
+	return len <= LOCAL_MAX && len > 0 && s[0] != '-' &&
+	    am_ascii_dot_atom(s, len);
 }
 
 /* domain_ok - letter-digit-hyphen labels (RFC 5321 4.1.2 Domain, A-labels) */
