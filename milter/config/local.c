@@ -21,22 +21,12 @@
 
 #include "config/config.h"
 #include "config/local.h"
+#include "config/setters.h"
 #include "common/ascii.h"
 #include "common/readfile.h"
 
 #define ITEM_MAX	(AM_ADDR_MAX + 1)
 #define PATH_LEN	4096
-
-/* free_strv - n strings and the array */
-static void
-free_strv(char **v, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n && v != NULL; i++)
-		free(v[i]);
-	free(v);
-}
 
 /* free_rules - DomainPolicy rules */
 static void
@@ -110,19 +100,19 @@ set_list(char ***dst, size_t *ndst, int senders, const char *val, char *err,
 		if (toolong || !(senders ? is_sender(item) : am_ascii_dns_name(item))) {
 			snprintf(err, errlen, "\"%s\" is not a %s", item,
 			    senders ? "domain or user@domain" : "domain");
-			free_strv(v, n);
+			am_cfg_free_strv(v, n);
 			return -1;
 		}
 		if ((nv = reallocarray(v, n + 1, sizeof(*v))) == NULL ||
 		    (nv[n] = strdup(item)) == NULL) {
-			free_strv(nv != NULL ? nv : v, n);
+			am_cfg_free_strv(nv != NULL ? nv : v, n);
 			snprintf(err, errlen, "%s", strerror(ENOMEM));
 			return -1;
 		}
 		v = nv;
 		n++;
 	}
-	free_strv(*dst, *ndst);
+	am_cfg_free_strv(*dst, *ndst);
 	*dst = v;
 	*ndst = n;
 	return 0;
@@ -304,7 +294,7 @@ am_config_local_set(const char *name, struct am_config *cfg,
 void
 am_config_local_free(struct am_config *cfg)
 {
-	free_strv(cfg->trusted_dkim, cfg->ntrusted_dkim);
-	free_strv(cfg->trusted_senders, cfg->ntrusted_senders);
+	am_cfg_free_strv(cfg->trusted_dkim, cfg->ntrusted_dkim);
+	am_cfg_free_strv(cfg->trusted_senders, cfg->ntrusted_senders);
 	free_rules(cfg->domain_rules, cfg->ndomain_rules);
 }

@@ -23,7 +23,7 @@ def table_keys():
     src = read("milter", "config", "config.c")
     table = src[src.index("static const struct key keys[]"):]
     table = table[:table.index("};")]
-    keys = re.findall(r'\{\s*"(\w+)",\s*set_\w+', table)
+    keys = re.findall(r'\{\s*"(\w+)",\s*am_cfg_set_\w+', table)
     assert len(keys) >= 20, keys
     return keys
 

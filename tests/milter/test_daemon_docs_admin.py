@@ -81,7 +81,7 @@ def table_defaults():
     table = src[src.index("static const struct key keys[]"):]
     table = table[:table.index("\n};")]
     out = {}
-    for m in re.finditer(r'\{\s*"(\w+)",\s*set_\w+,[^{}]*?,\s*'
+    for m in re.finditer(r'\{\s*"(\w+)",\s*am_cfg_set_\w+,[^{}]*?,\s*'
                          r'(NULL|"(?:[^"\\]|\\.)*")\s*\}', table):
         out[m.group(1)] = None if m.group(2) == "NULL" else m.group(2)[1:-1]
     assert len(out) >= 20, out
