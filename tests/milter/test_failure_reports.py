@@ -77,8 +77,13 @@ def fake_sendmail(d):
                 'f=$(mktemp "%s/msg.XXXXXX")\n'
                 'printf "%%s\\n" "$@" > "$f.args"\n'
                 # what the command inherited: blocked/ignored signals,
-                # sockets (the daemon's must not leak into the MTA)
-                'grep -E "^Sig(Blk|Ign):" /proc/$$/status > "$f.proc"\n'
+                # sockets (the daemon's must not leak into the MTA).  Read
+                # with builtins only: dash blocks every signal around the
+                # fork of a command, so a grep child could catch the
+                # shell's own mask of that moment instead of the inherited
+                # one (it did, once, in CI)
+                'while IFS= read -r l; do case $l in Sig[BI][lg][kn]:*) '
+                'echo "$l";; esac; done < /proc/$$/status > "$f.proc"\n'
                 'echo "sockets: $(ls -l /proc/$$/fd | grep -c socket:)" '
                 '>> "$f.proc"\n'
                 'cat > "$f.tmp" && mv "$f.tmp" "$f.eml"\n' % d)
