@@ -279,18 +279,17 @@ add_dmarc(struct am_buf *b, const struct am_dmarc_res *d, enum am_action dis)
 }
 
 /*
- * add_arc - "arc=pass|fail" (RFC 8617 10.1) when the message had ARC
- * fields: header.oldest-pass when an older AMS failed, smtp.remote-ip of
- * the first hop's AAR.  No ARC fields: no entry (arc=none is left out so
- * the field stays as it was for the mail that has none).
+ * add_arc - "arc=none|pass|fail" (RFC 8617 10.1; none: the message has no
+ * ARC sets): header.oldest-pass when an older AMS failed, smtp.remote-ip
+ * of the first hop's AAR.
  */
 static void
 add_arc(struct am_buf *b, const struct am_arc_res *a)
 {
+	am_buf_addf(b, ";\n\tarc=%s", a->result == AM_ARC_PASS ? "pass" :
+	    a->result == AM_ARC_FAIL ? "fail" : "none");
 	if (a->result == AM_ARC_NONE)
 		return;
-	am_buf_addf(b, ";\n\tarc=%s", a->result == AM_ARC_PASS ? "pass" :
-	    "fail");
 	if (a->result != AM_ARC_PASS)
 		add_reason(b, a->reason);
 	if (a->oldest_pass > 0)

@@ -203,7 +203,8 @@ def assert_ar(value, expected, ignore_helo=True, authserv_id=AUTHSERV_ID):
     property must be present with that value (others are not compared);
     the multiset of (method, result) must match exactly.  With ignore_helo,
     spf entries with smtp.helo are left out of the comparison unless
-    expected lists one.  Returns the parsed entries."""
+    expected lists one; without an arc entry in expected, exactly one
+    arc=none must be there.  Returns the parsed entries."""
     h, got = ar_entries(value)
     assert h.authserv_id.lower() == authserv_id.lower(), \
         "authserv-id %r in %r" % (h.authserv_id, value)
@@ -213,6 +214,12 @@ def assert_ar(value, expected, ignore_helo=True, authserv_id=AUTHSERV_ID):
                                           "smtp.helo" in g[2])]
     else:
         got_cmp = list(got)
+    # every message gets an arc= entry (RFC 8617 10.1); none when it has
+    # no ARC sets, which is what a test that lists no arc entry means
+    if not any(m == "arc" for m, _, _ in expected):
+        nones = [g for g in got_cmp if g[0] == "arc" and g[1] == "none"]
+        assert len(nones) == 1, "A-R lacks arc=none\nA-R: %s" % value
+        got_cmp.remove(nones[0])
     remaining = list(got_cmp)
     for method, result, props in expected:
         for g in remaining:

@@ -175,13 +175,14 @@ def test_two_trusted_hops_remote_ip(trusting, keys):
     assert s["dmarc.override_by"] == "sealer lists.example i=1", s["line"]
 
 
-def test_no_arc_no_entry(plain):
-    """mail without ARC fields: no arc entry in our A-R, arc=none logged"""
+def test_no_arc_none_entry(plain):
+    """mail without ARC fields: arc=none in our A-R (RFC 8617 10.1) and in
+    the log"""
     res = plain.send(make_msg(from_="alice@example.org"),
                      mailfrom="<alice@example.org>", client_addr="192.0.2.10",
                      helo="mail.example.org")
     ar = accepted_ar(res)
-    assert "arc" not in results(ar), ar
+    assert results(ar)["arc"] == ("none", {}), ar
     assert plain.summary(res.qid)["arc"] == "none"
 
 

@@ -50,9 +50,10 @@ def test_ar_shape(milter, keys):
     assert lines[2] == "spf=pass smtp.mailfrom=user@example.org;", ar
     assert lines[3].startswith("dkim=pass header.d=example.org header.s=rsa "
                                "header.a=rsa-sha256 header.b="), ar
-    assert lines[4] == "dmarc=pass (p=reject dis=none) header.from=example.org",\
+    assert lines[4] == "arc=none;", ar
+    assert lines[5] == "dmarc=pass (p=reject dis=none) header.from=example.org",\
         ar
-    assert len(lines) == 5
+    assert len(lines) == 6
 
 
 def test_forged_ar_removed_foreign_kept(milter):

@@ -403,6 +403,7 @@ def summary_methods(kv):
         out.append(("dkim", "none"))
     else:
         out += [("dkim", d.split(":", 1)[0]) for d in dk.split(",")]
+    out.append(("arc", kv.get("arc")))
     out.append(("dmarc", kv.get("dmarc")))
     return out
 

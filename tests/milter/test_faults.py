@@ -123,7 +123,7 @@ def results(value):
 def test_truncated_udp_answer_retried_over_tcp(fm, fault_dns):
     res = send(fm, "tc.example")
     assert results(accepted_ar(res)) == {"spf": ["pass"], "dkim": ["none"],
-                                         "dmarc": ["pass"]}
+                                         "arc": ["none"], "dmarc": ["pass"]}
     tcp = {n for t, n, f in fault_dns.seen if t == "tcp"}
     assert "tc.example" in tcp and "_dmarc.tc.example" in tcp, fault_dns.seen
 

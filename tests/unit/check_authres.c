@@ -227,6 +227,7 @@ static const struct {
 	    " header.b=AbCdEfGh;\n"
 	    "\tdkim=fail reason=\"body hash mismatch\" header.d=example.org"
 	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=fail (p=reject dis=reject) header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=pass smtp.helo=mail.example.org\n"
@@ -236,6 +237,7 @@ static const struct {
 	    " header.b=AbCdEfGh\n"
 	    "dkim=fail reason=body hash mismatch header.d=example.org"
 	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234\n"
+	    "arc=none\n"
 	    "dmarc=fail header.from=example.org\n" },
 	{ "override", fill_override, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
@@ -246,6 +248,7 @@ static const struct {
 	    " header.b=AbCdEfGh;\n"
 	    "\tdkim=fail reason=\"body hash mismatch\" header.d=example.org"
 	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=fail (p=reject dis=none override=trusted_forwarder)"
 	    " header.from=example.org",
 	    "authserv-id=mx.example.net\n"
@@ -256,35 +259,42 @@ static const struct {
 	    " header.b=AbCdEfGh\n"
 	    "dkim=fail reason=body hash mismatch header.d=example.org"
 	    " header.s=sel2 header.a=rsa-sha256 header.b=XyZ01234\n"
+	    "arc=none\n"
 	    "dmarc=fail header.from=example.org\n" },
 	{ "all pass", fill_pass, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
 	    "\tspf=pass smtp.mailfrom=user@example.org;\n"
 	    "\tdkim=pass header.d=example.org header.s=s1"
 	    " header.a=ed25519-sha256 header.b=AbCdEfGh;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=pass (p=none dis=none) header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=pass smtp.mailfrom=user@example.org\n"
 	    "dkim=pass header.d=example.org header.s=s1"
 	    " header.a=ed25519-sha256 header.b=AbCdEfGh\n"
+	    "arc=none\n"
 	    "dmarc=pass header.from=example.org\n" },
 	{ "nothing checked", fill_nothing, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
 	    "\tdkim=none;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=none reason=\"no DMARC record\" header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "dkim=none\n"
+	    "arc=none\n"
 	    "dmarc=none reason=no DMARC record header.from=example.org\n" },
 	{ "null sender", fill_nullsender, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
 	    "\tspf=neutral smtp.helo=helo.example;\n"
 	    "\tspf=softfail reason=\"~all\" smtp.mailfrom=postmaster@helo.example;\n"
 	    "\tdkim=none;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=none",
 	    "authserv-id=mx.example.net\n"
 	    "spf=neutral smtp.helo=helo.example\n"
 	    "spf=softfail reason=~all smtp.mailfrom=postmaster@helo.example\n"
 	    "dkim=none\n"
+	    "arc=none\n"
 	    "dmarc=none\n" },
 	{ "quoting", fill_quoting, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
@@ -293,6 +303,7 @@ static const struct {
 	    " smtp.mailfrom=\"\\\"john doe\\\"@example.org\";\n"
 	    "\tdkim=neutral header.d=example.org header.s=sel"
 	    " header.a=rsa-sha256 header.b=\"ab/+cd=e\";\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=fail reason=\"not aligned\" (p=quarantine dis=none)"
 	    " header.from=example.org",
 	    "authserv-id=mx.example.net\n"
@@ -301,6 +312,7 @@ static const struct {
 	    " smtp.mailfrom=\"john doe\"@example.org\n"
 	    "dkim=neutral header.d=example.org header.s=sel"
 	    " header.a=rsa-sha256 header.b=ab/+cd=e\n"
+	    "arc=none\n"
 	    "dmarc=fail reason=not aligned header.from=example.org\n" },
 	/*
 	 * python3-authres 1.2.0 takes a quoted pvalue only before ";" or the
@@ -312,6 +324,7 @@ static const struct {
 	    "mx.example.net;\n"
 	    "\tdkim=pass header.d=example.org header.s=\"a=b\""
 	    " header.a=rsa-sha256 header.b=AbCdEfGh;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=pass (p=reject dis=none) header.from=example.org",
 	    NULL },
 	{ "subdomain, sp, t=y", fill_subdomain, AM_ACT_ACCEPT,
@@ -319,42 +332,50 @@ static const struct {
 	    "\tspf=pass smtp.mailfrom=bounce@other.example;\n"
 	    "\tdkim=pass header.d=other.example header.s=k header.a=rsa-sha256"
 	    " header.b=Zz09Zz09;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=fail reason=\"neither SPF nor DKIM aligned\""
 	    " (p=reject dis=none sp=quarantine t=y) header.from=sub.example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=pass smtp.mailfrom=bounce@other.example\n"
 	    "dkim=pass header.d=other.example header.s=k header.a=rsa-sha256"
 	    " header.b=Zz09Zz09\n"
+	    "arc=none\n"
 	    "dmarc=fail reason=neither SPF nor DKIM aligned"
 	    " header.from=sub.example.org\n" },
 	{ "np", fill_np, AM_ACT_REJECT,
 	    "mx.example.net;\n"
 	    "\tspf=none reason=\"no record\" smtp.mailfrom=x@nx.example.org;\n"
 	    "\tdkim=none;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=fail (p=none dis=reject np=reject) header.from=nx.example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=none reason=no record smtp.mailfrom=x@nx.example.org\n"
 	    "dkim=none\n"
+	    "arc=none\n"
 	    "dmarc=fail header.from=nx.example.org\n" },
 	{ "temperror", fill_temperror, AM_ACT_TEMPFAIL,
 	    "mx.example.net;\n"
 	    "\tspf=temperror reason=\"DNS timeout\" smtp.mailfrom=user@example.org;\n"
 	    "\tdkim=temperror reason=\"key query timed out\" header.d=example.org"
 	    " header.s=sel header.a=rsa-sha256 header.b=AbCdEfGh;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=temperror reason=\"DNS timeout\" header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=temperror reason=DNS timeout smtp.mailfrom=user@example.org\n"
 	    "dkim=temperror reason=key query timed out header.d=example.org"
 	    " header.s=sel header.a=rsa-sha256 header.b=AbCdEfGh\n"
+	    "arc=none\n"
 	    "dmarc=temperror reason=DNS timeout header.from=example.org\n" },
 	{ "permerror", fill_permerror, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
 	    "\tspf=pass smtp.mailfrom=user@example.org;\n"
 	    "\tdkim=none;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=permerror reason=\"multiple From domains\"",
 	    "authserv-id=mx.example.net\n"
 	    "spf=pass smtp.mailfrom=user@example.org\n"
 	    "dkim=none\n"
+	    "arc=none\n"
 	    "dmarc=permerror reason=multiple From domains\n" },
 	{ "several signatures", fill_many, AM_ACT_QUARANTINE,
 	    "mx.example.net;\n"
@@ -365,6 +386,7 @@ static const struct {
 	    " header.a=rsa-sha1;\n"
 	    "\tdkim=fail reason=\"signature did not verify\" header.d=Example.ORG"
 	    " header.s=c header.a=ed25519-sha256 header.b=BBBBBBBB;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=pass (p=quarantine dis=quarantine) header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "dkim=pass header.d=example.org header.s=a header.a=rsa-sha256"
@@ -374,17 +396,20 @@ static const struct {
 	    " header.a=rsa-sha1\n"
 	    "dkim=fail reason=signature did not verify header.d=Example.ORG"
 	    " header.s=c header.a=ed25519-sha256 header.b=BBBBBBBB\n"
+	    "arc=none\n"
 	    "dmarc=pass header.from=example.org\n" },
 	{ "long reason", fill_longreason, AM_ACT_ACCEPT,
 	    "mx.example.net;\n"
 	    "\tspf=fail reason=\"long:" X10 X10 X10 X10 X10 X10 X10 X10 X10
 	    "xxxxx\" smtp.mailfrom=user@example.org;\n"
 	    "\tdkim=none;\n"
+	    "\tarc=none;\n"
 	    "\tdmarc=none header.from=example.org",
 	    "authserv-id=mx.example.net\n"
 	    "spf=fail reason=long:" X10 X10 X10 X10 X10 X10 X10 X10 X10
 	    "xxxxx smtp.mailfrom=user@example.org\n"
 	    "dkim=none\n"
+	    "arc=none\n"
 	    "dmarc=none header.from=example.org\n" },
 };
 
@@ -523,7 +548,7 @@ START_TEST(test_build_quoted_id)
 	am_buf_init(&b, 1024);
 	ck_assert_int_eq(am_authres_build(&b, "mx example", r, AM_ACT_ACCEPT), 0);
 	ck_assert_str_eq(am_buf_str(&b),
-	    "\"mx example\";\n\tdkim=none;\n\tdmarc=none");
+	    "\"mx example\";\n\tdkim=none;\n\tarc=none;\n\tdmarc=none");
 	am_buf_clear(&b);
 	free(r);
 }
@@ -666,7 +691,7 @@ START_TEST(test_mailfrom_value)
 	am_buf_init(&b, 4096);
 	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
 	snprintf(want, sizeof(want), "mx.example.net;\n\tspf=pass "
-	    "smtp.mailfrom=%s;\n\tdkim=none;\n\tdmarc=none",
+	    "smtp.mailfrom=%s;\n\tdkim=none;\n\tarc=none;\n\tdmarc=none",
 	    mailfrom_cases[_i].want);
 	ck_assert_str_eq(am_buf_str(&b), want);
 	am_buf_clear(&b);
@@ -718,11 +743,11 @@ START_TEST(test_non_ascii_left_out)
 	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
 	ck_assert_str_eq(am_buf_str(&b), "mx.example.net;\n\t"
 	    "spf=none reason=\"bad HELO\";\n\tspf=none;\n\t"
-	    "dkim=fail header.a=rsa-sha256 header.b=AbCd;\n\tdmarc=none");
+	    "dkim=fail header.a=rsa-sha256 header.b=AbCd;\n\tarc=none;\n\tdmarc=none");
 	got = parse_with_python(am_buf_str(&b));
 	ck_assert_str_eq(got, "authserv-id=mx.example.net\n"
 	    "spf=none reason=bad HELO\nspf=none\n"
-	    "dkim=fail header.a=rsa-sha256 header.b=AbCd\ndmarc=none\n");
+	    "dkim=fail header.a=rsa-sha256 header.b=AbCd\narc=none\ndmarc=none\n");
 	free(got);
 	am_buf_clear(&b);
 	free(r);
@@ -753,11 +778,13 @@ START_TEST(test_controls_left_out)
 	ck_assert_str_eq(am_buf_str(&b), "mx.example.net;\n\t"
 	    "spf=none reason=\"bad HELO\";\n\tspf=none;\n\t"
 	    "dkim=fail header.s=sel header.a=rsa-sha256 header.b=AbCd;\n\t"
+	    "arc=none;\n\t"
 	    "dmarc=none");
 	got = parse_with_python(am_buf_str(&b));
 	ck_assert_str_eq(got, "authserv-id=mx.example.net\n"
 	    "spf=none reason=bad HELO\nspf=none\n"
 	    "dkim=fail header.s=sel header.a=rsa-sha256 header.b=AbCd\n"
+	    "arc=none\n"
 	    "dmarc=none\n");
 	free(got);
 	am_buf_clear(&b);
@@ -780,7 +807,7 @@ START_TEST(test_spf_domain_only)
 	am_buf_init(&b, 4096);
 	ck_assert_int_eq(am_authres_build(&b, ID, r, AM_ACT_ACCEPT), 0);
 	ck_assert_str_eq(am_buf_str(&b), "mx.example.net;\n\tspf=none;\n\t"
-	    "spf=none smtp.mailfrom=example.org;\n\tdkim=none;\n\tdmarc=none");
+	    "spf=none smtp.mailfrom=example.org;\n\tdkim=none;\n\tarc=none;\n\tdmarc=none");
 	am_buf_clear(&b);
 	free(r);
 }
