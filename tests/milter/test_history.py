@@ -109,7 +109,8 @@ def test_history_env_to_first_rcpt_per_message(milters):
     recipient does not replace it)."""
     m = hist_milter(milters)
     ip = "203.0.113.18"
-    sent = [(("<A@Rcpt-One.Example>", "<b@other.example>"), "rcpt-one.example"),
+    sent = [(("<A@Rcpt-One.Example>", "<b@other.example>"),
+             "rcpt-one.example"),
             (("<c@rcpt-two.example>",), "rcpt-two.example"),
             (("<postmaster>", "<d@rcpt-three.example>"), "")]
     with mc.MilterClient(m.spec) as c:
