@@ -30,8 +30,10 @@
 #define CB_ACTIONS_WANT	(CB_ACTIONS_NEED | AM_MPF_QUARANTINE | AM_MPF_SETSYMLIST)
 /* steps we never answer early, and steps we do not need at all */
 #define CB_STEPS_NR	(AM_MPP_NR_CONN | AM_MPP_NR_HELO | AM_MPP_NR_MAIL | \
-			 AM_MPP_NR_HDR | AM_MPP_NR_EOH | AM_MPP_NR_BODY)
-#define CB_STEPS_SKIP	(AM_MPP_NORCPT | AM_MPP_NOUNKNOWN | AM_MPP_NODATA)
+			 AM_MPP_NR_RCPT | AM_MPP_NR_HDR | AM_MPP_NR_EOH | \
+			 AM_MPP_NR_BODY)
+/* RCPT is taken: the history's envelope_to (issue 13, RFC 9990) */
+#define CB_STEPS_SKIP	(AM_MPP_NOUNKNOWN | AM_MPP_NODATA)
 
 struct cb_state {
 	struct am_config *cfg;		/* snapshot taken when the MTA connected */
@@ -191,6 +193,27 @@ cb_envfrom(struct am_mctx *ctx, const char **argv)
 	return AM_MS_CONTINUE;
 }
 
+/*
+ * cb_rcpt - RCPT TO: the first recipient's domain is the message's
+ * envelope_to (RFC 9990 2.1 identifiers; one per record, so the first);
+ * later recipients are not looked at.  Never a verdict here.
+ */
+static enum am_mstat
+cb_rcpt(struct am_mctx *ctx, const char **argv)
+{
+	struct cb_state	*st = am_mctx_getpriv(ctx);
+	struct am_msg	*m;
+
+	if (st == NULL || st->conn == NULL || (m = st->conn->msg) == NULL)
+		return AM_MS_CONTINUE;	/* EOM reports it */
+	if (!m->rcpt_seen) {
+		m->rcpt_seen = 1;
+		am_hist_rcpt_domain(argv != NULL ? argv[0] : NULL,
+		    m->rcpt_domain, sizeof(m->rcpt_domain));
+	}
+	return AM_MS_CONTINUE;
+}
+
 /* cb_header - one header field */
 static enum am_mstat
 cb_header(struct am_mctx *ctx, const char *name, const char *value)
@@ -343,7 +366,7 @@ record_history(struct am_daemon *d, const struct am_msg *m,
 	in.reporter = m->conn->cfg->authserv_id;
 	in.source_ip = m->conn->client_ip;
 	in.mailfrom = m->mailfrom != NULL ? m->mailfrom : "";
-	in.rcpt = NULL;		/* RCPT is not asked for (CB_STEPS_SKIP) */
+	in.rcpt = m->rcpt_domain;	/* "" when no RCPT came (cb_rcpt) */
 	in.exempt = o->exempt != NULL;
 	in.action = o->verdict.action;
 	in.why = o->verdict.why;
@@ -414,6 +437,7 @@ static const struct am_milter cb_milter = {
 	.connect = cb_connect,
 	.helo = cb_helo,
 	.envfrom = cb_envfrom,
+	.rcpt = cb_rcpt,
 	.header = cb_header,
 	.eoh = cb_eoh,
 	.body = cb_body,

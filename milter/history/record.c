@@ -36,6 +36,26 @@ domain_of(const char *addr)
 	return at + 1;
 }
 
+/* am_hist_rcpt_domain - record.h */
+void
+am_hist_rcpt_domain(const char *addr, char *out, size_t outlen)
+{
+	const char	*dom;
+	size_t		 n;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if ((dom = domain_of(addr))[0] == '\0')
+		return;
+	n = strcspn(dom, ">");		/* "<u@d>": the closing bracket */
+	if (n > AM_DOMAIN_MAX || n + 1 > outlen)
+		return;
+	memcpy(out, dom, n);
+	out[n] = '\0';
+	copy(out, n + 1, out, 1);	/* printable, lower case */
+}
+
 /* am_hist_wanted - schema13's last paragraph */
 int
 am_hist_wanted(const struct am_hist_in *in)
@@ -147,7 +167,7 @@ am_hist_build(const struct am_hist_in *in, struct am_hist_rec *r)
 	copy(r->reporter, sizeof(r->reporter), in->reporter, 0);
 	copy(r->source_ip, sizeof(r->source_ip), in->source_ip, 0);
 	copy(r->env_from, sizeof(r->env_from), domain_of(in->mailfrom), 1);
-	copy(r->env_to, sizeof(r->env_to), domain_of(in->rcpt), 1);
+	copy(r->env_to, sizeof(r->env_to), in->rcpt, 1);
 	copy(r->header_from, sizeof(r->header_from), d->from_domain, 1);
 	copy(r->policy_domain, sizeof(r->policy_domain), d->policy_domain, 1);
 	copy(r->org_domain, sizeof(r->org_domain), d->org_domain, 1);

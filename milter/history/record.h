@@ -27,7 +27,9 @@ struct am_hist_in {
 	const char		*reporter;	/* AuthservID */
 	const char		*source_ip;	/* the client */
 	const char		*mailfrom;	/* envelope sender, without <>; "" null */
-	const char		*rcpt;		/* first recipient, or NULL (unknown) */
+	const char		*rcpt;		/* first recipient's domain
+						   (am_hist_rcpt_domain), "" or
+						   NULL: unknown */
 	int			 exempt;	/* no checks ran (IgnoreHosts, ...) */
 	enum am_action		 action;	/* the verdict */
 	const char		*why;		/* the verdict's reason (policy.h), or NULL */
@@ -80,5 +82,16 @@ int	am_hist_wanted(const struct am_hist_in *);
  * schema), its override says why.
  */
 void	am_hist_build(const struct am_hist_in *, struct am_hist_rec *out);
+
+/*
+ * am_hist_rcpt_domain - the domain of an RCPT TO address as the MTA hands
+ * it to the milter ("<user@Example.COM>", with or without <>), into out
+ * (outlen at least AM_DOMAIN_MAX + 1): RFC 9990's envelope_to.  The
+ * domain is what follows the last '@' (a source route "@a,@b:u@c" or a
+ * quoted local part with '@' gives the mailbox's domain), lower-cased.
+ * "" when there is none (RFC 5321 4.1.1.3 "<postmaster>", "<>") or it is
+ * longer than AM_DOMAIN_MAX (not a domain; never cut into another one).
+ */
+void	am_hist_rcpt_domain(const char *addr, char *out, size_t outlen);
 
 #endif /* AM_HISTORY_RECORD_H */

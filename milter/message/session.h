@@ -152,6 +152,10 @@ struct am_msg {
 	struct am_buf		 frep_body;
 	int			 frep_hdrs_cut;
 	int			 frep_body_cut;
+	/* the first RCPT's domain (history envelope_to, issue 13); set by
+	   the daemon's RCPT callback, "" until then or for none */
+	int			 rcpt_seen;
+	char			 rcpt_domain[AM_DOMAIN_MAX + 1];
 };
 
 /* am_conn_new - NULL on ENOMEM; takes a new reference on cfg */

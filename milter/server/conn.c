@@ -379,6 +379,25 @@ mail_step(struct am_mctx *c, const struct am_mp_packet *pkt)
 	return answer(c, AM_MPP_NR_MAIL, st);
 }
 
+/* rcpt - 'R': one recipient (the message's verdict stays at EOM) */
+static int
+rcpt_step(struct am_mctx *c, const struct am_mp_packet *pkt)
+{
+	const char	*argv[ENGINE_ARGV_MAX + 1];
+	size_t		 n;
+	enum am_mstat	 st = AM_MS_CONTINUE;
+
+	if (am_mp_strings(pkt->data, pkt->len, argv, ENGINE_ARGV_MAX,
+	    &n) == -1) {
+		am_log_err(NULL, "milter: malformed RCPT packet from MTA");
+		return -1;
+	}
+	argv[n] = NULL;
+	if (c->pending == AM_MS_CONTINUE && c->e->cb->rcpt != NULL)
+		st = c->e->cb->rcpt(c, argv);
+	return answer(c, AM_MPP_NR_RCPT, st);
+}
+
 /* one_string - the first NUL-terminated string of a packet, or NULL */
 static const char *
 one_string(const struct am_mp_packet *pkt)
@@ -482,7 +501,7 @@ dispatch(struct am_mctx *c, const struct am_mp_packet *pkt, int more)
 	case AM_MPC_MAIL:
 		return mail_step(c, pkt);
 	case AM_MPC_RCPT:
-		return answer(c, AM_MPP_NR_RCPT, AM_MS_CONTINUE);
+		return rcpt_step(c, pkt);
 	case AM_MPC_DATA:
 		return answer(c, AM_MPP_NR_DATA, AM_MS_CONTINUE);
 	case AM_MPC_UNKNOWN:

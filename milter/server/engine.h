@@ -76,6 +76,8 @@ struct am_milter {
 	enum am_mstat	(*helo)(struct am_mctx *, const char *);
 	/* argv: the address then ESMTP parameters, NULL-terminated */
 	enum am_mstat	(*envfrom)(struct am_mctx *, const char **argv);
+	/* one RCPT TO, argv as envfrom; NULL: the filter asks NORCPT */
+	enum am_mstat	(*rcpt)(struct am_mctx *, const char **argv);
 	enum am_mstat	(*header)(struct am_mctx *, const char *name,
 			    const char *value);
 	enum am_mstat	(*eoh)(struct am_mctx *);

@@ -328,15 +328,21 @@ lm_envfrom(SMFICTX *ctx, char **argv)
 	return answer(c, SMFIP_NR_MAIL, st);
 }
 
-/* lm_envrcpt, lm_data, lm_unknown - only a kept verdict, as conn.c */
+/* lm_envrcpt - one recipient, as conn.c */
 static sfsistat
 lm_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct lm_mctx	*c = lm_get(ctx);
+	enum am_mstat	 st = AM_MS_CONTINUE;
 
-	return c == NULL ? SMFIS_TEMPFAIL :
-	    answer(c, SMFIP_NR_RCPT, AM_MS_CONTINUE);
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	if (go(c) && c->e->cb->rcpt != NULL)
+		st = c->e->cb->rcpt(MC(c), (const char **)argv);
+	return answer(c, SMFIP_NR_RCPT, st);
 }
+
+/* lm_data, lm_unknown - only a kept verdict, as conn.c */
 
 static sfsistat
 lm_data(SMFICTX *ctx)

@@ -190,6 +190,20 @@ f_envfrom(struct am_mctx *c, const char **argv)
 	return verdict(c, argv[0][0] == '<' ? argv[0] + 1 : argv[0]);
 }
 
+/* f_rcpt - every recipient's strings read; no verdict (as the daemon's) */
+static enum am_mstat
+f_rcpt(struct am_mctx *c, const char **argv)
+{
+	size_t	 i;
+
+	priv(c);
+	macros(c);
+	no_changes(c);
+	for (i = 0; argv[i] != NULL; i++)
+		touch(argv[i]);
+	return AM_MS_CONTINUE;
+}
+
 static enum am_mstat
 f_header(struct am_mctx *c, const char *name, const char *value)
 {
@@ -264,8 +278,9 @@ f_close(struct am_mctx *c)
 }
 
 static const struct am_milter fuzz_milter = {
-	f_negotiate, f_connect, f_helo, f_envfrom, f_header, f_eoh, f_body,
-	f_eom, f_abort, f_close
+	.negotiate = f_negotiate, .connect = f_connect, .helo = f_helo,
+	.envfrom = f_envfrom, .rcpt = f_rcpt, .header = f_header, .eoh = f_eoh,
+	.body = f_body, .eom = f_eom, .abort = f_abort, .close = f_close
 };
 
 int

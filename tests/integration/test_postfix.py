@@ -360,6 +360,7 @@ POSTFIX_OFFER = {"2": (2, 0x1FF, 0x7F), "3": (3, 0x1FF, 0x17F),
                  "4": (4, 0x1FF, 0x37F), "6": (6, 0x1FF, 0x1FFFFF)}
 SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE = 0x01, 0x10, 0x20
 SMFIP_HDR_LEADSPC = 0x100000
+SMFIP_NORCPT, SMFIP_NR_RCPT = 0x8, 0x8000
 
 
 @pytest.mark.parametrize("engine", PROTO_ENGINES)
@@ -414,6 +415,10 @@ def test_milter_protocol_verdicts(stack, capsys, engine, protocol):
         assert actions & need == need, hex(actions)
         assert bool(steps & SMFIP_HDR_LEADSPC) == (protocol == "6"), \
             hex(steps)
+        # RCPT taken for the history's envelope_to (issue 13), without a
+        # reply where the MTA allows it (NR_RCPT: protocol 6)
+        assert not steps & SMFIP_NORCPT, hex(steps)
+        assert bool(steps & SMFIP_NR_RCPT) == (protocol == "6"), hex(steps)
     with capsys.disabled():
         print("\n  milter_protocol=%s %s: Postfix offers version %d "
               "actions %#x steps %#x; engine answers version %d actions "

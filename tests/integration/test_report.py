@@ -277,11 +277,21 @@ def test_reports_through_postfix(rs, keys):
         if mf != REPORT_EMAIL:
             sent[(frm.split("@")[1], addr)] += n
     total = sum(n for *_, n in TRAFFIC)
+    # one more like the first three but to another domain: the envelope
+    # recipient is an identifier (RFC 9990 2.1.1.11), so its own record
+    send(st, keys, "u@rep-same.example", "u@rep-same.example", GOOD,
+         rcpt="Someone@Rep-Test.Example")
+    sent[("rep-same.example", GOOD)] += 1
+    total += 1
     # the daemon's writer thread stores them (batched, off the mail path)
     assert wait_for(lambda: len(rows(st)) >= total, 15), \
         (len(rows(st)), total, st.milter.log()[-3000:])
     msgs = rows(st)
     assert len(msgs) == total
+    # envelope_to: the domain of the RCPT TO Postfix handed the milter
+    # (issue 13), lower-cased
+    assert collections.Counter(m["env_to"] for m in msgs) == \
+        {DOMAIN: total - 1, "rep-test.example": 1}, msgs
     now = int(time.time())
     begin, end = now - 3600, now + 3600
 
@@ -342,8 +352,16 @@ def test_reports_through_postfix(rs, keys):
         assert got == collections.Counter(
             {k: v for k, v in sent.items()
              if k[0] == domain or k[0].endswith("." + domain)})
-    # the forwarded failure: DKIM failed, SPF of the forwarder, no alignment
+    # envelope_to in the XML: the signed pass from GOOD is two records,
+    # by recipient domain (3 to DOMAIN, 1 to rep-test.example)
     same = ET.fromstring(reports["rep-same.example"][2])
+    by_to = collections.Counter()
+    for r in same.findall(NS + "record"):
+        if t(r, "row/source_ip") == GOOD and \
+                t(r, "identifiers/header_from") == "rep-same.example":
+            by_to[t(r, "identifiers/envelope_to")] += int(t(r, "row/count"))
+    assert by_to == {DOMAIN: 3, "rep-test.example": 1}, by_to
+    # the forwarded failure: DKIM failed, SPF of the forwarder, no alignment
     fwd = [r for r in same.findall(NS + "record")
            if t(r, "row/source_ip") == FWD]
     assert len(fwd) == 1

@@ -202,6 +202,7 @@ def test_messages_on_one_connection_are_separate(em):
         # 3: aborted after a From of another domain and an auth macro
         assert c.mail("<user@example.org>",
                       macros={"i": q3, "{auth_authen}": "bob"}) is None
+        c.rcpt("<rcpt@example.net>")
         c.header("From", " user@example.net")
         c.header("Subject", " aborted")
         c.abort()
@@ -264,6 +265,7 @@ def test_quit_nc_mid_message(em):
         c.connect("mail.example.org", "4", 4000, GOOD_IP)
         c.mail("<user@example.org>", macros={"i": new_qid(),
                                               "{auth_authen}": "alice"})
+        c.rcpt("<rcpt@example.net>")
         c.header("From", " user@example.net")
         c.quit_nc()
         c.connect("other.example.net", "4", 4001, BAD_IP)
@@ -358,10 +360,13 @@ def test_no_nr_every_step_answered(em, client, verdict):
     with mc.MilterClient(em.spec) as c:
         c.optneg(mc.SMFIF_ALL, offer)
         assert c.protocol & ~offer == 0, hex(c.protocol)
+        # NORCPT offered but not taken: RCPT comes and is answered too
+        assert not c.protocol & mc.SMFIP_NORCPT, hex(c.protocol)
         steps = [(b"C", b"mail.example.org\x004" + struct.pack("!H", 4000) +
                   cstr(client))]
         steps.append((b"H", cstr("mail.example.org")))
         steps.append((b"M", cstr("<user@example.org>")))
+        steps.append((b"R", cstr("<rcpt@example.net>")))
         steps += [(b"L", cstr(n) + cstr(v.replace("\r\n", "\n")))
                   for n, v in headers]
         steps += [(b"N", b""), (b"B", body)]
@@ -491,6 +496,7 @@ def test_largest_packet_accepted(em):
         c.optneg()
         c.connect("mail.example.org", "4", 4000, GOOD_IP)
         c.mail("<user@example.org>", macros={"i": qid})
+        c.rcpt("<rcpt@example.net>")
         name = b"X-Big"
         value = b"x" * (1024 * 1024 - len(name) - 2)
         data = name + b"\0" + value + b"\0"
@@ -552,9 +558,10 @@ def test_packets_split_into_single_bytes(em):
 
 def message_bytes(msg, qid, mailfrom="<user@example.org>", eom_data=b""):
     """every packet of one message (MAIL .. EOM) as the MTA writes them
-    under NR_MAIL/NR_HDR/NR_EOH/NR_BODY, LEADSPC"""
+    under NR_MAIL/NR_RCPT/NR_HDR/NR_EOH/NR_BODY, LEADSPC"""
     headers, body = split_message(msg)
     out = macro_pkt(b"M", {"i": qid}) + pkt(b"M", cstr(mailfrom))
+    out += pkt(b"R", cstr("<rcpt@example.net>"))
     for n, v in headers:
         out += header_pkt(n, v.replace("\r\n", "\n"))
     out += pkt(b"N")
@@ -581,9 +588,11 @@ def test_packets_coalesced_into_one_write(em):
         assert code == b"O"
         c.version, c.actions, c.protocol, _ = parse_optneg_reply(data)
         need = (mc.SMFIP_NR_CONN | mc.SMFIP_NR_HELO | mc.SMFIP_NR_MAIL |
-                mc.SMFIP_NR_HDR | mc.SMFIP_NR_EOH | mc.SMFIP_NR_BODY |
-                mc.SMFIP_HDR_LEADSPC)
+                mc.SMFIP_NR_RCPT | mc.SMFIP_NR_HDR | mc.SMFIP_NR_EOH |
+                mc.SMFIP_NR_BODY | mc.SMFIP_HDR_LEADSPC)
         assert c.protocol & need == need, hex(c.protocol)
+        # RCPT is taken (history envelope_to, issue 13)
+        assert not c.protocol & mc.SMFIP_NORCPT, hex(c.protocol)
         r1 = c.read_eom()
         r1.headers_sent = h1
         r2 = c.read_eom()
@@ -632,6 +641,7 @@ def test_big_body_many_chunks(em, keys, chunk, eom_tail, canon, tamper):
         c.optneg()
         c.connect("mail.example.org", "4", 4000, GOOD_IP)
         c.mail("<user@example.org>", macros={"i": qid})
+        c.rcpt("<rcpt@example.net>")
         for n, v in headers:
             c.header(n, v)
         c.eoh()
@@ -673,6 +683,7 @@ def test_auth_macro_with_and_without_braces(em, name, stage):
         c.optneg()
         c.connect("mail.example.org", "4", 4000, BAD_IP)
         c.mail("<user@example.org>", macros=mmac)
+        c.rcpt("<rcpt@example.net>")
         for n, v in headers:
             c.header(n, v)
         c.eoh()
@@ -703,6 +714,7 @@ def test_oversized_macro_packet(em):
         headers, body = split_message(failing_msg())
         c.mail("<user@example.org>", macros={"i": q2, "{auth_authen}": "alice",
                                               "{pad}": "x" * 70000})
+        c.rcpt("<rcpt@example.net>")
         for n, v in headers:
             c.header(n, v)
         c.eoh()

@@ -355,6 +355,7 @@ def test_large_packets_bounded_in_total(milters):
     first.optneg()
     first.connect("mail.example.org", "4", 4000, GOOD_IP)
     first.mail("<user@example.org>", macros={"i": new_qid()})
+    first.rcpt("<rcpt@example.net>")
     first._send(b"L", b"X-Big\0" + b"x" * (PACKET_MAX - 7) + b"\0")
     first.header("Subject", " after the big one")
     socks = []
@@ -396,6 +397,7 @@ def test_body_packet_over_1mib_streams(milters, keys, size):
         c.optneg()
         c.connect("mail.example.org", "4", 4000, GOOD_IP)
         c.mail("<user@example.org>", macros={"i": qid})
+        c.rcpt("<rcpt@example.net>")
         for n, v in headers:
             c.header(n, v)
         c.eoh()

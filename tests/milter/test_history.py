@@ -21,6 +21,7 @@ from conftest import (AUTHSERV_ID, accepted_ar, make_msg, rejected, sign,
                       wait_for)
 from faultdns import FaultDNS
 from histlib import rows, wait_rows
+import milterclient as mc
 
 
 def hist_path(m):
@@ -43,7 +44,7 @@ def test_history_pass_row_has_every_column(milters, keys):
     assert t0 <= r["t"] <= int(time.time()) + 1, r
     want = {
         "reporter": AUTHSERV_ID, "env_from": "pass.example.info",
-        "env_to": "", "header_from": "hist.example",
+        "env_to": "example.net", "header_from": "hist.example",
         "policy_domain": "hist.example", "org_domain": "hist.example",
         "discovery": "treewalk", "p": "reject", "sp": "quarantine",
         "np": "", "adkim": "s", "aspf": "r", "testing": "n", "psd": "u",
@@ -98,6 +99,36 @@ def test_history_subdomain_inherits_parent_record(milters):
         ("sub.hist.example", "hist.example", "hist.example", "sp",
          "quarantine", "fail", "none", "local_policy"), r
     assert "quarantine" in r["override_comment"], r
+
+
+def test_history_env_to_first_rcpt_per_message(milters):
+    """RFC 9990 envelope_to: the first RCPT TO's domain, per message.  One
+    SMTP connection, three messages (t=y: failed and delivered, recorded):
+    the first has two recipients (the first one counts), the second its
+    own, the third starts with <postmaster> (no domain: '', the later
+    recipient does not replace it)."""
+    m = hist_milter(milters)
+    ip = "203.0.113.18"
+    sent = [(("<A@Rcpt-One.Example>", "<b@other.example>"),
+             "rcpt-one.example"),
+            (("<c@rcpt-two.example>",), "rcpt-two.example"),
+            (("<postmaster>", "<d@rcpt-three.example>"), "")]
+    with mc.MilterClient(m.spec) as c:
+        c.optneg(mc.SMFIF_ALL, mc.SMFIP_ALL)
+        # the daemon takes RCPT, without a reply (issue 13)
+        assert not c.has(mc.SMFIP_NORCPT) and c.has(mc.SMFIP_NR_RCPT), \
+            hex(c.protocol)
+        assert c.connect("mail.example.org", "4", 40000, ip,
+                         macros={"j": "mx.authmilter.example"}) is None
+        assert c.helo("mail.example.org") is None
+        for i, (rcpts, _) in enumerate(sent):
+            res = mc.transaction(c, make_msg(from_="user@testing.example"),
+                                 mailfrom="<user@testing.example>",
+                                 rcpts=rcpts, queue_id="HISTRCPT%d" % i)
+            assert res.reply is None, res
+        c.quit()
+    got = wait_rows(hist_path(m), "source_ip = ?", (ip,), n=len(sent))
+    assert [r["env_to"] for r in got] == [want for _, want in sent], got
 
 
 def sentinel(m, ip):

@@ -52,6 +52,8 @@ def test_mta_without_noreply_or_leadspc(milter, keys):
     res = milter.send(msg, mailfrom="<user@example.org>", client_addr=BAD_IP,
                       offer_protocol=offer)
     assert res.client.protocol & ~offer == 0
+    # RCPT taken, each answered (no NR_RCPT offered): history envelope_to
+    assert not res.client.protocol & mc.SMFIP_NORCPT, hex(res.client.protocol)
     ar = accepted_ar(res)
     assert_ar(ar, [("spf", "fail", {"smtp.mailfrom": "user@example.org"}),
                    ("dkim", "pass", {"header.d": "example.org"}),
@@ -149,6 +151,7 @@ def test_client_hangs_up_mid_message(milter):
     c.optneg()
     c.connect("mail.example.org", "4", 4000, GOOD_IP)
     c.mail("<user@example.org>", macros={"i": new_qid()})
+    c.rcpt("<rcpt@example.net>")
     c.header("From", " user@example.org")
     c.body(b"partial body\r\n")
     c.close()

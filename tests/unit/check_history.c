@@ -102,6 +102,56 @@ START_TEST(test_build_reject)
 END_TEST
 
 /* the disposition and why it is not what the record asked for */
+/* RCPT TO as the MTA hands it: the domain after the last '@' (issue 13) */
+START_TEST(test_rcpt_domain)
+{
+	struct am_hist_rec	 r;
+	char			 d[AM_DOMAIN_MAX + 1], big[AM_DOMAIN_MAX + 16];
+	size_t			 n;
+
+	am_hist_rcpt_domain("<User@Mail.Example.COM>", d, sizeof(d));
+	ck_assert_str_eq(d, "mail.example.com");
+	am_hist_rcpt_domain("user@example.net", d, sizeof(d));
+	ck_assert_str_eq(d, "example.net");
+	am_hist_rcpt_domain("<\"a@b\"@example.org>", d, sizeof(d));
+	ck_assert_str_eq(d, "example.org");
+	am_hist_rcpt_domain("<@relay.example,@r2.example:u@dest.example>", d,
+	    sizeof(d));
+	ck_assert_str_eq(d, "dest.example");
+	am_hist_rcpt_domain("<u@[192.0.2.7]>", d, sizeof(d));
+	ck_assert_str_eq(d, "[192.0.2.7]");
+	/* RFC 5321 4.1.1.3: "<postmaster>" has no domain */
+	am_hist_rcpt_domain("<postmaster>", d, sizeof(d));
+	ck_assert_str_eq(d, "");
+	am_hist_rcpt_domain("<u@>", d, sizeof(d));
+	ck_assert_str_eq(d, "");
+	am_hist_rcpt_domain("", d, sizeof(d));
+	ck_assert_str_eq(d, "");
+	am_hist_rcpt_domain(NULL, d, sizeof(d));
+	ck_assert_str_eq(d, "");
+	am_hist_rcpt_domain("<u@ex\001mple.org>", d, sizeof(d));
+	ck_assert_str_eq(d, "ex?mple.org");
+	/* AM_DOMAIN_MAX fits; one more is no domain, never a cut one */
+	strcpy(big, "<u@");
+	n = strlen(big);
+	memset(big + n, 'a', AM_DOMAIN_MAX);
+	strcpy(big + n + AM_DOMAIN_MAX, ">");
+	am_hist_rcpt_domain(big, d, sizeof(d));
+	ck_assert_uint_eq(strlen(d), AM_DOMAIN_MAX);
+	big[n + AM_DOMAIN_MAX] = 'a';
+	strcpy(big + n + AM_DOMAIN_MAX + 1, ">");
+	am_hist_rcpt_domain(big, d, sizeof(d));
+	ck_assert_str_eq(d, "");
+	/* the record takes it as given; no RCPT: "" */
+	in.rcpt = "rcpt.example";
+	am_hist_build(&in, &r);
+	ck_assert_str_eq(r.env_to, "rcpt.example");
+	in.rcpt = NULL;
+	am_hist_build(&in, &r);
+	ck_assert_str_eq(r.env_to, "");
+}
+END_TEST
+
 START_TEST(test_override_mapping)
 {
 	struct am_hist_rec	 r;
@@ -411,6 +461,7 @@ history_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_wanted);
 	tcase_add_test(tc, test_build_reject);
+	tcase_add_test(tc, test_rcpt_domain);
 	tcase_add_test(tc, test_override_mapping);
 	tcase_add_test(tc, test_build_helo_dkim_text);
 	tcase_add_test(tc, test_record_raw_tags);

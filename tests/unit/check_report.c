@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -169,6 +170,31 @@ START_TEST(group)
 	ck_assert_uint_eq(r[1].count, 1);
 	ck_assert_uint_eq(r[2].count, 1);
 	ck_assert_str_eq(am_agg_latest(m, 6)->p, "quarantine");
+}
+END_TEST
+
+/*
+ * envelope_to is an identifier (RFC 9990 2.1.1.11): rows that differ only
+ * in it are separate records; its case does not matter; "" (no RCPT
+ * domain) is a value of its own (issue 13)
+ */
+START_TEST(group_env_to)
+{
+	struct am_agg_sig	 s[4][8];
+	struct am_agg_msg	 m[4];
+	struct am_agg_record	 r[4];
+	size_t			 i, n;
+
+	for (i = 0; i < 4; i++)
+		msg(&m[i], "192.0.2.1", NULL, s[i]);
+	m[1].env_to = "RCPT.example";
+	m[2].env_to = "other.example";
+	m[3].env_to = "";
+	n = am_agg_group(m, 4, r);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(r[i].count,
+		    strcasecmp(r[i].m->env_to, "rcpt.example") == 0 ? 2 : 1);
 }
 END_TEST
 
@@ -465,6 +491,7 @@ suite(void)
 	tcase_add_test(tc, split_sigs);
 	tcase_add_test(tc, order_sigs);
 	tcase_add_test(tc, group);
+	tcase_add_test(tc, group_env_to);
 	tcase_add_test(tc, disposition);
 	tcase_add_test(tc, xml_valid);
 	tcase_add_test(tc, xml_escape);
