@@ -1,18 +1,27 @@
 """The per-message DNS budget (session.h AM_DNS_*) against real time-outs:
 name servers that never answer for some names (FaultDNS "drop").
 
-SPF at MAIL: with DNSTimeout 15, the HELO check waits 15 s and the MAIL
-FROM check gets only what is left of AM_DNS_SPF_SECS (20 s): the MAIL
-stage ends after about 20 s (not 30 s, Postfix's command timeout), both
-SPF results temperror, the log says dns_budget=time.
+SPF from MAIL: with DNSTimeout 15, the HELO and MAIL FROM checks wait on
+names that never answer.  Since issue 17 they overlap (the MAIL FROM
+record is asked for while the HELO check runs), so the message is
+answered after one time-out, about 15 s, inside AM_DNS_SPF_SECS (20 s),
+with both SPF results temperror and the budget not exhausted.  (Before,
+they ran one after the other: 15 s for HELO, then the budget cut MAIL
+FROM at 20 s with dns_budget=time.  libunbound gives up on a name that
+never answers after about 15 s whatever DNSTimeout says, and a time-out
+ends an SPF check, so this tier cannot reach the SPF time cut any more;
+check_spf and check_prefetch cover the budget itself.)
 
 DMARC at EOM: sixteen From domains whose look-ups are answered after 4.5 s
-each (under DNSTimeout 5, which libunbound stretches by retrying)
-take more than AM_DNS_DMARC_SECS (60 s) together: the
-evaluation is cut at 60 s and the message gets OnInternalError (default: 451), not a
-temperror that OnTempError=accept would deliver.
+each (under DNSTimeout 5, which libunbound stretches by retrying).  Until
+issue 17 they ran one after the other at end of message, took more than
+AM_DNS_DMARC_SECS (60 s) together, and the cut gave OnInternalError (451).
+Now their look-ups are started in parallel when the From field arrives
+(at most AM_DNS_PREFETCH_MSG_MAX, 16, which is AM_FROM_ADDRS_MAX): they
+end within about 20 s, inside the budget, and the message gets what the
+DNS says, dmarc=temperror, so OnTempError (default accept) decides.
 
-Both run at once (two daemons, two threads) so the tier waits ~60 s."""
+Both run at once (two daemons, two threads) so the tier waits ~20 s."""
 
 import threading
 import time
@@ -64,13 +73,13 @@ def test_dns_budget_spf_and_dmarc(milters, drop_dns):
         t.join(240)
 
     res, took, s = out["spf"]
-    assert 19 <= took < 28, "MAIL stage took %.1fs" % took
+    assert 13 <= took < 19, "SPF took %.1fs: %s" % (took, s["line"])
     assert s["spf_helo"] == "temperror" and s["spf"] == "temperror", s["line"]
-    assert "dns_budget" in s and "time" in s["dns_budget"], s["line"]
+    assert "dns_budget" not in s, s["line"]
 
     res, took, s = out["dmarc"]
-    assert 59 <= took < 75, "EOM took %.1fs" % took
-    rejected(res, "451", "4.3.0")
-    assert s.get("error") == "resource", s["line"]
-    assert "DNS budget exhausted" in s["line"], s["line"]
-    assert s["action"] == "tempfail", s["line"]
+    assert took < 45, "EOM took %.1fs: %s" % (took, s["line"])
+    assert s["dmarc"] == "temperror", s["line"]
+    assert "error" not in s and "dns_budget" not in s, s["line"]
+    assert s["action"] == "accept", s["line"]
+    assert res.action in ("continue", "accept") and res.reply is None, res
