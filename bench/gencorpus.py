@@ -2,7 +2,7 @@
 """gencorpus.py - deterministic benchmark corpus for authmilter's bench.
 
     /usr/bin/python3 bench/gencorpus.py OUTDIR [-n COUNT] [-s SEED] [-d DOMAINS]
-        [-t TAG] [--fresh] [-k KEYS]
+        [-t TAG] [--fresh] [-k KEYS] [--arc PERCENT]
 
 Cold-DNS runs (scripts/bench -C) use -t RUNTAG --fresh -k 4: every message
 has two domains of its own, named with a tag new to every run, so no answer
@@ -16,11 +16,21 @@ Writes, for a given seed, byte-identical output:
   OUTDIR/msgs/N.eml  messages, CRLF lines, 2-200 KB (log-normal, median
                      ~15 KB), signed by dkimpy (python3-dkim), an
                      implementation independent of libopendkim
+  OUTDIR/reverse.zone  the zone in-addr.arpa. (issue 14, iprev): PTR
+                     records for the client addresses of the sender and
+                     sealer domains; most name a host whose A record is
+                     the address (iprev=pass), every 10th domain + 3 names
+                     another domain's host, every 10th + 7 a dynamic-looking
+                     name without an A record (iprev=fail); the 203.0.113.x
+                     clients (SPF failures) have no PTR (iprev=fail)
+  OUTDIR/arc-trusted the sealer domains for ARCTrustedSealers (one a line)
   OUTDIR/index.tsv   one line per message:
-                     file  client-ip  helo  mail-from  rcpt  expected
+                     file  client-ip  helo  mail-from  rcpt  expected  extra
                      expected = "spf=R dkim=R[,R...] dmarc=R action=A"
                      (dkim results sorted; "none" for an unsigned message;
                      action accept / quarantine / reject)
+                     extra = "arc=R iprev=R" (arc none / pass / fail: what
+                     authmilter must find; mload -V checks them)
 
 Keys are derived from the seed too (RSA primes from a seeded PRNG, ed25519
 seeds from it), so nothing depends on the system's randomness.  They are
@@ -32,6 +42,21 @@ a broken body (changed after signing); a broken signed header; unsigned;
 signed by an unaligned third party only; SPF from an unauthorised address.
 The expected verdict follows RFC 7208 / 6376 / 9989 with every domain an
 organizational domain of its own (domNN.example), so alignment is identity.
+
+ARC (issue 14; --arc PERCENT, default 10, 0 for none): that share of the
+messages (decided by an RNG of its own, so the other messages are those of
+--arc 0) is mail from a sender domain, DKIM-signed by it, that reached the
+bench through one or two ARC intermediaries (SEALERS, RFC 8617 sealed by
+dkimpy's arc_sign with rsa-sha256 keys in the zone, selector "arc1"); each
+intermediary records what it saw in an Authentication-Results header that
+arc_sign copies into its ARC-Authentication-Results, and relays from its
+own address with a MAIL FROM of its own domain.  Kinds (ARC_KINDS): a list
+adding a footer (DKIM broken, ARC pass) by a trusted or an untrusted
+sealer, a plain forward (DKIM and ARC pass), list then forwarder (two
+hops), and a footer added after the seal (ARC fail).  The action follows
+the ARCTrustedSealers rule (README "ARC"): a DMARC fail is not enforced
+(as p=none) when the chain passes and every sealer from the newest hop
+down to the one whose AAR shows the From domain's DKIM pass is trusted.
 """
 
 import argparse
@@ -57,6 +82,22 @@ KINDS = [
     ("broken-body", 8), ("broken-header", 5), ("unsigned", 14),
     ("thirdparty", 9), ("spf-fail-signed", 4), ("spf-fail-unsigned", 4),
 ]
+
+# ARC intermediaries: (domain, address, trusted by the bench's
+# ARCTrustedSealers, modifies the message it relays)
+SEALERS = [
+    ("arclist.example", "198.51.100.1", True, True),
+    ("arcfwd.example", "198.51.100.2", True, False),
+    ("arcesp.example", "198.51.100.3", False, True),
+]
+# (name, weight, hops as indexes into SEALERS, footer after the last seal)
+ARC_KINDS = [
+    ("arc-list", 4, [0], False), ("arc-list-untrusted", 2, [2], False),
+    ("arc-fwd", 2, [1], False), ("arc-2hop", 1, [0, 1], False),
+    ("arc-broken", 1, [0], True),
+]
+SIGNED_HEADERS = [b"from", b"to", b"subject", b"date", b"message-id",
+                  b"mime-version", b"content-type"]
 
 WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do "
          "eiusmod tempor incididunt ut labore et dolore magna aliqua enim "
@@ -264,10 +305,12 @@ def do_sign(msg, dom, alg, canon):
         sel, key, sa = b"e1", dom.ed[0], b"ed25519-sha256"
     sig = dkim.sign(msg, sel, dom.name.encode(), key,
                     canonicalize=canon, signature_algorithm=sa,
-                    include_headers=[b"from", b"to", b"subject", b"date",
-                                     b"message-id", b"mime-version",
-                                     b"content-type"])
-    return sig.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + msg
+                    include_headers=SIGNED_HEADERS)
+    return crlf(sig) + msg
+
+
+def crlf(b):
+    return b.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def pick_kind(rng):
@@ -331,13 +374,144 @@ def make_one(rng, idx, domains, by_name, fresh=False):
     return msg, envelope, expected, kind
 
 
-def zone_text(domains):
+def pick_weighted(rng, kinds):
+    total = sum(k[1] for k in kinds)
+    r = rng.uniform(0, total)
+    for k in kinds:
+        r -= k[1]
+        if r <= 0:
+            return k
+    return kinds[-1]
+
+
+class Sealer:
+    """an ARC intermediary (SEALERS): relays from ip with MAIL FROM in its
+    own domain (SPF passes), seals with selector arc1"""
+    def __init__(self, name, ip, trusted, modifies, keyrng):
+        self.name, self.ip = name, ip
+        self.trusted, self.modifies = trusted, modifies
+        self.rsa = seeded_rsa(keyrng)
+
+    def records(self):
+        n = self.name
+        return [("mail." + n, "A", self.ip),
+                (n, "TXT", txt_rdata("v=spf1 ip4:%s -all" % self.ip)),
+                ("arc1._domainkey." + n, "TXT",
+                 txt_rdata("v=DKIM1; k=rsa; p=" + self.rsa[1]))]
+
+
+def arc_hop(msg, s, saw, n, footer):
+    """what intermediary s does with msg: records what it saw (saw =
+    [(method, result, property)]) in an A-R of its own (arc_sign copies
+    it into the AAR; arc= gives the seal's cv), changes the body if it is
+    a list, seals (RFC 8617 5.1)"""
+    srv = "mx." + s.name
+    res = ["%s=%s %s" % m for m in saw]
+    if n > 0:
+        res.append("arc=pass")
+    ar = "Authentication-Results: %s;\r\n\t%s\r\n" % (srv,
+                                                     ";\r\n\t".join(res))
+    msg = ar.encode() + msg
+    if footer:
+        msg += footer
+    sets = dkim.arc_sign(msg, b"arc1", s.name.encode(), s.rsa[0],
+                         srv.encode(), include_headers=SIGNED_HEADERS)
+    if len(sets) != 3:
+        raise RuntimeError("arc_sign made no ARC set")
+    return b"".join(crlf(h) for h in sets) + msg
+
+
+def make_arc(rng, idx, domains, sealers):
+    """a message from a sender domain relayed by ARC intermediaries
+    (ARC_KINDS): (msg, envelope, expected, extra, kind)"""
+    kind, _, hops, broken_after = pick_weighted(rng, ARC_KINDS)
+    from_dom = rng.choice(domains)
+    head, body = build_message(rng, idx, from_dom, message_size(rng))
+    msg = do_sign(head + body.encode(), from_dom,
+                  rng.choice(["rsa", "rsa", "ed"]), (b"relaxed", b"relaxed"))
+    intact, mailfrom = True, from_dom.name   # what the next hop receives
+    saw_pass = []                    # per hop: its AAR shows an aligned pass
+    for n, h in enumerate(hops):
+        s = sealers[h]
+        dk = "pass" if intact else "fail"
+        saw = [("spf", "pass", "smtp.mailfrom=" + mailfrom),
+               ("dkim", dk, "header.d=" + from_dom.name)]
+        if from_dom.dmarc is not None:
+            saw.append(("dmarc", dk if mailfrom != from_dom.name else "pass",
+                        "header.from=" + from_dom.name))
+        saw_pass.append(intact or mailfrom == from_dom.name)
+        footer = None
+        if s.modifies:
+            footer = ("-- \r\nYou received this through %s, message %d\r\n"
+                      % (s.name, idx)).encode()
+            intact = False
+        msg = arc_hop(msg, s, saw, n, footer)
+        mailfrom = s.name
+    if broken_after:                 # changed after the last seal
+        msg += b"appended after the ARC seal\r\n"
+        intact = False
+    last = sealers[hops[-1]]
+    sigs = [(from_dom.name, "pass" if intact else "fail")]
+    spf = "pass"                     # the last hop's own address and domain
+    arc = "fail" if broken_after else "pass"
+    dmarc, action = dmarc_verdict(from_dom, None, spf, sigs)
+    if dmarc == "fail" and arc == "pass":
+        # ARCTrustedSealers: newest hop down to the one that saw the pass
+        for n in reversed(range(len(hops))):
+            if not sealers[hops[n]].trusted:
+                break
+            if saw_pass[n]:
+                action = "accept"
+                break
+    expected = "spf=%s dkim=%s dmarc=%s action=%s" % (
+        spf, sigs[0][1], dmarc, action)
+    envelope = (last.ip, "mail." + last.name,
+                "bounce%d@%s" % (idx, last.name),
+                "rcpt%d@bench-rcpt.example" % (idx % 37))
+    return msg, envelope, expected, arc, kind
+
+
+def ptr_records(domains, sealers):
+    """(records of in-addr.arpa., the addresses whose iprev passes)"""
+    recs, ok = [], set()
+    n = len(domains)
+    for d in domains:
+        rev = ".".join(reversed(d.ip.split("."))) + ".in-addr.arpa"
+        if d.i % 10 == 3 and n > 1:      # another domain's host: fail
+            recs.append((rev, "PTR", "mail.%s." % domains[(d.i + 1) % n].name))
+            continue
+        if d.i % 10 == 7:                # a name without an A record: fail
+            recs.append((rev, "PTR", "host-%s.dyn.bench-isp.example."
+                         % d.ip.replace(".", "-")))
+            continue
+        if d.i % 10 == 5:                # two names, the second one passes
+            recs.append((rev, "PTR", "alias.%s." % d.name))
+        recs.append((rev, "PTR", "mail.%s." % d.name))
+        ok.add(d.ip)
+    for s in sealers:
+        rev = ".".join(reversed(s.ip.split("."))) + ".in-addr.arpa"
+        recs.append((rev, "PTR", "mail.%s." % s.name))
+        ok.add(s.ip)
+    return recs, ok
+
+
+def reverse_zone_text(recs):
+    lines = ["$ORIGIN .", "$TTL %d" % TTL,
+             "in-addr.arpa. IN SOA ns.bench.example. "
+             "hostmaster.bench.example. 1 3600 600 86400 %d" % TTL,
+             "in-addr.arpa. IN NS ns.bench.example."]
+    for owner, rtype, rdata in recs:
+        lines.append("%s. IN %s %s" % (owner, rtype, rdata))
+    return "\n".join(lines) + "\n"
+
+
+def zone_text(domains, sealers=()):
     lines = ["$ORIGIN .", "$TTL %d" % TTL,
              ". IN SOA ns.bench.example. hostmaster.bench.example. "
              "1 3600 600 86400 %d" % TTL,
              ". IN NS ns.bench.example.",
              "ns.bench.example. IN A 127.0.0.1"]
-    for d in domains:
+    for d in list(domains) + list(sealers):
         for owner, rtype, rdata in d.records():
             lines.append("%s. IN %s %s" % (owner, rtype, rdata))
     return "\n".join(lines) + "\n"
@@ -355,6 +529,8 @@ def main():
                     "its own two domains (-d is set to 2 x -n)")
     ap.add_argument("-k", type=int, default=0, help="key pairs, shared "
                     "round robin by the domains (0: one per domain)")
+    ap.add_argument("--arc", type=float, default=10, help="percent of "
+                    "the messages relayed by ARC intermediaries (0: none)")
     a = ap.parse_args()
     if a.fresh:
         a.d = 2 * a.n
@@ -371,19 +547,35 @@ def main():
         d.ed = seeded_ed25519(keyrng)
         keys.append((d.rsa, d.ed))
     by_name = {d.name: d for d in domains}
+    sealers = [Sealer(n, ip, t, m, keyrng) for n, ip, t, m in SEALERS] \
+        if a.arc > 0 else []
+    ptrs, iprev_ok = ptr_records(domains, sealers)
     os.makedirs(os.path.join(a.outdir, "msgs"), exist_ok=True)
     with open(os.path.join(a.outdir, "root.zone"), "w") as f:
-        f.write(zone_text(domains))
+        f.write(zone_text(domains, sealers))
+    with open(os.path.join(a.outdir, "reverse.zone"), "w") as f:
+        f.write(reverse_zone_text(ptrs))
+    with open(os.path.join(a.outdir, "arc-trusted"), "w") as f:
+        f.write("".join(s.name + "\n" for s in sealers if s.trusted))
+    # ARC's choices have an RNG of their own: the other messages are
+    # those of --arc 0
+    arng = random.Random("arc-%d" % a.s)
     tally = {}
     sizes = []
     with open(os.path.join(a.outdir, "index.tsv.tmp"), "w") as idx:
         for i in range(a.n):
             msg, env, expected, kind = make_one(rng, i, domains, by_name,
                                                 a.fresh)
+            arc = "none"
+            if sealers and arng.uniform(0, 100) < a.arc:
+                msg, env, expected, arc, kind = make_arc(arng, i, domains,
+                                                         sealers)
+            extra = "arc=%s iprev=%s" % (
+                arc, "pass" if env[0] in iprev_ok else "fail")
             name = "msgs/%05d.eml" % i
             with open(os.path.join(a.outdir, name), "wb") as f:
                 f.write(msg)
-            idx.write("\t".join((name,) + env + (expected,)) + "\n")
+            idx.write("\t".join((name,) + env + (expected, extra)) + "\n")
             tally[kind] = tally.get(kind, 0) + 1
             sizes.append(len(msg))
     os.rename(os.path.join(a.outdir, "index.tsv.tmp"),

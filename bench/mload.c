@@ -7,10 +7,10 @@
  * sessions, and measures per-message latency.
  *
  *	mload -x CORPUSDIR -s SOCKET [-s SOCKET ...] [-c CONC] [-n MSGS]
- *	    [-m MSGS_PER_CONN] [-p PID ...] [-A AUTHSERV] [-q]
+ *	    [-m MSGS_PER_CONN] [-p PID ...] [-A AUTHSERV] [-V METHODS] [-q]
  *
  * CORPUSDIR/index.tsv (bench/gencorpus.py): file ip helo mailfrom rcpt
- * expected.  Messages are sent in index order, round robin, MSGS in all
+ * expected [extra].  Messages are sent in index order, round robin, MSGS in all
  * (default: the corpus once).  SOCKET: inet:PORT@HOST or unix:PATH.
  * -p PID (repeatable): report the CPU time (utime+stime from
  * /proc/PID/stat) used during the run and the peak RSS (VmHWM).
@@ -24,7 +24,11 @@
  * The verdict of a message is taken from what the filters return: the
  * Authentication-Results header(s) they add (spf= of smtp.mailfrom,
  * every dkim=, dmarc=) and the final action (accept, quarantine, reject,
- * tempfail).  It is compared with the corpus's expected verdict.  Output:
+ * tempfail).  -V "arc,iprev" (issue 14) checks those methods too: the
+ * verdict gains " arc=R iprev=R" (in -V's order; "none" when the A-R has
+ * no such entry) and the expected one the same words from the index's
+ * extra column (missing there: none).  It is compared with the corpus's
+ * expected verdict.  Output:
  * one "key=value" summary line on stdout, mismatches on stderr.  Exit 0,
  * or 1 when any verdict differs, 2 on a protocol or connection error.
  *
@@ -74,6 +78,7 @@
 #define MAX_PIDS	4
 #define CHUNK		65535
 #define VERDICT_MAX	256
+#define EXTRA_MAX	4	/* -V methods */
 
 /* SMFIP_* protocol flags, mfdef.h */
 #define P_NOCONNECT	0x00000001
@@ -114,6 +119,7 @@ struct milter {
 struct outcome {
 	char		 action[16];
 	char		 spf[32], dmarc[32];
+	char		 extra[EXTRA_MAX][32];	/* results of -V's methods */
 	char		 dkim[VERDICT_MAX];
 	int		 ndkim;
 	char		 added[MAX_MILTERS][2048];	/* A-R values added */
@@ -127,6 +133,8 @@ static int		 nsocks;
 static long		 total = -1;
 static int		 conc = 1, per_conn = 1, quiet, keep_going;
 static const char	*authserv;
+static char		*extra_m[EXTRA_MAX];	/* -V: more methods checked */
+static int		 nextra;
 static const char	*auth_user;	/* -a: {auth_authen} at MAIL (signing) */
 static int		 wan_ms;	/* -W: pause between packets, ms */
 static size_t		 wan_bytes = 4096;	/* -B: content packet size */
@@ -220,11 +228,44 @@ slurp(const char *path, size_t *len)
 	return p;
 }
 
+/*
+ * expected_with_extra - the expected verdict, then " m=R" for each -V
+ * method m, R from the extra column ("arc=pass iprev=fail"; none if absent)
+ */
+static char *
+expected_with_extra(const char *base, const char *extra)
+{
+	char	 buf[VERDICT_MAX], key[40];
+	size_t	 l;
+	int	 i, n;
+	const char *p;
+
+	l = (size_t)snprintf(buf, sizeof(buf), "%s", base);
+	for (i = 0; i < nextra && l < sizeof(buf); i++) {
+		snprintf(key, sizeof(key), "%s=", extra_m[i]);
+		for (p = extra; (p = strstr(p, key)) != NULL; p++)
+			if (p == extra || p[-1] == ' ')
+				break;
+		if (p != NULL) {
+			p += strlen(key);
+			n = (int)strcspn(p, " ");
+		} else {
+			p = "none";
+			n = 4;
+		}
+		l += (size_t)snprintf(buf + l, sizeof(buf) - l, " %s=%.*s",
+		    extra_m[i], n, p);
+	}
+	if ((p = strdup(buf)) == NULL)
+		die("out of memory");
+	return (char *)p;
+}
+
 /* load_corpus - read index.tsv and every message into memory */
 static void
 load_corpus(const char *dir)
 {
-	char	 path[4096], *idx, *line, *save, *f[6], *e;
+	char	 path[4096], *idx, *line, *save, *f[7], *e;
 	size_t	 len, cap = 0;
 	int	 i;
 
@@ -232,7 +273,8 @@ load_corpus(const char *dir)
 	idx = slurp(path, &len);
 	for (line = strtok_r(idx, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		for (i = 0; i < 6; i++) {
+		f[6] = "";
+		for (i = 0; i < 7; i++) {
 			f[i] = line;
 			if ((line = strchr(line, '\t')) != NULL)
 				*line++ = '\0';
@@ -248,7 +290,8 @@ load_corpus(const char *dir)
 		}
 		struct msg *m = &msgs[nmsgs++];
 		m->file = f[0]; m->ip = f[1]; m->helo = f[2];
-		m->from = f[3]; m->rcpt = f[4]; m->expected = f[5];
+		m->from = f[3]; m->rcpt = f[4];
+		m->expected = expected_with_extra(f[5], f[6]);
 		snprintf(path, sizeof(path), "%s/%s", dir, f[0]);
 		m->data = slurp(path, &m->len);
 		if ((e = strstr(m->data, "\r\n\r\n")) == NULL)
@@ -584,6 +627,11 @@ collect_ar(struct outcome *o, const char *v)
 			o->ndkim++;
 		} else if (strcmp(method, "dmarc") == 0)
 			snprintf(o->dmarc, sizeof(o->dmarc), "%s", result);
+		else
+			for (int i = 0; i < nextra; i++)
+				if (strcmp(method, extra_m[i]) == 0)
+					snprintf(o->extra[i], sizeof(o->extra[i]),
+					    "%s", result);
 	}
 	return 0;
 }
@@ -612,10 +660,13 @@ verdict(struct outcome *o, char *out, size_t len)
 	for (i = 0; i < n; i++)
 		l += (size_t)snprintf(sorted + l, sizeof(sorted) - l, "%s%s",
 		    i ? "," : "", parts[i]);
-	snprintf(out, len, "spf=%s dkim=%s dmarc=%s action=%s",
+	l = (size_t)snprintf(out, len, "spf=%s dkim=%s dmarc=%s action=%s",
 	    o->spf[0] ? o->spf : "none", n ? sorted : "none",
 	    o->dmarc[0] ? o->dmarc : "none",
 	    o->action[0] ? o->action : "none");
+	for (i = 0; i < nextra && l < len; i++)
+		l += (size_t)snprintf(out + l, len - l, " %s=%s", extra_m[i],
+		    o->extra[i][0] ? o->extra[i] : "none");
 }
 
 /* ---------------------------------------------------------- sessions */
@@ -996,7 +1047,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: mload -x CORPUSDIR -s SOCKET [-s SOCKET...] "
 	    "[-c CONC] [-n MSGS] [-m MSGS_PER_CONN] [-p PID...] [-A ID] [-a USER] "
-	    "[-q] [-k] [-W MS] [-B BYTES] [-Z]\n");
+	    "[-V METHODS] [-q] [-k] [-W MS] [-B BYTES] [-Z]\n");
 	exit(2);
 }
 
@@ -1010,7 +1061,7 @@ main(int argc, char **argv)
 	long		 i, nbad = 0, hwm = 0, h;
 	int		 c, j;
 
-	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qkW:B:Z")) != -1) {
+	while ((c = getopt(argc, argv, "x:s:c:n:m:p:A:a:qkW:B:ZV:")) != -1) {
 		switch (c) {
 		case 'x': dir = optarg; break;
 		case 's':
@@ -1033,6 +1084,12 @@ main(int argc, char **argv)
 		case 'W': wan_ms = atoi(optarg); break;
 		case 'B': wan_bytes = (size_t)atol(optarg); break;
 		case 'Z': wan_burst = 1; break;
+		case 'V':
+			for (char *t = strtok(optarg, ","); t != NULL;
+			    t = strtok(NULL, ","))
+				if (nextra < EXTRA_MAX)
+					extra_m[nextra++] = t;
+			break;
 		default: usage();
 		}
 	}
