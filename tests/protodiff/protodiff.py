@@ -29,7 +29,9 @@ Sessions:
              offers no SMFIP_NR_* flag, macros at every stage, no macros,
              no HELO, unix and unknown families, two messages on one
              connection, a body of many chunks and an EOM with data,
-             SMFIC_UNKNOWN, a garbage command, a newer MTA version.
+             SMFIC_UNKNOWN, a garbage command, a newer MTA version,
+             odd RCPT packets (no NUL, empty, 8-bit, 200 recipients,
+             RCPT with no MAIL).
 
 Normalisation: none.  The MTA side sends the same queue ids, client
 addresses and messages to both, and the headers authmilter writes hold
