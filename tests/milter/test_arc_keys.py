@@ -285,7 +285,44 @@ def test_key_limit_seventeen_fail(faulty, keys, records, arck_dns):
     r = results(ar)
     assert r["arc"][0] == "fail", ar
     assert "too many keys in one chain" in r["arc"][2], ar
+    # AMS i=1 was never checked (its key is the 17th): no claim about it
+    assert "header.oldest-pass" not in r["arc"][1], ar
     asked = {n for _, n, _ in arck_dns[1].seen
              if n.startswith("m") and n.endswith("._domainkey.lists.example")}
     assert len(asked) == 16, sorted(asked)
 
+
+def test_key_limit_counts_the_verdict_first(plain, keys, records):
+    """9 hops whose AMS and seal keys differ (a0k / s0k): 18 keys, of which
+    the verdict needs 10 (the newest AMS and the 9 seals, RFC 8617 5.2);
+    the older AMS (header.oldest-pass only, optional) must not spend the
+    limit before the seals: arc=pass, oldest-pass not claimed"""
+    msg = chain(keys, 9, "s%02d", "a%02d")
+    assert b"s=a09;" in msg and b"s=s09;" in msg
+    assert dkimpy_verdict(msg, records)[0] == "pass"
+    ar = accepted_ar(plain.send(msg, **LIST))
+    r = results(ar)
+    assert r["arc"][0] == "pass", ar
+    assert "header.oldest-pass" not in r["arc"][1], ar
+
+
+def test_servfail_older_ams_key_not_a_failure(trusting, faulty, keys,
+                                              records):
+    """hop 1's AMS key (sfams) SERVFAILs, its seal key does not: the chain
+    is verified (newest AMS and every seal, RFC 8617 5.2) and passes, as
+    through nsd directly; AMS i=1 could not be checked, so no
+    header.oldest-pass claims it failed"""
+    first = seal(listed(author_message(keys)), "lists.example",
+                 keys.rsa_key, AUTHOR_PASS, ams_selector="sfams")
+    msg = seal(first, "lists.example", keys.rsa_key,
+               "arc=pass; dmarc=fail header.from=example.org",
+               srv_id="mx2.lists.example", k=2)
+    assert dkimpy_verdict(msg, records)[0] == "pass"
+    res = trusting.send(msg, **LIST)
+    assert_overridden(trusting, res)
+    r = results(accepted_ar(res))
+    assert "header.oldest-pass" not in r["arc"][1], r     # AMS 1 verifies
+    res = faulty.send(msg, **LIST)
+    assert_overridden(faulty, res)
+    r = results(accepted_ar(res))
+    assert "header.oldest-pass" not in r["arc"][1], r
