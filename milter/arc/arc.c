@@ -289,6 +289,26 @@ result(struct am_arc_res *out, enum am_arc_result r, const char *why)
 	snprintf(out->reason, sizeof(out->reason), "%s", why ? why : "");
 }
 
+/*
+ * oldest_pass - RFC 8617 5.2 steps 6-7 on a chain that passed: the oldest
+ * instance whose AMS still verifies when an older one does not; 0 when
+ * every AMS checked verified, or when the walk reached one that could not
+ * be checked (its body hash not kept, its key not had): then nothing is
+ * claimed about it
+ */
+static unsigned int
+oldest_pass(struct am_arc *a)
+{
+	char		 why[AM_REASON_MAX];
+	unsigned int	 i;
+	int		 rc;
+
+	for (i = a->nsets - 1; i >= 1; i--)
+		if ((rc = am_arc_verify_ams(a, i, why, sizeof(why))) != 0)
+			return rc == 1 ? 0 : i + 1;
+	return 0;
+}
+
 /* am_arc_eom - see arc.h */
 void
 am_arc_eom(struct am_arc *a, struct am_dns *dns, struct am_dns_budget *b,
@@ -320,22 +340,17 @@ am_arc_eom(struct am_arc *a, struct am_dns *dns, struct am_dns_budget *b,
 		result(out, AM_ARC_FAIL, why);
 		return;
 	}
-	/* steps 6-7: oldest-pass (0: every AMS we could check passed) */
-	for (i = a->nsets - 1; i >= 1; i--) {
-		int rc = am_arc_verify_ams(a, i, why, sizeof(why));
-
-		if (rc == 1)		/* no body hash for it: unknown */
-			break;
-		if (rc != 0) {
-			out->oldest_pass = i + 1;
-			break;
-		}
-	}
-	/* step 8: every ARC-Seal, newest first */
+	/*
+	 * step 8: every ARC-Seal, newest first.  Before the optional steps
+	 * 6-7 (oldest-pass), so that the older AMS, which the verdict does not
+	 * need, cannot spend AM_ARC_KEYS_MAX (and the look-ups of the DNS
+	 * budget) that the seals need.
+	 */
 	for (i = a->nsets; i >= 1; i--)
 		if (am_arc_verify_seal(a, i, why, sizeof(why)) != 0) {
 			result(out, AM_ARC_FAIL, why);
 			return;
 		}
 	result(out, AM_ARC_PASS, NULL);
+	out->oldest_pass = oldest_pass(a);
 }

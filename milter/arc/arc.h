@@ -8,9 +8,11 @@
  *
  * Limits (README "Limits"): AM_ARC_SETS_MAX sets (more: fail, 4.2.1),
  * AM_ARC_FIELD_MAX bytes of one ARC header field (longer: fail),
- * AM_ARC_KEYS_MAX key look-ups per chain (more: fail, counted in the DNS
- * budget session.c arms), AM_ARC_BODY_MAX body hashes (older AMS that
- * need another one are not checked for oldest-pass).
+ * AM_ARC_KEYS_MAX key look-ups per chain (counted in the DNS budget
+ * session.c arms; the newest AMS and the seals are checked first, so a
+ * chain whose verdict needs more keys is fail, and an older AMS past the
+ * limit is not checked for oldest-pass), AM_ARC_BODY_MAX body hashes
+ * (older AMS that need another one are not checked for oldest-pass).
  *
  * struct am_arc is one message, used by one thread; the struct am_dns is
  * borrowed.  Results go into the caller's struct am_arc_res.
@@ -49,8 +51,10 @@ int	am_arc_present(const struct am_arc *);
 /*
  * End of message: the chain result into *out (none, pass, fail with a
  * reason; sealers and AAR passes of the newest AM_ARC_KEEP sets).  Key
- * look-ups count against b (dns.h); a key not found or not fetched is a
- * fail, as ARC has no temperror result (RFC 8617 5.2).
+ * look-ups count against b (dns.h); a key of the newest AMS or of a seal
+ * not found or not fetched is a fail, as ARC has no temperror result (RFC
+ * 8617 4.4, 5.2); header.oldest-pass only on a pass, and never claiming
+ * that an AMS whose key was not had failed.
  */
 void	am_arc_eom(struct am_arc *, struct am_dns *, struct am_dns_budget *b,
 	    struct am_arc_res *out);

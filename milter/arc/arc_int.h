@@ -40,6 +40,7 @@ struct arc_key {
 	int		 alg;
 	EVP_PKEY	*pkey;		/* NULL: unusable, why says */
 	const char	*why;
+	int		 temp;		/* look-up failed temporarily */
 };
 
 struct am_arc {
@@ -67,11 +68,14 @@ const char *am_arc_tagv(const struct arc_hdr *, const char *name, char *buf,
 /* arc_verify.c: start the body hashes the AMS need (newest first) */
 void	am_arc_body_setup(struct am_arc *);
 /*
- * verify AMS i: 0 pass, 1 cannot tell (no body hash kept for it), -1
- * fail with why
+ * verify AMS i: 0 pass, -1 fail with why, 1 cannot tell (no body hash
+ * kept for it, or its key not had: a temporary DNS failure or past
+ * AM_ARC_KEYS_MAX; why says which).  For the newest AMS and the seals
+ * anything but 0 is a failed chain (ARC has no temperror); for an older
+ * AMS, 1 leaves header.oldest-pass unknown instead of claiming it failed.
  */
 int	am_arc_verify_ams(struct am_arc *, unsigned int i, char *why, size_t len);
-/* verify the ARC-Seal of instance i over sets 1..i: 0 pass, -1 fail */
+/* verify the ARC-Seal of instance i over sets 1..i: 0 pass, else as above */
 int	am_arc_verify_seal(struct am_arc *, unsigned int i, char *why, size_t len);
 
 #endif /* AM_ARC_INT_H */

@@ -123,25 +123,30 @@ body_digest(struct arc_bodyhash *bh)
 	return bh->done ? bh : NULL;
 }
 
-/* get_key - the key for (d, s, alg), fetched once per chain */
+/*
+ * get_key - the key for (d, s, alg), fetched once per chain; *unknown set
+ * when it is not had for a reason other than the key record itself (a
+ * temporary failure, the per-chain limit)
+ */
 static EVP_PKEY *
 get_key(struct am_arc *a, const char *d, const char *s, enum am_arc_alg alg,
-    const char **why)
+    const char **why, int *unknown)
 {
 	struct arc_key	*k;
 	size_t		 i;
-	int		 temp;
 
 	for (i = 0; i < a->nkeys; i++) {
 		k = &a->keys[i];
 		if (k->alg == (int)alg && strcasecmp(k->d, d) == 0 &&
 		    strcmp(k->s, s) == 0) {
 			*why = k->why;
+			*unknown = k->temp;
 			return k->pkey;
 		}
 	}
 	if (a->nkeys == AM_ARC_KEYS_MAX) {
 		*why = "too many keys in one chain";
+		*unknown = 1;
 		return NULL;
 	}
 	k = &a->keys[a->nkeys++];
@@ -149,8 +154,9 @@ get_key(struct am_arc *a, const char *d, const char *s, enum am_arc_alg alg,
 	snprintf(k->s, sizeof(k->s), "%s", s);
 	k->alg = (int)alg;
 	k->why = am_arc_key_fetch(a->dns, a->budget, d, s, alg,
-	    a->min_key_bits, &k->pkey, &temp);
+	    a->min_key_bits, &k->pkey, &k->temp);
 	*why = k->why;
+	*unknown = k->temp;
 	return k->pkey;
 }
 
@@ -170,7 +176,10 @@ without_b(const struct arc_hdr *h)
 	return v;
 }
 
-/* sig_check - key for d=/s=, b= decoded, signature over data checked */
+/*
+ * sig_check - key for d=/s=, b= decoded, signature over data checked: 0,
+ * -1, or 1 when the key was not had (arc_int.h)
+ */
 static int
 sig_check(struct am_arc *a, const struct arc_hdr *h, enum am_arc_alg alg,
     const struct am_buf *data, const char *what, unsigned int i, char *why,
@@ -181,16 +190,17 @@ sig_check(struct am_arc *a, const struct arc_hdr *h, enum am_arc_alg alg,
 	const char	*kwhy = NULL;
 	EVP_PKEY	*key;
 	long		 n;
+	int		 unknown = 0;
 
 	if (*am_arc_tagv(h, "d", d, sizeof(d)) == '\0' ||
 	    *am_arc_tagv(h, "s", s, sizeof(s)) == '\0') {
 		snprintf(why, len, "%s i=%u: bad d= or s=", what, i);
 		return -1;
 	}
-	if ((key = get_key(a, d, s, alg, &kwhy)) == NULL) {
+	if ((key = get_key(a, d, s, alg, &kwhy, &unknown)) == NULL) {
 		snprintf(why, len, "%s i=%u: %s (%s._domainkey.%s)", what, i,
 		    kwhy ? kwhy : "no key", s, d);
-		return -1;
+		return unknown ? 1 : -1;
 	}
 	if (*am_arc_tagv(h, "b", b64, sizeof(b64)) == '\0' ||
 	    (n = am_arc_b64(b64, sig, sizeof(sig))) <= 0 ||

@@ -4,11 +4,21 @@ arc_verify, as lines for tests/conformance/arc_suite (issue 14).
 
 Each case: a message (sometimes DKIM-signed by its author), then 1 to 5
 hops, each adding an Authentication-Results of its own and an ARC set made
-by dkim.arc_sign (rsa-sha256, 1024- or 2048-bit keys of three sealers),
-with a random edit between hops and sometimes after the last: a footer, a
-Subject tag, an added header, whitespace a relaxed canonicalization
-ignores, a changed or dropped ARC field, a changed instance, a key record
-removed.  dkimpy's verdict (none / pass / fail) is the expected result.
+by dkimpy's ARC signer (rsa-sha256, 1024- or 2048-bit keys of three
+sealers; ed25519-sha256, RFC 8463, for a fourth), with a random edit
+between hops and sometimes after the last: a footer, a Subject tag, an
+added header, whitespace a relaxed canonicalization ignores, a changed or
+dropped ARC field, a changed instance, a key record removed.  dkimpy's
+verdict (none / pass / fail) is the expected result.
+
+Ed25519 and dkimpy 1.1.4: arc_sign() always seals with rsa-sha256 and
+ARC.sign() reads PEM (RSA) keys only, although its field signing has the
+Ed25519 branch; arc_verify() refuses a=ed25519-sha256 for ARC (its
+ARC_HASH_ALGORITHMS is rsa-sha256 only).  So the Ed25519 sealer signs
+through ARC.sign with its key read by python3-nacl, and arc_verify runs
+with ed25519-sha256 added to the ARC algorithms (dkimpy's Ed25519
+verification, the one its DKIM uses, does the rest).  See
+tests/milter/arcseal.py, which does the same.
 
 Usage: arc_corpus.py N SEED OUTDIR > cases.lines
 """
@@ -19,8 +29,59 @@ import sys
 import urllib.parse
 
 import dkim
+import nacl.encoding
+import nacl.signing
 
-SEALERS = ["lists.example", "fwd.example", "gw.example"]
+SEALERS = ["lists.example", "fwd.example", "gw.example", "ed.example"]
+ED_SEALERS = {"ed.example"}
+ED = b"ed25519-sha256"
+
+
+class patched:
+    """dkim.<name> = value while in the block"""
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def __enter__(self):
+        self.old = getattr(dkim, self.name)
+        setattr(dkim, self.name, self.value)
+
+    def __exit__(self, *exc):
+        setattr(dkim, self.name, self.old)
+
+
+def ed_newkey():
+    """(private key as base64 seed, key record) from python3-nacl"""
+    import base64
+    sk = nacl.signing.SigningKey.generate()
+    return (sk.encode(nacl.encoding.Base64Encoder),
+            "v=DKIM1; k=ed25519; p=" +
+            base64.b64encode(sk.verify_key.encode()).decode())
+
+
+def arc_sign(msg, d, key, srv, k):
+    """one ARC set by dkimpy's ARC.sign (rsa-sha256, or ed25519-sha256
+    for an ED_SEALERS domain)"""
+    ed = d in ED_SEALERS
+    arc = dkim.ARC(msg, signature_algorithm=ED if ed else b"rsa-sha256")
+    args = (b"s", d.encode(), key, srv.encode())
+    kw = dict(include_headers=[b"from", b"to", b"subject", b"date",
+                               b"message-id"], timestamp=1765083600 + k)
+    if not ed:
+        return arc.sign(*args, **kw)
+    with patched("parse_pem_private_key", lambda t: nacl.signing.SigningKey(
+            t, encoder=nacl.encoding.Base64Encoder)):
+        lines = arc.sign(*args, **kw)
+    assert all(b"a=ed25519-sha256;" in x for x in lines[:2]), lines
+    return lines
+
+
+def arc_verify(msg, dnsfunc):
+    """dkimpy's arc_verify, ed25519-sha256 accepted for ARC"""
+    algs = dict(dkim.ARC_HASH_ALGORITHMS)
+    algs[ED] = dkim.HASH_ALGORITHMS[ED]
+    with patched("ARC_HASH_ALGORITHMS", algs):
+        return dkim.arc_verify(msg, dnsfunc=dnsfunc)
 
 
 def newkey(bits):
@@ -93,10 +154,7 @@ def hop(rnd, msg, k, keys):
         ar = "arc=pass; " + ar
     srv = "mx%d.%s" % (k, d)
     msg = ("Authentication-Results: %s; %s\r\n" % (srv, ar)).encode() + msg
-    lines = dkim.arc_sign(msg, b"s", d.encode(), keys[d][0], srv.encode(),
-                          include_headers=[b"from", b"to", b"subject",
-                                           b"date", b"message-id"],
-                          timestamp=1765083600 + k)
+    lines = arc_sign(msg, d, keys[d][0], srv, k)
     set_ = b"".join(x.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
                     for x in lines)
     return set_ + msg
@@ -105,7 +163,8 @@ def hop(rnd, msg, k, keys):
 def main():
     n, seed, outdir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     rnd = random.Random(seed)
-    keys = {d: newkey(rnd.choice([1024, 2048])) for d in SEALERS}
+    keys = {d: ed_newkey() if d in ED_SEALERS else
+            newkey(rnd.choice([1024, 2048])) for d in SEALERS}
     author = newkey(1024)
     for c in range(n):
         records = {"s._domainkey.%s" % d: keys[d][1] for d in SEALERS}
@@ -131,7 +190,7 @@ def main():
         def dnsfunc(name, timeout=5):
             v = records.get(name.decode().rstrip("."))
             return v.encode() if v else None
-        cv, _, _ = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+        cv, _, _ = arc_verify(msg, dnsfunc)
         path = os.path.join(outdir, "arc%04d.eml" % c)
         with open(path, "wb") as f:
             f.write(msg.replace(b"\r\n", b"\n"))
