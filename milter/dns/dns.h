@@ -186,15 +186,15 @@ void	am_dns_budget_arm(struct am_dns_budget *, unsigned int seconds,
  * budget records it in local_what/local_err, and the message turns it
  * into an internal error (session.c: OnInternalError), never temperror:
  * OnTempError accept would deliver a spoof whenever the host runs out of
- * descriptors.  How dns.c tells a local failure from a DNS one:
+ * descriptors.  How dns_local.c tells a local failure from a DNS one:
  *  - a ub_* error code (ub_resolve_async's return, or the callback's
  *    err): every code but UB_SYNTAX, UB_SERVFAIL and UB_NOID is local
  *    (am_dns_ub_local);
  *  - an answer libunbound synthesised as SERVFAIL, and a timeout: the
  *    same answer as a real outage, since libunbound reports a socket it
- *    could not open only on its own log ("can't create socket").  So dns.c
- *    then tries to open a UDP socket itself (am_dns_probe_local): if that
- *    fails with EMFILE, ENFILE, ENOMEM or ENOBUFS (am_dns_errno_local),
+ *    could not open only on its own log ("can't create socket").  So
+ *    dns_local.c then opens a UDP socket itself (am_dns_probe_local): if
+ *    that fails with EMFILE, ENFILE, ENOMEM or ENOBUFS (am_dns_errno_local),
  *    the failure is local.  The probe is one socket()+close() and runs
  *    only on these rare outcomes.  It can be wrong only when the
  *    descriptors run out or come back between libunbound's attempt and

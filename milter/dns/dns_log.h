@@ -1,7 +1,7 @@
 /*
- * dns_log.h - what dns.c tells about each query it finished: the debug
- * line (LogLevel debug: name, type, outcome, the first TXT string) and
- * the budget's record of the last temporary failure (dns.h
+ * dns_log.h - what dns_query.c tells about each query it finished: the
+ * debug line (LogLevel debug: name, type, outcome, the first TXT string)
+ * and the budget's record of the last temporary failure (dns.h
  * am_dns_budget_temp).  Private to dns/.
  */
 #ifndef AM_DNS_LOG_H

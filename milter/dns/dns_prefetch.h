@@ -7,15 +7,15 @@
  * A prefetch changes no result and no budget.  It only starts a query
  * (am_dns_query_start without a budget) and keeps its handle in the
  * message's set.  The check that needs the answer later asks exactly as
- * before; when its budget names this set (am_dns_budget.prefetch), dns.c
- * takes the handle for the same name and type out of the set instead of
- * asking again, counts it as one lookup of the budget (as if it had
- * asked; over the cap or the deadline it is not used, as it would not
- * have been asked), and waits on it with a fresh resolver timeout.  A
- * prefetch that ended in a temporary failure is dropped and the question
- * asked again, as it would have been.  Names never needed are cancelled
- * (ub_cancel) when the set is freed: at the end of the message, or when
- * it is aborted or rejected early.
+ * before; when its budget names this set (am_dns_budget.prefetch),
+ * dns_query.c takes the handle for the same name and type out of the
+ * set instead of asking again, counts it as one lookup of the budget
+ * (as if it had asked; over the cap or the deadline it is not used, as
+ * it would not have been asked), and waits on it with a fresh resolver
+ * timeout.  A prefetch that ended in a temporary failure is dropped and
+ * the question asked again, as it would have been.  Names never needed
+ * are cancelled (ub_cancel) when the set is freed: at the end of the
+ * message, or when it is aborted or rejected early.
  *
  * Limits: at most AM_DNS_PREFETCH_MSG_MAX outstanding per message and
  * AM_DNS_PREFETCH_PROC_MAX in the process; past either, nothing is
@@ -53,7 +53,7 @@ int	am_dns_prefetch_add(struct am_dns_prefetch *, const char *name,
 unsigned int	am_dns_prefetch_count(const struct am_dns_prefetch *);
 
 /*
- * For dns.c: take the handle for (name, rrtype) out of the set (the
+ * For dns_query.c: take the handle for (name, rrtype) out of the set (the
  * caller owns it: it ends in am_dns_query_done), or NULL if none.
  */
 struct am_dns_query *am_dns_prefetch_take(struct am_dns_prefetch *,

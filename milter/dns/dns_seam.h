@@ -1,6 +1,6 @@
 /*
- * dns_seam.h - the parts of dns.c that take what libunbound returns, for
- * the fuzz and unit tests (tests/fuzz/fuzz_dns_answer.c): the daemon
+ * dns_seam.h - the parts of dns_answer.c that take what libunbound returns,
+ * for the fuzz and unit tests (tests/fuzz/fuzz_dns_answer.c): the daemon
  * reaches them only through dns.h.
  *
  * Each takes a struct ub_result as libunbound fills it: data[] a

@@ -18,7 +18,7 @@
  *
  * A message that ends early (abort, a reject, a new MAIL) cancels what is
  * outstanding in am_overlap_free.  All of it runs only for a message the
- * checks run on (not exempt).  Called from session.c only.
+ * checks run on (not exempt).  Called from session.c and finish.c only.
  */
 #ifndef AM_OVERLAP_H
 #define AM_OVERLAP_H

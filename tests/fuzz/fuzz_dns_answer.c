@@ -1,10 +1,11 @@
 /*
  * fuzz_dns_answer.c - every function that takes what libunbound returns
  * (issue 15): a struct ub_result built from the input goes through
- *	am_dns_classify			dns.c: callback (err, result) -> status
- *	am_dns_txt_split		dns.c: TXT records joined (SPF exp=,
- *					 DMARC), then am_dmarc_record_parse on
- *					 each, as dmarc.c's record fetch does
+ *	am_dns_classify			dns_answer.c: (err, result) -> status
+ *	am_dns_txt_split		dns_answer.c: TXT records joined
+ *					 (SPF exp=, DMARC), then
+ *					 am_dmarc_record_parse on each, as
+ *					 dmarc.c's record fetch does
  *	am_dns_cache_put/get		dns_cache.c: the deep copy of an answer
  *	am_dns_spf_answer		dns_spf.c: the records libspf2 gets
  *					 (A, AAAA, MX, PTR, TXT + SPF record

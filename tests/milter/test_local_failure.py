@@ -101,7 +101,7 @@ def local_failure_reply(m, res):
 
 def still_serves(m, qid):
     """with the limit back up: libunbound answers the questions that failed
-    from its cache (a SERVFAIL kept 5 s), which dns.c still counts as
+    from its cache (a SERVFAIL kept 5 s), which dns_local.c still counts as
     local for AM_DNS_LOCAL_HOLD_MS (6 s); after that the next spoof is
     rejected as usual"""
     res = m.send(make_msg(from_=SPOOF_FROM), mailfrom="<%s>" % SPOOF_FROM,

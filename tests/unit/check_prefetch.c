@@ -1,6 +1,6 @@
 /*
  * check_prefetch.c - dns_prefetch.c, dns_work.c, the budget's cancel and
- * merge (dns.c), and overlap.c's DKIM key name (issue 17), against a
+ * merge (dns_budget.c, dns_log.c), and overlap.c's DKIM key name (issue 17), against a
  * UDP name server on loopback that answers after a delay (or never).
  */
 #include <sys/types.h>
