@@ -32,7 +32,6 @@ static void
 run_iprev(struct am_msg *m)
 {
 	const struct am_dns_budget	*b;
-	char				 why[96], msg[128];
 
 	if (m->iprev == NULL)
 		return;
@@ -40,12 +39,7 @@ run_iprev(struct am_msg *m)
 	am_trace_iprev(m);
 	b = am_iprev_budget(m->iprev);
 	m->dns_over |= b->exhausted;
-	if (b->local_what != NULL) {
-		am_dns_local_str(b, why, sizeof(why));
-		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
-		    why);
-		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
-	}
+	am_msg_local_dns(m, b);
 	am_iprev_free(m->iprev);
 	m->iprev = NULL;
 }

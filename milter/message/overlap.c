@@ -14,6 +14,7 @@
 #include "message/overlap.h"
 #include "message/rfc5322.h"
 #include "message/session.h"
+#include "message/session_int.h"
 #include "message/trace.h"
 #include "spf/spf.h"
 
@@ -249,7 +250,7 @@ static int
 apply_errors(struct am_msg *m, struct am_overlap *ov)
 {
 	enum am_err	 err = m->err;
-	char		 why[sizeof(m->errwhy)], msg[128], local[96];
+	char		 why[sizeof(m->errwhy)];
 
 	memcpy(why, m->errwhy, sizeof(why));
 	m->err = AM_ERR_NONE;
@@ -257,12 +258,7 @@ apply_errors(struct am_msg *m, struct am_overlap *ov)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF HELO check failed");
 	if (ov->err_mailfrom)
 		am_msg_set_err(m, AM_ERR_LIBRARY, "SPF MAIL FROM check failed");
-	if (ov->spfb.local_what != NULL) {
-		am_dns_local_str(&ov->spfb, local, sizeof(local));
-		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
-		    local);
-		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
-	}
+	am_msg_local_dns(m, &ov->spfb);
 	if (m->err != AM_ERR_NONE)
 		return 1;
 	m->err = err;

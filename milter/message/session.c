@@ -189,18 +189,23 @@ int
 am_msg_budgeted(struct am_msg *m, const struct am_msg_phase *ph,
     void (*check)(struct am_msg *, struct am_dns_budget *))
 {
-	char	 why[96], msg[128];
-
 	am_dns_budget_arm(&m->dnsb, ph->secs, ph->lookups);
 	check(m, &m->dnsb);
 	m->dns_over |= m->dnsb.exhausted;
-	if (m->dnsb.local_what != NULL) {
-		am_dns_local_str(&m->dnsb, why, sizeof(why));
-		snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)",
-		    why);
-		am_msg_set_err(m, AM_ERR_RESOURCE, msg);
-	}
+	am_msg_local_dns(m, &m->dnsb);
 	return m->dnsb.exhausted;
+}
+
+void
+am_msg_local_dns(struct am_msg *m, const struct am_dns_budget *b)
+{
+	char	 why[96], msg[128];
+
+	if (b->local_what == NULL)
+		return;
+	am_dns_local_str(b, why, sizeof(why));
+	snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)", why);
+	am_msg_set_err(m, AM_ERR_RESOURCE, msg);
 }
 
 /* spf_checks - RFC 7208 checks of HELO and MAIL FROM; failures are results */

@@ -28,4 +28,10 @@ extern const struct am_msg_phase am_msg_phase_arc;
 int	am_msg_budgeted(struct am_msg *m, const struct am_msg_phase *ph,
 	    void (*check)(struct am_msg *, struct am_dns_budget *));
 
+/*
+ * am_msg_local_dns - a local resource failure that budget b met (issue
+ * 15: a full socket table, not the DNS) becomes m's internal error
+ */
+void	am_msg_local_dns(struct am_msg *m, const struct am_dns_budget *b);
+
 #endif /* AM_SESSION_INT_H */
