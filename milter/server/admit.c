@@ -172,16 +172,6 @@ am_engine_admit(struct am_engine *e)
 	return 0;
 }
 
-/* am_engine_admit_next - see engine_int.h; e->mu held */
-int
-am_engine_admit_next(struct am_engine *e)
-{
-	if (e->accept_stop || e->nconns >= e->conn_cap)
-		return 0;
-	e->nconns++;
-	return 1;
-}
-
 /* am_engine_unadmit - see engine_int.h */
 void
 am_engine_unadmit(struct am_engine *e)

@@ -808,12 +808,9 @@ send_timeout(int fd)
 }
 
 /*
- * am_mctx_serve - one MTA connection, from accept to close.  Called with
- * e->mu held and returns with it held (engine_int.h), not held between:
- * the worker's hand-over, tracking and untracking take the engine's lock
- * twice per connection, not four times (issue 17: that one lock is where
- * the workers and the acceptor meet).  The read buffer lives as long as
- * the connection: an idle worker holds none (memory at high concurrency).
+ * am_mctx_serve - one MTA connection, from accept to close.  The read buffer
+ * lives as long as the connection: an idle worker holds none (memory at
+ * high concurrency).
  */
 void
 am_mctx_serve(struct am_engine *e, int fd)
@@ -825,16 +822,16 @@ am_mctx_serve(struct am_engine *e, int fd)
 	int			 r = 0, more;
 
 	memset(&c, 0, sizeof(c));
+	memset(&rb, 0, sizeof(rb));
+	rb.e = e;
 	c.ops = &am_builtin_ops;
 	c.e = e;
 	c.fd = fd;
-	am_engine_track(e, &c);		/* releases e->mu */
-	memset(&rb, 0, sizeof(rb));
-	rb.e = e;
 	for (i = 0; i < N_STAGES; i++)
 		am_buf_init(&c.mac[i], ENGINE_MACROS_MAX);
 	am_buf_init(&c.out, ENGINE_OUT_MAX);
 	send_timeout(fd);
+	am_engine_track(e, &c);
 	if (room(&rb, ENGINE_BUF_START) == -1)
 		r = -1;
 	while (r == 0 && next_packet(&c, &rb, &pkt, &more) == 1)
@@ -848,12 +845,11 @@ am_mctx_serve(struct am_engine *e, int fd)
 	}
 	in_message(&c, 0);
 	e->cb->close(&c);
-	/* what the engine's list never reads goes before untrack */
+	am_engine_untrack(e, &c);
 	for (i = 0; i < N_STAGES; i++)
 		am_buf_clear(&c.mac[i]);
 	am_buf_clear(&c.out);
 	for (i = 0; i < AM_MPS_N; i++)
 		free(c.symlist[i]);
 	rbuf_free(&rb);
-	am_engine_untrack(e, &c);	/* takes e->mu */
 }

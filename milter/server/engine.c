@@ -44,10 +44,11 @@ static void	 bi_free(struct am_engine *);
 
 /* ------------------------------------------------------------ connections */
 
-/* am_engine_track - see engine_int.h; e->mu held, released */
+/* am_engine_track - see engine_int.h */
 void
 am_engine_track(struct am_engine *e, struct am_mctx *c)
 {
+	pthread_mutex_lock(&e->mu);
 	c->next = e->conns;
 	if (e->conns != NULL)
 		e->conns->prev = c;
@@ -57,7 +58,7 @@ am_engine_track(struct am_engine *e, struct am_mctx *c)
 	pthread_mutex_unlock(&e->mu);
 }
 
-/* am_engine_untrack - see engine_int.h; returns with e->mu held */
+/* am_engine_untrack - see engine_int.h */
 void
 am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 {
@@ -77,6 +78,7 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 	e->spawn_wait_ok = 1;
 	if (e->acceptor_waits)
 		pthread_cond_signal(&e->free_cv);
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* ------------------------------------------------------------ threads */
@@ -206,8 +208,11 @@ worker(void *arg)
 
 	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&e->mu);
-	while ((fd = next_conn(e, &me)) != -1)
-		am_mctx_serve(e, fd);	/* e->mu held in and out */
+	while ((fd = next_conn(e, &me)) != -1) {
+		pthread_mutex_unlock(&e->mu);
+		am_mctx_serve(e, fd);
+		pthread_mutex_lock(&e->mu);
+	}
 	e->threads--;
 	pthread_cond_broadcast(&e->done_cv);
 	pthread_mutex_unlock(&e->mu);
@@ -289,15 +294,11 @@ queue_conn(struct am_engine *e, int fd)
 /*
  * enqueue - hand an accepted connection (counted in nconns) to a worker:
  * an idle one, else the queue and a worker per queued connection, so
- * nobody waits behind a slow one.  Under the same lock, the next
- * connection is admitted if it fits (am_engine_admit_next): 1 then, else
- * 0.  One lock per connection fewer for the acceptor (issue 17).
+ * nobody waits behind a slow one
  */
-static int
+static void
 enqueue(struct am_engine *e, int fd)
 {
-	int	 next;
-
 	pthread_mutex_lock(&e->mu);
 	if (e->stopping || (hand_idle(e, fd) == -1 &&
 	    queue_conn(e, fd) == -1)) {
@@ -307,15 +308,13 @@ enqueue(struct am_engine *e, int fd)
 		e->nconns--;
 		pthread_mutex_unlock(&e->mu);
 		close(fd);
-		return 0;
+		return;
 	}
 	if (no_free_worker(e))
 		wait_free_worker(e);
 	if (no_free_worker(e))
 		(void)start_worker(e);
-	next = am_engine_admit_next(e);
 	pthread_mutex_unlock(&e->mu);
-	return next;
 }
 
 /* transient - an accept() error that passes */
@@ -332,7 +331,7 @@ acceptor(void *arg)
 {
 	struct am_engine	*e = arg;
 	struct pollfd		 pfd[2];
-	int			 fd, err, admitted = 0;
+	int			 fd, err;
 
 	pfd[0].fd = e->lfd;
 	pfd[0].events = POLLIN;
@@ -344,22 +343,18 @@ acceptor(void *arg)
 				continue;
 			break;
 		}
-		if (pfd[1].revents != 0) {
-			if (admitted)
-				am_engine_unadmit(e);
+		if (pfd[1].revents != 0)
 			return NULL;
-		}
 		if (pfd[0].revents & (POLLERR | POLLNVAL))
 			break;
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		if (!admitted && am_engine_admit(e) == -1)
+		if (am_engine_admit(e) == -1)
 			return NULL;
-		admitted = 0;		/* the slot is this accept()'s now */
 		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd != -1) {
 			am_engine_accepted(e);
-			admitted = enqueue(e, fd);
+			enqueue(e, fd);
 			continue;
 		}
 		err = errno;
@@ -369,11 +364,8 @@ acceptor(void *arg)
 			break;
 		}
 	}
-	err = errno;
-	if (admitted)
-		am_engine_unadmit(e);
 	am_log_err(NULL, "milter: listening socket failed: %s",
-	    strerror(err));
+	    strerror(errno));
 	__atomic_store_n(&e->failed, 1, __ATOMIC_SEQ_CST);
 	/* ends am_engine_run's wait: the signal is blocked everywhere */
 	pthread_kill(e->run_thread, e->wake_sig);

@@ -112,12 +112,7 @@ void	am_engine_deadline(struct timespec *, unsigned long ms);
  *	connections are open, closing the one idle longest (no message in
  *	progress) to make room; new ones wait in the listen queue meanwhile.
  *	Counts the next one in nconns: 0, or -1 when the acceptor is to stop.
- * am_engine_admit_next - e->mu held, while handing a connection over: the
- *	next one counted in nconns at once if it fits under conn_cap (1), so
- *	the acceptor need not take the lock again for am_engine_admit; 0
- *	when it does not fit (am_engine_admit then waits as above).
- * am_engine_unadmit - accept() gave none after am_engine_admit counted one
- *	(or the acceptor stops with one counted).
+ * am_engine_unadmit - accept() gave none after am_engine_admit counted one.
  * am_engine_accepted - accept() worked (ends a back-off, logged).
  * am_engine_accept_short - accept() failed with err: 1 when it says the
  *	system is short of descriptors or memory (logged, rate-limited,
@@ -125,7 +120,6 @@ void	am_engine_deadline(struct timespec *, unsigned long ms);
  */
 int	am_engine_nofile_cap(void);
 int	am_engine_admit(struct am_engine *);
-int	am_engine_admit_next(struct am_engine *);
 void	am_engine_unadmit(struct am_engine *);
 void	am_engine_accepted(struct am_engine *);
 int	am_engine_accept_short(struct am_engine *, int err);
@@ -145,19 +139,13 @@ int	 am_bi_quarantine(struct am_mctx *, const char *);
 int	 am_bi_setreply(struct am_mctx *, const char *, const char *,
 	    const char *);
 
-/*
- * am_mctx_serve - conn.c: one MTA connection on fd, from accept to close;
- * called with e->mu held, returns with it held (released in between)
- */
+/* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
 void	am_mctx_serve(struct am_engine *, int fd);
 
 /*
  * am_engine_track, am_engine_untrack - engine.c: put a connection on the
  * engine's list (so am_engine_stop can wake it) and take it off again;
  * untrack also closes its descriptor and frees its worker for the acceptor.
- * track is called with e->mu held and releases it; untrack takes it and
- * returns with it held (the worker goes on to its next connection under
- * it: one lock per connection fewer, each a futex call when contended).
  */
 void	am_engine_track(struct am_engine *, struct am_mctx *);
 void	am_engine_untrack(struct am_engine *, struct am_mctx *);
