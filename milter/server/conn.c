@@ -67,7 +67,7 @@ struct rbuf {				/* a connection's read buffer */
 	unsigned char	*buf;
 	size_t		 cap, off, end;
 	size_t		 body_left;	/* of a body packet handed on in pieces */
-	int		 timeout;	/* s, the current SO_RCVTIMEO */
+	long		 timeout_ms;	/* the socket's SO_RCVTIMEO; 0: none yet */
 };
 
 /* ------------------------------------------------------------ callbacks' API */
@@ -666,47 +666,72 @@ body_start(const struct rbuf *rb)
 }
 
 /*
- * set_timeout - SO_RCVTIMEO for what the MTA is to send next: OPTNEG,
- * a command between messages, or the rest of a message (ENGINE_*_TIMEOUT)
+ * want_timeout - s the MTA may stay silent now: before OPTNEG, between
+ * messages, or within one (ENGINE_*_TIMEOUT)
  */
 static int
-set_timeout(struct am_mctx *c, struct rbuf *rb)
+want_timeout(const struct am_mctx *c)
 {
-	int		 t = !c->negotiated ? ENGINE_NEG_TIMEOUT :
-			    __atomic_load_n(&c->in_msg, __ATOMIC_SEQ_CST) ?
-			    ENGINE_MSG_TIMEOUT : ENGINE_CMD_TIMEOUT;
-	struct timeval	 tv = { t, 0 };
+	return !c->negotiated ? ENGINE_NEG_TIMEOUT :
+	    __atomic_load_n(&c->in_msg, __ATOMIC_SEQ_CST) ?
+	    ENGINE_MSG_TIMEOUT : ENGINE_CMD_TIMEOUT;
+}
 
-	if (t != rb->timeout &&
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0)
-		rb->timeout = t;
-	return t;
+/* set_rcvtimeo - the socket's SO_RCVTIMEO to ms; 0 or -1 */
+static int
+set_rcvtimeo(struct am_mctx *c, struct rbuf *rb, long ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+		return -1;
+	rb->timeout_ms = ms;
+	return 0;
 }
 
 /*
  * read_more - one read() from the MTA into the buffer, marking the
- * connection idle meanwhile (evict_idle in engine.c).  As read().
+ * connection idle meanwhile (evict_idle in engine.c), given up after
+ * want_timeout() s of silence.  The socket's SO_RCVTIMEO is only lowered
+ * ahead of a read, never raised: the wanted time changes three or four
+ * times a message (OPTNEG, in and out of each message) and a setsockopt()
+ * costs a system call each time, while a read that times out before the
+ * wanted time is rare (an MTA silent for 30 s and more); that read raises
+ * the socket's timeout to the time left and reads on.  As read().
  */
 static ssize_t
 read_more(struct am_mctx *c, struct rbuf *rb)
 {
+	long	 want = want_timeout(c) * 1000L, start = am_engine_now_ms();
+	long	 left;
 	ssize_t	 n;
 
-	set_timeout(c, rb);
-	__atomic_store_n(&c->idle_since, am_engine_now_ms(), __ATOMIC_SEQ_CST);
-	n = read(c->fd, rb->buf + rb->end, rb->cap - rb->end);
+	if (rb->timeout_ms == 0 || rb->timeout_ms > want)
+		(void)set_rcvtimeo(c, rb, want);	/* failed: as it was */
+	__atomic_store_n(&c->idle_since, start, __ATOMIC_SEQ_CST);
+	for (;;) {
+		n = read(c->fd, rb->buf + rb->end, rb->cap - rb->end);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+		left = want - (am_engine_now_ms() - start);
+		if (left <= 0 || set_rcvtimeo(c, rb, left) == -1) {
+			errno = EAGAIN;		/* silent for want: read_failed */
+			break;
+		}
+	}
 	__atomic_store_n(&c->idle_since, 0, __ATOMIC_SEQ_CST);
 	return n;
 }
 
 /* read_failed - log why a read() ended the connection; -1 */
 static int
-read_failed(const struct am_mctx *c, const struct rbuf *rb)
+read_failed(const struct am_mctx *c)
 {
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		am_log_warn(NULL, "milter: MTA silent for %d s %s; closing",
-		    rb->timeout, !c->negotiated ? "before option negotiation" :
-		    c->in_msg ? "within a message" : "between messages");
+		    want_timeout(c), !c->negotiated ?
+		    "before option negotiation" : c->in_msg ?
+		    "within a message" : "between messages");
 	else if (errno != ECONNRESET)
 		am_log_warn(NULL, "milter: read from MTA: %s",
 		    strerror(errno));
@@ -767,7 +792,7 @@ next_packet(struct am_mctx *c, struct rbuf *rb, struct am_mp_packet *pkt,
 			return 0;
 		if (errno == EINTR)
 			continue;
-		return read_failed(c, rb);
+		return read_failed(c);
 	}
 }
 

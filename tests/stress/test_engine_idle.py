@@ -5,7 +5,9 @@ the milter tier:
   connections the engine serves at once): a real MTA session still gets
   its answers within seconds, not after 40 s;
 - a connection silent before OPTNEG is closed after 30 s
-  (ENGINE_NEG_TIMEOUT), not after libmilter's 7210 s;
+  (ENGINE_NEG_TIMEOUT), not after libmilter's 7210 s; one that negotiated
+  stays open (its socket's 30 s SO_RCVTIMEO fires and is raised to the
+  600 s it may wait: conn.c read_more);
 - after a burst of 200 connections, under steady traffic, the idle workers
   exit: the thread count falls to about ENGINE_IDLE_KEEP + busy within
   ENGINE_IDLE_SECS (60 s) plus a margin, rather than the FIFO wake-up
