@@ -41,6 +41,9 @@ class Daemon:
             ('RejectFailures', 'no'),
             ('LogLevel', 'info'),
             ('Syslog', 'no'),
+            # the DMARC history, on by default, in the work directory (the
+            # default /var/lib/authmilter is the package's, absent here)
+            ('HistoryDB', os.path.join(workdir, 'history.db')),
         ] + list(extra)
         with open(self.conf, 'w') as f:
             for k, v in settings:
@@ -75,6 +78,10 @@ class Daemon:
                 return f.read()
         except OSError:
             return ''
+
+    def history_errors(self):
+        """the log's history error lines (the store could not be used)"""
+        return [ln for ln in self.log().splitlines() if 'err: history' in ln]
 
     def stop(self):
         """SIGTERM; returns the exit status (None if it had to be killed)"""

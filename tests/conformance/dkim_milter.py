@@ -126,6 +126,9 @@ def main():
     if rc != 0:
         print('authmilter: exit status %s after SIGTERM' % rc)
         nfail += 1
+    if d.history_errors():
+        print('authmilter: %s' % d.history_errors()[0])
+        nfail += 1
     print('%d passed, %d failed' % (npass, nfail))
     return 0 if nfail == 0 else 1
 

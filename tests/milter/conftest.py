@@ -667,6 +667,18 @@ class MilterPool:
         self.extra.append(m)
         return m
 
+    def internal_errors(self):
+        """log lines of the shared daemons that look like a crash or an
+        internal failure (test_zz_logs; and at the end of the session,
+        for the daemons of every pytest-xdist worker)"""
+        bad = []
+        for m in self.daemons.values():
+            for ln in m.log().splitlines():
+                if re.search(r"internal error|assert|double free|"
+                             r"AddressSanitizer|segmentation", ln, re.I):
+                    bad.append("%s: %s" % (m.name, ln))
+        return bad
+
     def stop_all(self, timeout=10):
         problems = []
         ms = list(self.daemons.values()) + [
@@ -726,6 +738,10 @@ def milters(authmilter_bin, nsd, workdir):
     yield pool
     problems = pool.stop_all(10)
     assert not problems, "unclean shutdown:\n" + "\n".join(problems)
+    # test_zz_logs runs last in one worker only when the tier runs in
+    # several (MILTER_JOBS): each worker checks its own daemons here
+    bad = pool.internal_errors()
+    assert not bad, "\n".join(bad[:30])
 
 
 @pytest.fixture(scope="session")

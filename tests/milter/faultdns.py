@@ -10,6 +10,11 @@ for names given a fault:
 
 A key "*.name" applies to every name below name.
 
+Every query is in .seen; a question asked again while the first is still
+unanswered after RETRANSMIT_AFTER seconds (the resolver's own retry: its
+first time-out, which a slow answer on a loaded machine can pass) is also
+in .retransmits, so that a test counting look-ups can tell the two apart.
+
 UDP and TCP on the same loopback port; one thread each, plus one thread
 per slow answer.  Uses dnspython (python3-dnspython) to read queries.
 """
@@ -25,6 +30,10 @@ import dns.rcode
 
 from conftest import free_port
 
+# libunbound's first time-out for a server it has no RTT for is 376 ms; a
+# second question sooner than this is the daemon's, not the resolver's
+RETRANSMIT_AFTER = 0.3
+
 
 class FaultDNS:
     def __init__(self, upstream_port, faults=None):
@@ -39,6 +48,9 @@ class FaultDNS:
         self.tcp.bind(("127.0.0.1", self.port))
         self.tcp.listen(64)
         self.seen = []          # (transport, name, fault) of every query
+        self.retransmits = []   # the same, of the resolver's own retries
+        self._lock = threading.Lock()
+        self._pending = {}      # (transport, name, type): first asked at
         self._stop = False
         self.threads = [threading.Thread(target=self._udp_loop, daemon=True),
                         threading.Thread(target=self._tcp_loop, daemon=True)]
@@ -88,6 +100,20 @@ class FaultDNS:
         self.seen.append((transport, name, f))
         if q is None:
             return None
+        key = (transport, name, q.question[0].rdtype)
+        now = time.monotonic()
+        with self._lock:
+            first = self._pending.setdefault(key, now)
+            if first != now and now - first >= RETRANSMIT_AFTER:
+                self.retransmits.append((transport, name, f))
+        try:
+            return self._answer_as_told(q, wire, transport, f)
+        finally:
+            with self._lock:
+                if self._pending.get(key) == now:
+                    del self._pending[key]
+
+    def _answer_as_told(self, q, wire, transport, f):
         if f == "drop":
             return None
         if f == "servfail":

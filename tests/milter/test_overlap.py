@@ -87,8 +87,11 @@ def test_eom_reply_within_one_rtt_when_body_is_slower(milters, slow_dns, keys):
     assert r == {("spf", "pass"), ("dkim", "pass"), ("arc", "none"),
                  ("dmarc", "pass")}, (got, m.log()[-3000:])
     assert took < RTT, "end of message answered in %.3f s" % took
-    # every name was asked once: taken over, not asked again
+    # every name was asked once: taken over, not asked again (a retry of
+    # libunbound's, the answer late on a loaded machine, is not a question)
     names = [n for _, n, _ in slow_dns.seen]
+    for _, n, _ in slow_dns.retransmits:
+        names.remove(n)
     for n in ("ov.example", "_spf.ov.example", "sel._domainkey.ov.example",
               "_dmarc.ov.example"):
         assert names.count(n) == 1, (n, names)

@@ -63,6 +63,7 @@ def dmarc_budget(milters, drop_dns, out):
     out["dmarc"] = (res, time.monotonic() - t0, m.summary(res.qid, 5))
 
 
+@pytest.mark.xdist_group("wait")
 def test_dns_budget_spf_and_dmarc(milters, drop_dns):
     out = {}
     threads = [threading.Thread(target=f, args=(milters, drop_dns, out))

@@ -74,6 +74,7 @@ def load_milter(nsd, milters):
     proxy.close()
 
 
+@pytest.mark.xdist_group("cpu")
 def test_500_concurrent_sessions_memory_flat(load_milter):
     m = load_milter
     pid = m.proc.pid

@@ -62,6 +62,7 @@ def messages(keys):
     ]
 
 
+@pytest.mark.xdist_group("cpu")
 def test_memcheck_clean(nsd, keys, authmilter_bin, tmp_path):
     workdir = str(tmp_path)
     log = os.path.join(workdir, "valgrind.%p.log")
