@@ -281,6 +281,23 @@ row(const struct am_hist_packed *r, const char *p[NPARAMS], char nums[4][24],
 	p[30] = am_hist_text(r, AM_HT_DKIM);
 }
 
+/*
+ * store_open - the store, its page cache capped at AM_HIST_DB_CACHE_KB
+ * (issue 17); NULL with h->err set
+ */
+static struct am_db *
+store_open(struct am_history *h)
+{
+	struct am_db	*db = am_db_open(h->spec, h->err, sizeof(h->err));
+
+	if (db != NULL && am_db_cache_kb(db, AM_HIST_DB_CACHE_KB) != 0) {
+		snprintf(h->err, sizeof(h->err), "%s", am_db_error(db));
+		am_db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
 /* write_batch - one transaction; 0, or -1 with h->err set (handle closed) */
 static int
 write_batch(struct am_history *h, const struct am_hist_packed *batch)
@@ -289,8 +306,7 @@ write_batch(struct am_history *h, const struct am_hist_packed *batch)
 	const char			*p[NPARAMS];
 	char				 nums[4][24], flag[4][2];
 
-	if (h->db == NULL &&
-	    (h->db = am_db_open(h->spec, h->err, sizeof(h->err))) == NULL)
+	if (h->db == NULL && (h->db = store_open(h)) == NULL)
 		return -1;
 	if (am_db_begin_write(h->db) != 0)
 		goto fail;
@@ -473,7 +489,7 @@ open_now(struct am_history *h)
 	if (!__atomic_load_n(&h->enabled, __ATOMIC_RELAXED) || h->db != NULL)
 		return;
 	pthread_mutex_unlock(&h->lock);
-	h->db = am_db_open(h->spec, h->err, sizeof(h->err));
+	h->db = store_open(h);
 	pthread_mutex_lock(&h->lock);
 	after(h, h->db != NULL ? 0 : -1);
 	if (h->db != NULL)

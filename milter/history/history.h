@@ -41,6 +41,8 @@
 					   of usual mail (~300-500 bytes) fits */
 #define AM_HIST_SLOTS		1024	/* slots in the slab (512 KB); touched
 					   only as they are first used */
+#define AM_HIST_DB_CACHE_KB	512	/* the writer's SQLite page cache
+					   (SQLite's default: 2 MB) */
 
 struct am_history;
 
