@@ -140,6 +140,18 @@ params_ok(struct am_db *db, int nparams)
 	return 0;
 }
 
+int
+am_db_cache_kb(struct am_db *db, int kb)
+{
+	char	 sql[48];
+
+	if (db->kind != AM_DB_SQLITE)
+		return 0;
+	/* a negative cache_size is in KiB, a positive one in pages */
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kb);
+	return am_db_exec(db, sql, 0, NULL) < 0 ? -1 : 0;
+}
+
 long
 am_db_exec(struct am_db *db, const char *sql, int nparams,
     const char *const *params)

@@ -64,6 +64,14 @@ const char	*am_db_error(const struct am_db *);	/* last error, "" if none */
  */
 int		 am_db_broken(const struct am_db *);
 
+/*
+ * am_db_cache_kb - cap the handle's page cache at kb KiB: SQLite's
+ * cache_size, which otherwise grows to 2 MB per handle and stays (the
+ * history writer's inserts touch a few pages, issue 17); PostgreSQL's
+ * cache is the server's, a no-op.  0, or -1 with the error set.
+ */
+int		 am_db_cache_kb(struct am_db *, int kb);
+
 /* am_db_exec - run one statement; rows changed (>= 0) or -1 */
 long		 am_db_exec(struct am_db *, const char *sql, int nparams,
 		    const char *const *params);

@@ -3,8 +3,15 @@
  * (history.h says what callers may expect; README "History" what an admin
  * may).
  *
- * The queue is a linked list of heap copies, so HistoryQueueSize can change
- * on reload without moving anything.  The writer wakes every AM_HIST_TICK_MS
+ * The queue is a linked list of packed records (record.h), so
+ * HistoryQueueSize can change on reload without moving anything.  A record
+ * lives in a slot of the slab when one is free and it fits, else in a
+ * malloc'd block of its size (issue 17: before, every record took ~5.2 KB
+ * and up to 1000 written ones were kept as spares, ~5 MB that a c=128
+ * burst left behind for good; the slab is one mapping whose pages are
+ * touched only as its slots are first used, LIFO, so the steady state
+ * touches a few pages, and memory a burst takes beyond it is freed once
+ * written).  The writer wakes every AM_HIST_TICK_MS
  * (puts never signal it: no system call on the mail path), takes up to
  * AM_HIST_BATCH_MAX records off the head and writes them in one transaction
  * without holding the lock.  A failed batch goes back to the head and is
@@ -12,8 +19,11 @@
  * the next try reopens the store (a file made writable again, a restarted
  * PostgreSQL).
  */
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +34,10 @@
 #include "history/history.h"
 
 #define NPARAMS		31
-#define SPARE_MAX	(2 * AM_HIST_BATCH_MAX)	/* records kept for reuse */
+#define SLAB_BYTES	((size_t)AM_HIST_SLOTS * AM_HIST_SLOT)
+
+_Static_assert(AM_HIST_SLOT % 16 == 0 && AM_HIST_SLOT > AM_HIST_PACKED_HEAD,
+    "a slot holds an aligned record head and some text");
 
 static const char insert_sql[] =
 	"INSERT INTO am_message (t, reporter, source_ip, env_from, env_to,"
@@ -39,12 +52,14 @@ static const char insert_sql[] =
 struct am_history {
 	pthread_mutex_t		 lock;		/* guards all but the writer's own */
 	pthread_cond_t		 cond;
-	struct am_hist_rec	*head, *tail;
+	struct am_hist_packed	*head, *tail;
 	size_t			 count, cap;
 	size_t			 inflight;	/* taken by the writer, not yet done:
 						   they count against cap too */
-	struct am_hist_rec	*spare;		/* written records, for reuse */
-	size_t			 nspare;
+	char			*slab;		/* SLAB_BYTES, or NULL (no mapping) */
+	size_t			 carved;	/* slab slots ever handed out */
+	struct am_hist_packed	*free_slots;	/* written records' slots, LIFO */
+	size_t			 outside;	/* queued or in flight, not in the slab */
 	int			 head_tries;	/* failed attempts of the head batch */
 	int			 stopping;
 	int			 reconf;	/* newspec/newcap wait for the writer */
@@ -94,10 +109,10 @@ before(const struct timespec *a, const struct timespec *b)
 /* ---- the queue (callers hold the lock) ---- */
 
 /* take - detach up to max records from the head */
-static struct am_hist_rec *
+static struct am_hist_packed *
 take(struct am_history *h, size_t max, size_t *n)
 {
-	struct am_hist_rec	*first = h->head, *r = h->head;
+	struct am_hist_packed	*first = h->head, *r = h->head;
 
 	*n = 0;
 	if (r == NULL)
@@ -114,9 +129,9 @@ take(struct am_history *h, size_t max, size_t *n)
 
 /* give_back - a batch that failed goes back to the head, in order */
 static void
-give_back(struct am_history *h, struct am_hist_rec *batch, size_t n)
+give_back(struct am_history *h, struct am_hist_packed *batch, size_t n)
 {
-	struct am_hist_rec	*last = batch;
+	struct am_hist_packed	*last = batch;
 
 	while (last->next != NULL)
 		last = last->next;
@@ -127,36 +142,81 @@ give_back(struct am_history *h, struct am_hist_rec *batch, size_t n)
 	h->count += n;
 }
 
-static void
-free_list(struct am_hist_rec *r)
+/* ---- the records' memory ---- */
+
+/* in_slab - whether r is one of the slab's slots */
+static int
+in_slab(const struct am_history *h, const struct am_hist_packed *r)
 {
-	struct am_hist_rec	*next;
+	return h->slab != NULL &&
+	    (uintptr_t)r - (uintptr_t)h->slab < SLAB_BYTES;
+}
+
+/*
+ * slot - a free slot for a record of need bytes, or NULL (it does not
+ * fit, or every slot is queued): a written one first (LIFO: its pages are
+ * resident), else one never used yet
+ */
+static struct am_hist_packed *
+slot(struct am_history *h, size_t need)
+{
+	struct am_hist_packed	*r = h->free_slots;
+
+	if (need > AM_HIST_SLOT || h->slab == NULL)
+		return NULL;
+	if (r != NULL) {
+		h->free_slots = r->next;
+		return r;
+	}
+	if (h->carved == AM_HIST_SLOTS)
+		return NULL;
+	return (struct am_hist_packed *)(void *)(h->slab +
+	    h->carved++ * AM_HIST_SLOT);
+}
+
+/*
+ * release - records that are done with (written, failed or dropped): the
+ * slots back to the free list, the rest freed.  Lock held.
+ */
+static void
+release(struct am_history *h, struct am_hist_packed *r)
+{
+	struct am_hist_packed	*next;
 
 	for (; r != NULL; r = next) {
 		next = r->next;
-		free(r);
+		if (in_slab(h, r)) {
+			r->next = h->free_slots;
+			h->free_slots = r;
+		} else {
+			h->outside--;
+			free(r);
+		}
 	}
 }
 
 /*
- * recycle - written records become spares for the next puts (no malloc
- * and no fresh pages on the mail path in the steady state)
+ * free_outside - a written batch's records that are not slots, freed
+ * without the lock (the batch is the writer's), so that the blocks of a
+ * burst do not hold up puts; returns the slots, *n the freed
  */
-static void
-recycle(struct am_history *h, struct am_hist_rec *r)
+static struct am_hist_packed *
+free_outside(const struct am_history *h, struct am_hist_packed *r,
+    size_t *n)
 {
-	struct am_hist_rec	*next;
+	struct am_hist_packed	*slots = NULL, *next;
 
-	for (; r != NULL; r = next) {
+	for (*n = 0; r != NULL; r = next) {
 		next = r->next;
-		if (h->nspare >= SPARE_MAX) {
+		if (in_slab(h, r)) {
+			r->next = slots;
+			slots = r;
+		} else {
 			free(r);
-			continue;
+			(*n)++;
 		}
-		r->next = h->spare;
-		h->spare = r;
-		h->nspare++;
 	}
+	return slots;
 }
 
 /* ---- writing ---- */
@@ -182,41 +242,71 @@ num(char *out, long long v)
 
 /* row - the statement's parameters; nums holds the numbers' texts */
 static void
-row(const struct am_hist_rec *r, const char *p[NPARAMS], char nums[4][24],
+row(const struct am_hist_packed *r, const char *p[NPARAMS], char nums[4][24],
     char flag[4][2])
 {
 	num(nums[0], r->t);
 	num(nums[1], r->pct);
 	num(nums[2], r->dkim_aligned);
 	num(nums[3], r->spf_aligned);
-	flag[0][0] = r->pub.adkim ? r->pub.adkim : 'r';
-	flag[1][0] = r->pub.aspf ? r->pub.aspf : 'r';
+	flag[0][0] = r->adkim ? r->adkim : 'r';
+	flag[1][0] = r->aspf ? r->aspf : 'r';
 	flag[2][0] = r->testing;
-	flag[3][0] = r->pub.psd ? r->pub.psd : 'u';
+	flag[3][0] = r->psd ? r->psd : 'u';
 	flag[0][1] = flag[1][1] = flag[2][1] = flag[3][1] = '\0';
-	p[0] = nums[0];		p[1] = r->reporter;	p[2] = r->source_ip;
-	p[3] = r->env_from;	p[4] = r->env_to;	p[5] = r->header_from;
-	p[6] = r->policy_domain; p[7] = r->org_domain;	p[8] = r->pub.discovery;
-	p[9] = r->pub.p;	p[10] = r->pub.sp;	p[11] = r->pub.np;
+	p[0] = nums[0];
+	p[1] = am_hist_text(r, AM_HT_REPORTER);
+	p[2] = am_hist_text(r, AM_HT_SOURCE_IP);
+	p[3] = am_hist_text(r, AM_HT_ENV_FROM);
+	p[4] = am_hist_text(r, AM_HT_ENV_TO);
+	p[5] = am_hist_text(r, AM_HT_HEADER_FROM);
+	p[6] = am_hist_text(r, AM_HT_POLICY_DOMAIN);
+	p[7] = am_hist_text(r, AM_HT_ORG_DOMAIN);
+	p[8] = am_hist_text(r, AM_HT_DISCOVERY);
+	p[9] = am_hist_text(r, AM_HT_P);
+	p[10] = am_hist_text(r, AM_HT_SP);
+	p[11] = am_hist_text(r, AM_HT_NP);
 	p[12] = flag[0];	p[13] = flag[1];	p[14] = flag[2];
-	p[15] = flag[3];	p[16] = r->pub.fo;	p[17] = r->pub.rua;
-	p[18] = r->pub.ruf;	p[19] = nums[1];		p[20] = r->policy_tag;
+	p[15] = flag[3];
+	p[16] = am_hist_text(r, AM_HT_FO);
+	p[17] = am_hist_text(r, AM_HT_RUA);
+	p[18] = am_hist_text(r, AM_HT_RUF);
+	p[19] = nums[1];
+	p[20] = am_hist_text(r, AM_HT_POLICY_TAG);
 	p[21] = r->dmarc_result; p[22] = nums[2];	p[23] = nums[3];
-	p[24] = r->disposition;	p[25] = r->override;	p[26] = r->override_comment;
-	p[27] = r->spf_domain;	p[28] = r->spf_scope;	p[29] = r->spf_result;
-	p[30] = r->dkim;
+	p[24] = r->disposition;	p[25] = r->override;
+	p[26] = am_hist_text(r, AM_HT_OVERRIDE_COMMENT);
+	p[27] = am_hist_text(r, AM_HT_SPF_DOMAIN);
+	p[28] = r->spf_scope;	p[29] = r->spf_result;
+	p[30] = am_hist_text(r, AM_HT_DKIM);
+}
+
+/*
+ * store_open - the store, its page cache capped at AM_HIST_DB_CACHE_KB
+ * (issue 17); NULL with h->err set
+ */
+static struct am_db *
+store_open(struct am_history *h)
+{
+	struct am_db	*db = am_db_open(h->spec, h->err, sizeof(h->err));
+
+	if (db != NULL && am_db_cache_kb(db, AM_HIST_DB_CACHE_KB) != 0) {
+		snprintf(h->err, sizeof(h->err), "%s", am_db_error(db));
+		am_db_close(db);
+		return NULL;
+	}
+	return db;
 }
 
 /* write_batch - one transaction; 0, or -1 with h->err set (handle closed) */
 static int
-write_batch(struct am_history *h, const struct am_hist_rec *batch)
+write_batch(struct am_history *h, const struct am_hist_packed *batch)
 {
-	const struct am_hist_rec	*r;
+	const struct am_hist_packed	*r;
 	const char			*p[NPARAMS];
 	char				 nums[4][24], flag[4][2];
 
-	if (h->db == NULL &&
-	    (h->db = am_db_open(h->spec, h->err, sizeof(h->err))) == NULL)
+	if (h->db == NULL && (h->db = store_open(h)) == NULL)
 		return -1;
 	if (am_db_begin_write(h->db) != 0)
 		goto fail;
@@ -270,8 +360,8 @@ log_state(struct am_history *h, int force)
 static int
 attempt(struct am_history *h)
 {
-	struct am_hist_rec	*batch;
-	size_t			 n;
+	struct am_hist_packed	*batch;
+	size_t			 n, nfreed = 0;
 	int			 rc;
 
 	batch = take(h, AM_HIST_BATCH_MAX, &n);
@@ -280,17 +370,20 @@ attempt(struct am_history *h)
 	h->inflight = n;
 	pthread_mutex_unlock(&h->lock);
 	rc = write_batch(h, batch);
+	if (rc == 0)
+		batch = free_outside(h, batch, &nfreed);
 	pthread_mutex_lock(&h->lock);
 	h->inflight = 0;
 	if (rc == 0) {
 		__atomic_add_fetch(&h->written, n, __ATOMIC_RELAXED);
-		recycle(h, batch);
+		h->outside -= nfreed;
+		release(h, batch);
 		h->head_tries = 0;
 		return 0;
 	}
 	if (++h->head_tries >= AM_HIST_TRIES) {
 		__atomic_add_fetch(&h->failed, n, __ATOMIC_RELAXED);
-		free_list(batch);
+		release(h, batch);
 		h->head_tries = 0;
 	} else
 		give_back(h, batch, n);
@@ -351,7 +444,7 @@ drop_all(struct am_history *h)
 		    h->count);
 		__atomic_add_fetch(&h->dropped, h->count, __ATOMIC_RELAXED);
 	}
-	free_list(h->head);
+	release(h, h->head);
 	h->head = h->tail = NULL;
 	h->count = 0;
 	h->head_tries = 0;
@@ -396,7 +489,7 @@ open_now(struct am_history *h)
 	if (!__atomic_load_n(&h->enabled, __ATOMIC_RELAXED) || h->db != NULL)
 		return;
 	pthread_mutex_unlock(&h->lock);
-	h->db = am_db_open(h->spec, h->err, sizeof(h->err));
+	h->db = store_open(h);
 	pthread_mutex_lock(&h->lock);
 	after(h, h->db != NULL ? 0 : -1);
 	if (h->db != NULL)
@@ -455,6 +548,11 @@ am_history_new(const char *spec, size_t qsize, char *err, size_t errlen)
 	}
 	h->cap = qsize;
 	h->enabled = am_db_spec_kind(spec, NULL) != AM_DB_NONE;
+	/* pages are touched as slots are first used; without it, malloc */
+	h->slab = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h->slab == MAP_FAILED)
+		h->slab = NULL;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
 	if ((rc = pthread_create(&h->thread, NULL, writer, h)) != 0) {
@@ -473,36 +571,58 @@ am_history_enabled(struct am_history *h)
 	return h != NULL && __atomic_load_n(&h->enabled, __ATOMIC_RELAXED);
 }
 
-/* am_history_put - a copy into the queue, or counted dropped */
+/* room - whether a put may queue one more record; lock held */
+static int
+room(const struct am_history *h)
+{
+	return !h->stopping && h->count + h->inflight < h->cap;
+}
+
+/* append - r at the tail; lock held */
+static void
+append(struct am_history *h, struct am_hist_packed *r)
+{
+	r->next = NULL;
+	if (h->tail != NULL)
+		h->tail->next = r;
+	else
+		h->head = r;
+	h->tail = r;
+	h->count++;
+}
+
+/*
+ * am_history_put - packed into a free slot, else into a block of its size
+ * (malloc'd without the lock), or counted dropped
+ */
 void
 am_history_put(struct am_history *h, const struct am_hist_rec *rec)
 {
-	struct am_hist_rec	*r = NULL;
+	struct am_hist_packed	*r = NULL;
+	size_t			 need;
 
 	if (!am_history_enabled(h))
 		return;
+	need = am_hist_pack(rec, NULL, 0);
 	pthread_mutex_lock(&h->lock);
-	if (!h->stopping && h->count + h->inflight < h->cap &&
-	    (r = h->spare) == NULL) {
-		/* no spare (start-up, or a store that stopped writing) */
-		pthread_mutex_unlock(&h->lock);
-		r = malloc(sizeof(*r));
-		pthread_mutex_lock(&h->lock);
-	} else if (r != NULL) {
-		h->spare = r->next;
-		h->nspare--;
-	}
-	if (r != NULL && !h->stopping && h->count + h->inflight < h->cap) {
-		memcpy(r, rec, sizeof(*r));
-		r->next = NULL;
-		if (h->tail != NULL)
-			h->tail->next = r;
-		else
-			h->head = r;
-		h->tail = r;
-		h->count++;
+	if (room(h) && (r = slot(h, need)) != NULL) {
+		(void)am_hist_pack(rec, r, AM_HIST_SLOT);
+		append(h, r);
 		pthread_mutex_unlock(&h->lock);
 		return;
+	}
+	if (room(h)) {
+		/* no free slot (a burst deeper than the slab), or too long */
+		pthread_mutex_unlock(&h->lock);
+		if ((r = malloc(need)) != NULL)
+			(void)am_hist_pack(rec, r, need);
+		pthread_mutex_lock(&h->lock);
+		if (r != NULL && room(h)) {
+			h->outside++;
+			append(h, r);
+			pthread_mutex_unlock(&h->lock);
+			return;
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
 	free(r);
@@ -544,8 +664,9 @@ am_history_free(struct am_history *h)
 	if (h == NULL)
 		return;
 	am_history_stop(h);
-	free_list(h->head);
-	free_list(h->spare);
+	release(h, h->head);
+	if (h->slab != NULL)
+		(void)munmap(h->slab, SLAB_BYTES);
 	free(h->newspec);
 	free(h->spec);
 	pthread_cond_destroy(&h->cond);
@@ -561,6 +682,8 @@ am_history_stats(struct am_history *h, struct am_history_stats *st)
 		return;
 	pthread_mutex_lock(&h->lock);
 	st->depth = h->count + h->inflight;
+	st->slab_used = h->carved;
+	st->outside = h->outside;
 	pthread_mutex_unlock(&h->lock);
 	st->written = __atomic_load_n(&h->written, __ATOMIC_RELAXED);
 	st->dropped = __atomic_load_n(&h->dropped, __ATOMIC_RELAXED);

@@ -3,9 +3,16 @@
  * "History"): a bounded in-memory queue of records and one writer thread
  * that writes them to the store (db.h) in batches, one transaction each.
  *
- * The mail path never waits for the store: am_history_put() copies a record
- * into the queue under a mutex held for a pointer swap, or drops it (and
- * counts it) when the queue is full or the history is off.  The writer
+ * The mail path never waits for the store: am_history_put() packs a record
+ * (record.h: what its texts need, not the ~5.2 KB of struct am_hist_rec)
+ * into the queue under a mutex, or drops it (and counts it) when the queue
+ * is full or the history is off.  Memory (issue 17): a packed record goes
+ * into a slot of one slab of AM_HIST_SLOTS slots of AM_HIST_SLOT bytes,
+ * reused once written; a record that finds no free slot (a queue deeper
+ * than the slab) or does not fit one (long rua/ruf or DKIM lists) is
+ * malloc'd for its size and freed once written.  So the queue holds at most
+ * the slab (512 KB) plus what a burst deeper than it queues, and nothing
+ * of a burst stays behind.  The writer
  * retries a failed batch with back-off (AM_HIST_BACKOFF_*), reopening the
  * store each time; a batch that failed AM_HIST_TRIES times is given up
  * (counted failed).  It logs the first failure at once and then at most
@@ -30,6 +37,12 @@
 #define AM_HIST_BACKOFF_MAX_MS	10000
 #define AM_HIST_STOP_SECS	5	/* a stop or reload writes the queue for at most this long */
 #define AM_HIST_LOG_SECS	60	/* at most one drop/failure line this often */
+#define AM_HIST_SLOT		512	/* bytes of a slab slot: a packed record
+					   of usual mail (~300-500 bytes) fits */
+#define AM_HIST_SLOTS		1024	/* slots in the slab (512 KB); touched
+					   only as they are first used */
+#define AM_HIST_DB_CACHE_KB	512	/* the writer's SQLite page cache
+					   (SQLite's default: 2 MB) */
 
 struct am_history;
 
@@ -38,6 +51,10 @@ struct am_history_stats {
 	unsigned long	 written;
 	unsigned long	 dropped;	/* queue full, history off, or left at stop */
 	unsigned long	 failed;	/* a batch given up after AM_HIST_TRIES */
+	unsigned long	 slab_used;	/* slab slots ever used (the slab's
+					   resident part): <= AM_HIST_SLOTS */
+	unsigned long	 outside;	/* records queued or being written
+					   outside the slab now */
 };
 
 /*

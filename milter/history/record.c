@@ -186,3 +186,75 @@ am_hist_build(const struct am_hist_in *in, struct am_hist_rec *r)
 	spf(in->res, r);
 	dkim(in->res, r);
 }
+
+/* texts - r's texts in enum am_hist_text order */
+static void
+texts(const struct am_hist_rec *r, const char *t[AM_HT_N])
+{
+	t[AM_HT_REPORTER] = r->reporter;
+	t[AM_HT_SOURCE_IP] = r->source_ip;
+	t[AM_HT_ENV_FROM] = r->env_from;
+	t[AM_HT_ENV_TO] = r->env_to;
+	t[AM_HT_HEADER_FROM] = r->header_from;
+	t[AM_HT_POLICY_DOMAIN] = r->policy_domain;
+	t[AM_HT_ORG_DOMAIN] = r->org_domain;
+	t[AM_HT_DISCOVERY] = r->pub.discovery;
+	t[AM_HT_P] = r->pub.p;
+	t[AM_HT_SP] = r->pub.sp;
+	t[AM_HT_NP] = r->pub.np;
+	t[AM_HT_FO] = r->pub.fo;
+	t[AM_HT_RUA] = r->pub.rua;
+	t[AM_HT_RUF] = r->pub.ruf;
+	t[AM_HT_POLICY_TAG] = r->policy_tag;
+	t[AM_HT_OVERRIDE_COMMENT] = r->override_comment;
+	t[AM_HT_SPF_DOMAIN] = r->spf_domain;
+	t[AM_HT_DKIM] = r->dkim;
+}
+
+/*
+ * am_hist_pack - record.h.  Every text of r is NUL-terminated within its
+ * array (copy() above), so their sum stays far below USHRT_MAX.
+ */
+size_t
+am_hist_pack(const struct am_hist_rec *r, struct am_hist_packed *out,
+    size_t outlen)
+{
+	const char	*t[AM_HT_N];
+	size_t		 len[AM_HT_N], need = AM_HIST_PACKED_HEAD, pos = 0;
+	int		 i;
+
+	texts(r, t);
+	for (i = 0; i < AM_HT_N; i++) {
+		len[i] = strlen(t[i]) + 1;
+		need += len[i];
+	}
+	if (out == NULL || need > outlen)
+		return need;
+	out->next = NULL;
+	out->t = r->t;
+	out->pct = r->pct;
+	out->dkim_aligned = r->dkim_aligned;
+	out->spf_aligned = r->spf_aligned;
+	out->adkim = r->pub.adkim;
+	out->aspf = r->pub.aspf;
+	out->psd = r->pub.psd;
+	out->testing = r->testing;
+	out->dmarc_result = r->dmarc_result;
+	out->disposition = r->disposition;
+	out->override = r->override;
+	out->spf_scope = r->spf_scope;
+	out->spf_result = r->spf_result;
+	for (i = 0; i < AM_HT_N; i++) {
+		out->off[i] = (unsigned short)pos;
+		memcpy(out->text + pos, t[i], len[i]);
+		pos += len[i];
+	}
+	return need;
+}
+
+/* am_hist_text - record.h */
+const char *
+am_hist_text(const struct am_hist_packed *p, enum am_hist_text k)
+{
+	return p->text + p->off[k];
+}

@@ -12,6 +12,8 @@
 #ifndef AM_HISTORY_RECORD_H
 #define AM_HISTORY_RECORD_H
 
+#include <stddef.h>
+
 #include "common/results.h"
 
 /*
@@ -60,6 +62,50 @@ struct am_hist_rec {
 	const char		*spf_result;	/* static */
 	char			 dkim[AM_HIST_DKIM_MAX];
 };
+
+/*
+ * struct am_hist_packed - the queue's form of a record (issue 17).  A
+ * struct am_hist_rec is ~5.2 KB because every text has room for its
+ * longest value; a packed record holds the same values in
+ * AM_HIST_PACKED_HEAD bytes plus its texts, each NUL-terminated, back to
+ * back in text[] (~300-500 bytes for usual mail), so a queue that grows
+ * under a burst takes a tenth of the memory.  The texts, in this order:
+ */
+enum am_hist_text {
+	AM_HT_REPORTER, AM_HT_SOURCE_IP, AM_HT_ENV_FROM, AM_HT_ENV_TO,
+	AM_HT_HEADER_FROM, AM_HT_POLICY_DOMAIN, AM_HT_ORG_DOMAIN,
+	AM_HT_DISCOVERY, AM_HT_P, AM_HT_SP, AM_HT_NP, AM_HT_FO, AM_HT_RUA,
+	AM_HT_RUF, AM_HT_POLICY_TAG, AM_HT_OVERRIDE_COMMENT, AM_HT_SPF_DOMAIN,
+	AM_HT_DKIM,
+	AM_HT_N
+};
+
+struct am_hist_packed {
+	struct am_hist_packed	*next;		/* the queue's link */
+	long long		 t;
+	int			 pct, dkim_aligned, spf_aligned;
+	char			 adkim, aspf;	/* as in struct am_dmarc_published */
+	char			 psd, testing;
+	const char		*dmarc_result;	/* the static texts, as in */
+	const char		*disposition;	/* struct am_hist_rec */
+	const char		*override;
+	const char		*spf_scope;
+	const char		*spf_result;
+	unsigned short		 off[AM_HT_N];	/* where each text starts in text[] */
+	char			 text[];
+};
+
+#define AM_HIST_PACKED_HEAD	offsetof(struct am_hist_packed, text)
+
+/*
+ * am_hist_pack - r packed into out (outlen bytes, next = NULL) if it fits;
+ * returns the bytes it needs, so a caller may ask with outlen 0 first.
+ */
+size_t	am_hist_pack(const struct am_hist_rec *r, struct am_hist_packed *out,
+	    size_t outlen);
+
+/* am_hist_text - one text of a packed record */
+const char *am_hist_text(const struct am_hist_packed *, enum am_hist_text);
 
 /*
  * am_hist_wanted - whether a message is recorded (README "History"):

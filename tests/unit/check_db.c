@@ -1,6 +1,7 @@
 /*
  * check_db.c - milter/db/ over SQLite (a temporary file): which back-end a
- * HistoryDB value names, schema creation and its version, statements with
+ * HistoryDB value names, schema creation and its version, the page cache
+ * cap, statements with
  * $n parameters, rows as text, transactions, error texts, a newer schema
  * refused, a second writer's lock.  PostgreSQL is tested with a real
  * server in tests/milter (test_history_pg.py).
@@ -113,6 +114,17 @@ START_TEST(test_create_schema)
 	ck_assert_str_eq(one(db, "SELECT count(*) FROM am_schema", 0, NULL), "1");
 	am_db_close(db);
 	db = open_ok(path);		/* "sqlite:" names the same file */
+	am_db_close(db);
+}
+END_TEST
+
+/* the page cache capped (issue 17): SQLite's default is 2000 KiB */
+START_TEST(test_cache_kb)
+{
+	struct am_db	*db = open_ok(path);
+
+	ck_assert_int_eq(am_db_cache_kb(db, 512), 0);
+	ck_assert_str_eq(one(db, "PRAGMA cache_size", 0, NULL), "-512");
 	am_db_close(db);
 }
 END_TEST
@@ -260,6 +272,7 @@ db_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_spec_kind);
 	tcase_add_test(tc, test_create_schema);
+	tcase_add_test(tc, test_cache_kb);
 	tcase_add_test(tc, test_params_rows);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_errors);

@@ -2,10 +2,13 @@
  * check_history.c - milter/history/: which messages get a row, the row
  * built from results and verdict (disposition, override, SPF scope, DKIM
  * lines, printable text), the record's raw tags from the DMARC parser
- * (rua cut at a whole URI), and the queue with its writer thread against a
- * real SQLite file (full queue, stop flush, reload to another store).
+ * (rua cut at a whole URI), the packed form the queue keeps (issue 17),
+ * and the queue with its writer thread against a real SQLite file (full
+ * queue, stop flush, reload to another store, the records' memory: the
+ * slab's bound, what a burst leaves behind).
  */
 #include <check.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +101,94 @@ START_TEST(test_build_reject)
 	ck_assert_str_eq(r.pub.p, "reject");
 	ck_assert_int_eq(r.testing, 'n');
 	ck_assert_str_eq(r.dkim, "");
+}
+END_TEST
+
+/* long_dkim - res gets signatures whose DKIM text fills ~2 KB */
+static void
+long_dkim(void)
+{
+	size_t	 i;
+
+	res.ndkim = AM_DKIM_SIGS_MAX;
+	for (i = 0; i < AM_DKIM_SIGS_MAX; i++) {
+		memset(res.dkim[i].domain, 'a' + (int)(i % 26), 200);
+		res.dkim[i].domain[200] = '\0';
+		strcpy(res.dkim[i].selector, "sel");
+	}
+}
+
+/*
+ * the queue's packed form (issue 17): every value as built, in what the
+ * texts need; a record of usual mail fits a slab slot, a long one does not
+ */
+START_TEST(test_pack)
+{
+	struct am_hist_rec	 r;
+	struct am_hist_packed	*p;
+	const char		*t[AM_HT_N];
+	size_t			 need, sum = 0;
+	int			 i;
+
+	strcpy(res.dmarc.pub.rua, "mailto:agg@example.org");
+	strcpy(res.dmarc.pub.ruf, "mailto:fail@example.org");
+	strcpy(res.dmarc.pub.fo, "1:d");
+	strcpy(res.dmarc.pub.sp, "quarantine");
+	strcpy(res.dmarc.pub.np, "none");
+	res.dmarc.pub.adkim = 's';
+	res.dmarc.pub.psd = 'n';
+	res.dmarc.dkim_aligned = 1;
+	res.ndkim = 1;
+	strcpy(res.dkim[0].domain, "example.org");
+	strcpy(res.dkim[0].selector, "s1");
+	in.rcpt = "rcpt.example";
+	in.action = AM_ACT_ACCEPT;	/* override local_policy, with a comment */
+	am_hist_build(&in, &r);
+	t[AM_HT_REPORTER] = r.reporter;		t[AM_HT_SOURCE_IP] = r.source_ip;
+	t[AM_HT_ENV_FROM] = r.env_from;		t[AM_HT_ENV_TO] = r.env_to;
+	t[AM_HT_HEADER_FROM] = r.header_from;
+	t[AM_HT_POLICY_DOMAIN] = r.policy_domain;
+	t[AM_HT_ORG_DOMAIN] = r.org_domain;	t[AM_HT_DISCOVERY] = r.pub.discovery;
+	t[AM_HT_P] = r.pub.p;	t[AM_HT_SP] = r.pub.sp;	t[AM_HT_NP] = r.pub.np;
+	t[AM_HT_FO] = r.pub.fo;	t[AM_HT_RUA] = r.pub.rua;
+	t[AM_HT_RUF] = r.pub.ruf;		t[AM_HT_POLICY_TAG] = r.policy_tag;
+	t[AM_HT_OVERRIDE_COMMENT] = r.override_comment;
+	t[AM_HT_SPF_DOMAIN] = r.spf_domain;	t[AM_HT_DKIM] = r.dkim;
+	for (i = 0; i < AM_HT_N; i++)
+		sum += strlen(t[i]) + 1;
+	need = am_hist_pack(&r, NULL, 0);
+	ck_assert_uint_eq(need, AM_HIST_PACKED_HEAD + sum);
+	ck_assert_uint_le(need, AM_HIST_SLOT);
+	ck_assert_ptr_nonnull(p = malloc(need + 1));
+	memset(p, 'x', need + 1);
+	ck_assert_uint_eq(am_hist_pack(&r, p, need - 1), need);	/* too small */
+	ck_assert_int_eq(((char *)p)[0], 'x');
+	ck_assert_uint_eq(am_hist_pack(&r, p, need), need);
+	ck_assert_int_eq(((char *)p)[need], 'x');	/* nothing past it */
+	ck_assert_ptr_null(p->next);
+	for (i = 0; i < AM_HT_N; i++)
+		ck_assert_str_eq(am_hist_text(p, i), t[i]);
+	ck_assert_str_eq(am_hist_text(p, AM_HT_OVERRIDE_COMMENT),
+	    "dmarc fail, p=reject");
+	ck_assert_str_eq(am_hist_text(p, AM_HT_ENV_TO), "rcpt.example");
+	ck_assert_int_eq(p->t, 1700000000);
+	ck_assert_int_eq(p->pct, 100);
+	ck_assert_int_eq(p->dkim_aligned, 1);
+	ck_assert_int_eq(p->spf_aligned, 0);
+	ck_assert_int_eq(p->adkim, 's');
+	ck_assert_int_eq(p->aspf, 'r');
+	ck_assert_int_eq(p->psd, 'n');
+	ck_assert_int_eq(p->testing, 'n');
+	ck_assert_str_eq(p->dmarc_result, "fail");
+	ck_assert_str_eq(p->disposition, "none");
+	ck_assert_str_eq(p->override, "local_policy");
+	ck_assert_str_eq(p->spf_scope, "mfrom");
+	ck_assert_str_eq(p->spf_result, "fail");
+	free(p);
+	long_dkim();
+	am_hist_build(&in, &r);
+	ck_assert_uint_gt(am_hist_pack(&r, NULL, 0), AM_HIST_SLOT);
+	ck_assert_uint_lt(am_hist_pack(&r, NULL, 0), sizeof(r));
 }
 END_TEST
 
@@ -313,6 +404,138 @@ count_rows(const char *path, const char *ip)
 	return n;
 }
 
+/* one column of the row from source_ip, as text ("" if none) */
+static char *
+col_of(const char *path, const char *col, const char *ip)
+{
+	static char		 val[4096];
+	char			 err[AM_DB_ERR_MAX], sql[128];
+	struct am_db		*db = am_db_open(path, err, sizeof(err));
+	struct am_db_rows	*rows;
+	const char		*p[1] = { ip };
+
+	ck_assert_msg(db != NULL, "%s", err);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM am_message WHERE "
+	    "source_ip = $1", col);
+	ck_assert_ptr_nonnull(rows = am_db_query(db, sql, 1, p));
+	val[0] = '\0';
+	if (am_db_next(rows) == 1)
+		snprintf(val, sizeof(val), "%s", am_db_col(rows, 0));
+	am_db_rows_free(rows);
+	am_db_close(db);
+	return val;
+}
+
+/* wait_written - until n records are written (at most 10 s) */
+static void
+wait_written(struct am_history *h, unsigned long n)
+{
+	struct am_history_stats	 st;
+	int			 i;
+
+	for (i = 0; i < 1000; i++) {
+		am_history_stats(h, &st);
+		if (st.written >= n)
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(st.written, n);
+	ck_assert_uint_eq(st.depth, 0);
+}
+
+/*
+ * the slab's bound (issue 17): a store that cannot be opened keeps the
+ * records queued (its first retry is a second away); the slab never hands
+ * out more than AM_HIST_SLOTS slots, the rest of the queue are blocks of
+ * their own, a record too long for a slot is one though slots are free,
+ * and the queue's cap still holds
+ */
+START_TEST(test_slab_bound)
+{
+	char			 path[128], err[256];
+	struct am_history	*h;
+	struct am_history_stats	 st;
+	struct am_hist_rec	 r, big;
+	unsigned long		 cap = AM_HIST_SLOTS + 100, i;
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/h.db", dir);
+	h = am_history_new(path, cap, err, sizeof(err));
+	ck_assert_ptr_nonnull(h);
+	am_hist_build(&in, &r);
+	long_dkim();
+	am_hist_build(&in, &big);
+	am_history_put(h, &big);
+	am_history_stats(h, &st);
+	ck_assert_uint_eq(st.depth, 1);
+	ck_assert_uint_eq(st.slab_used, 0);
+	ck_assert_uint_eq(st.outside, 1);
+	for (i = 0; i < AM_HIST_SLOTS + 200; i++)
+		am_history_put(h, &r);
+	am_history_stats(h, &st);
+	ck_assert_uint_eq(st.depth, cap);
+	ck_assert_uint_eq(st.dropped, AM_HIST_SLOTS + 201 - cap);
+	ck_assert_uint_eq(st.slab_used, AM_HIST_SLOTS);
+	ck_assert_uint_eq(st.outside, cap - AM_HIST_SLOTS);
+	ck_assert_uint_eq(st.written + st.failed, 0);
+	am_history_free(h);		/* dropped at stop; LSan: nothing leaks */
+}
+END_TEST
+
+/*
+ * what a burst leaves behind (issue 17): the written records' slots are
+ * reused (a second burst takes no new ones), the blocks outside the slab
+ * are freed once written, and the malloc'd memory after the bursts is
+ * the writer's store (its page cache, AM_HIST_DB_CACHE_KB) and little
+ * else.  Before, written records (5.2 KB each) were kept as up to 1000
+ * spares: 5.2 MB after such a burst.  Every row arrives intact.
+ */
+START_TEST(test_burst_leaves_little)
+{
+	char			 path[128], err[256];
+	struct am_history	*h;
+	struct am_history_stats	 st;
+	struct am_hist_rec	 r;
+	unsigned long		 n = AM_HIST_SLOTS + 1500, used, i;
+	size_t			 base, after;
+
+	snprintf(path, sizeof(path), "%s/h.db", dir);
+	h = am_history_new(path, 5000, err, sizeof(err));
+	ck_assert_ptr_nonnull(h);
+	am_hist_build(&in, &r);
+	am_history_put(h, &r);
+	wait_written(h, 1);		/* the store is open, its schema made */
+	base = mallinfo2().uordblks;
+	for (i = 0; i < n; i++)		/* ~ms: faster than the 200 ms tick */
+		am_history_put(h, &r);
+	am_history_stats(h, &st);
+	ck_assert_uint_le(st.slab_used, AM_HIST_SLOTS);
+	ck_assert_uint_gt(st.outside, 0);
+	wait_written(h, n + 1);
+	am_history_stats(h, &st);
+	ck_assert_uint_eq(st.outside, 0);
+	used = st.slab_used;
+	for (i = 0; i < n; i++)
+		am_history_put(h, &r);
+	wait_written(h, 2 * n + 1);
+	am_history_stats(h, &st);
+	ck_assert_uint_eq(st.slab_used, used);
+	ck_assert_uint_eq(st.outside, 0);
+	after = mallinfo2().uordblks;
+	ck_assert_msg(after < base + AM_HIST_DB_CACHE_KB * 1024 + 256 * 1024,
+	    "%zu bytes more in use after two bursts", after - base);
+	/* a long record, outside the slab, arrives whole */
+	long_dkim();
+	in.source_ip = "192.0.2.9";
+	am_hist_build(&in, &r);
+	am_history_put(h, &r);
+	am_history_free(h);
+	ck_assert_int_eq(count_rows(path, "192.0.2.1"), (long)(2 * n + 1));
+	ck_assert_str_eq(col_of(path, "dkim", "192.0.2.9"), r.dkim);
+	ck_assert_str_eq(col_of(path, "policy_domain", "192.0.2.9"),
+	    "example.org");
+}
+END_TEST
+
 START_TEST(test_queue_full_and_stop_flush)
 {
 	char			 path[128], err[256];
@@ -461,6 +684,7 @@ history_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_wanted);
 	tcase_add_test(tc, test_build_reject);
+	tcase_add_test(tc, test_pack);
 	tcase_add_test(tc, test_rcpt_domain);
 	tcase_add_test(tc, test_override_mapping);
 	tcase_add_test(tc, test_build_helo_dkim_text);
@@ -472,6 +696,8 @@ history_suite(void)
 	tcase_add_test(tq, test_inflight_counts);
 	tcase_add_test(tq, test_failed_after_tries);
 	tcase_add_test(tq, test_off_and_reload);
+	tcase_add_test(tq, test_slab_bound);
+	tcase_add_test(tq, test_burst_leaves_little);
 	suite_add_tcase(s, tq);
 	return s;
 }
