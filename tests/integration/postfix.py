@@ -150,14 +150,32 @@ class Postfix:
         self._write_config()
         r = self._cmd("start", check=False)
         if r.returncode != 0:
-            raise RuntimeError("postfix start failed (%d):\n%s%s\n%s" % (
-                r.returncode, r.stdout, r.stderr, self.log()))
+            raise RuntimeError("postfix start failed (%d):\n%s%s\n%s%s" % (
+                r.returncode, r.stdout, r.stderr, self.log(),
+                self._who_holds()))
         self.started = True
         ports = [p for p, _ in self.listeners.values()]
         if not _wait(lambda: all(_listening(p) for p in ports), timeout):
             raise RuntimeError("postfix does not listen on %r:\n%s"
                                % (ports, self.log()))
         return self
+
+    def _who_holds(self):
+        """which of the listeners' ports something else holds now (the
+        master's own "bind: Address already in use" goes nowhere we can
+        read when it dies before postlogd runs)"""
+        try:
+            ss = subprocess.run(["ss", "-Htanp"], capture_output=True,
+                                text=True, timeout=10).stdout.splitlines()
+        except (OSError, subprocess.SubprocessError) as e:
+            return "(ss: %s)" % e
+        out = []
+        for name, (port, _) in sorted(self.listeners.items()):
+            held = [l for l in ss if ":%d " % port in l.split(None, 5)[3] + " "]
+            if held:
+                out.append("listener %s port %d held: %s"
+                           % (name, port, "; ".join(held)))
+        return "\n".join(out) or "(no listener port held by anything else)"
 
     def master_pid(self):
         try:
