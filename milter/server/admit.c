@@ -1,17 +1,17 @@
 /*
- * admit.c - whether and when the acceptor takes the next connection: the
+ * admit.c - whether and when a worker takes the next connection: the
  * connection cap sized from the open files limit (raised to the hard
  * limit at start), the connection idle longest closed at the cap so that
- * silent connections cannot starve the MTA's, and a back-off with a
- * rate-limited log line when accept() runs short of descriptors or
- * memory.  Called by the acceptor thread (engine.c); see engine.h.
+ * silent connections cannot starve the MTA's (the watcher's job), and a
+ * back-off with a rate-limited log line when accept() runs short of
+ * descriptors or memory (the workers').  Called by engine.c with its
+ * lock held; see engine.h.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -47,14 +47,12 @@ am_engine_now_ms(void)
 	return ms > 0 ? ms : 1;
 }
 
-/*
- * ratelog_due - a problem happened: 1 when a line is due now (the first
- * one, or ENGINE_LOG_EVERY_SECS after the last; *count then says how many
- * went unlogged since), 0 when it is only counted
- */
-static int
-ratelog_due(struct am_ratelog *rl, long now, unsigned long *count)
+/* am_engine_ratelog_due - see engine_int.h: ENGINE_LOG_EVERY_SECS apart */
+int
+am_engine_ratelog_due(struct am_ratelog *rl, unsigned long *count)
 {
+	long	 now = am_engine_now_ms();
+
 	if (rl->last_ms != 0 &&
 	    now - rl->last_ms < ENGINE_LOG_EVERY_SECS * 1000L) {
 		rl->count++;
@@ -144,41 +142,25 @@ short_of(int err)
 	    err == ENOMEM;
 }
 
-/* am_engine_admit - see engine_int.h */
-int
-am_engine_admit(struct am_engine *e)
+/*
+ * am_engine_at_cap - see engine_int.h.  One connection is being closed at
+ * a time (evicting); the wait is on free_cv, which its worker signals.
+ */
+void
+am_engine_at_cap(struct am_engine *e)
 {
 	struct timespec	 until;
 	unsigned long	 n;
 
-	pthread_mutex_lock(&e->mu);
-	while (!e->accept_stop && e->nconns >= e->conn_cap) {
-		if (e->evicting == 0 && !evict_idle(e) &&
-		    ratelog_due(&e->cap_log, am_engine_now_ms(), &n))
-			am_log_warn(NULL, "milter: %d connections open, the "
-			    "most allowed, none idle: new ones wait (%lu times "
-			    "since the last report)", e->nconns, n + 1);
-		am_engine_deadline(&until, ENGINE_SLOT_WAIT_MS);
-		e->acceptor_waits = 1;
-		(void)pthread_cond_timedwait(&e->free_cv, &e->mu, &until);
-		e->acceptor_waits = 0;
-	}
-	if (e->accept_stop) {
-		pthread_mutex_unlock(&e->mu);
-		return -1;
-	}
-	e->nconns++;
-	pthread_mutex_unlock(&e->mu);
-	return 0;
-}
-
-/* am_engine_unadmit - see engine_int.h */
-void
-am_engine_unadmit(struct am_engine *e)
-{
-	pthread_mutex_lock(&e->mu);
-	e->nconns--;
-	pthread_mutex_unlock(&e->mu);
+	if (e->evicting == 0 && !evict_idle(e) &&
+	    am_engine_ratelog_due(&e->cap_log, &n))
+		am_log_warn(NULL, "milter: %d connections open, the most "
+		    "allowed, none idle: new ones wait (%lu times since the "
+		    "last report)", e->nconns, n + 1);
+	am_engine_deadline(&until, ENGINE_SLOT_WAIT_MS);
+	e->free_waits = 1;
+	(void)pthread_cond_timedwait(&e->free_cv, &e->mu, &until);
+	e->free_waits = 0;
 }
 
 /* am_engine_accepted - see engine_int.h */
@@ -199,12 +181,11 @@ am_engine_accepted(struct am_engine *e)
 int
 am_engine_accept_short(struct am_engine *e, int err)
 {
-	struct pollfd	 p = { e->stop_pipe[0], POLLIN, 0 };
 	unsigned long	 n;
 
 	if (!short_of(err))
 		return 0;
-	if (!ratelog_due(&e->short_log, am_engine_now_ms(), &n))
+	if (!am_engine_ratelog_due(&e->short_log, &n))
 		;			/* counted for the next line */
 	else if (n == 0)
 		am_log_err(NULL, "milter: accept: %s; backing off",
@@ -215,8 +196,7 @@ am_engine_accept_short(struct am_engine *e, int err)
 	e->backoff_ms = e->backoff_ms == 0 ? ENGINE_BACKOFF_MIN_MS :
 	    e->backoff_ms * 2 > ENGINE_BACKOFF_MAX_MS ?
 	    ENGINE_BACKOFF_MAX_MS : e->backoff_ms * 2;
-	(void)poll(&p, 1, e->backoff_ms);
-	return 1;
+	return e->backoff_ms;
 }
 
 /* ------------------------------------------------------------ fd limit */

@@ -1,11 +1,13 @@
 /*
- * engine.c - the milter server's threads and life cycle: the acceptor,
- * the worker pool, and am_engine_run (start, wait for a stop signal,
- * drain, stop).  Whether the acceptor may take another connection is
+ * engine.c - the milter server's threads and life cycle: the workers,
+ * which accept their connections themselves, the watcher, which starts
+ * workers when none is free, and am_engine_run (start, wait for a stop
+ * signal, drain, stop).  The connection cap and accept()'s back-off are
  * admit.c, one connection's protocol loop conn.c; see engine.h for the
  * design.
  */
 #include <sys/types.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -27,20 +29,35 @@
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
-#define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see enqueue */
+#define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see watcher */
+#define ENGINE_RETRY_MS		100	/* a worker could not start: try again */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
+#define ENGINE_NUDGE_MS		100	/* at stop, wake waiting workers again */
 #define ENGINE_IDLERS_EXIT_MS	10000	/* then for idle ones, which only need the lock */
 /* ENGINE_THREADS_MAX: engine_int.h; the connection cap: admit.c */
 
-/* an idle worker, waiting on its own condition variable (see next_conn) */
-struct engine_idler {
-	pthread_cond_t		 cv;
-	int			 fd;	/* handed over by enqueue, or -1 */
-	struct engine_idler	*next;
-};
-
 static void	*worker(void *);
 static void	 bi_free(struct am_engine *);
+
+/* ------------------------------------------------------------ counts */
+
+/* free_workers - workers not serving a connection; e->mu held */
+static int
+free_workers(const struct am_engine *e)
+{
+	return e->threads - e->serving;
+}
+
+/*
+ * watch_needed - does the watcher have work: no worker left to accept
+ * the next connection, or the cap reached (evicting is its job); e->mu
+ * held
+ */
+static int
+watch_needed(const struct am_engine *e)
+{
+	return free_workers(e) == 0 || e->nconns >= e->conn_cap;
+}
 
 /* ------------------------------------------------------------ connections */
 
@@ -74,10 +91,12 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 	/* off the list first: am_engine_stop never touches a closed fd */
 	close(c->fd);
 	e->nconns--;
-	e->serving--;		/* free from here: see enqueue */
+	e->serving--;		/* free from here: see the watcher */
 	e->spawn_wait_ok = 1;
-	if (e->acceptor_waits)
+	if (e->free_waits)
 		pthread_cond_signal(&e->free_cv);
+	if (e->slot_waits)
+		pthread_cond_signal(&e->slot_cv);
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -96,12 +115,26 @@ am_engine_deadline(struct timespec *until, unsigned long ms)
 	}
 }
 
-/* start_worker - one more worker; e->mu held.  0 or -1 */
+/* timed_wait - wait on cv at most ms; e->mu held */
+static void
+timed_wait(struct am_engine *e, pthread_cond_t *cv, unsigned long ms)
+{
+	struct timespec	 until;
+
+	am_engine_deadline(&until, ms);
+	(void)pthread_cond_timedwait(cv, &e->mu, &until);
+}
+
+/*
+ * start_worker - one more worker; e->mu held.  0, or -1 (at
+ * ENGINE_THREADS_MAX, or no thread: logged, rate-limited)
+ */
 static int
 start_worker(struct am_engine *e)
 {
 	pthread_t	 t;
 	pthread_attr_t	 a;
+	unsigned long	 n;
 	int		 r;
 
 	if (e->threads >= ENGINE_THREADS_MAX)
@@ -110,211 +143,31 @@ start_worker(struct am_engine *e)
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 	r = pthread_create(&t, &a, worker, e);
 	pthread_attr_destroy(&a);
-	if (r != 0) {
-		am_log_err(NULL, "milter: cannot start a worker: %s",
-		    strerror(r));
-		return -1;
+	if (r == 0) {
+		e->threads++;
+		return 0;
 	}
-	e->threads++;
-	return 0;
-}
-
-/*
- * dequeue - the connection queued first, for the calling worker (counted
- * serving from here); e->qlen > 0, e->mu held
- */
-static int
-dequeue(struct am_engine *e)
-{
-	int	 fd = e->queue[0];	/* first come, first served */
-
-	memmove(e->queue, e->queue + 1, --e->qlen * sizeof(*e->queue));
-	e->serving++;
-	return fd;
-}
-
-/* unlink_idler - take me off the idle stack if still there; e->mu held */
-static void
-unlink_idler(struct am_engine *e, struct engine_idler *me)
-{
-	struct engine_idler	**p;
-
-	for (p = &e->idlers; *p != NULL; p = &(*p)->next)
-		if (*p == me) {
-			*p = me->next;
-			e->idle--;
-			return;
-		}
-}
-
-/*
- * idle_wait - wait on the idle stack until enqueue hands me a connection
- * (its fd), the engine stops or ENGINE_IDLE_SECS pass (-1).  The stack
- * is LIFO: enqueue wakes the worker idle the shortest time, so under
- * steady traffic the same few workers serve and the others time out and
- * exit (pthread_cond_signal on one shared variable wakes the longest
- * waiter, resetting every idle timer in turn).  e->mu held.
- */
-static int
-idle_wait(struct am_engine *e, struct engine_idler *me, int *timed_out)
-{
-	struct timespec	 until;
-	int		 r = 0;
-
-	me->fd = -1;
-	me->next = e->idlers;
-	e->idlers = me;
-	e->idle++;
-	am_engine_deadline(&until, ENGINE_IDLE_SECS * 1000UL);
-	while (me->fd == -1 && !e->stopping && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&me->cv, &e->mu, &until);
-	if (me->fd != -1)
-		return me->fd;		/* enqueue took me off the stack */
-	unlink_idler(e, me);
-	*timed_out = r == ETIMEDOUT;
+	if (am_engine_ratelog_due(&e->spawn_log, &n))
+		am_log_err(NULL, "milter: cannot start a worker: %s (%lu "
+		    "times since the last report)", strerror(r), n + 1);
 	return -1;
 }
 
 /*
- * next_conn - the next connection for this worker: a queued one, or one
- * handed over while idle; -1 when the worker should exit (the engine
- * stops, or it idled ENGINE_IDLE_SECS while ENGINE_IDLE_KEEP others idle
- * too).  e->mu held.
+ * rearm - let the next connection wake a worker: the listening socket is
+ * in the epoll set EPOLLONESHOT, so exactly one waiting worker is woken
+ * per arming and holds the socket until it calls this (see take).  0, or
+ * -1 (errno): then no worker would ever be woken again.
  */
 static int
-next_conn(struct am_engine *e, struct engine_idler *me)
+rearm(const struct am_engine *e)
 {
-	int	 fd, timed_out;
+	struct epoll_event	 ev;
 
-	while (!e->stopping) {
-		if (e->qlen > 0)
-			return dequeue(e);
-		timed_out = 0;
-		if ((fd = idle_wait(e, me, &timed_out)) != -1)
-			return fd;
-		if (timed_out && e->qlen == 0 && e->idle >= ENGINE_IDLE_KEEP)
-			return -1;
-	}
-	return -1;
-}
-
-/* worker - serve connections one after the other */
-static void *
-worker(void *arg)
-{
-	struct am_engine	*e = arg;
-	struct engine_idler	 me;
-	int			 fd;
-
-	pthread_cond_init(&me.cv, NULL);
-	pthread_mutex_lock(&e->mu);
-	while ((fd = next_conn(e, &me)) != -1) {
-		pthread_mutex_unlock(&e->mu);
-		am_mctx_serve(e, fd);
-		pthread_mutex_lock(&e->mu);
-	}
-	e->threads--;
-	pthread_cond_broadcast(&e->done_cv);
-	pthread_mutex_unlock(&e->mu);
-	pthread_cond_destroy(&me.cv);
-	return NULL;
-}
-
-/* no_free_worker - every worker serves a connection; e->mu held */
-static int
-no_free_worker(const struct am_engine *e)
-{
-	return (size_t)(e->threads - e->serving) < e->qlen;
-}
-
-/*
- * wait_free_worker - all workers busy: a connection often ends right now
- * (the MTA opens the next one as soon as it has our reply, while the
- * worker is still reading its QUIT), so wait a moment for that worker
- * before starting another: under connection churn that kept about twice
- * as many threads as connections.  Only while that pays: after a wait in
- * which no worker came free, not again until one does, so a burst of
- * connections does not wait ENGINE_SPAWN_WAIT_MS each, one after the
- * other.  e->mu held.
- */
-static void
-wait_free_worker(struct am_engine *e)
-{
-	struct timespec	 until;
-
-	if (!e->spawn_wait_ok)
-		return;
-	am_engine_deadline(&until, ENGINE_SPAWN_WAIT_MS);
-	e->acceptor_waits = 1;
-	while (no_free_worker(e) && !e->stopping &&
-	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
-		continue;
-	e->acceptor_waits = 0;
-	if (no_free_worker(e))
-		e->spawn_wait_ok = 0;
-}
-
-/*
- * hand_idle - give fd to the worker idle the shortest time, counted
- * serving at once (not when it wakes up: no_free_worker would count it
- * free meanwhile).  0, or -1 when none is idle.  e->mu held.
- */
-static int
-hand_idle(struct am_engine *e, int fd)
-{
-	struct engine_idler	*w = e->idlers;
-
-	if (w == NULL)
-		return -1;
-	e->idlers = w->next;
-	e->idle--;
-	e->serving++;
-	w->fd = fd;
-	pthread_cond_signal(&w->cv);
-	return 0;
-}
-
-/* queue_conn - put fd in the queue; 0 or -1 (no memory).  e->mu held */
-static int
-queue_conn(struct am_engine *e, int fd)
-{
-	int	*nq;
-
-	if (e->qlen == e->qcap) {
-		nq = reallocarray(e->queue, e->qcap * 2 + 16, sizeof(*nq));
-		if (nq == NULL)
-			return -1;
-		e->queue = nq;
-		e->qcap = e->qcap * 2 + 16;
-	}
-	e->queue[e->qlen++] = fd;
-	return 0;
-}
-
-/*
- * enqueue - hand an accepted connection (counted in nconns) to a worker:
- * an idle one, else the queue and a worker per queued connection, so
- * nobody waits behind a slow one
- */
-static void
-enqueue(struct am_engine *e, int fd)
-{
-	pthread_mutex_lock(&e->mu);
-	if (e->stopping || (hand_idle(e, fd) == -1 &&
-	    queue_conn(e, fd) == -1)) {
-		if (!e->stopping)
-			am_log_err(NULL, "milter: out of memory; connection "
-			    "dropped");
-		e->nconns--;
-		pthread_mutex_unlock(&e->mu);
-		close(fd);
-		return;
-	}
-	if (no_free_worker(e))
-		wait_free_worker(e);
-	if (no_free_worker(e))
-		(void)start_worker(e);
-	pthread_mutex_unlock(&e->mu);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = e->lfd;
+	return epoll_ctl(e->ep, EPOLL_CTL_MOD, e->lfd, &ev);
 }
 
 /* transient - an accept() error that passes */
@@ -325,54 +178,266 @@ transient(int err)
 	    err == ECONNABORTED || err == EPROTO || err == EPERM;
 }
 
-/* acceptor - accept until the stop pipe is written or a fatal error */
+/*
+ * listen_failed - accept() or the rearming (what) failed for good:
+ * logged; nobody accepts any more, and am_engine_run is woken to stop the
+ * daemon (under systemd, Restart=on-failure starts it again).  e->mu held.
+ */
+static void
+listen_failed(struct am_engine *e, const char *what, int err)
+{
+	if (__atomic_exchange_n(&e->failed, 1, __ATOMIC_SEQ_CST))
+		return;
+	am_log_err(NULL, "milter: listening socket failed: %s: %s", what,
+	    strerror(err));
+	e->accept_stop = 1;
+	pthread_cond_broadcast(&e->slot_cv);
+	pthread_cond_signal(&e->spare_cv);
+	(void)write(e->stop_pipe[1], "x", 1);
+	/* ends am_engine_run's wait: the signal is blocked everywhere */
+	pthread_kill(e->run_thread, e->wake_sig);
+}
+
+/* left_lfd - this worker no longer uses the listening socket; e->mu held */
+static void
+left_lfd(struct am_engine *e)
+{
+	if (--e->accepting == 0 && e->accept_stop)
+		pthread_cond_broadcast(&e->done_cv);	/* stop_accepting */
+}
+
+/*
+ * try_accept - this worker holds the listening socket (take): accept its
+ * next connection, counted in nconns and serving before accept() (so the
+ * watcher sees at once that this worker is no longer free), uncounted if
+ * none came; then rearm, after a back-off if the system is short of
+ * descriptors or memory (the connection waits in the listen queue).  The
+ * connection, or -1 (none, or an error, handled).  e->mu held on entry
+ * and return.
+ */
+static int
+try_accept(struct am_engine *e)
+{
+	int	 fd, err, ms, r = 0, rerr = 0;
+
+	e->nconns++;
+	e->serving++;
+	if (e->watcher_waits && watch_needed(e))
+		pthread_cond_signal(&e->spare_cv);
+	pthread_mutex_unlock(&e->mu);
+	fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
+	err = errno;
+	if ((fd != -1 || transient(err)) && (r = rearm(e)) == -1)
+		rerr = errno;
+	pthread_mutex_lock(&e->mu);
+	if (r == -1)
+		listen_failed(e, "epoll_ctl", rerr);
+	if (fd != -1) {
+		am_engine_accepted(e);
+		return fd;
+	}
+	e->nconns--;
+	e->serving--;
+	if (transient(err))
+		return -1;
+	if ((ms = am_engine_accept_short(e, err)) == 0) {
+		listen_failed(e, "accept", err);
+		return -1;
+	}
+	pthread_mutex_unlock(&e->mu);
+	(void)poll(&(struct pollfd){ e->stop_pipe[0], POLLIN, 0 }, 1, ms);
+	if ((r = rearm(e)) == -1)
+		rerr = errno;
+	pthread_mutex_lock(&e->mu);
+	if (r == -1)
+		listen_failed(e, "epoll_ctl", rerr);
+	return -1;
+}
+
+/*
+ * take - the next connection for this worker, accepted by itself: idle
+ * workers wait in epoll_wait on the engine's one epoll set (bi_new), and
+ * the kernel wakes the one that began waiting last, so under steady
+ * traffic the same few serve and the others time out and exit.  There is
+ * no hand-over from another thread (on this kind of machine a task
+ * switch and the futex calls of a hand-over cost as much as a tenth of a
+ * message's CPU).  The woken worker holds the listening socket until it
+ * has accepted (try_accept rearms it); at the cap it waits for a slot
+ * first (the watcher closes an idle connection).  -1 when the worker is
+ * to exit: no more accepting, or idle ENGINE_IDLE_SECS while more than
+ * ENGINE_IDLE_KEEP workers are free.  e->mu held on entry and return.
+ */
+static int
+take(struct am_engine *e)
+{
+	struct epoll_event	 ev;
+	int			 n, fd;
+
+	while (!e->accept_stop) {
+		e->accepting++;
+		pthread_mutex_unlock(&e->mu);
+		n = epoll_wait(e->ep, &ev, 1, ENGINE_IDLE_SECS * 1000);
+		pthread_mutex_lock(&e->mu);
+		fd = -1;
+		if (n == 1 && ev.data.fd == e->lfd) {
+			while (!e->accept_stop && e->nconns >= e->conn_cap) {
+				e->slot_waits++;
+				timed_wait(e, &e->slot_cv, ENGINE_RETRY_MS);
+				e->slot_waits--;
+			}
+			if (!e->accept_stop)
+				fd = try_accept(e);
+		}
+		left_lfd(e);
+		if (fd != -1)
+			return fd;
+		if (n == 0 && free_workers(e) > ENGINE_IDLE_KEEP)
+			return -1;
+	}
+	return -1;
+}
+
+/* worker - accept and serve connections one after the other */
 static void *
-acceptor(void *arg)
+worker(void *arg)
 {
 	struct am_engine	*e = arg;
-	struct pollfd		 pfd[2];
-	int			 fd, err;
+	int			 fd;
+
+	pthread_mutex_lock(&e->mu);
+	while ((fd = take(e)) != -1) {
+		pthread_mutex_unlock(&e->mu);
+		am_mctx_serve(e, fd);
+		pthread_mutex_lock(&e->mu);
+	}
+	e->threads--;
+	pthread_cond_broadcast(&e->done_cv);
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/*
+ * wait_free_worker - all workers busy and a connection waiting: one
+ * often ends right now (the MTA opens the next connection as soon as it
+ * has our reply, while the worker is still reading its QUIT), so wait a
+ * moment for that worker before starting another: under connection churn
+ * that kept about twice as many threads as connections.  Only while that
+ * pays: after a wait in which no worker came free, not again until one
+ * does, so a burst of connections does not wait ENGINE_SPAWN_WAIT_MS
+ * each, one after the other.  e->mu held.
+ */
+static void
+wait_free_worker(struct am_engine *e)
+{
+	struct timespec	 until;
+
+	if (!e->spawn_wait_ok)
+		return;
+	am_engine_deadline(&until, ENGINE_SPAWN_WAIT_MS);
+	e->free_waits = 1;
+	while (free_workers(e) == 0 && !e->accept_stop &&
+	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
+		continue;
+	e->free_waits = 0;
+	if (free_workers(e) == 0)
+		e->spawn_wait_ok = 0;
+}
+
+/*
+ * pending - does a connection wait in the listen queue?  1, 0, or -1
+ * (the stop pipe was written, or the socket failed: errno, 0 if poll
+ * said so without one).  Waits at most ms (-1: until one does).
+ */
+static int
+pending(const struct am_engine *e, int ms)
+{
+	struct pollfd	 pfd[2];
+	int		 n;
 
 	pfd[0].fd = e->lfd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = e->stop_pipe[0];
 	pfd[1].events = POLLIN;
-	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pfd[1].revents != 0)
-			return NULL;
-		if (pfd[0].revents & (POLLERR | POLLNVAL))
-			break;
-		if (!(pfd[0].revents & POLLIN))
+	pfd[0].revents = pfd[1].revents = 0;
+	if ((n = poll(pfd, 2, ms)) == -1)
+		return errno == EINTR ? 0 : -1;
+	errno = 0;
+	if (pfd[1].revents != 0 || (pfd[0].revents & (POLLERR | POLLNVAL)))
+		return -1;
+	return n > 0 && (pfd[0].revents & POLLIN);
+}
+
+/*
+ * watcher - the one thread that is not a worker.  It sleeps while some
+ * worker is free to accept (the common case: it costs nothing per
+ * connection).  When none is, or at the connection cap, it waits for a
+ * connection in the listen queue and then: at the cap closes the
+ * connection idle longest (admit.c); otherwise waits up to
+ * ENGINE_SPAWN_WAIT_MS for a worker to come free (wait_free_worker) and
+ * starts another if none did, so a connection never waits behind a slow
+ * one.
+ */
+static void *
+watcher(void *arg)
+{
+	struct am_engine	*e = arg;
+	int			 r;
+
+	pthread_mutex_lock(&e->mu);
+	while (!e->accept_stop) {
+		if (!watch_needed(e)) {
+			e->watcher_waits = 1;
+			pthread_cond_wait(&e->spare_cv, &e->mu);
+			e->watcher_waits = 0;
 			continue;
-		if (am_engine_admit(e) == -1)
-			return NULL;
-		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd != -1) {
-			am_engine_accepted(e);
-			enqueue(e, fd);
+		}
+		pthread_mutex_unlock(&e->mu);
+		r = pending(e, -1);
+		pthread_mutex_lock(&e->mu);
+		if (r == -1 && !e->accept_stop)
+			listen_failed(e, "poll", errno != 0 ? errno : EIO);
+		if (r == -1 || e->accept_stop)
+			break;
+		if (r == 0)
+			continue;
+		if (e->nconns >= e->conn_cap) {
+			am_engine_at_cap(e);
 			continue;
 		}
-		err = errno;
-		am_engine_unadmit(e);
-		if (!am_engine_accept_short(e, err) && !transient(err)) {
-			errno = err;
-			break;
-		}
+		if (free_workers(e) > 0)
+			continue;		/* one came free: it accepts */
+		wait_free_worker(e);
+		if (free_workers(e) == 0 && pending(e, 0) == 1 &&
+		    start_worker(e) == -1)
+			timed_wait(e, &e->free_cv, ENGINE_RETRY_MS);
 	}
-	am_log_err(NULL, "milter: listening socket failed: %s",
-	    strerror(errno));
-	__atomic_store_n(&e->failed, 1, __ATOMIC_SEQ_CST);
-	/* ends am_engine_run's wait: the signal is blocked everywhere */
-	pthread_kill(e->run_thread, e->wake_sig);
+	pthread_mutex_unlock(&e->mu);
 	return NULL;
 }
 
 /* ------------------------------------------------------------ life cycle */
+
+/*
+ * epoll_set - the workers' epoll set: the listening socket, one-shot
+ * (rearm), and the stop pipe, level-triggered: once written it wakes
+ * every waiting worker, one after the other.  0 or -1 (errno).
+ */
+static int
+epoll_set(struct am_engine *e)
+{
+	struct epoll_event	 ev;
+
+	if ((e->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = e->lfd;
+	if (epoll_ctl(e->ep, EPOLL_CTL_ADD, e->lfd, &ev) == -1)
+		return -1;
+	ev.events = EPOLLIN;
+	ev.data.fd = e->stop_pipe[0];
+	return epoll_ctl(e->ep, EPOLL_CTL_ADD, e->stop_pipe[0], &ev);
+}
 
 /* bi_new - am_engine_new (engine.h) for the built-in engine */
 static struct am_engine *
@@ -387,7 +452,7 @@ bi_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 	e->ops = &am_builtin_ops;
 	e->cb = conf->milter;
 	e->udata = conf->udata;
-	e->stop_pipe[0] = e->stop_pipe[1] = -1;
+	e->stop_pipe[0] = e->stop_pipe[1] = e->ep = -1;
 	e->spawn_wait_ok = 1;
 	e->conn_cap = am_engine_nofile_cap();
 	if ((e->lfd = am_listen_open(conf->socket, &e->unix_path, err,
@@ -395,7 +460,10 @@ bi_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 		free(e);
 		return NULL;
 	}
-	/* poll() says readable, accept() must not block if the peer left */
+	/*
+	 * epoll says readable, accept() must not block if the peer left or
+	 * another worker took the connection
+	 */
 	(void)fcntl(e->lfd, F_SETFL, fcntl(e->lfd, F_GETFL) | O_NONBLOCK);
 	if (pipe2(e->stop_pipe, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -405,28 +473,69 @@ bi_new(const struct am_engine_conf *conf, char *err, size_t errlen)
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->done_cv, NULL);
 	pthread_cond_init(&e->free_cv, NULL);
+	pthread_cond_init(&e->spare_cv, NULL);
+	pthread_cond_init(&e->slot_cv, NULL);
+	if (epoll_set(e) == -1) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		bi_free(e);
+		return NULL;
+	}
 	return e;
 }
 
-/* failed - did the acceptor stop on a fatal error? */
+/* failed - did the listening socket fail (listen_failed)? */
 static int
 failed(const struct am_engine *e)
 {
 	return __atomic_load_n(&e->failed, __ATOMIC_SEQ_CST);
 }
 
-/* start - the acceptor thread; 0 or -1 (logged) */
+/* start - the watcher thread and a first worker; 0 or -1 (logged) */
 static int
 start(struct am_engine *e)
 {
 	int	 r;
 
-	if ((r = pthread_create(&e->acceptor, NULL, acceptor, e)) != 0) {
-		am_log_err(NULL, "milter: acceptor thread: %s", strerror(r));
+	if ((r = pthread_create(&e->watcher, NULL, watcher, e)) != 0) {
+		am_log_err(NULL, "milter: watcher thread: %s", strerror(r));
 		return -1;
 	}
-	e->acceptor_on = 1;
+	e->watcher_on = 1;
+	pthread_mutex_lock(&e->mu);
+	(void)start_worker(e);		/* else the watcher starts one */
+	pthread_mutex_unlock(&e->mu);
 	return 0;
+}
+
+/*
+ * wait_accepting - after the stop pipe was written: wait until no worker
+ * uses the listening socket (accepting), so that it can be closed.  Each
+ * waiting worker is woken in turn (the pipe is level-triggered in the
+ * epoll set); should one be missed, the pipe's entry is modified every
+ * ENGINE_NUDGE_MS, which wakes another, for at most ENGINE_CLOSE_MS.
+ * Returns how many still use it.
+ */
+static int
+wait_accepting(struct am_engine *e)
+{
+	struct epoll_event	 ev;
+	unsigned int		 waited;
+	int			 left;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = e->stop_pipe[0];
+	pthread_mutex_lock(&e->mu);
+	for (waited = 0; e->accepting > 0 && waited < ENGINE_CLOSE_MS;
+	    waited += ENGINE_NUDGE_MS) {
+		timed_wait(e, &e->done_cv, ENGINE_NUDGE_MS);
+		if (e->accepting > 0)
+			(void)epoll_ctl(e->ep, EPOLL_CTL_MOD, e->stop_pipe[0],
+			    &ev);
+	}
+	left = e->accepting;
+	pthread_mutex_unlock(&e->mu);
+	return left;
 }
 
 /*
@@ -436,16 +545,24 @@ start(struct am_engine *e)
 static void
 stop_accepting(struct am_engine *e)
 {
-	if (e->acceptor_on) {
-		pthread_mutex_lock(&e->mu);	/* wait_slot */
+	if (e->watcher_on) {
+		pthread_mutex_lock(&e->mu);
 		e->accept_stop = 1;
 		pthread_cond_signal(&e->free_cv);
+		pthread_cond_signal(&e->spare_cv);
+		pthread_cond_broadcast(&e->slot_cv);
 		pthread_mutex_unlock(&e->mu);
+		/* wakes the watcher's poll and every worker's epoll_wait */
 		(void)write(e->stop_pipe[1], "x", 1);
-		pthread_join(e->acceptor, NULL);
-		e->acceptor_on = 0;
+		pthread_join(e->watcher, NULL);
+		e->watcher_on = 0;
+		if (wait_accepting(e) > 0) {
+			am_log_warn(NULL, "milter: workers still wait on the "
+			    "listening socket; it stays open until exit");
+			e->lfd_kept = 1;	/* never closed under them */
+		}
 	}
-	if (e->lfd != -1) {
+	if (e->lfd != -1 && !e->lfd_kept) {
 		close(e->lfd);
 		e->lfd = -1;
 	}
@@ -489,7 +606,6 @@ static int
 stop(struct am_engine *e, unsigned int grace_ms)
 {
 	struct am_mctx		*c;
-	struct engine_idler	*w;
 	struct timespec		 until;
 	int			 left;
 
@@ -499,12 +615,6 @@ stop(struct am_engine *e, unsigned int grace_ms)
 	e->stopping = 1;
 	for (c = e->conns; c != NULL; c = c->next)
 		(void)shutdown(c->fd, SHUT_RDWR);	/* wakes its read() */
-	while (e->qlen > 0) {
-		close(e->queue[--e->qlen]);
-		e->nconns--;
-	}
-	for (w = e->idlers; w != NULL; w = w->next)
-		pthread_cond_signal(&w->cv);
 	while (e->threads > 0 &&
 	    pthread_cond_timedwait(&e->done_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
@@ -563,14 +673,17 @@ bi_free(struct am_engine *e)
 	if (e == NULL)
 		return;
 	stop_accepting(e);
+	if (e->ep != -1)
+		close(e->ep);
 	if (e->stop_pipe[0] != -1) {
 		close(e->stop_pipe[0]);
 		close(e->stop_pipe[1]);
 		pthread_mutex_destroy(&e->mu);
 		pthread_cond_destroy(&e->done_cv);
 		pthread_cond_destroy(&e->free_cv);
+		pthread_cond_destroy(&e->spare_cv);
+		pthread_cond_destroy(&e->slot_cv);
 	}
-	free(e->queue);
 	free(e);
 }
 

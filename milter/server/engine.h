@@ -12,10 +12,12 @@
  * headers and body without waiting), so a message costs a handful of
  * system calls.
  *
- * Threads: one acceptor, and workers that each serve one connection at a
- * time; when none is free the acceptor waits up to 2 ms (once per burst)
- * for one that is finishing, then starts another; the newest idle worker
- * gets the next connection, so idle workers beyond a few exit after a
+ * Threads: workers that each accept and serve one connection at a time
+ * (an idle worker waits on the listening socket itself: no hand-over from
+ * another thread), and a watcher that sleeps while a worker is free;
+ * when none is and a connection waits, it waits up to 2 ms (once per
+ * burst) for one that is finishing, then starts another.  The worker
+ * started first is woken first, so idle workers beyond a few exit after a
  * while.  Callbacks of one connection run in one thread, one at a time;
  * callbacks of different connections run concurrently.
  *

@@ -1,15 +1,17 @@
 /*
- * engine_int.h - what engine.c (acceptor, workers, life cycle) and conn.c
- * (one connection's protocol loop) share: the two structs and the calls
- * across the seam.  Private to server/; the filter sees engine.h only.
+ * engine_int.h - what engine.c (workers, watcher, life cycle), admit.c
+ * (the cap, accept()'s back-off) and conn.c (one connection's protocol
+ * loop) share: the two structs and the calls across the seam.  Private
+ * to server/; the filter sees engine.h only.
  *
- * Locking: struct am_engine's fields from mu to conns are guarded by it,
- * except failed and bigbuf (atomic, like msgs); run_thread and wake_sig
- * are set by am_engine_run before the acceptor starts, stuck after it
- * stopped; conn_cap is set by am_engine_new.  A struct am_mctx belongs to
+ * Locking: struct am_engine's fields from mu to the end are guarded by
+ * it, except failed and bigbuf (atomic, like msgs); run_thread and
+ * wake_sig are set by am_engine_run before the threads start, stuck after
+ * they stopped; conn_cap, lfd and ep are set by am_engine_new (lfd is
+ * closed only when no worker uses it: accepting).  A struct am_mctx belongs to
  * the worker serving it, except next/prev and evicted (the engine's list,
  * under mu), in_msg, nmsgs and idle_since (written by its worker, read by
- * the acceptor: __atomic), and fd, which stop() or the acceptor (closing
+ * the watcher: __atomic), and fd, which stop() or the watcher (closing
  * an idle connection at the cap) may shutdown() while the connection is
  * on that list.
  */
@@ -61,24 +63,33 @@ struct am_mctx {
 struct am_engine {
 	const struct am_engine_ops *ops;	/* first: engine_ops.h */
 	int			 lfd;
+	int			 ep;		/* the workers' epoll set (engine.c) */
+	int			 lfd_kept;	/* workers missed the stop: lfd is
+						   left open (stop_accepting) */
 	char			*unix_path;
 	const struct am_milter	*cb;
 	void			*udata;		/* am_mctx_udata() */
 	int			 msgs;		/* connections in a message; __atomic */
 	int			 stop_pipe[2];
-	pthread_t		 acceptor;
-	int			 acceptor_on;
+	pthread_t		 watcher;
+	int			 watcher_on;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 done_cv;	/* a worker exited */
+	pthread_cond_t		 done_cv;	/* a worker exited, or left the
+						   listening socket (accepting) */
 	pthread_cond_t		 free_cv;	/* a worker finished a connection */
-	int			 acceptor_waits;	/* on free_cv */
+	pthread_cond_t		 spare_cv;	/* the watcher is needed */
+	pthread_cond_t		 slot_cv;	/* below the cap again */
+	int			 free_waits;	/* the watcher, on free_cv */
+	int			 watcher_waits;	/* on spare_cv */
+	int			 slot_waits;	/* workers on slot_cv */
 	int			 spawn_wait_ok;	/* see wait_free_worker */
-	int			*queue;		/* accepted, not yet served */
-	size_t			 qlen, qcap;
-	struct engine_idler	*idlers;	/* idle workers, newest on top */
-	int			 threads, idle;
-	int			 serving;	/* workers inside am_mctx_serve() */
-	int			 nconns;	/* open: queued or served */
+	int			 threads;	/* workers */
+	int			 serving;	/* workers with a connection (from
+						   just before accept() on) */
+	int			 accepting;	/* workers in epoll_wait or accept()
+						   on lfd; stop_accepting waits
+						   for 0 before closing it */
+	int			 nconns;	/* open: being accepted or served */
 	int			 conn_cap;	/* most nconns; see conn_cap() */
 	int			 evicting;	/* evicted, not yet closed */
 	int			 accept_stop;	/* stop_accepting() began */
@@ -86,14 +97,15 @@ struct am_engine {
 	int			 failed;
 	struct am_mctx		*conns;
 	pthread_t		 run_thread;	/* in am_engine_run's sigwait */
-	int			 wake_sig;	/* sent to it when the acceptor fails */
+	int			 wake_sig;	/* sent to it when accept() fails */
 	int			 stuck;		/* workers left when run returned */
 	size_t			 bigbuf;	/* read buffer bytes beyond the
 						   start size, all connections;
 						   __atomic (conn.c) */
-	/* the acceptor thread's own (admit.c) */
+	/* under mu (admit.c, and start_worker) */
 	struct am_ratelog	 cap_log;	/* at the cap, none idle */
 	struct am_ratelog	 short_log;	/* accept() short of fds */
+	struct am_ratelog	 spawn_log;	/* a worker could not start */
 	int			 backoff_ms;	/* after that, 0 when not */
 };
 
@@ -104,25 +116,27 @@ long	am_engine_now_ms(void);
 void	am_engine_deadline(struct timespec *, unsigned long ms);
 
 /*
- * admit.c, the acceptor's side of the connection cap:
+ * admit.c, the connection cap and accept()'s troubles; all but the first
+ * with e->mu held:
  * am_engine_nofile_cap - raise the soft RLIMIT_NOFILE to the hard one and
  *	return the connections it allows (ENGINE_FDS_*), at most
  *	ENGINE_THREADS_MAX; a lower cap is logged.  At start only.
- * am_engine_admit - before accept(): wait until fewer than conn_cap
- *	connections are open, closing the one idle longest (no message in
- *	progress) to make room; new ones wait in the listen queue meanwhile.
- *	Counts the next one in nconns: 0, or -1 when the acceptor is to stop.
- * am_engine_unadmit - accept() gave none after am_engine_admit counted one.
+ * am_engine_at_cap - the watcher, at the cap with a connection waiting:
+ *	close the one idle longest (no message in progress) to make room,
+ *	or log (rate-limited) that new ones wait in the listen queue; then
+ *	wait a moment for a slot.
  * am_engine_accepted - accept() worked (ends a back-off, logged).
- * am_engine_accept_short - accept() failed with err: 1 when it says the
- *	system is short of descriptors or memory (logged, rate-limited,
- *	after a back-off), 0 for any other error.
+ * am_engine_accept_short - accept() failed with err: when it says the
+ *	system is short of descriptors or memory, logged (rate-limited) and
+ *	the ms to back off before the next try; 0 for any other error.
+ * am_engine_ratelog_due - a problem happened now: 1 when a line is due
+ *	(*count: how many went unlogged since the last), 0 when only counted.
  */
 int	am_engine_nofile_cap(void);
-int	am_engine_admit(struct am_engine *);
-void	am_engine_unadmit(struct am_engine *);
+void	am_engine_at_cap(struct am_engine *);
 void	am_engine_accepted(struct am_engine *);
 int	am_engine_accept_short(struct am_engine *, int err);
+int	am_engine_ratelog_due(struct am_ratelog *, unsigned long *count);
 
 /* the built-in engine's am_mctx_* (engine.h), conn.c; its table: engine.c */
 void	*am_bi_udata(const struct am_mctx *);
@@ -145,7 +159,7 @@ void	am_mctx_serve(struct am_engine *, int fd);
 /*
  * am_engine_track, am_engine_untrack - engine.c: put a connection on the
  * engine's list (so am_engine_stop can wake it) and take it off again;
- * untrack also closes its descriptor and frees its worker for the acceptor.
+ * untrack also closes its descriptor and frees its worker and its slot.
  */
 void	am_engine_track(struct am_engine *, struct am_mctx *);
 void	am_engine_untrack(struct am_engine *, struct am_mctx *);

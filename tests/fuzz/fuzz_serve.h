@@ -16,10 +16,10 @@
  *
  * The engine is made by am_engine_new(); besides am_mctx_serve() only its
  * lock, its counts of open connections and busy workers (raised as the
- * acceptor raises them before a worker serves; am_engine_untrack lowers
+ * worker raises them before its accept(); am_engine_untrack lowers
  * them) and its connection list (empty after each connection) are
  * touched, so the harness does not depend on how engine.c runs its
- * acceptor and workers.
+ * workers and watcher.
  */
 #ifndef AM_FUZZ_SERVE_H
 #define AM_FUZZ_SERVE_H
@@ -150,7 +150,7 @@ fuzz_engine_gone(void)
 /*
  * fuzz_engine_new - an engine made by am_engine_new, as main() makes it
  * (so whatever defaults the engine gains are set), listening on a unix
- * socket nobody connects to; its acceptor and workers never run: the
+ * socket nobody connects to; its watcher and workers never run: the
  * harness serves each input itself.  One per fuzzing process.
  */
 static inline struct am_engine *
@@ -195,7 +195,7 @@ fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 	p.hangup = size % FUZZ_HANGUP_MOD == 3;
 	if (pthread_create(&t, NULL, pump_run, &p) != 0)
 		abort();
-	/* counted as the acceptor counts one (admit, enqueue); untrack uncounts */
+	/* counted as a worker counts one (try_accept); untrack uncounts */
 	pthread_mutex_lock(&e->mu);
 	e->nconns++;
 	e->serving++;

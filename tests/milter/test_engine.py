@@ -21,6 +21,7 @@ import time
 import pytest
 
 import milterclient as mc
+from procstat import threads_of
 from conftest import (AUTHSERV_ID, BAD_IP, ENGINE, GOOD_IP, accepted_ar,
                       ar_entries, assert_ar, engine_only, free_port, make_msg,
                       new_qid, rejected, sign, split_message, wait_for)
@@ -784,6 +785,54 @@ def test_idle_connections_do_not_block_others(em):
         for s in idle:
             s.close()
     good(em)
+
+
+@engine_only("builtin", "libmilter's workers wait on its own queue, not "
+             "on the listening socket")
+def test_stop_wakes_every_idle_worker(milters):
+    """idle workers wait on the listening socket themselves (engine.c:
+    one epoll set, the stop pipe in it): after a burst of 60 connections
+    left ~60 of them waiting there, SIGTERM must wake every one, close
+    the socket and exit 0 within a few seconds, not leave the socket open
+    for workers that missed the stop (logged) or wait for their 60 s idle
+    timeout"""
+    m = milters.new("stopwake").start()
+    n = 60
+    barrier = threading.Barrier(n)
+    socks, errors = [None] * n, []
+
+    def one(i):
+        try:
+            s = raw_conn(m.spec)
+            barrier.wait(10)
+            s.sendall(optneg_pkt())
+            assert s.recv(4), "no OPTNEG reply"
+            socks[i] = s
+        except Exception as e:      # noqa: BLE001 - reported below
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    workers = threads_of(m.proc.pid)
+    for s in socks:
+        if s is not None:
+            s.close()
+    assert not errors, errors
+    assert workers >= n, "a worker per connection: %d threads" % workers
+    # the workers are back on the socket: one of them takes this one
+    accepted_ar(m.send(make_msg(from_="user@example.org"),
+                       mailfrom="<user@example.org>", client_addr=GOOD_IP))
+    t0 = time.monotonic()
+    rc = stop(m)
+    took = time.monotonic() - t0
+    log = m.log()
+    assert rc == 0, "exit status %s:\n%s" % (rc, log[-2000:])
+    assert took < 5, "stop took %.1f s" % took
+    assert "still wait on the listening socket" not in log, log[-2000:]
+    assert "still busy at exit" not in log, log[-2000:]
 
 
 # ------------------------------------------------------------ 10. listener
