@@ -46,7 +46,7 @@ am_arc_free(struct am_arc *a)
 	}
 	free(a->hdr);
 	for (i = 0; i < a->nbody; i++)
-		am_arc_body_free(&a->body[i].h);
+		am_bodyhash_free(&a->body[i].h);
 	for (i = 0; i < a->nkeys; i++)
 		EVP_PKEY_free(a->keys[i].pkey);
 	free(a);
@@ -250,7 +250,7 @@ am_arc_body(struct am_arc *a, const unsigned char *p, size_t n)
 	size_t	 i;
 
 	for (i = 0; i < a->nbody; i++)
-		am_arc_body_update(&a->body[i].h, p, n);
+		am_bodyhash_update(&a->body[i].h, p, n);
 }
 
 /* fill_hops - sealers and AAR passes, newest first; the i=1 client */

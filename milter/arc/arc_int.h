@@ -9,6 +9,7 @@
 
 #include "arc/arc.h"
 #include "arc/arc_canon.h"
+#include "dkim/bodyhash.h"
 #include "arc/arc_parse.h"
 
 enum { ARC_AS = 0, ARC_AMS = 1, ARC_AAR = 2, ARC_NOT = 3 };
@@ -29,7 +30,7 @@ struct arc_set {
 struct arc_bodyhash {
 	int		 relaxed;
 	long long	 limit;
-	struct am_arc_body h;
+	struct am_bodyhash h;
 	unsigned char	 digest[EVP_MAX_MD_SIZE];
 	unsigned int	 len;
 	int		 done;		/* digest final */

@@ -106,7 +106,7 @@ am_arc_body_setup(struct am_arc *a)
 		    find_body(a, br, l) != NULL)
 			continue;
 		bh = &a->body[a->nbody];
-		if (am_arc_body_init(&bh->h, br, EVP_sha256(), l) == -1)
+		if (am_bodyhash_init(&bh->h, br, EVP_sha256(), l) == -1)
 			return;		/* ENOMEM: those AMS cannot pass */
 		bh->relaxed = br;
 		bh->limit = l;
@@ -118,7 +118,7 @@ am_arc_body_setup(struct am_arc *a)
 static const struct arc_bodyhash *
 body_digest(struct arc_bodyhash *bh)
 {
-	if (!bh->done && am_arc_body_final(&bh->h, bh->digest, &bh->len) == 0)
+	if (!bh->done && am_bodyhash_final(&bh->h, bh->digest, &bh->len) == 0)
 		bh->done = 1;
 	return bh->done ? bh : NULL;
 }

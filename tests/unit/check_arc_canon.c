@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "arc/arc_canon.h"
+#include "dkim/bodyhash.h"
 
 #define ROUNDS		4000	/* random bodies per mode */
 #define BODY_MAX	6000	/* > the canonicalizer's 2048-byte stage */
@@ -155,7 +156,7 @@ one_case(uint64_t *s, int relaxed, unsigned int round)
 	static unsigned char	 body[BODY_MAX + 16], canon[4 * BODY_MAX];
 	unsigned char		 want[EVP_MAX_MD_SIZE], got[EVP_MAX_MD_SIZE];
 	struct ref		 r;
-	struct am_arc_body	 h;
+	struct am_bodyhash	 h;
 	unsigned int		 wl, gl;
 	size_t			 n = make_body(s, body), i, k;
 	long long		 limit = -1;
@@ -166,7 +167,7 @@ one_case(uint64_t *s, int relaxed, unsigned int round)
 	r.relaxed = relaxed;
 	r.limit = limit;
 	r.out = canon;
-	ck_assert_int_eq(am_arc_body_init(&h, relaxed, EVP_sha256(), limit), 0);
+	ck_assert_int_eq(am_bodyhash_init(&h, relaxed, EVP_sha256(), limit), 0);
 	for (i = 0; i < n; i += k) {
 		/* chunks of 1 byte to the whole body; a CR often at the end */
 		switch (rnd(s) % 4) {
@@ -182,13 +183,13 @@ one_case(uint64_t *s, int relaxed, unsigned int round)
 		if (k > n - i)
 			k = n - i;
 		ref_update(&r, body + i, k);
-		am_arc_body_update(&h, body + i, k);
+		am_bodyhash_update(&h, body + i, k);
 	}
 	ref_final(&r);
 	ck_assert_int_eq(EVP_Digest(canon, r.done, want, &wl, EVP_sha256(),
 	    NULL), 1);
-	ck_assert_int_eq(am_arc_body_final(&h, got, &gl), 0);
-	am_arc_body_free(&h);
+	ck_assert_int_eq(am_bodyhash_final(&h, got, &gl), 0);
+	am_bodyhash_free(&h);
 	ck_assert_uint_eq(wl, gl);
 	ck_assert_msg(memcmp(want, got, wl) == 0,
 	    "%s round %u: %zu bytes, l=%lld: digests differ",
@@ -215,7 +216,7 @@ START_TEST(test_fixed_split)
 	unsigned char		 want[EVP_MAX_MD_SIZE], got[EVP_MAX_MD_SIZE];
 	unsigned char		 canon[64];
 	struct ref		 r;
-	struct am_arc_body	 h;
+	struct am_bodyhash	 h;
 	unsigned int		 wl, gl;
 	size_t			 b, cut, n;
 	int			 relaxed;
@@ -231,13 +232,13 @@ START_TEST(test_fixed_split)
 		ref_final(&r);
 		ck_assert_int_eq(EVP_Digest(canon, r.done, want, &wl,
 		    EVP_sha256(), NULL), 1);
-		ck_assert_int_eq(am_arc_body_init(&h, relaxed, EVP_sha256(),
+		ck_assert_int_eq(am_bodyhash_init(&h, relaxed, EVP_sha256(),
 		    -1), 0);
-		am_arc_body_update(&h, (const unsigned char *)bodies[b], cut);
-		am_arc_body_update(&h, (const unsigned char *)bodies[b] + cut,
+		am_bodyhash_update(&h, (const unsigned char *)bodies[b], cut);
+		am_bodyhash_update(&h, (const unsigned char *)bodies[b] + cut,
 		    n - cut);
-		ck_assert_int_eq(am_arc_body_final(&h, got, &gl), 0);
-		am_arc_body_free(&h);
+		ck_assert_int_eq(am_bodyhash_final(&h, got, &gl), 0);
+		am_bodyhash_free(&h);
 		ck_assert_msg(wl == gl && memcmp(want, got, wl) == 0,
 		    "body %zu cut at %zu, relaxed %d", b, cut, relaxed);
 	}
