@@ -30,6 +30,7 @@
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see watcher */
+#define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway */
 #define ENGINE_RETRY_MS		100	/* a worker could not start: try again */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
 #define ENGINE_NUDGE_MS		100	/* at stop, wake waiting workers again */
@@ -92,6 +93,7 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 	close(c->fd);
 	e->nconns--;
 	e->serving--;		/* free from here: see the watcher */
+	e->finished++;
 	e->spawn_wait_ok = 1;
 	if (e->free_waits)
 		pthread_cond_signal(&e->free_cv);
@@ -207,16 +209,18 @@ left_lfd(struct am_engine *e)
 }
 
 /*
- * try_accept - this worker holds the listening socket (take): accept its
- * next connection, counted in nconns and serving before accept() (so the
- * watcher sees at once that this worker is no longer free), uncounted if
- * none came; then rearm, after a back-off if the system is short of
- * descriptors or memory (the connection waits in the listen queue).  The
- * connection, or -1 (none, or an error, handled).  e->mu held on entry
- * and return.
+ * try_accept - accept the listening socket's next connection, counted in
+ * nconns and serving before accept() (so the watcher sees at once that
+ * this worker is no longer free), uncounted if none came.  holder: this
+ * worker holds the socket (take) and rearms it, after a back-off if the
+ * system is short of descriptors or memory (the connection waits in the
+ * listen queue).  Otherwise it only looks (a worker just done with a
+ * connection, before it sleeps): none waiting is no error, and the
+ * holder, if any, rearms.  The connection, or -1 (none, or an error,
+ * handled).  e->mu held on entry and return.
  */
 static int
-try_accept(struct am_engine *e)
+try_accept(struct am_engine *e, int holder)
 {
 	int	 fd, err, ms, r = 0, rerr = 0;
 
@@ -227,6 +231,14 @@ try_accept(struct am_engine *e)
 	pthread_mutex_unlock(&e->mu);
 	fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
 	err = errno;
+	if (!holder && (fd != -1 || err == EAGAIN || err == EWOULDBLOCK)) {
+		pthread_mutex_lock(&e->mu);
+		if (fd != -1)
+			return fd;
+		e->nconns--;
+		e->serving--;
+		return -1;
+	}
 	if ((fd != -1 || transient(err)) && (r = rearm(e)) == -1)
 		rerr = errno;
 	pthread_mutex_lock(&e->mu);
@@ -268,13 +280,24 @@ try_accept(struct am_engine *e)
  * ENGINE_IDLE_KEEP workers are free.  e->mu held on entry and return.
  */
 static int
-take(struct am_engine *e)
+take(struct am_engine *e, int *just_served)
 {
 	struct epoll_event	 ev;
 	int			 n, fd;
 
 	while (!e->accept_stop) {
 		e->accepting++;
+		/*
+		 * Just done with a connection: the MTA often has the next one
+		 * waiting already (it opens it as soon as it has our reply),
+		 * so take it without sleeping, as a queue would hand it over
+		 */
+		if (*just_served && e->nconns < e->conn_cap &&
+		    (fd = try_accept(e, 0)) != -1) {
+			left_lfd(e);
+			return fd;
+		}
+		*just_served = 0;
 		pthread_mutex_unlock(&e->mu);
 		n = epoll_wait(e->ep, &ev, 1, ENGINE_IDLE_SECS * 1000);
 		pthread_mutex_lock(&e->mu);
@@ -286,7 +309,7 @@ take(struct am_engine *e)
 				e->slot_waits--;
 			}
 			if (!e->accept_stop)
-				fd = try_accept(e);
+				fd = try_accept(e, 1);
 		}
 		left_lfd(e);
 		if (fd != -1)
@@ -302,12 +325,13 @@ static void *
 worker(void *arg)
 {
 	struct am_engine	*e = arg;
-	int			 fd;
+	int			 fd, served = 0;
 
 	pthread_mutex_lock(&e->mu);
-	while ((fd = take(e)) != -1) {
+	while ((fd = take(e, &served)) != -1) {
 		pthread_mutex_unlock(&e->mu);
 		am_mctx_serve(e, fd);
+		served = 1;
 		pthread_mutex_lock(&e->mu);
 	}
 	e->threads--;
@@ -320,27 +344,34 @@ worker(void *arg)
  * wait_free_worker - all workers busy and a connection waiting: one
  * often ends right now (the MTA opens the next connection as soon as it
  * has our reply, while the worker is still reading its QUIT), so wait a
- * moment for that worker before starting another: under connection churn
- * that kept about twice as many threads as connections.  Only while that
- * pays: after a wait in which no worker came free, not again until one
- * does, so a burst of connections does not wait ENGINE_SPAWN_WAIT_MS
- * each, one after the other.  e->mu held.
+ * moment for a worker to finish one before starting another.  A finished
+ * connection counts even if its worker took the next one at once: under
+ * full load workers finish all the time and each takes what waits, and
+ * counting only workers still free then kept nearly twice as many threads
+ * as connections.  Only while that pays: after a wait in which none
+ * finished, not again until one does, so a burst of connections does not
+ * wait ENGINE_SPAWN_WAIT_MS each, one after the other.  1: one finished
+ * (or is free), 0: start another.  e->mu held.
  */
-static void
+static int
 wait_free_worker(struct am_engine *e)
 {
 	struct timespec	 until;
+	unsigned long	 was = e->finished;
 
 	if (!e->spawn_wait_ok)
-		return;
+		return free_workers(e) > 0;
 	am_engine_deadline(&until, ENGINE_SPAWN_WAIT_MS);
 	e->free_waits = 1;
-	while (free_workers(e) == 0 && !e->accept_stop &&
+	while (free_workers(e) == 0 && e->finished == was &&
+	    !e->accept_stop &&
 	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
 		continue;
 	e->free_waits = 0;
-	if (free_workers(e) == 0)
-		e->spawn_wait_ok = 0;
+	if (free_workers(e) > 0 || e->finished != was)
+		return 1;
+	e->spawn_wait_ok = 0;
+	return 0;
 }
 
 /*
@@ -373,19 +404,24 @@ pending(const struct am_engine *e, int ms)
  * connection).  When none is, or at the connection cap, it waits for a
  * connection in the listen queue and then: at the cap closes the
  * connection idle longest (admit.c); otherwise waits up to
- * ENGINE_SPAWN_WAIT_MS for a worker to come free (wait_free_worker) and
- * starts another if none did, so a connection never waits behind a slow
- * one.
+ * ENGINE_SPAWN_WAIT_MS for a worker to finish a connection
+ * (wait_free_worker) and starts another if none did, so a connection
+ * never waits behind slow ones.  Under full load workers finish all the
+ * time, and what waits in the queue is served by them as fast as the CPU
+ * allows; still, after ENGINE_BACKLOG_MS with no worker free and the
+ * queue never empty, one more is started.
  */
 static void *
 watcher(void *arg)
 {
 	struct am_engine	*e = arg;
+	long			 waiting_since = 0;	/* none free, ms */
 	int			 r;
 
 	pthread_mutex_lock(&e->mu);
 	while (!e->accept_stop) {
 		if (!watch_needed(e)) {
+			waiting_since = 0;
 			e->watcher_waits = 1;
 			pthread_cond_wait(&e->spare_cv, &e->mu);
 			e->watcher_waits = 0;
@@ -406,10 +442,15 @@ watcher(void *arg)
 		}
 		if (free_workers(e) > 0)
 			continue;		/* one came free: it accepts */
-		wait_free_worker(e);
-		if (free_workers(e) == 0 && pending(e, 0) == 1 &&
-		    start_worker(e) == -1)
-			timed_wait(e, &e->free_cv, ENGINE_RETRY_MS);
+		if (waiting_since == 0)
+			waiting_since = am_engine_now_ms();
+		if ((wait_free_worker(e) == 0 || am_engine_now_ms() -
+		    waiting_since >= ENGINE_BACKLOG_MS) && free_workers(e) == 0 &&
+		    pending(e, 0) == 1) {
+			waiting_since = 0;
+			if (start_worker(e) == -1)
+				timed_wait(e, &e->free_cv, ENGINE_RETRY_MS);
+		}
 	}
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
@@ -545,6 +586,8 @@ wait_accepting(struct am_engine *e)
 static void
 stop_accepting(struct am_engine *e)
 {
+	int	 left;
+
 	if (e->watcher_on) {
 		pthread_mutex_lock(&e->mu);
 		e->accept_stop = 1;
@@ -556,9 +599,10 @@ stop_accepting(struct am_engine *e)
 		(void)write(e->stop_pipe[1], "x", 1);
 		pthread_join(e->watcher, NULL);
 		e->watcher_on = 0;
-		if (wait_accepting(e) > 0) {
-			am_log_warn(NULL, "milter: workers still wait on the "
-			    "listening socket; it stays open until exit");
+		if ((left = wait_accepting(e)) > 0) {
+			am_log_warn(NULL, "milter: %d workers still wait on the "
+			    "listening socket (%d in all, %d serving); it stays "
+			    "open until exit", left, e->threads, e->serving);
 			e->lfd_kept = 1;	/* never closed under them */
 		}
 	}

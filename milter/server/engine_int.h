@@ -83,6 +83,7 @@ struct am_engine {
 	int			 watcher_waits;	/* on spare_cv */
 	int			 slot_waits;	/* workers on slot_cv */
 	int			 spawn_wait_ok;	/* see wait_free_worker */
+	unsigned long		 finished;	/* connections ended, ever */
 	int			 threads;	/* workers */
 	int			 serving;	/* workers with a connection (from
 						   just before accept() on) */
