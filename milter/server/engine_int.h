@@ -47,7 +47,7 @@ struct am_mctx {
 	long			 idle_since;	/* ms (am_engine_now_ms) the worker
 						   began waiting for the MTA, 0
 						   while it works; __atomic */
-	int			 evicted;	/* the acceptor closed it (mu) */
+	int			 evicted;	/* the watcher closed it (mu) */
 	int			 negotiated;	/* OPTNEG done */
 	int			 at_eom;	/* header changes allowed */
 	enum am_mstat		 pending;	/* kept from a no-reply step */

@@ -127,7 +127,7 @@ def test_idle_workers_exit_under_steady_traffic(milters):
     m = milters.new("idleworkers", [("LogLevel", "info")]).start()
     pid = m.proc.pid
     good_session(m)
-    base = threads_of(pid)          # main, acceptor, resolver, reload...
+    base = threads_of(pid)          # main, watcher, resolver, reload...
     fam, addr = parse_socket(m.spec)
     burst = []
     for _ in range(200):
