@@ -31,7 +31,8 @@
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see watcher */
 #define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway */
-#define ENGINE_RETRY_MS		100	/* a worker could not start: try again */
+#define ENGINE_RETRY_MS		100	/* no worker could start, or at the cap:
+					   look again this often */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
 #define ENGINE_NUDGE_MS		100	/* at stop, wake waiting workers again */
 #define ENGINE_IDLERS_EXIT_MS	10000	/* then for idle ones, which only need the lock */
@@ -552,13 +553,12 @@ start(struct am_engine *e)
 
 /*
  * wake_all - wake every worker waiting on the epoll set: one byte to the
- * stop pipe per worker that may wait there.  Each write wakes one more
- * waiter (the pipe wakes its epoll readers on every write), so they wake
- * side by side rather than one after the other through the level-
- * triggered entry (each woken worker waking the next), which under load
- * took more than 2 s for 60 idle workers now and then.  The pipe is never
- * read; a full one (its write end does not block) ends the round.  e->mu
- * held.
+ * stop pipe per worker that may wait there, each write a wake-up of its
+ * own, rather than relying only on the level-triggered entry, through
+ * which each woken worker wakes the next one after the other (a stop that
+ * left 60 idle workers waiting past 2 s was seen under load, cause not
+ * proven).  The pipe is never read; a full one (its write end does not
+ * block) ends the round.  e->mu held.
  */
 static void
 wake_all(struct am_engine *e)
