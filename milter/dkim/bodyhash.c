@@ -4,6 +4,8 @@
  * canonicalized (simple or relaxed) as it streams by, cut at l=, into its
  * digest.
  */
+#include <endian.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "dkim/bodyhash.h"
@@ -115,11 +117,58 @@ line_end(struct am_bodyhash *h)
 	h->ncrlf++;
 }
 
+/*
+ * Relaxed runs are scanned 8 bytes at a time (one 64-bit word, SWAR).
+ * Every byte that can end a run (CR, LF, SP, HTAB) is below 0x21, so each
+ * byte of the word is tested, exactly, for "below 0x21" and for "SP"; the
+ * run ends at the first byte below 0x21 that is not one SP followed by a
+ * byte above 0x20.  A control byte below 0x20 other than CR, LF and HTAB
+ * ends the run too, though it is content: that only splits the run (the
+ * next one starts at that byte), and the bytes hashed are the same.
+ */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* low - the top bit of each byte of w below 0x21 (no borrow crosses a
+   byte: each is at least 0x80 before 0x21 is taken away) */
+static inline uint64_t
+low(uint64_t w)
+{
+	return ~((w | HIGHS) - 0x21 * ONES) & ~w & HIGHS;
+}
+
+/* is_sp - the top bit of each byte of w that is SP (no carry crosses a
+   byte: 0x7f + 0x7f fits in one) */
+static inline uint64_t
+is_sp(uint64_t w)
+{
+	uint64_t	 x = w ^ (0x20 * ONES);
+
+	return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
+
+/* word_stop - where in the 8 bytes at q a relaxed run ends, 8 if not;
+   q[8] must be readable (the byte after an SP in the last place) */
+static inline unsigned int
+word_stop(const char *q)
+{
+	uint64_t	 w, lo, sp, next;
+
+	memcpy(&w, q, sizeof(w));
+	w = le64toh(w);			/* byte i of the run is bits 8i.. */
+	lo = low(w);
+	sp = is_sp(w);
+	next = lo >> 8 | ((unsigned char)q[8] < 0x21 ? 0x80ULL << 56 : 0);
+	w = (lo & ~sp) | (sp & next);
+	return w == 0 ? 8 : (unsigned int)__builtin_ctzll(w) / 8;
+}
+
 /* run_end - past the run of content that starts at q (*q is content) */
 static const char *
 run_end(const char *q, const char *end, int relaxed)
 {
 	const char	*cr, *lf;
+	unsigned int	 k;
 
 	if (!relaxed) {
 		/* 3.4.3: only CR and LF matter; both scans are memchr's */
@@ -129,7 +178,10 @@ run_end(const char *q, const char *end, int relaxed)
 		cr = memchr(q, '\r', (size_t)(lf - q));
 		return cr != NULL ? cr : lf;
 	}
-	for (q++; q < end; q++) {
+	for (q++; end - q > 8; q += 8)
+		if ((k = word_stop(q)) < 8)
+			return q + k;
+	for (; q < end; q++) {
 		if (run_stop[(unsigned char)*q] == 0)
 			continue;
 		/* 3.4.4: one SP between content bytes stays as it is */
