@@ -808,12 +808,14 @@ send_timeout(int fd)
 }
 
 /*
- * am_mctx_serve - one MTA connection, from accept to close.  The read buffer
- * lives as long as the connection: an idle worker holds none (memory at
- * high concurrency).
+ * am_mctx_serve - one MTA connection, from accept to close.  The worker's
+ * read buffer (*spare: ENGINE_BUF_START bytes, or NULL) is lent to the
+ * connection and handed back at its end, unless it grew: allocating and
+ * freeing 16 KB per connection cost 1 % of the CPU (issue 17's profile).
+ * An idle worker keeps that one buffer until it exits.
  */
 void
-am_mctx_serve(struct am_engine *e, int fd)
+am_mctx_serve(struct am_engine *e, int fd, unsigned char **spare)
 {
 	struct am_mctx		 c;
 	struct am_mp_packet	 pkt;
@@ -824,6 +826,11 @@ am_mctx_serve(struct am_engine *e, int fd)
 	memset(&c, 0, sizeof(c));
 	memset(&rb, 0, sizeof(rb));
 	rb.e = e;
+	if (*spare != NULL) {
+		rb.buf = *spare;
+		rb.cap = ENGINE_BUF_START;
+		*spare = NULL;
+	}
 	c.ops = &am_builtin_ops;
 	c.e = e;
 	c.fd = fd;
@@ -851,5 +858,9 @@ am_mctx_serve(struct am_engine *e, int fd)
 	am_buf_clear(&c.out);
 	for (i = 0; i < AM_MPS_N; i++)
 		free(c.symlist[i]);
+	if (rb.cap == ENGINE_BUF_START) {
+		*spare = rb.buf;
+		rb.buf = NULL;
+	}
 	rbuf_free(&rb);
 }

@@ -29,7 +29,9 @@
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
-#define ENGINE_SPAWN_WAIT_MS	2	/* for a finishing worker, see watcher */
+#define ENGINE_TICK_MS		2	/* the watcher's look under load, and its
+					   wait for a finishing worker */
+#define ENGINE_TICKS_QUIET	10	/* looks with nothing to do: it sleeps */
 #define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway */
 #define ENGINE_RETRY_MS		100	/* no worker could start, or at the cap:
 					   look again this often */
@@ -96,7 +98,7 @@ am_engine_untrack(struct am_engine *e, struct am_mctx *c)
 	e->serving--;		/* free from here: see the watcher */
 	e->finished++;
 	e->spawn_wait_ok = 1;
-	if (e->free_waits)
+	if (e->free_waits)		/* admit.c, at the cap */
 		pthread_cond_signal(&e->free_cv);
 	if (e->slot_waits)
 		pthread_cond_signal(&e->slot_cv);
@@ -326,53 +328,21 @@ static void *
 worker(void *arg)
 {
 	struct am_engine	*e = arg;
+	unsigned char		*spare = NULL;	/* the read buffer it lends */
 	int			 fd, served = 0;
 
 	pthread_mutex_lock(&e->mu);
 	while ((fd = take(e, &served)) != -1) {
 		pthread_mutex_unlock(&e->mu);
-		am_mctx_serve(e, fd);
+		am_mctx_serve(e, fd, &spare);
 		served = 1;
 		pthread_mutex_lock(&e->mu);
 	}
 	e->threads--;
 	pthread_cond_broadcast(&e->done_cv);
 	pthread_mutex_unlock(&e->mu);
+	free(spare);
 	return NULL;
-}
-
-/*
- * wait_free_worker - all workers busy and a connection waiting: one
- * often ends right now (the MTA opens the next connection as soon as it
- * has our reply, while the worker is still reading its QUIT), so wait a
- * moment for a worker to finish one before starting another.  A finished
- * connection counts even if its worker took the next one at once: under
- * full load workers finish all the time and each takes what waits, and
- * counting only workers still free then kept nearly twice as many threads
- * as connections.  Only while that pays: after a wait in which none
- * finished, not again until one does, so a burst of connections does not
- * wait ENGINE_SPAWN_WAIT_MS each, one after the other.  1: one finished
- * (or is free), 0: start another.  e->mu held.
- */
-static int
-wait_free_worker(struct am_engine *e)
-{
-	struct timespec	 until;
-	unsigned long	 was = e->finished;
-
-	if (!e->spawn_wait_ok)
-		return free_workers(e) > 0;
-	am_engine_deadline(&until, ENGINE_SPAWN_WAIT_MS);
-	e->free_waits = 1;
-	while (free_workers(e) == 0 && e->finished == was &&
-	    !e->accept_stop &&
-	    pthread_cond_timedwait(&e->free_cv, &e->mu, &until) != ETIMEDOUT)
-		continue;
-	e->free_waits = 0;
-	if (free_workers(e) > 0 || e->finished != was)
-		return 1;
-	e->spawn_wait_ok = 0;
-	return 0;
 }
 
 /*
@@ -399,59 +369,114 @@ pending(const struct am_engine *e, int ms)
 	return n > 0 && (pfd[0].revents & POLLIN);
 }
 
+/* what the watcher knows of the connection waiting now (see watch_act) */
+struct watch {
+	long		 since;		/* waiting with none free since, ms; 0 */
+	unsigned long	 was;		/* e->finished when it last looked */
+	int		 spawned;	/* it started a worker in its last look */
+};
+
+/*
+ * watch_act - a connection waits in the listen queue: at the cap close
+ * the connection idle longest (admit.c); else, with no worker free, one
+ * more unless a worker finished a connection since the last look, a tick
+ * ago (the MTA opens the next connection as soon as it has our reply,
+ * while the worker still reads its QUIT, and under full load workers
+ * finish all the time and take what waits: counting only free workers
+ * kept nearly twice as many threads as connections).  The first look
+ * waits a tick for that only while it pays (spawn_wait_ok: a connection
+ * finished since the last worker was started), so a burst does not wait
+ * a tick per connection; and after ENGINE_BACKLOG_MS with none free and
+ * the queue never empty, one more starts anyway.  e->mu held.
+ */
+static void
+watch_act(struct am_engine *e, struct watch *w)
+{
+	long	 now;
+
+	if (e->nconns >= e->conn_cap) {
+		am_engine_at_cap(e);
+		w->since = 0;
+		return;
+	}
+	if (free_workers(e) > 0) {
+		w->since = 0;			/* one came free: it accepts */
+		return;
+	}
+	now = am_engine_now_ms();
+	if (w->since == 0) {
+		w->since = now;
+		w->was = e->finished;
+		if (e->spawn_wait_ok)
+			return;
+	} else if (e->finished != w->was &&
+	    now - w->since < ENGINE_BACKLOG_MS) {
+		w->was = e->finished;
+		return;
+	} else if (e->finished == w->was)
+		e->spawn_wait_ok = 0;
+	w->since = 0;
+	if (start_worker(e) == -1)
+		timed_wait(e, &e->free_cv, ENGINE_RETRY_MS);
+	else
+		w->spawned = 1;
+}
+
 /*
  * watcher - the one thread that is not a worker.  It sleeps while some
  * worker is free to accept (the common case: it costs nothing per
  * connection).  When none is, or at the connection cap, it waits for a
- * connection in the listen queue and then: at the cap closes the
- * connection idle longest (admit.c); otherwise waits up to
- * ENGINE_SPAWN_WAIT_MS for a worker to finish a connection
- * (wait_free_worker) and starts another if none did, so a connection
- * never waits behind slow ones.  Under full load workers finish all the
- * time, and what waits in the queue is served by them as fast as the CPU
- * allows; still, after ENGINE_BACKLOG_MS with no worker free and the
- * queue never empty, one more is started.
+ * connection in the listen queue and acts (watch_act).  From then on it
+ * looks every ENGINE_TICK_MS instead of being woken by each change:
+ * under load the last free worker comes and goes with nearly every
+ * connection, and a wake-up per connection was 1 task switch per message
+ * and 3 % of the CPU (issue 17).  After ENGINE_TICKS_QUIET looks with
+ * nothing to do it goes back to sleeping until it is needed.  Right after
+ * it started a worker it is woken as soon as that worker has taken a
+ * connection, so a burst starts workers one after the other at once.
  */
 static void *
 watcher(void *arg)
 {
 	struct am_engine	*e = arg;
-	long			 waiting_since = 0;	/* none free, ms */
-	int			 r;
+	struct watch		 w = { 0, 0, 0 };
+	int			 quiet = ENGINE_TICKS_QUIET, r;
 
 	pthread_mutex_lock(&e->mu);
 	while (!e->accept_stop) {
-		if (!watch_needed(e)) {
-			waiting_since = 0;
+		if (quiet >= ENGINE_TICKS_QUIET && !watch_needed(e)) {
+			w.since = 0;
 			e->watcher_waits = 1;
 			pthread_cond_wait(&e->spare_cv, &e->mu);
 			e->watcher_waits = 0;
 			continue;
 		}
+		if (quiet < ENGINE_TICKS_QUIET) {
+			e->watcher_waits = w.spawned;
+			timed_wait(e, &e->spare_cv, ENGINE_TICK_MS);
+			e->watcher_waits = w.spawned = 0;
+			if (e->accept_stop)
+				break;
+			if (!watch_needed(e)) {
+				quiet++;
+				w.since = 0;
+				continue;
+			}
+		}
 		pthread_mutex_unlock(&e->mu);
-		r = pending(e, -1);
+		r = pending(e, quiet >= ENGINE_TICKS_QUIET ? -1 : 0);
 		pthread_mutex_lock(&e->mu);
 		if (r == -1 && !e->accept_stop)
 			listen_failed(e, "poll", errno != 0 ? errno : EIO);
 		if (r == -1 || e->accept_stop)
 			break;
-		if (r == 0)
-			continue;
-		if (e->nconns >= e->conn_cap) {
-			am_engine_at_cap(e);
+		if (r == 0) {
+			quiet++;
+			w.since = 0;
 			continue;
 		}
-		if (free_workers(e) > 0)
-			continue;		/* one came free: it accepts */
-		if (waiting_since == 0)
-			waiting_since = am_engine_now_ms();
-		if ((wait_free_worker(e) == 0 || am_engine_now_ms() -
-		    waiting_since >= ENGINE_BACKLOG_MS) && free_workers(e) == 0 &&
-		    pending(e, 0) == 1) {
-			waiting_since = 0;
-			if (start_worker(e) == -1)
-				timed_wait(e, &e->free_cv, ENGINE_RETRY_MS);
-		}
+		quiet = 0;
+		watch_act(e, &w);
 	}
 	pthread_mutex_unlock(&e->mu);
 	return NULL;

@@ -79,10 +79,10 @@ struct am_engine {
 	pthread_cond_t		 free_cv;	/* a worker finished a connection */
 	pthread_cond_t		 spare_cv;	/* the watcher is needed */
 	pthread_cond_t		 slot_cv;	/* below the cap again */
-	int			 free_waits;	/* the watcher, on free_cv */
+	int			 free_waits;	/* the watcher, on free_cv (at the cap) */
 	int			 watcher_waits;	/* on spare_cv */
 	int			 slot_waits;	/* workers on slot_cv */
-	int			 spawn_wait_ok;	/* see wait_free_worker */
+	int			 spawn_wait_ok;	/* see watch_act */
 	unsigned long		 finished;	/* connections ended, ever */
 	int			 threads;	/* workers */
 	int			 serving;	/* workers with a connection (from
@@ -154,8 +154,9 @@ int	 am_bi_quarantine(struct am_mctx *, const char *);
 int	 am_bi_setreply(struct am_mctx *, const char *, const char *,
 	    const char *);
 
-/* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close */
-void	am_mctx_serve(struct am_engine *, int fd);
+/* am_mctx_serve - conn.c: one MTA connection on fd, from accept to close;
+   *spare is the worker's read buffer, lent and handed back (see conn.c) */
+void	am_mctx_serve(struct am_engine *, int fd, unsigned char **spare);
 
 /*
  * am_engine_track, am_engine_untrack - engine.c: put a connection on the
