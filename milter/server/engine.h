@@ -15,8 +15,9 @@
  * Threads: workers that each accept and serve one connection at a time
  * (an idle worker waits on the listening socket itself: no hand-over from
  * another thread), and a watcher that sleeps while a worker is free;
- * when none is and a connection waits, it waits up to 2 ms (once per
- * burst) for one that is finishing, then starts another.  The worker
+ * when none is and a connection waits, it gives the workers 2 ms (once
+ * per burst) to finish one, then starts another; under load it looks
+ * every 2 ms instead of being woken by each connection.  The worker
  * started first is woken first, so idle workers beyond a few exit after a
  * while.  Callbacks of one connection run in one thread, one at a time;
  * callbacks of different connections run concurrently.
