@@ -32,7 +32,9 @@
 #define ENGINE_TICK_MS		2	/* the watcher's look under load, and its
 					   wait for a finishing worker */
 #define ENGINE_TICKS_QUIET	10	/* looks with nothing to do: it sleeps */
-#define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway */
+#define ENGINE_TICK_LATE	3	/* a look this many ticks late: look again */
+#define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway, */
+#define ENGINE_BACKLOG_IDLE_PCT	10	/* unless less CPU than this was idle */
 #define ENGINE_RETRY_MS		100	/* no worker could start, or at the cap:
 					   look again this often */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
@@ -372,9 +374,42 @@ pending(const struct am_engine *e, int ms)
 /* what the watcher knows of the connection waiting now (see watch_act) */
 struct watch {
 	long		 since;		/* waiting with none free since, ms; 0 */
+	long		 last;		/* when it last looked, ms */
 	unsigned long	 was;		/* e->finished when it last looked */
 	int		 spawned;	/* it started a worker in its last look */
+	int		 statfd;	/* /proc/stat, or -1 */
+	unsigned long long idle, total;	/* its CPU times at since */
 };
+
+/*
+ * cpu_idle - the machine's idle share of CPU time, in percent, since the
+ * last call (the first line of /proc/stat: idle and iowait of all the
+ * times); -1 when not known (no /proc/stat, the first call)
+ */
+static int
+cpu_idle(struct watch *w)
+{
+	unsigned long long	 v[8] = { 0 }, idle, total = 0;
+	char			 buf[256];
+	ssize_t			 n;
+	int			 i, pct = -1;
+
+	if (w->statfd == -1 ||
+	    (n = pread(w->statfd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
+		return -1;
+	for (i = 0; i < 8; i++)
+		total += v[i];
+	idle = v[3] + v[4];
+	if (w->total != 0 && total > w->total && idle >= w->idle)
+		pct = (int)(100 * (idle - w->idle) / (total - w->total));
+	w->idle = idle;
+	w->total = total;
+	return pct;
+}
 
 /*
  * watch_act - a connection waits in the listen queue: at the cap close
@@ -386,13 +421,19 @@ struct watch {
  * kept nearly twice as many threads as connections).  The first look
  * waits a tick for that only while it pays (spawn_wait_ok: a connection
  * finished since the last worker was started), so a burst does not wait
- * a tick per connection; and after ENGINE_BACKLOG_MS with none free and
- * the queue never empty, one more starts anyway.  e->mu held.
+ * a tick per connection.  After ENGINE_BACKLOG_MS with none free and the
+ * queue never empty, one more starts anyway, unless the CPU was busy all
+ * that time (less than ENGINE_BACKLOG_IDLE_PCT idle): then the CPU is the
+ * limit, not the workers, and under a lasting overload one more per
+ * ENGINE_BACKLOG_MS added up to a thread per connection.  A look that
+ * comes late (ENGINE_TICK_LATE ticks: the machine stalled, or the watcher
+ * did not get the CPU) only looks again.  e->mu held.
  */
 static void
 watch_act(struct am_engine *e, struct watch *w)
 {
-	long	 now;
+	long	 now, last = w->last;
+	int	 pct;
 
 	if (e->nconns >= e->conn_cap) {
 		am_engine_at_cap(e);
@@ -403,17 +444,25 @@ watch_act(struct am_engine *e, struct watch *w)
 		w->since = 0;			/* one came free: it accepts */
 		return;
 	}
-	now = am_engine_now_ms();
+	now = w->last = am_engine_now_ms();
 	if (w->since == 0) {
 		w->since = now;
 		w->was = e->finished;
+		(void)cpu_idle(w);
 		if (e->spawn_wait_ok)
 			return;
-	} else if (e->finished != w->was &&
-	    now - w->since < ENGINE_BACKLOG_MS) {
+	} else if (now - last > ENGINE_TICK_LATE * ENGINE_TICK_MS) {
 		w->was = e->finished;
 		return;
-	} else if (e->finished == w->was)
+	} else if (e->finished != w->was) {
+		w->was = e->finished;
+		if (now - w->since < ENGINE_BACKLOG_MS)
+			return;
+		if ((pct = cpu_idle(w)) >= 0 && pct < ENGINE_BACKLOG_IDLE_PCT) {
+			w->since = now;
+			return;
+		}
+	} else
 		e->spawn_wait_ok = 0;
 	w->since = 0;
 	if (start_worker(e) == -1)
@@ -439,9 +488,11 @@ static void *
 watcher(void *arg)
 {
 	struct am_engine	*e = arg;
-	struct watch		 w = { 0, 0, 0 };
+	struct watch		 w;
 	int			 quiet = ENGINE_TICKS_QUIET, r;
 
+	memset(&w, 0, sizeof(w));
+	w.statfd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
 	pthread_mutex_lock(&e->mu);
 	while (!e->accept_stop) {
 		if (quiet >= ENGINE_TICKS_QUIET && !watch_needed(e)) {
@@ -479,6 +530,8 @@ watcher(void *arg)
 		watch_act(e, &w);
 	}
 	pthread_mutex_unlock(&e->mu);
+	if (w.statfd != -1)
+		close(w.statfd);
 	return NULL;
 }
 
