@@ -376,6 +376,7 @@ struct watch {
 	long		 since;		/* waiting with none free since, ms; 0 */
 	long		 last;		/* when it last looked, ms */
 	unsigned long	 was;		/* e->finished when it last looked */
+	unsigned long	 was0;		/* e->finished at since */
 	int		 spawned;	/* it started a worker in its last look */
 	int		 statfd;	/* /proc/stat, or -1 */
 	unsigned long long idle, total;	/* its CPU times at since */
@@ -427,7 +428,9 @@ cpu_idle(struct watch *w)
  * limit, not the workers, and under a lasting overload one more per
  * ENGINE_BACKLOG_MS added up to a thread per connection.  A look that
  * comes late (ENGINE_TICK_LATE ticks: the machine stalled, or the watcher
- * did not get the CPU) only looks again.  e->mu held.
+ * did not get the CPU) only looks again, unless none finished since the
+ * wait began ENGINE_BACKLOG_MS ago (the workers are stuck, and a busy
+ * machine may make every look late).  e->mu held.
  */
 static void
 watch_act(struct am_engine *e, struct watch *w)
@@ -447,11 +450,12 @@ watch_act(struct am_engine *e, struct watch *w)
 	now = w->last = am_engine_now_ms();
 	if (w->since == 0) {
 		w->since = now;
-		w->was = e->finished;
+		w->was = w->was0 = e->finished;
 		(void)cpu_idle(w);
 		if (e->spawn_wait_ok)
 			return;
-	} else if (now - last > ENGINE_TICK_LATE * ENGINE_TICK_MS) {
+	} else if (now - last > ENGINE_TICK_LATE * ENGINE_TICK_MS &&
+	    (now - w->since < ENGINE_BACKLOG_MS || e->finished != w->was0)) {
 		w->was = e->finished;
 		return;
 	} else if (e->finished != w->was) {

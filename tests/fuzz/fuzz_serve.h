@@ -181,7 +181,7 @@ fuzz_engine_new(const struct am_milter *cb, void *udata)
 static inline void
 fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 {
-	static unsigned char	*replies;
+	static unsigned char	*replies, *spare;
 	struct pump		 p = { -1, data, size, NULL, 0, 0 };
 	pthread_t		 t;
 	int			 sv[2];
@@ -200,7 +200,8 @@ fuzz_serve(struct am_engine *e, const uint8_t *data, size_t size)
 	e->nconns++;
 	e->serving++;
 	pthread_mutex_unlock(&e->mu);
-	am_mctx_serve(e, sv[1]);	/* closes sv[1] */
+	/* the read buffer a worker lends each of its connections in turn */
+	am_mctx_serve(e, sv[1], &spare);	/* closes sv[1] */
 	pthread_join(t, NULL);
 	close(sv[0]);
 	check_replies(p.out, p.outlen, p.hangup);
