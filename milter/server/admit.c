@@ -4,8 +4,9 @@
  * limit at start), the connection idle longest closed at the cap so that
  * silent connections cannot starve the MTA's (the watcher's job), and a
  * back-off with a rate-limited log line when accept() runs short of
- * descriptors or memory (the workers').  Called by engine.c with its
- * lock held; see engine.h.
+ * descriptors or memory (the workers'), and when the watcher starts one
+ * more worker (pure).  Called by engine.c with its lock held; see
+ * engine.h.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -251,3 +253,58 @@ am_engine_nofile_cap(void)
 	return cap;
 }
 
+
+/*
+ * am_engine_watch_decide - see engine_int.h.  The first look of a wait
+ * waits a tick for a worker to finish a connection only while that pays
+ * (spawn_wait_ok: one finished since the last worker was started), so a
+ * burst does not wait a tick per connection.  Then one more unless a
+ * worker finished one since the last look (the MTA opens the next
+ * connection as soon as it has our reply, while the worker still reads
+ * its QUIT, and under full load workers finish all the time and take
+ * what waits: counting only free workers kept nearly twice as many
+ * threads as connections).  After ENGINE_BACKLOG_MS with the queue never
+ * empty: the backlog rule (the CPU decides, engine.c).  A look that comes
+ * late (the machine stalled, or the watcher did not get the CPU) says
+ * nothing about the workers and only looks again, unless none finished
+ * since the wait began ENGINE_BACKLOG_MS and ENGINE_STUCK_LOOKS looks ago:
+ * the workers are stuck, and a busy machine may make every look late (a
+ * single stall of the VM is one late look: it grew the pool at c=128).
+ */
+enum am_watch_do
+am_engine_watch_decide(const struct am_watch_look *l)
+{
+	long	 waited = l->now - l->since;
+
+	if (l->first)
+		return l->spawn_wait_ok ? AM_WATCH_WAIT : AM_WATCH_SPAWN;
+	if (l->now - l->last > ENGINE_TICK_LATE * ENGINE_TICK_MS &&
+	    (waited < ENGINE_BACKLOG_MS || l->looks < ENGINE_STUCK_LOOKS ||
+	    l->finished != l->was0))
+		return AM_WATCH_WAIT;
+	if (l->finished == l->was)
+		return AM_WATCH_SPAWN;
+	return waited < ENGINE_BACKLOG_MS ? AM_WATCH_WAIT : AM_WATCH_BACKLOG;
+}
+
+/* am_engine_cpu_idle - see engine_int.h; idle is idle + iowait (proc(5)) */
+int
+am_engine_cpu_idle(const char *stat, unsigned long long *idle,
+    unsigned long long *total)
+{
+	unsigned long long	 v[8] = { 0 }, i_now, t_now = 0;
+	int			 k, pct = -1;
+
+	if (sscanf(stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
+		return -1;
+	for (k = 0; k < 8; k++)
+		t_now += v[k];
+	i_now = v[3] + v[4];
+	if (*total != 0 && t_now > *total && i_now >= *idle &&
+	    i_now - *idle <= t_now - *total)
+		pct = (int)(100 * (i_now - *idle) / (t_now - *total));
+	*idle = i_now;
+	*total = t_now;
+	return pct;
+}

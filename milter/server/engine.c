@@ -29,12 +29,8 @@
 
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
-#define ENGINE_TICK_MS		2	/* the watcher's look under load, and its
-					   wait for a finishing worker */
 #define ENGINE_TICKS_QUIET	10	/* looks with nothing to do: it sleeps */
-#define ENGINE_TICK_LATE	3	/* a look this many ticks late: look again */
-#define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway, */
-#define ENGINE_BACKLOG_IDLE_PCT	10	/* unless less CPU than this was idle */
+/* ENGINE_TICK_MS and the rules for one more worker: engine_int.h */
 #define ENGINE_RETRY_MS		100	/* no worker could start, or at the cap:
 					   look again this often */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
@@ -377,66 +373,40 @@ struct watch {
 	long		 last;		/* when it last looked, ms */
 	unsigned long	 was;		/* e->finished when it last looked */
 	unsigned long	 was0;		/* e->finished at since */
+	int		 looks;		/* since then */
 	int		 spawned;	/* it started a worker in its last look */
 	int		 statfd;	/* /proc/stat, or -1 */
 	unsigned long long idle, total;	/* its CPU times at since */
 };
 
-/*
- * cpu_idle - the machine's idle share of CPU time, in percent, since the
- * last call (the first line of /proc/stat: idle and iowait of all the
- * times); -1 when not known (no /proc/stat, the first call)
- */
+/* cpu_idle - the machine's idle share since the last call, or -1 */
 static int
 cpu_idle(struct watch *w)
 {
-	unsigned long long	 v[8] = { 0 }, idle, total = 0;
-	char			 buf[256];
-	ssize_t			 n;
-	int			 i, pct = -1;
+	char		 buf[256];
+	ssize_t		 n;
 
 	if (w->statfd == -1 ||
 	    (n = pread(w->statfd, buf, sizeof(buf) - 1, 0)) <= 0)
 		return -1;
 	buf[n] = '\0';
-	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
-		return -1;
-	for (i = 0; i < 8; i++)
-		total += v[i];
-	idle = v[3] + v[4];
-	if (w->total != 0 && total > w->total && idle >= w->idle)
-		pct = (int)(100 * (idle - w->idle) / (total - w->total));
-	w->idle = idle;
-	w->total = total;
-	return pct;
+	return am_engine_cpu_idle(buf, &w->idle, &w->total);
 }
 
 /*
  * watch_act - a connection waits in the listen queue: at the cap close
- * the connection idle longest (admit.c); else, with no worker free, one
- * more unless a worker finished a connection since the last look, a tick
- * ago (the MTA opens the next connection as soon as it has our reply,
- * while the worker still reads its QUIT, and under full load workers
- * finish all the time and take what waits: counting only free workers
- * kept nearly twice as many threads as connections).  The first look
- * waits a tick for that only while it pays (spawn_wait_ok: a connection
- * finished since the last worker was started), so a burst does not wait
- * a tick per connection.  After ENGINE_BACKLOG_MS with none free and the
- * queue never empty, one more starts anyway, unless the CPU was busy all
- * that time (less than ENGINE_BACKLOG_IDLE_PCT idle): then the CPU is the
- * limit, not the workers, and under a lasting overload one more per
- * ENGINE_BACKLOG_MS added up to a thread per connection.  A look that
- * comes late (ENGINE_TICK_LATE ticks: the machine stalled, or the watcher
- * did not get the CPU) only looks again, unless none finished since the
- * wait began ENGINE_BACKLOG_MS ago (the workers are stuck, and a busy
- * machine may make every look late).  e->mu held.
+ * the connection idle longest (admit.c); else, with no worker free, start
+ * one when am_engine_watch_decide says so.  Under its backlog rule only
+ * if the machine's CPU was not busy all along (ENGINE_BACKLOG_IDLE_PCT):
+ * then the CPU is the limit, not the workers, and under a lasting
+ * overload one more per ENGINE_BACKLOG_MS added up to a thread per
+ * connection.  e->mu held.
  */
 static void
 watch_act(struct am_engine *e, struct watch *w)
 {
-	long	 now, last = w->last;
-	int	 pct;
+	struct am_watch_look	 l;
+	int			 pct;
 
 	if (e->nconns >= e->conn_cap) {
 		am_engine_at_cap(e);
@@ -447,27 +417,34 @@ watch_act(struct am_engine *e, struct watch *w)
 		w->since = 0;			/* one came free: it accepts */
 		return;
 	}
-	now = w->last = am_engine_now_ms();
-	if (w->since == 0) {
-		w->since = now;
+	l.last = w->last;
+	l.now = w->last = am_engine_now_ms();
+	if ((l.first = w->since == 0)) {
+		w->since = l.now;
 		w->was = w->was0 = e->finished;
-		(void)cpu_idle(w);
-		if (e->spawn_wait_ok)
-			return;
-	} else if (now - last > ENGINE_TICK_LATE * ENGINE_TICK_MS &&
-	    (now - w->since < ENGINE_BACKLOG_MS || e->finished != w->was0)) {
-		w->was = e->finished;
+		w->looks = 0;
+		(void)cpu_idle(w);		/* from here */
+	}
+	l.looks = ++w->looks;
+	l.since = w->since;
+	l.finished = e->finished;
+	l.was = w->was;
+	l.was0 = w->was0;
+	l.spawn_wait_ok = e->spawn_wait_ok;
+	w->was = e->finished;
+	switch (am_engine_watch_decide(&l)) {
+	case AM_WATCH_WAIT:
 		return;
-	} else if (e->finished != w->was) {
-		w->was = e->finished;
-		if (now - w->since < ENGINE_BACKLOG_MS)
-			return;
+	case AM_WATCH_BACKLOG:
 		if ((pct = cpu_idle(w)) >= 0 && pct < ENGINE_BACKLOG_IDLE_PCT) {
-			w->since = now;
+			w->since = l.now;	/* a new window */
 			return;
 		}
-	} else
+		break;
+	case AM_WATCH_SPAWN:
 		e->spawn_wait_ok = 0;
+		break;
+	}
 	w->since = 0;
 	if (start_worker(e) == -1)
 		timed_wait(e, &e->free_cv, ENGINE_RETRY_MS);

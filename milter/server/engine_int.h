@@ -139,6 +139,50 @@ void	am_engine_accepted(struct am_engine *);
 int	am_engine_accept_short(struct am_engine *, int err);
 int	am_engine_ratelog_due(struct am_ratelog *, unsigned long *count);
 
+/*
+ * When the watcher starts a worker (admit.c; pure, unit-tested by
+ * check_engine_watch).  A look: a connection waits and no worker is
+ * free.  The watcher looks every ENGINE_TICK_MS while it has work.
+ */
+#define ENGINE_TICK_MS		2	/* the watcher's look under load, and its
+					   wait for a finishing worker */
+#define ENGINE_TICK_LATE	3	/* a look this many ticks late: look again */
+#define ENGINE_STUCK_LOOKS	10	/* late looks: none finished in this many
+					   and ENGINE_BACKLOG_MS: stuck */
+#define ENGINE_BACKLOG_MS	100	/* none free this long: one more anyway, */
+#define ENGINE_BACKLOG_IDLE_PCT	10	/* unless less CPU than this was idle */
+
+struct am_watch_look {
+	long		 now, last;	/* this look and the one before, ms */
+	long		 since;		/* the wait began (its first look), ms */
+	unsigned long	 finished;	/* connections ended, ever: now, */
+	unsigned long	 was;		/* at the last look, */
+	unsigned long	 was0;		/* and when the wait began */
+	int		 first;		/* this is the wait's first look */
+	int		 looks;		/* looks in this wait, this one too */
+	int		 spawn_wait_ok;	/* one ended since a worker was started */
+};
+
+enum am_watch_do {
+	AM_WATCH_WAIT,		/* look again a tick later */
+	AM_WATCH_SPAWN,		/* start a worker */
+	AM_WATCH_BACKLOG	/* start one unless the CPU was busy
+				   (am_engine_cpu_idle below
+				   ENGINE_BACKLOG_IDLE_PCT) */
+};
+
+/* am_engine_watch_decide - what to do at this look (admit.c) */
+enum am_watch_do am_engine_watch_decide(const struct am_watch_look *);
+
+/*
+ * am_engine_cpu_idle - from the text of /proc/stat: the machine's idle
+ * share of CPU time in percent since the times in *idle and *total (0:
+ * none yet), which are updated; -1 when not known (first call, text not
+ * understood, times going back)
+ */
+int	am_engine_cpu_idle(const char *stat, unsigned long long *idle,
+	    unsigned long long *total);
+
 /* the built-in engine's am_mctx_* (engine.h), conn.c; its table: engine.c */
 void	*am_bi_udata(const struct am_mctx *);
 void	*am_bi_getpriv(const struct am_mctx *);
