@@ -42,7 +42,11 @@
  *                      reload thread; __atomic (relaxed).
  *   dkim/dkim_keycache.c buckets, nentries, nhits, nmisses: the decoded
  *                      key cache, filled by libopendkim's calls from any
- *                      worker; its mutex (lock).
+ *                      worker; its mutex (lock).  openssl_new_raw: once
+ *                      (pthread_once raw_once, by the first caller).
+ *   dkim/dkim_edverify.c openssl_verify, sodium_ok: once (pthread_once, by
+ *                      the first caller: the start-up self-test);
+ *                      n_sodium, n_openssl: counters, __atomic (relaxed).
  *   spf/spf.c          spare_key, spare_once: pthread_once creates the key
  *                      once; each thread's spare struct am_spf behind it is
  *                      thread-specific data, freed at thread exit.

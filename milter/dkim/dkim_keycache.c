@@ -2,6 +2,7 @@
  * dkim_keycache.c - decoded DKIM public keys, cached by their DER bytes
  * (see dkim_keycache.h for why this interposes d2i_PUBKEY_bio()).
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,12 +10,20 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
 
 #include "dkim/dkim_keycache.h"
 
 #define NBUCKETS	256
 #define READ_MAX	(64 * 1024)	/* give up reading a BIO past this */
+#define ED25519_PUB_LEN	32		/* RFC 8032 5.1.5 */
+/* an Ed25519 key's entry is this byte, then the raw key: no DER starts
+   with it (a SubjectPublicKeyInfo is a SEQUENCE, 0x30) */
+#define RAW_TAG		0x00
+
+typedef EVP_PKEY *(*new_raw_fn)(int, ENGINE *, const unsigned char *,
+    size_t);
 
 struct entry {
 	struct entry	*next;
@@ -27,6 +36,8 @@ struct entry {
 static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry	*buckets[NBUCKETS];
 static unsigned long	 nentries, nhits, nmisses;
+static pthread_once_t	 raw_once = PTHREAD_ONCE_INIT;
+static new_raw_fn	 openssl_new_raw;	/* once (raw_once) */
 
 /* hash - FNV-1a of the DER bytes */
 static unsigned int
@@ -155,6 +166,46 @@ d2i_PUBKEY_bio(BIO *bio, EVP_PKEY **a)
 	if (pkey != NULL && a == NULL)
 		insert(der, len, pkey);
 	free(der);
+	return pkey;
+}
+
+/* raw_init - find OpenSSL's EVP_PKEY_new_raw_public_key(), once */
+static void
+raw_init(void)
+{
+	/* a function pointer through void *: POSIX dlsym's contract */
+	*(void **)&openssl_new_raw = dlsym(RTLD_NEXT,
+	    "EVP_PKEY_new_raw_public_key");
+}
+
+/*
+ * EVP_PKEY_new_raw_public_key - OpenSSL's function, cached for Ed25519
+ * keys (interposed: see the header; libopendkim makes one for every
+ * ed25519-sha256 signature, 5 us each).  Other key types go to OpenSSL's.
+ */
+EVP_PKEY *
+EVP_PKEY_new_raw_public_key(int type, ENGINE *e, const unsigned char *pub,
+    size_t len)
+{
+	unsigned char	 k[1 + ED25519_PUB_LEN];
+	EVP_PKEY	*pkey;
+
+	if (type != EVP_PKEY_ED25519 || e != NULL || pub == NULL ||
+	    len != ED25519_PUB_LEN) {
+		(void)pthread_once(&raw_once, raw_init);
+		if (openssl_new_raw != NULL)
+			return openssl_new_raw(type, e, pub, len);
+		/* not found (a static libcrypto): the provider's key */
+		return e == NULL ? EVP_PKEY_new_raw_public_key_ex(NULL,
+		    OBJ_nid2sn(type), NULL, pub, len) : NULL;
+	}
+	k[0] = RAW_TAG;
+	memcpy(k + 1, pub, len);
+	if ((pkey = lookup(k, sizeof(k))) != NULL)
+		return pkey;
+	pkey = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pub, len);
+	if (pkey != NULL)
+		insert(k, sizeof(k), pkey);
 	return pkey;
 }
 

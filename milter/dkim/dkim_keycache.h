@@ -22,6 +22,13 @@
  * Callers other than libopendkim get the same semantics as OpenSSL's
  * function (a new reference, the BIO read to its end); a call with a
  * non-NULL second argument is not cached.
+ *
+ * Ed25519 keys (RFC 8463) are not DER: libopendkim makes one from the 32
+ * raw bytes with EVP_PKEY_new_raw_public_key() for every signature (5 us).
+ * dkim_keycache.c defines that function too: an Ed25519 key without an
+ * engine is cached the same way, under its raw bytes behind a tag byte no
+ * DER starts with; any other key type goes to OpenSSL's function
+ * (dlsym(RTLD_NEXT)), uncached.
  */
 #ifndef AM_DKIM_KEYCACHE_H
 #define AM_DKIM_KEYCACHE_H
@@ -41,12 +48,14 @@ void	am_keycache_stats(struct am_keycache_stats *);
 void	am_keycache_flush(void);
 
 /*
- * am_keycache_selftest - verify a built-in signed message through a private
- * libopendkim instance (key from a look-up hook, no DNS) and check that
- * its key decoding reached the cache (keycache_selftest.c).  If it did
- * not, logs a warning starting "DKIM key cache bypassed:" and returns -1;
+ * am_keycache_selftest - verify two built-in signed messages (rsa-sha256,
+ * ed25519-sha256) through a private libopendkim instance (keys from a
+ * look-up hook, no DNS) and check that their key decoding reached the
+ * cache and the Ed25519 check reached libsodium (dkim_edverify.h;
+ * keycache_selftest.c).  If one did not, logs a warning starting "DKIM key
+ * cache bypassed:" or "Ed25519 checks bypass libsodium:" and returns -1;
  * the milter works on, only slower.  Call once at start-up, before
- * threads (daemon.c does).  Leaves one entry in the cache.
+ * threads (daemon.c does).  Leaves two entries in the cache.
  */
 int	am_keycache_selftest(void);
 

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 #include <unbound.h>
 
+#include "dkim/dkim_edverify.h"
 #include "dkim/dkim_keycache.h"
 #include "dns/dns_cache.h"
 
@@ -188,23 +189,30 @@ END_TEST
 
 /*
  * test_selftest - am_keycache_selftest passes, and as it goes through
- * libopendkim it is a miss the first time and a hit the second
+ * libopendkim its two keys (RSA, Ed25519) are misses the first time and
+ * hits the second; its Ed25519 signature is checked by libsodium each time
  */
 START_TEST(test_selftest)
 {
 	struct am_keycache_stats	 st0, st1, st2;
+	struct am_edverify_stats	 ed0, ed1, ed2;
 
 	am_keycache_flush();
 	am_keycache_stats(&st0);
+	am_edverify_stats(&ed0);
 	ck_assert_int_eq(am_keycache_selftest(), 0);
 	am_keycache_stats(&st1);
-	ck_assert_uint_eq(st1.misses - st0.misses, 1);
+	am_edverify_stats(&ed1);
+	ck_assert_uint_eq(st1.misses - st0.misses, 2);
 	ck_assert_uint_eq(st1.hits - st0.hits, 0);
-	ck_assert_uint_eq(st1.entries, 1);
+	ck_assert_uint_eq(st1.entries, 2);
+	ck_assert_uint_eq(ed1.sodium - ed0.sodium, 1);
 	ck_assert_int_eq(am_keycache_selftest(), 0);
 	am_keycache_stats(&st2);
+	am_edverify_stats(&ed2);
 	ck_assert_uint_eq(st2.misses - st1.misses, 0);
-	ck_assert_uint_eq(st2.hits - st1.hits, 1);
+	ck_assert_uint_eq(st2.hits - st1.hits, 2);
+	ck_assert_uint_eq(ed2.sodium - ed1.sodium, 1);
 	am_keycache_flush();
 }
 END_TEST

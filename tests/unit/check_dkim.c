@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "dkim/dkim.h"
+#include "dkim/dkim_edverify.h"
 #include "dkim/dkim_keycache.h"
 #include "dns/dns.h"
 #include "dkim_fixture.h"
@@ -865,31 +866,41 @@ START_TEST(test_threads)
 END_TEST
 
 /*
- * test_keycache_hit - the same key verified twice through libopendkim and
- * the daemon's hooks: the second decode of the RSA key is a key cache hit
- * (dkim_keycache.c interposes d2i_PUBKEY_bio; ed25519 keys never reach it)
+ * test_keycache_hit - the same keys verified twice through libopendkim and
+ * the daemon's hooks: the second decode of the RSA key and of the Ed25519
+ * key is a key cache hit (dkim_keycache.c interposes d2i_PUBKEY_bio and
+ * EVP_PKEY_new_raw_public_key), and the Ed25519 signature is checked by
+ * libsodium both times (dkim_edverify.c interposes EVP_DigestVerify)
  */
 START_TEST(test_keycache_hit)
 {
 	struct am_dns			*dns = dns_local(NULL, 0);
 	struct am_dkim_lib		*lib = lib_new(dns);
 	struct am_keycache_stats	 st0, st1, st2;
+	struct am_edverify_stats	 ed0, ed1, ed2;
 	struct run			 r1 = { .file = "rfc8463-appendixA.signed.eml" };
 	struct run			 r2 = r1;
 
 	am_keycache_flush();
 	am_keycache_stats(&st0);
+	am_edverify_stats(&ed0);
 	verify(lib, &r1);
 	am_keycache_stats(&st1);
+	am_edverify_stats(&ed1);
 	verify(lib, &r2);
 	am_keycache_stats(&st2);
+	am_edverify_stats(&ed2);
 	ck_assert_uint_eq(r2.n, 2);
+	check_sig(&r2.sig[0], AM_DKIM_PASS, "football.example.com", "brisbane",
+	    "ed25519-sha256", 256, "");
 	check_sig(&r2.sig[1], AM_DKIM_PASS, "football.example.com", "test",
 	    "rsa-sha256", 1024, "");
-	ck_assert_uint_eq(st1.misses - st0.misses, 1);
+	ck_assert_uint_eq(st1.misses - st0.misses, 2);
 	ck_assert_uint_eq(st1.hits - st0.hits, 0);
 	ck_assert_uint_eq(st2.misses - st1.misses, 0);
-	ck_assert_uint_eq(st2.hits - st1.hits, 1);
+	ck_assert_uint_eq(st2.hits - st1.hits, 2);
+	ck_assert_uint_eq(ed1.sodium - ed0.sodium, 1);
+	ck_assert_uint_eq(ed2.sodium - ed1.sodium, 1);
 	am_dkim_lib_free(lib);
 	am_dns_free(dns);
 }
