@@ -32,7 +32,6 @@
 #define ENGINE_FDS_RESERVED	64
 #define ENGINE_FDS_PER_CONN	3
 #define ENGINE_EVICT_IDLE_MS	1000	/* at the cap: idle this long may be closed */
-#define ENGINE_SLOT_WAIT_MS	100	/* at the cap: look again this often */
 #define ENGINE_BACKOFF_MIN_MS	10	/* accept() short of fds/memory: wait, */
 #define ENGINE_BACKOFF_MAX_MS	1000	/* doubling up to this */
 #define ENGINE_LOG_EVERY_SECS	10	/* a repeated problem: one line per */
@@ -159,7 +158,7 @@ am_engine_at_cap(struct am_engine *e)
 		am_log_warn(NULL, "milter: %d connections open, the most "
 		    "allowed, none idle: new ones wait (%lu times since the "
 		    "last report)", e->nconns, n + 1);
-	am_engine_deadline(&until, ENGINE_SLOT_WAIT_MS);
+	am_engine_deadline(&until, ENGINE_RETRY_MS);
 	e->free_waits = 1;
 	(void)pthread_cond_timedwait(&e->free_cv, &e->mu, &until);
 	e->free_waits = 0;

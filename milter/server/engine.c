@@ -30,9 +30,8 @@
 #define ENGINE_IDLE_KEEP	8	/* idle workers that never exit */
 #define ENGINE_IDLE_SECS	60	/* others exit after idling this long */
 #define ENGINE_TICKS_QUIET	10	/* looks with nothing to do: it sleeps */
-/* ENGINE_TICK_MS and the rules for one more worker: engine_int.h */
-#define ENGINE_RETRY_MS		100	/* no worker could start, or at the cap:
-					   look again this often */
+/* ENGINE_TICK_MS, ENGINE_RETRY_MS and the rules for one more worker:
+   engine_int.h */
 #define ENGINE_CLOSE_MS		2000	/* for workers after the connections close */
 #define ENGINE_NUDGE_MS		100	/* at stop, wake waiting workers again */
 #define ENGINE_IDLERS_EXIT_MS	10000	/* then for idle ones, which only need the lock */

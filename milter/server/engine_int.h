@@ -144,6 +144,9 @@ int	am_engine_ratelog_due(struct am_ratelog *, unsigned long *count);
  * check_engine_watch).  A look: a connection waits and no worker is
  * free.  The watcher looks every ENGINE_TICK_MS while it has work.
  */
+#define ENGINE_RETRY_MS		100	/* no worker could start, or at the
+					   connection cap: look again this
+					   often (engine.c, admit.c) */
 #define ENGINE_TICK_MS		2	/* the watcher's look under load, and its
 					   wait for a finishing worker */
 #define ENGINE_TICK_LATE	3	/* a look this many ticks late: look again */
