@@ -2,9 +2,14 @@
  * dkim_edverify.c - EVP_DigestVerify() with libsodium for Ed25519 keys
  * (see dkim_edverify.h for why this interposes OpenSSL's function).
  */
+#include <sys/random.h>
+
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -23,6 +28,32 @@ static verify_fn	 openssl_verify;	/* once */
 static int		 sodium_ok;		/* once */
 static unsigned long	 n_sodium, n_openssl;	/* __atomic (relaxed) */
 
+/* sys_getrandom - getrandom(2), blocking until the pool is ready */
+static ssize_t
+sys_getrandom(void *buf, size_t len)
+{
+	return getrandom(buf, len, 0);
+}
+
+/* am_edverify_random_ok - see dkim_edverify.h */
+int
+am_edverify_random_ok(ssize_t (*rnd)(void *, size_t), const char *dev)
+{
+	unsigned char	 fodder[16];
+	ssize_t		 n;
+	int		 fd;
+
+	do
+		n = rnd(fodder, sizeof(fodder));
+	while (n < 0 && (errno == EINTR || errno == EAGAIN));
+	if (n == (ssize_t)sizeof(fodder))
+		return 1;
+	if ((fd = open(dev, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	(void)close(fd);
+	return 1;
+}
+
 /* init - find OpenSSL's function and start libsodium, once */
 static void
 init(void)
@@ -32,7 +63,10 @@ init(void)
 	sym = dlsym(RTLD_NEXT, "EVP_DigestVerify");
 	/* a function pointer through void *: POSIX dlsym's contract */
 	*(void **)&openssl_verify = sym;
-	sodium_ok = sodium_init() >= 0;
+	/* sodium_init() aborts the process when it finds no random source
+	   (libsodium 1.0.18, randombytes_sysrandom.c): ask first */
+	sodium_ok = am_edverify_random_ok(sys_getrandom, "/dev/urandom") &&
+	    sodium_init() >= 0;
 }
 
 /* ed25519_pub - the raw Ed25519 public key behind ctx; 0 if it has none */

@@ -27,10 +27,16 @@
  *
  * Thread-safe: no state but the counters (atomic) and the one-time
  * look-up of OpenSSL's function and sodium_init() (pthread_once).  If
- * either fails, every call goes to OpenSSL.
+ * either fails, every call goes to OpenSSL.  sodium_init() aborts the
+ * process when it finds no random source (no getrandom(2), say under a
+ * seccomp filter, and no /dev/urandom, say in a chroot), although checking
+ * a signature needs none: so it is called only when one of the two works
+ * (am_edverify_random_ok), and otherwise OpenSSL checks Ed25519 too.
  */
 #ifndef AM_DKIM_EDVERIFY_H
 #define AM_DKIM_EDVERIFY_H
+
+#include <sys/types.h>
 
 struct am_edverify_stats {
 	unsigned long	sodium;		/* Ed25519 checks done by libsodium */
@@ -39,5 +45,13 @@ struct am_edverify_stats {
 
 /* am_edverify_stats - counters so far (also links the module in) */
 void	am_edverify_stats(struct am_edverify_stats *);
+
+/*
+ * am_edverify_random_ok - 1 if sodium_init() will find a random source:
+ * rnd (getrandom(2) in the daemon) fills 16 bytes, retried on EINTR and
+ * EAGAIN as libsodium does, or the device dev opens; else 0
+ */
+int	am_edverify_random_ok(ssize_t (*rnd)(void *, size_t),
+	    const char *dev);
 
 #endif /* AM_DKIM_EDVERIFY_H */

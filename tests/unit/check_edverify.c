@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,6 +318,55 @@ START_TEST(test_raw_key_cache)
 }
 END_TEST
 
+/* stand-ins for getrandom(2): denied (a seccomp filter), short, busy */
+static ssize_t
+rnd_denied(void *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	errno = EPERM;
+	return -1;
+}
+
+static ssize_t
+rnd_short(void *buf, size_t len)
+{
+	memset(buf, 0, len / 2);
+	return (ssize_t)(len / 2);
+}
+
+static int	busy_calls;
+
+static ssize_t
+rnd_busy_then_ok(void *buf, size_t len)
+{
+	if (busy_calls++ < 2) {
+		errno = busy_calls == 1 ? EINTR : EAGAIN;
+		return -1;
+	}
+	memset(buf, 0, len);
+	return (ssize_t)len;
+}
+
+/*
+ * test_random_source - sodium_init() is only called when it will find a
+ * random source: getrandom working (after EINTR and EAGAIN), or else the
+ * device opening; getrandom denied with no device is "no"
+ */
+START_TEST(test_random_source)
+{
+	busy_calls = 0;
+	ck_assert_int_eq(am_edverify_random_ok(rnd_busy_then_ok,
+	    "/nonexistent/urandom"), 1);
+	ck_assert_int_eq(busy_calls, 3);
+	ck_assert_int_eq(am_edverify_random_ok(rnd_denied, "/dev/urandom"), 1);
+	ck_assert_int_eq(am_edverify_random_ok(rnd_denied,
+	    "/nonexistent/urandom"), 0);
+	ck_assert_int_eq(am_edverify_random_ok(rnd_short,
+	    "/nonexistent/urandom"), 0);
+}
+END_TEST
+
 static Suite *
 edverify_suite(void)
 {
@@ -330,6 +380,7 @@ edverify_suite(void)
 	tcase_add_test(tc, test_small_order);
 	tcase_add_test(tc, test_rsa_passes_on);
 	tcase_add_test(tc, test_raw_key_cache);
+	tcase_add_test(tc, test_random_source);
 	suite_add_tcase(s, tc);
 	return s;
 }
