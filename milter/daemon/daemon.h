@@ -44,8 +44,9 @@
  *                      key cache, filled by libopendkim's calls from any
  *                      worker; its mutex (lock).  openssl_new_raw: once
  *                      (pthread_once raw_once, by the first caller).
- *   dkim/dkim_edverify.c openssl_verify, sodium_ok: once (pthread_once, by
- *                      the first caller: the start-up self-test);
+ *   dkim/dkim_edverify.c openssl_verify, sodium_ok, started: once
+ *                      (pthread_once, by the first caller: the start-up
+ *                      self-test; started also __atomic for readers);
  *                      n_sodium, n_openssl: counters, __atomic (relaxed).
  *   spf/spf.c          spare_key, spare_once: pthread_once creates the key
  *                      once; each thread's spare struct am_spf behind it is

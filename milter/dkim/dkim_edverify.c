@@ -26,6 +26,7 @@ typedef int (*verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t,
 static pthread_once_t	 once = PTHREAD_ONCE_INIT;
 static verify_fn	 openssl_verify;	/* once */
 static int		 sodium_ok;		/* once */
+static int		 started;		/* once; __atomic for readers */
 static unsigned long	 n_sodium, n_openssl;	/* __atomic (relaxed) */
 
 /* sys_getrandom - getrandom(2), blocking until the pool is ready */
@@ -67,6 +68,7 @@ init(void)
 	   (libsodium 1.0.18, randombytes_sysrandom.c): ask first */
 	sodium_ok = am_edverify_random_ok(sys_getrandom, "/dev/urandom") &&
 	    sodium_init() >= 0;
+	__atomic_store_n(&started, 1, __ATOMIC_RELEASE);
 }
 
 /* ed25519_pub - the raw Ed25519 public key behind ctx; 0 if it has none */
@@ -126,4 +128,6 @@ am_edverify_stats(struct am_edverify_stats *st)
 {
 	st->sodium = __atomic_load_n(&n_sodium, __ATOMIC_RELAXED);
 	st->openssl = __atomic_load_n(&n_openssl, __ATOMIC_RELAXED);
+	st->started = __atomic_load_n(&started, __ATOMIC_ACQUIRE);
+	st->sodium_ok = st->started ? sodium_ok : 0;
 }

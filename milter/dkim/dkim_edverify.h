@@ -41,6 +41,8 @@
 struct am_edverify_stats {
 	unsigned long	sodium;		/* Ed25519 checks done by libsodium */
 	unsigned long	openssl;	/* calls passed on to OpenSSL */
+	int		started;	/* 0 until the first call */
+	int		sodium_ok;	/* libsodium started (else all OpenSSL) */
 };
 
 /* am_edverify_stats - counters so far (also links the module in) */

@@ -165,7 +165,13 @@ am_keycache_selftest(void)
 		    "decoded again (slower, results unchanged)");
 		rc = -1;
 	}
-	if (ed1.sodium == ed0.sodium) {
+	if (ed1.started && !ed1.sodium_ok) {
+		am_log_warn(NULL, "Ed25519 checks bypass libsodium: it cannot "
+		    "start without a random source (getrandom, /dev/urandom); "
+		    "OpenSSL checks them (slower; degenerate keys accepted, "
+		    "see dkim_edverify.h)");
+		rc = -1;
+	} else if (ed1.sodium == ed0.sodium) {
 		am_log_warn(NULL, "Ed25519 checks bypass libsodium: libopendkim "
 		    "did not call EVP_DigestVerify() through dkim_edverify.c; "
 		    "OpenSSL checks them (slower; degenerate keys accepted, "

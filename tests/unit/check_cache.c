@@ -207,6 +207,8 @@ START_TEST(test_selftest)
 	ck_assert_uint_eq(st1.hits - st0.hits, 0);
 	ck_assert_uint_eq(st1.entries, 2);
 	ck_assert_uint_eq(ed1.sodium - ed0.sodium, 1);
+	ck_assert_int_eq(ed1.started, 1);
+	ck_assert_int_eq(ed1.sodium_ok, 1);
 	ck_assert_int_eq(am_keycache_selftest(), 0);
 	am_keycache_stats(&st2);
 	am_edverify_stats(&ed2);
