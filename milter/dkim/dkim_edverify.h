@@ -27,7 +27,10 @@
  *
  * Thread-safe: no state but the counters (atomic) and the one-time
  * look-up of OpenSSL's function and sodium_init() (pthread_once).  If
- * either fails, every call goes to OpenSSL.  sodium_init() aborts the
+ * libsodium cannot start, every call goes to OpenSSL; if OpenSSL's
+ * function is not found (a static libcrypto), other keys are checked with
+ * EVP_DigestVerifyUpdate() and EVP_DigestVerifyFinal(), as OpenSSL's
+ * function does for RSA and ECDSA.  sodium_init() aborts the
  * process when it finds no random source (no getrandom(2), say under a
  * seccomp filter, and no /dev/urandom, say in a chroot), although checking
  * a signature needs none: so it is called only when one of the two works
