@@ -16,7 +16,6 @@
 
 #include "dkim/dkim_edverify.h"
 
-#define ED25519_PUB_LEN	32	/* RFC 8032 5.1.5 */
 #define ED25519_SIG_LEN	64	/* RFC 8032 5.1.6: R and S, 32 bytes each */
 
 typedef int (*verify_fn)(EVP_MD_CTX *, const unsigned char *, size_t,
@@ -73,18 +72,18 @@ init(void)
 
 /* ed25519_pub - the raw Ed25519 public key behind ctx; 0 if it has none */
 static int
-ed25519_pub(EVP_MD_CTX *ctx, unsigned char pub[ED25519_PUB_LEN])
+ed25519_pub(EVP_MD_CTX *ctx, unsigned char pub[AM_ED25519_PUB_LEN])
 {
 	EVP_PKEY_CTX	*pctx;
 	EVP_PKEY	*pkey;
-	size_t		 len = ED25519_PUB_LEN;
+	size_t		 len = AM_ED25519_PUB_LEN;
 
 	if ((pctx = EVP_MD_CTX_get_pkey_ctx(ctx)) == NULL ||
 	    (pkey = EVP_PKEY_CTX_get0_pkey(pctx)) == NULL ||
 	    EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519)
 		return 0;
 	return EVP_PKEY_get_raw_public_key(pkey, pub, &len) == 1 &&
-	    len == ED25519_PUB_LEN;
+	    len == AM_ED25519_PUB_LEN;
 }
 
 /* pass_on - OpenSSL's own EVP_DigestVerify() */
@@ -93,13 +92,11 @@ pass_on(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
     const unsigned char *tbs, size_t tbslen)
 {
 	__atomic_add_fetch(&n_openssl, 1, __ATOMIC_RELAXED);
-	if (openssl_verify != NULL)
-		return openssl_verify(ctx, sig, siglen, tbs, tbslen);
-	/* not found (a static libcrypto): what OpenSSL does for a signature
-	   scheme without a one-shot check, which covers RSA and ECDSA */
-	if (EVP_DigestVerifyUpdate(ctx, tbs, tbslen) <= 0)
+	/* never NULL while libcrypto is a shared library, which it must be
+	   for this definition to link at all; an error then, not a pass */
+	if (openssl_verify == NULL)
 		return -1;
-	return EVP_DigestVerifyFinal(ctx, sig, siglen);
+	return openssl_verify(ctx, sig, siglen, tbs, tbslen);
 }
 
 /*
@@ -111,7 +108,7 @@ int
 EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
     const unsigned char *tbs, size_t tbslen)
 {
-	unsigned char	pub[ED25519_PUB_LEN];
+	unsigned char	pub[AM_ED25519_PUB_LEN];
 
 	(void)pthread_once(&once, init);
 	if (!sodium_ok || ctx == NULL || !ed25519_pub(ctx, pub))

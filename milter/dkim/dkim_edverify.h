@@ -2,9 +2,10 @@
  * dkim_edverify.h - Ed25519 signature checks with libsodium (RFC 8463).
  *
  * libopendkim verifies an ed25519-sha256 signature with OpenSSL's
- * EVP_DigestVerify().  OpenSSL 3.0's Ed25519 is portable C: 158 us per
- * verification on the benchmark machine (`openssl speed ed25519`), against
- * 84 us for libsodium's crypto_sign_verify_detached() on the same input;
+ * EVP_DigestVerify().  OpenSSL 3.0's Ed25519 is portable C: 175 us per
+ * verification on session 10's benchmark machine (bench/edspeed.c;
+ * `openssl speed ed25519`: 157 us), against 89 us for libsodium's
+ * crypto_sign_verify_detached() on the same input;
  * it was 20 % of authmilter's CPU in the benchmark (bench/RESULTS.md,
  * session 10).  libopendkim has no hook for the check itself, so, as
  * dkim_keycache.c does for d2i_PUBKEY_bio(), dkim_edverify.c defines
@@ -27,10 +28,10 @@
  *
  * Thread-safe: no state but the counters (atomic) and the one-time
  * look-up of OpenSSL's function and sodium_init() (pthread_once).  If
- * libsodium cannot start, every call goes to OpenSSL; if OpenSSL's
- * function is not found (a static libcrypto), other keys are checked with
- * EVP_DigestVerifyUpdate() and EVP_DigestVerifyFinal(), as OpenSSL's
- * function does for RSA and ECDSA.  sodium_init() aborts the
+ * libsodium cannot start, every call goes to OpenSSL.  OpenSSL's own
+ * function is always found while libcrypto is a shared library, which it
+ * must be for this definition to link beside it; were it not, a call for
+ * another key type is an error (-1), never a pass.  sodium_init() aborts the
  * process when it finds no random source (no getrandom(2), say under a
  * seccomp filter, and no /dev/urandom, say in a chroot), although checking
  * a signature needs none: so it is called only when one of the two works
@@ -40,6 +41,8 @@
 #define AM_DKIM_EDVERIFY_H
 
 #include <sys/types.h>
+
+#define AM_ED25519_PUB_LEN	32	/* RFC 8032 5.1.5: a public key's bytes */
 
 struct am_edverify_stats {
 	unsigned long	sodium;		/* Ed25519 checks done by libsodium */

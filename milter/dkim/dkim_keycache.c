@@ -10,14 +10,13 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "dkim/dkim_edverify.h"	/* AM_ED25519_PUB_LEN */
 #include "dkim/dkim_keycache.h"
 
 #define NBUCKETS	256
 #define READ_MAX	(64 * 1024)	/* give up reading a BIO past this */
-#define ED25519_PUB_LEN	32		/* RFC 8032 5.1.5 */
 /* an Ed25519 key's entry is this byte, then the raw key: no DER starts
    with it (a SubjectPublicKeyInfo is a SEQUENCE, 0x30) */
 #define RAW_TAG		0x00
@@ -187,17 +186,16 @@ EVP_PKEY *
 EVP_PKEY_new_raw_public_key(int type, ENGINE *e, const unsigned char *pub,
     size_t len)
 {
-	unsigned char	 k[1 + ED25519_PUB_LEN];
+	unsigned char	 k[1 + AM_ED25519_PUB_LEN];
 	EVP_PKEY	*pkey;
 
 	if (type != EVP_PKEY_ED25519 || e != NULL || pub == NULL ||
-	    len != ED25519_PUB_LEN) {
+	    len != AM_ED25519_PUB_LEN) {
 		(void)pthread_once(&raw_once, raw_init);
-		if (openssl_new_raw != NULL)
-			return openssl_new_raw(type, e, pub, len);
-		/* not found (a static libcrypto): the provider's key */
-		return e == NULL ? EVP_PKEY_new_raw_public_key_ex(NULL,
-		    OBJ_nid2sn(type), NULL, pub, len) : NULL;
+		/* never NULL with a shared libcrypto (see EVP_DigestVerify
+		   in dkim_edverify.c); no key then */
+		return openssl_new_raw != NULL ?
+		    openssl_new_raw(type, e, pub, len) : NULL;
 	}
 	k[0] = RAW_TAG;
 	memcpy(k + 1, pub, len);

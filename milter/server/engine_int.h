@@ -139,14 +139,15 @@ void	am_engine_accepted(struct am_engine *);
 int	am_engine_accept_short(struct am_engine *, int err);
 int	am_engine_ratelog_due(struct am_ratelog *, unsigned long *count);
 
+#define ENGINE_RETRY_MS		100	/* no worker could start, or at the
+					   connection cap: look again this
+					   often (engine.c, admit.c) */
+
 /*
  * When the watcher starts a worker (admit.c; pure, unit-tested by
  * check_engine_watch).  A look: a connection waits and no worker is
  * free.  The watcher looks every ENGINE_TICK_MS while it has work.
  */
-#define ENGINE_RETRY_MS		100	/* no worker could start, or at the
-					   connection cap: look again this
-					   often (engine.c, admit.c) */
 #define ENGINE_TICK_MS		2	/* the watcher's look under load, and its
 					   wait for a finishing worker */
 #define ENGINE_TICK_LATE	3	/* a look this many ticks late: look again */
