@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "arc/arc.h"
+#include "common/fmt.h"
 #include "arc/arc_canon.h"
 #include "arc/arc_int.h"
 #include "arc/arc_key.h"
@@ -286,7 +287,7 @@ static void
 result(struct am_arc_res *out, enum am_arc_result r, const char *why)
 {
 	out->result = r;
-	snprintf(out->reason, sizeof(out->reason), "%s", why ? why : "");
+	am_fmt(out->reason, sizeof(out->reason), "%s", why ? why : "");
 }
 
 /*
@@ -322,7 +323,7 @@ am_arc_eom(struct am_arc *a, struct am_dns *dns, struct am_dns_budget *b,
 		return;			/* arc=none */
 	out->nsets = a->nsets;
 	if (a->limit != NULL) {
-		snprintf(why, sizeof(why), "not verified: %s", a->limit);
+		am_fmt(why, sizeof(why), "not verified: %s", a->limit);
 		result(out, AM_ARC_FAIL, why);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "arc/arc_key.h"
+#include "common/fmt.h"
 #include "arc/arc_parse.h"
 #include "dns/dns.h"
 
@@ -52,7 +53,7 @@ list_has(const char *list, const char *word)
 {
 	char		 buf[256], *tok, *save = NULL;
 
-	snprintf(buf, sizeof(buf), "%s", list);
+	am_fmt(buf, sizeof(buf), "%s", list);
 	for (tok = strtok_r(buf, ":", &save); tok != NULL;
 	    tok = strtok_r(NULL, ":", &save))
 		if (strcmp(tok, word) == 0 || strcmp(tok, "*") == 0)
@@ -149,7 +150,7 @@ am_arc_key_fetch(struct am_dns *dns, struct am_dns_budget *b, const char *d,
 
 	*out = NULL;
 	*temp = 0;
-	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", s, d) >=
+	if ((size_t)am_fmt(name, sizeof(name), "%s._domainkey.%s", s, d) >=
 	    sizeof(name))
 		return "key name too long";
 	st = am_dns_txt(dns, b, name, &txt, &ntxt);

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "arc/arc_parse.h"
+#include "common/fmt.h"
 
 /* is_fws - WSP, or a line break of a fold (FWS, RFC 5322 3.2.2) */
 static int
@@ -276,18 +277,18 @@ static void
 keep_prop(struct resinfo *ri, const char *prop, const char *val)
 {
 	if (strcasecmp(prop, "header.from") == 0)
-		snprintf(ri->from, sizeof(ri->from), "%s", domain_part(val));
+		am_fmt(ri->from, sizeof(ri->from), "%s", domain_part(val));
 	else if (strcasecmp(prop, "header.d") == 0)
-		snprintf(ri->d, sizeof(ri->d), "%s", val);
+		am_fmt(ri->d, sizeof(ri->d), "%s", val);
 	else if (strcasecmp(prop, "header.i") == 0 && ri->d[0] == '\0')
-		snprintf(ri->d, sizeof(ri->d), "%s", domain_part(val));
+		am_fmt(ri->d, sizeof(ri->d), "%s", domain_part(val));
 	else if (strcasecmp(prop, "smtp.mailfrom") == 0 ||
 	    strcasecmp(prop, "smtp.mfrom") == 0)
-		snprintf(ri->mailfrom, sizeof(ri->mailfrom), "%s",
+		am_fmt(ri->mailfrom, sizeof(ri->mailfrom), "%s",
 		    domain_part(val));
 	else if (strcasecmp(prop, "smtp.remote-ip") == 0 ||
 	    (strcasecmp(prop, "policy.iprev") == 0 && ri->ip[0] == '\0'))
-		snprintf(ri->ip, sizeof(ri->ip), "%.45s", val);
+		am_fmt(ri->ip, sizeof(ri->ip), "%.45s", val);
 }
 
 /*
@@ -333,7 +334,7 @@ add_pass(struct am_arc_aar_info *out, const char *method, const char *dom)
 	if (*dom == '\0' || n + strlen(method) + strlen(dom) + 3 >
 	    sizeof(out->pass))
 		return;
-	snprintf(out->pass + n, sizeof(out->pass) - n, "%s%s:%s",
+	am_fmt(out->pass + n, sizeof(out->pass) - n, "%s%s:%s",
 	    n > 0 ? " " : "", method, dom);
 }
 

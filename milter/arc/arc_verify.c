@@ -12,6 +12,7 @@
 #include "arc/arc_int.h"
 #include "arc/arc_key.h"
 #include "common/buf.h"
+#include "common/fmt.h"
 #include "dns/dns.h"
 
 #define HDR_INPUT_MAX	(2 * 1024 * 1024)	/* signed header data */
@@ -150,8 +151,8 @@ get_key(struct am_arc *a, const char *d, const char *s, enum am_arc_alg alg,
 		return NULL;
 	}
 	k = &a->keys[a->nkeys++];
-	snprintf(k->d, sizeof(k->d), "%s", d);
-	snprintf(k->s, sizeof(k->s), "%s", s);
+	am_fmt(k->d, sizeof(k->d), "%s", d);
+	am_fmt(k->s, sizeof(k->s), "%s", s);
 	k->alg = (int)alg;
 	k->why = am_arc_key_fetch(a->dns, a->budget, d, s, alg,
 	    a->min_key_bits, &k->pkey, &k->temp);
@@ -194,11 +195,11 @@ sig_check(struct am_arc *a, const struct arc_hdr *h, enum am_arc_alg alg,
 
 	if (*am_arc_tagv(h, "d", d, sizeof(d)) == '\0' ||
 	    *am_arc_tagv(h, "s", s, sizeof(s)) == '\0') {
-		snprintf(why, len, "%s i=%u: bad d= or s=", what, i);
+		am_fmt(why, len, "%s i=%u: bad d= or s=", what, i);
 		return -1;
 	}
 	if ((key = get_key(a, d, s, alg, &kwhy, &unknown)) == NULL) {
-		snprintf(why, len, "%s i=%u: %s (%s._domainkey.%s)", what, i,
+		am_fmt(why, len, "%s i=%u: %s (%s._domainkey.%s)", what, i,
 		    kwhy ? kwhy : "no key", s, d);
 		return unknown ? 1 : -1;
 	}
@@ -206,7 +207,7 @@ sig_check(struct am_arc *a, const struct arc_hdr *h, enum am_arc_alg alg,
 	    (n = am_arc_b64(b64, sig, sizeof(sig))) <= 0 ||
 	    !am_arc_sig_ok(key, alg, am_buf_str(data), data->len, sig,
 	    (size_t)n)) {
-		snprintf(why, len, "%s i=%u: signature did not verify (d=%s)",
+		am_fmt(why, len, "%s i=%u: signature did not verify (d=%s)",
 		    what, i, d);
 		return -1;
 	}
@@ -229,7 +230,7 @@ signed_headers(struct am_arc *a, const char *hlist, int relaxed,
 		b->failed = 1;
 		return;
 	}
-	snprintf(list, sizeof(list), "%s", hlist);
+	am_fmt(list, sizeof(list), "%s", hlist);
 	for (tok = strtok_r(list, ":", &save); tok != NULL;
 	    tok = strtok_r(NULL, ":", &save)) {
 		for (k = a->nhdr; k > 0; k--)
@@ -274,7 +275,7 @@ body_ok(struct am_arc *a, const struct arc_hdr *ams, int br, long long l,
 	if (*am_arc_tagv(ams, "bh", b64, sizeof(b64)) == '\0' ||
 	    (n = am_arc_b64(b64, want, sizeof(want))) != (long)bh->len ||
 	    memcmp(want, bh->digest, bh->len) != 0) {
-		snprintf(why, len, "ARC-Message-Signature i=%u: body hash "
+		am_fmt(why, len, "ARC-Message-Signature i=%u: body hash "
 		    "mismatch", i);
 		return -1;
 	}
@@ -287,7 +288,7 @@ lists_seal(const char *hlist)
 {
 	char	 list[2048], *tok, *save = NULL;
 
-	snprintf(list, sizeof(list), "%s", hlist);
+	am_fmt(list, sizeof(list), "%s", hlist);
 	for (tok = strtok_r(list, ":", &save); tok != NULL;
 	    tok = strtok_r(NULL, ":", &save))
 		if (strcasecmp(tok, "arc-seal") == 0)
@@ -311,13 +312,13 @@ am_arc_verify_ams(struct am_arc *a, unsigned int i, char *why, size_t len)
 	    (l = length(ams)) == -2 || am_arc_tag(ams->tags, "h") == NULL ||
 	    am_arc_tag_copy(am_arc_tag(ams->tags, "h"), 1, hlist,
 	    sizeof(hlist)) == -1) {
-		snprintf(why, len, "ARC-Message-Signature i=%u: bad a=, c=, "
+		am_fmt(why, len, "ARC-Message-Signature i=%u: bad a=, c=, "
 		    "l= or h=", i);
 		return -1;
 	}
 	if (lists_seal(hlist)) {
 		/* RFC 8617 4.1.2: the AMS must not sign ARC-Seal fields */
-		snprintf(why, len, "ARC-Message-Signature i=%u: signs "
+		am_fmt(why, len, "ARC-Message-Signature i=%u: signs "
 		    "ARC-Seal", i);
 		return -1;
 	}
@@ -326,7 +327,7 @@ am_arc_verify_ams(struct am_arc *a, unsigned int i, char *why, size_t len)
 	am_buf_init(&b, HDR_INPUT_MAX);
 	signed_headers(a, hlist, hr, &b);
 	if (own_field(ams, hr, &b) == -1) {
-		snprintf(why, len, "ARC-Message-Signature i=%u: header data "
+		am_fmt(why, len, "ARC-Message-Signature i=%u: header data "
 		    "too large", i);
 		rc = -1;
 	} else
@@ -350,7 +351,7 @@ am_arc_verify_seal(struct am_arc *a, unsigned int i, char *why, size_t len)
 
 	if ((al = am_arc_alg(am_arc_tagv(as, "a", alg, sizeof(alg)))) ==
 	    AM_ARC_ALG_BAD) {
-		snprintf(why, len, "ARC-Seal i=%u: unknown algorithm", i);
+		am_fmt(why, len, "ARC-Seal i=%u: unknown algorithm", i);
 		return -1;
 	}
 	am_buf_init(&b, HDR_INPUT_MAX);
@@ -365,7 +366,7 @@ am_arc_verify_seal(struct am_arc *a, unsigned int i, char *why, size_t len)
 		}
 	}
 	if (own_field(as, 1, &b) == -1) {
-		snprintf(why, len, "ARC-Seal i=%u: header data too large", i);
+		am_fmt(why, len, "ARC-Seal i=%u: header data too large", i);
 		rc = -1;
 	} else
 		rc = sig_check(a, as, al, &b, "ARC-Seal", i, why, len);

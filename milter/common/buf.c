@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/fmt.h"
 
 /* am_buf_init - empty buffer that never grows past cap bytes */
 void
@@ -86,16 +87,37 @@ am_buf_addc(struct am_buf *b, char c)
 	am_buf_add(b, &c, 1);
 }
 
-/* am_buf_addf - append printf-formatted text */
+/* put - am_fmt_each's sink for a buffer */
+static void
+put(void *b, const char *p, size_t n)
+{
+	am_buf_add(b, p, n);
+}
+
+/*
+ * am_buf_addf - append printf-formatted text, all of it or (failed) none;
+ * a plain format (fmt.h) without vsnprintf
+ */
 void
 am_buf_addf(struct am_buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	 small[256];
 	char	*big;
-	int	 n;
+	size_t	 len0 = b->len;
+	int	 n, failed0 = b->failed;
 
 	va_start(ap, fmt);
+	if (am_fmt_plain(fmt)) {
+		am_fmt_each(fmt, ap, put, b);
+		va_end(ap);
+		if (b->failed && !failed0) {	/* a piece did not fit */
+			b->len = len0;
+			if (b->s != NULL)
+				b->s[len0] = '\0';
+		}
+		return;
+	}
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0) {

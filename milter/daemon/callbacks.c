@@ -248,6 +248,20 @@ cb_body(struct am_mctx *ctx, const unsigned char *chunk, size_t len)
 	return AM_MS_CONTINUE;
 }
 
+/* join - a + b in new storage (asprintf's vfprintf was 0.6 % of the CPU) */
+static char *
+join(const char *a, const char *b)
+{
+	size_t	 na = strlen(a), nb = strlen(b);
+	char	*v;
+
+	if ((v = malloc(na + nb + 1)) == NULL)
+		return NULL;
+	memcpy(v, a, na);
+	memcpy(v + na, b, nb + 1);
+	return v;
+}
+
 /*
  * apply_edits - the outcome's header edits, in its order.  With
  * HDR_LEADSPC negotiated, Postfix and sendmail take an added value as
@@ -272,7 +286,7 @@ apply_edits(struct am_mctx *ctx, const struct am_outcome *o)
 				rc = -1;
 			continue;
 		}
-		if (asprintf(&v, "%s%s", sp, e->value) == -1)
+		if ((v = join(sp, e->value)) == NULL)
 			return -1;
 		if (am_mctx_insheader(ctx, (uint32_t)e->index, e->name,
 		    v) == -1)

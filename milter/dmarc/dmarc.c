@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "common/ascii.h"
+#include "common/fmt.h"
 #include "common/log.h"
 #include "dmarc/dmarc.h"
 #include "dmarc/record.h"
@@ -221,7 +222,7 @@ lookup(struct am_dns *dns, struct am_dns_budget *b, const char *name,
 	struct am_dmarc_record	 tmp;
 	enum am_dns_status	 st;
 
-	if ((size_t)snprintf(qname, sizeof(qname), "_dmarc.%s", name) >=
+	if ((size_t)am_fmt(qname, sizeof(qname), "_dmarc.%s", name) >=
 	    sizeof(qname))
 		return Q_NONE;
 	if (b != NULL)
@@ -358,7 +359,7 @@ org_of(struct ectx *c, const char *domain, char *out)
 		if (w.temp || walk_org(c, domain, &w, e->org) == -1)
 			e->temp = 1;
 		if (w.temp && w.why != NULL)
-			snprintf(e->why, sizeof(e->why), "%s", w.why);
+			am_fmt(e->why, sizeof(e->why), "%s", w.why);
 	}
 	c->no++;
 	if (e->temp)
@@ -416,14 +417,14 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 		if ((d->state = c->q[k].state) == Q_FOUND)
 			take(d, &c->q[k]);
 		if (d->state == Q_TEMP)
-			snprintf(d->why, sizeof(d->why), "%s", c->q[k].why);
+			am_fmt(d->why, sizeof(d->why), "%s", c->q[k].why);
 		return 0;
 	}
 	/* none, or (RFC 9989 4.10 step 2) several discarded: walk on */
 	if ((t = org_of(c, dom, org)) != 0) {
 		d->state = t == 1 ? Q_TEMP : Q_NONE;
 		if (t == 1)
-			snprintf(d->why, sizeof(d->why), "%s", org_why(c, dom));
+			am_fmt(d->why, sizeof(d->why), "%s", org_why(c, dom));
 		return t == -1 ? -1 : 0;
 	}
 	if (c->psl != NULL) {
@@ -434,7 +435,7 @@ discover(struct ectx *c, const char *dom, struct disc *d)
 		if ((d->state = c->q[k].state) == Q_FOUND)
 			take(d, &c->q[k]);	/* Q_MULTI: step 5, none */
 		if (d->state == Q_TEMP)
-			snprintf(d->why, sizeof(d->why), "%s", c->q[k].why);
+			am_fmt(d->why, sizeof(d->why), "%s", c->q[k].why);
 		return 0;
 	}
 	if (walk(c, dom, &w) == -1)	/* cached: asks nothing again */
@@ -630,7 +631,7 @@ static void
 set_reason(struct am_dmarc_res *out, enum am_dmarc_result res, const char *why)
 {
 	out->result = res;
-	snprintf(out->reason, sizeof(out->reason), "%s", why);
+	am_fmt(out->reason, sizeof(out->reason), "%s", why);
 }
 
 /* apply_np - RFC 9989 4.10.1: np for a non-existent author domain */
@@ -651,10 +652,10 @@ apply_np(struct ectx *c, const char *dom, const struct disc *d,
 	switch (domain_exists(c->dns, c->budget, dom)) {
 	case 0:
 		out->policy = p1;
-		snprintf(out->policy_tag, sizeof(out->policy_tag), "%s", t1);
+		am_fmt(out->policy_tag, sizeof(out->policy_tag), "%s", t1);
 		break;
 	case -1:
-		snprintf(out->reason, sizeof(out->reason), "cannot tell "
+		am_fmt(out->reason, sizeof(out->reason), "cannot tell "
 		    "whether the author domain exists");
 		if (am_dns_budget_temp(c->budget, why, sizeof(why)) != NULL) {
 			am_ascii_append(out->reason, sizeof(out->reason), ": ");
@@ -692,11 +693,11 @@ static void
 publish(const struct ectx *c, const struct am_dmarc_record *rec,
     struct am_dmarc_published *pub)
 {
-	snprintf(pub->p, sizeof(pub->p), "%s", rec->p_tag == AM_DMARC_TAG_VALID ?
+	am_fmt(pub->p, sizeof(pub->p), "%s", rec->p_tag == AM_DMARC_TAG_VALID ?
 	    am_dmarc_policy_str(rec->p) : "");
-	snprintf(pub->sp, sizeof(pub->sp), "%s", rec->sp_tag ==
+	am_fmt(pub->sp, sizeof(pub->sp), "%s", rec->sp_tag ==
 	    AM_DMARC_TAG_VALID ? am_dmarc_policy_str(rec->sp) : "");
-	snprintf(pub->np, sizeof(pub->np), "%s", rec->np_tag ==
+	am_fmt(pub->np, sizeof(pub->np), "%s", rec->np_tag ==
 	    AM_DMARC_TAG_VALID ? am_dmarc_policy_str(rec->np) : "");
 	pub->adkim = rec->adkim_strict ? 's' : 'r';
 	pub->aspf = rec->aspf_strict ? 's' : 'r';
@@ -704,7 +705,7 @@ publish(const struct ectx *c, const struct am_dmarc_record *rec,
 	memcpy(pub->fo, rec->fo, sizeof(pub->fo));
 	memcpy(pub->rua, rec->rua, sizeof(pub->rua));
 	memcpy(pub->ruf, rec->ruf, sizeof(pub->ruf));
-	snprintf(pub->discovery, sizeof(pub->discovery), "%s",
+	am_fmt(pub->discovery, sizeof(pub->discovery), "%s",
 	    c->psl != NULL ? "psl" : "treewalk");
 }
 
@@ -727,7 +728,7 @@ eval_record(struct ectx *c, const char *dom, const struct disc *d,
 		    "DMARC record unusable: bad p, sp or np and no rua");
 		return 0;
 	}
-	snprintf(out->policy_tag, sizeof(out->policy_tag), "%s", t);
+	am_fmt(out->policy_tag, sizeof(out->policy_tag), "%s", t);
 	out->p = d->rec.p_tag == AM_DMARC_TAG_VALID ? d->rec.p : AM_DMARC_P_NONE;
 	out->testing = !rfc7489 && d->rec.testing;
 	out->pct = rfc7489 ? d->rec.pct : 100;
@@ -778,7 +779,7 @@ eval_one(struct ectx *c, const char *from, const struct am_results *r,
 	out->dkim_aligned = ir.dkim;
 	out->result = ir.spf || ir.dkim ? AM_DMARC_PASS : AM_DMARC_TEMPERROR;
 	/* RFC 8601 2.7.1 temperror: name the look-up that failed */
-	snprintf(out->reason, sizeof(out->reason), "%s: ", ir.spf || ir.dkim ?
+	am_fmt(out->reason, sizeof(out->reason), "%s: ", ir.spf || ir.dkim ?
 	    "aligned pass; DMARC record look-up failed" :
 	    "DMARC record look-up failed");
 	am_ascii_append(out->reason, sizeof(out->reason), d.why[0] ? d.why : "temporary");

@@ -31,6 +31,7 @@
 
 #include <unbound.h>
 
+#include "common/fmt.h"
 #include "dns/dns.h"
 #include "dns/dns_cache.h"
 #include "dns/dns_int.h"
@@ -198,7 +199,7 @@ am_dns_query_start(struct am_dns *dns, struct am_dns_budget *b,
 
 	if ((q = query_new(dns)) == NULL)
 		return NULL;
-	snprintf(q->name, sizeof(q->name), "%s", name ? name : "");
+	am_fmt(q->name, sizeof(q->name), "%s", name ? name : "");
 	q->rrtype = rrtype;
 	q->budget = b;		/* for am_dns_note, whatever the outcome */
 	if (name == NULL || !name_ok(name)) {

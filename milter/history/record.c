@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/fmt.h"
 #include "history/record.h"
 
 /* copy - printable ASCII, lower-cased if asked; cut to fit */
@@ -110,7 +111,7 @@ override(const struct am_hist_in *in, struct am_hist_rec *r)
 		copy(r->override_comment, sizeof(r->override_comment), "t=y", 0);
 	} else if (d->pct < 100) {
 		r->override = am_override_str(AM_OVR_OTHER);
-		snprintf(r->override_comment, sizeof(r->override_comment),
+		am_fmt(r->override_comment, sizeof(r->override_comment),
 		    "pct=%d sampling", d->pct);
 	} else {
 		r->override = am_override_str(AM_OVR_LOCAL_POLICY);
@@ -146,7 +147,7 @@ dkim(const struct am_results *res, struct am_hist_rec *r)
 	for (i = 0; i < res->ndkim && i < AM_DKIM_SIGS_MAX; i++) {
 		copy(dom, sizeof(dom), res->dkim[i].domain, 1);
 		copy(sel, sizeof(sel), res->dkim[i].selector, 0);
-		n = (size_t)snprintf(line, sizeof(line), "%s %s %s\n",
+		n = (size_t)am_fmt(line, sizeof(line), "%s %s %s\n",
 		    dom[0] ? dom : "-", sel[0] ? sel : "-",
 		    am_dkim_result_str(res->dkim[i].result));
 		if (len + n >= sizeof(r->dkim))

@@ -18,6 +18,7 @@
 
 #include <unbound.h>
 
+#include "common/fmt.h"
 #include "message/iprev.h"
 
 #define RR_A		1
@@ -49,7 +50,7 @@ am_iprev_revname(const struct sockaddr *sa, char *out, size_t outlen)
 	if (sa->sa_family == AF_INET) {
 		a = (const unsigned char *)
 		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-		snprintf(out, outlen, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2],
+		am_fmt(out, outlen, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2],
 		    a[1], a[0]);
 		return 0;
 	}
@@ -57,11 +58,11 @@ am_iprev_revname(const struct sockaddr *sa, char *out, size_t outlen)
 		return -1;
 	a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
 	for (i = 15; i >= 0; i--) {
-		n = snprintf(out + o, outlen - o, "%x.%x.", a[i] & 0xf,
+		n = am_fmt(out + o, outlen - o, "%x.%x.", a[i] & 0xf,
 		    a[i] >> 4);
 		o += (size_t)n;
 	}
-	snprintf(out + o, outlen - o, "ip6.arpa");
+	am_fmt(out + o, outlen - o, "ip6.arpa");
 	return 0;
 }
 
@@ -109,8 +110,8 @@ set(struct am_iprev_res *out, enum am_iprev_result r, const char *name,
     const char *reason)
 {
 	out->result = r;
-	snprintf(out->name, sizeof(out->name), "%s", name ? name : "");
-	snprintf(out->reason, sizeof(out->reason), "%s", reason ? reason : "");
+	am_fmt(out->name, sizeof(out->name), "%s", name ? name : "");
+	am_fmt(out->reason, sizeof(out->reason), "%s", reason ? reason : "");
 }
 
 /* decide_ptr - the PTR answer alone: 1 when names are to be confirmed */
@@ -124,28 +125,28 @@ decide_ptr(const struct am_iprev_answers *a, struct am_iprev_res *out)
 		break;
 	case AM_DNS_NXDOMAIN:
 	case AM_DNS_NODATA:
-		snprintf(why, sizeof(why), "no PTR record for %s", a->addr);
+		am_fmt(why, sizeof(why), "no PTR record for %s", a->addr);
 		set(out, AM_IPREV_FAIL, NULL, why);
 		return 0;
 	case AM_DNS_TEMP:
-		snprintf(why, sizeof(why), "PTR look-up for %.64s: %.60s", a->addr,
+		am_fmt(why, sizeof(why), "PTR look-up for %.64s: %.60s", a->addr,
 		    a->ptr_why ? a->ptr_why : "temporary DNS error");
 		set(out, AM_IPREV_TEMPERROR, NULL, why);
 		return 0;
 	case AM_DNS_PERM:
 	default:
-		snprintf(why, sizeof(why), "PTR look-up for %s: bad answer",
+		am_fmt(why, sizeof(why), "PTR look-up for %s: bad answer",
 		    a->addr);
 		set(out, AM_IPREV_PERMERROR, NULL, why);
 		return 0;
 	}
 	if (a->nptr == 0) {	/* an answer with no PTR in it */
-		snprintf(why, sizeof(why), "no PTR record for %s", a->addr);
+		am_fmt(why, sizeof(why), "no PTR record for %s", a->addr);
 		set(out, AM_IPREV_FAIL, NULL, why);
 		return 0;
 	}
 	if (a->nnames == 0) {	/* PTR records, none a name we can ask */
-		snprintf(why, sizeof(why), "PTR record for %s is no host name",
+		am_fmt(why, sizeof(why), "PTR record for %s is no host name",
 		    a->addr);
 		set(out, AM_IPREV_PERMERROR, NULL, why);
 		return 0;
@@ -178,15 +179,15 @@ am_iprev_decide(const struct am_iprev_answers *a, struct am_iprev_res *out)
 			perm = &a->names[i];
 	}
 	if (temp != NULL) {
-		snprintf(why, sizeof(why), "look-up of %.100s: %.40s", temp->name,
+		am_fmt(why, sizeof(why), "look-up of %.100s: %.40s", temp->name,
 		    temp->why ? temp->why : "temporary DNS error");
 		set(out, AM_IPREV_TEMPERROR, temp->name, why);
 	} else if (perm != NULL) {
-		snprintf(why, sizeof(why), "look-up of %.100s: bad answer",
+		am_fmt(why, sizeof(why), "look-up of %.100s: bad answer",
 		    perm->name);
 		set(out, AM_IPREV_PERMERROR, perm->name, why);
 	} else {
-		snprintf(why, sizeof(why), "%.60s does not resolve to %.45s%.29s",
+		am_fmt(why, sizeof(why), "%.60s does not resolve to %.45s%.29s",
 		    a->names[0].name, a->addr, a->nnames > 1 ?
 		    " (nor do the other PTR names)" : "");
 		set(out, AM_IPREV_FAIL, a->names[0].name, why);
@@ -204,7 +205,7 @@ am_iprev_start(struct am_dns *dns, const struct sockaddr *client,
 		return NULL;
 	ip->dns = dns;
 	ip->b.qid = qid;
-	snprintf(ip->addr, sizeof(ip->addr), "%s", addr ? addr : "unknown");
+	am_fmt(ip->addr, sizeof(ip->addr), "%s", addr ? addr : "unknown");
 	ip->ans.addr = ip->addr;
 	ip->client.ss_family = AF_UNSPEC;
 	if (client != NULL && (client->sa_family == AF_INET ||
@@ -347,7 +348,7 @@ am_iprev_finish(struct am_iprev *ip, struct am_iprev_res *out)
 			forward_wait(ip);
 	}
 	am_iprev_decide(&ip->ans, out);
-	snprintf(out->addr, sizeof(out->addr), "%.45s", ip->addr);
+	am_fmt(out->addr, sizeof(out->addr), "%.45s", ip->addr);
 }
 
 /* am_iprev_budget - see iprev.h */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/fmt.h"
 #include "dkim/dkim.h"
 #include "dmarc/dmarc.h"
 #include "dns/dns.h"
@@ -116,7 +117,7 @@ am_overlap_spf(struct am_msg *m)
 		return -1;
 	if ((ov->helo = strdup(c->helo ? c->helo : "")) == NULL)
 		return -1;
-	snprintf(ov->qid, sizeof(ov->qid), "%s", m->qid);
+	am_fmt(ov->qid, sizeof(ov->qid), "%s", m->qid);
 	ov->spfb.qid = ov->qid;
 	ov->spfb.cancellable = 1;
 	spf_prefetch(ov, m->mailfrom);
@@ -182,7 +183,7 @@ am_overlap_dkim_name(const char *value, char *out, size_t outlen)
 		p = *semi == ';' ? semi + 1 : semi;
 	}
 	if (!have_d || !have_s ||
-	    (size_t)snprintf(out, outlen, "%s._domainkey.%s", s, d) >= outlen)
+	    (size_t)am_fmt(out, outlen, "%s._domainkey.%s", s, d) >= outlen)
 		return -1;
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "dkim/dkim.h"
 #include "dkim/sign.h"
 #include "dmarc/dmarc.h"
+#include "common/fmt.h"
 #include "common/netlist.h"
 #include "message/iprev.h"
 #include "message/rfc5322.h"
@@ -33,21 +34,24 @@
 #include "message/trace.h"
 #include "spf/spf.h"
 
-/* addr_to_text - client address as text, "unknown" when there is none */
+/* addr_to_text - client address as text, "unknown" when there is none
+   (IPv4 without inet_ntop, whose sprintf was 0.5 % of the CPU) */
 static void
 addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
 {
-	const void	*src = NULL;
+	const unsigned char	*a;
 
-	snprintf(out, outlen, "unknown");
+	am_fmt(out, outlen, "unknown");
 	if (sa == NULL)
 		return;
-	if (sa->sa_family == AF_INET)
-		src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-	else if (sa->sa_family == AF_INET6)
-		src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (src == NULL || inet_ntop(sa->sa_family, src, out, outlen) == NULL)
-		snprintf(out, outlen, "unknown");
+	if (sa->sa_family == AF_INET) {
+		a = (const unsigned char *)
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		am_fmt(out, outlen, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	} else if (sa->sa_family != AF_INET6 || inet_ntop(AF_INET6,
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+	    (socklen_t)outlen) == NULL)
+		am_fmt(out, outlen, "unknown");
 }
 
 /*
@@ -204,7 +208,7 @@ am_msg_local_dns(struct am_msg *m, const struct am_dns_budget *b)
 	if (b->local_what == NULL)
 		return;
 	am_dns_local_str(b, why, sizeof(why));
-	snprintf(msg, sizeof(msg), "local resource failure in DNS (%s)", why);
+	am_fmt(msg, sizeof(msg), "local resource failure in DNS (%s)", why);
 	am_msg_set_err(m, AM_ERR_RESOURCE, msg);
 }
 
@@ -295,7 +299,7 @@ am_msg_begin(struct am_conn *c, const char *qid, const char *mailfrom,
 	m->conn = c;
 	c->msg = m;
 	c->nmsgs++;
-	snprintf(m->qid, sizeof(m->qid), "NOQUEUE");
+	am_fmt(m->qid, sizeof(m->qid), "NOQUEUE");
 	am_msg_set_qid(m, qid);
 	m->dnsb.qid = m->qid;		/* debug lines of the checks */
 	am_buf_init(&m->frep_hdrs, AM_FREPORT_HEADERS_MAX);
@@ -348,7 +352,7 @@ void
 am_msg_set_qid(struct am_msg *m, const char *qid)
 {
 	if (qid != NULL && *qid != '\0')
-		snprintf(m->qid, sizeof(m->qid), "%s", qid);
+		am_fmt(m->qid, sizeof(m->qid), "%s", qid);
 }
 
 /* am_msg_set_err - record the first internal failure of the message */
@@ -358,7 +362,7 @@ am_msg_set_err(struct am_msg *m, enum am_err err, const char *why)
 	if (m->err != AM_ERR_NONE)
 		return;
 	m->err = err;
-	snprintf(m->errwhy, sizeof(m->errwhy), "%s", why);
+	am_fmt(m->errwhy, sizeof(m->errwhy), "%s", why);
 }
 
 /* note_authres - remember the index of an A-R field that claims our id */
@@ -417,7 +421,7 @@ note_msgid(struct am_msg *m, const char *value)
 		len--;
 	if (len > AM_MSGID_LOG_MAX) {
 		if ((m->msgid = malloc(AM_MSGID_LOG_MAX + 4)) != NULL)
-			snprintf(m->msgid, AM_MSGID_LOG_MAX + 4, "%.*s...",
+			am_fmt(m->msgid, AM_MSGID_LOG_MAX + 4, "%.*s...",
 			    AM_MSGID_LOG_MAX, value);
 		return;
 	}

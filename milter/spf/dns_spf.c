@@ -24,6 +24,7 @@
 #include <spf2/spf_dns_rr.h>
 #include <unbound.h>
 
+#include "common/fmt.h"
 #include "dns/dns.h"
 #include "spf/dns_spf.h"
 #include "spf/dns_spf_seam.h"
@@ -278,7 +279,7 @@ note_hosts(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type)
 	if (type == ns_t_ptr && rr->num_rr > AM_DNS_SPF_PTR_MAX)
 		rr->num_rr = AM_DNS_SPF_PTR_MAX;
 	for (i = 0; i < rr->num_rr && i < PENDING_MAX; i++)
-		snprintf(ls->pending[ls->npending++], NAME_TEXT_MAX, "%s",
+		am_fmt(ls->pending[ls->npending++], NAME_TEXT_MAX, "%s",
 		    type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr);
 }
 
@@ -322,7 +323,7 @@ fix_record(struct layer_state *ls, SPF_dns_rr_t *rr, int i,
 	}
 	if (ls->nexp < AM_DNS_SPF_EXP_MAX && exp_of(rec, x->spec,
 	    sizeof(x->spec))) {
-		snprintf(x->domain, sizeof(x->domain), "%s", domain);
+		am_fmt(x->domain, sizeof(x->domain), "%s", domain);
 		ls->nexp++;
 	}
 	if (am_spf_record_rewrite(rec, ls->nexp - (ls->nexp > 0), out,
@@ -412,7 +413,7 @@ any_answer(struct layer_state *ls, SPF_dns_rr_t *rr, ns_type type, int fam,
 		return 0;
 	if (type == ns_t_mx) {
 		for (i = 0; i < rr->num_rr; i++) {
-			snprintf(name, sizeof(name), "%.*s%s", (int)mlen,
+			am_fmt(name, sizeof(name), "%.*s%s", (int)mlen,
 			    marker, rr->rr[i]->mx);
 			if (SPF_dns_rr_buf_realloc(rr, i, strlen(name) + 1) !=
 			    SPF_E_SUCCESS)

@@ -41,6 +41,7 @@
 #include <unbound.h>
 
 #include "common/ascii.h"
+#include "common/fmt.h"
 #include "common/buf.h"
 #include "dns/dns.h"
 #include "spf/dns_spf.h"
@@ -402,14 +403,14 @@ reverse_name(const struct client *c, char *out, size_t len)
 	int	 i;
 
 	if (!c->v6) {
-		snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", c->addr[3],
+		am_fmt(out, len, "%u.%u.%u.%u.in-addr.arpa", c->addr[3],
 		    c->addr[2], c->addr[1], c->addr[0]);
 		return;
 	}
 	for (i = 15; i >= 0 && o + 5 < len; i--)
-		o += (size_t)snprintf(out + o, len - o, "%x.%x.",
+		o += (size_t)am_fmt(out + o, len - o, "%x.%x.",
 		    c->addr[i] & 15, c->addr[i] >> 4);
-	snprintf(out + o, len - o, "ip6.arpa");
+	am_fmt(out + o, len - o, "ip6.arpa");
 }
 
 /* has_addr - does name have the client's address? */
@@ -454,7 +455,7 @@ validated_ptr(struct am_spf *spf, struct am_dns_budget *b,
 	char			 rev[80], name[AM_DOMAIN_MAX + 2];
 	int			 i, found = 0;
 
-	snprintf(out, len, "unknown");
+	am_fmt(out, len, "unknown");
 	reverse_name(c, rev, sizeof(rev));
 	if (am_dns_query(spf->dns, b, rev, 12, &res) != AM_DNS_OK)
 		return;
@@ -463,7 +464,7 @@ validated_ptr(struct am_spf *spf, struct am_dns_budget *b,
 		    sizeof(name)) == -1 || !has_addr(spf, b, name, c))
 			continue;
 		if (!found || sub_of(name, domain))
-			snprintf(out, len, "%s", name);
+			am_fmt(out, len, "%s", name);
 		if (sub_of(name, domain))
 			break;
 		found = 1;
@@ -501,7 +502,7 @@ explain(struct am_spf *spf, struct am_dns_budget *b, const struct client *c,
 	if (x == NULL)
 		return;
 	at = strrchr(sender, '@');
-	snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
+	am_fmt(local, sizeof(local), "%.*s", (int)(at - sender), sender);
 	memset(&m, 0, sizeof(m));
 	m.sender = sender;
 	m.local = local[0] != '\0' ? local : "postmaster";
@@ -626,7 +627,7 @@ check_as_helo(struct am_spf *spf, struct am_dns_budget *b,
 		return 0;
 	}
 	/* is_domain() bounds helo, so this always fits */
-	snprintf(sender, sizeof(sender), "postmaster@%s", helo);
+	am_fmt(sender, sizeof(sender), "postmaster@%s", helo);
 	return evaluate(spf, b, client, helo, sender, out);
 }
 
@@ -655,7 +656,7 @@ am_spf_check_mailfrom(struct am_spf *spf, struct am_dns_budget *b,
 		return 0;			/* none: nothing to check */
 	}
 	if (addr[0] == '\0') {			/* null reverse-path */
-		snprintf(pm, sizeof(pm), "postmaster@%.*s",
+		am_fmt(pm, sizeof(pm), "postmaster@%.*s",
 		    AM_DOMAIN_MAX + 1, helo != NULL ? helo : "");
 		check_begin(out, pm, helo != NULL ? helo : "");
 		return check_as_helo(spf, b, client, helo, out);

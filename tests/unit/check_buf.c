@@ -1,6 +1,7 @@
 /*
  * check_buf.c - milter/common/buf.c: appends, the hard cap, the sticky failure
- * flag, and printf-style appends longer than buf.c's stack buffer.
+ * flag, and printf-style appends longer than buf.c's stack buffer;
+ * milter/common/fmt.c: the same bytes and return value as snprintf().
  */
 #include <check.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "common/ascii.h"
 #include "common/buf.h"
+#include "common/fmt.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -204,6 +206,137 @@ START_TEST(test_many_small)
 }
 END_TEST
 
+/* ------------------------------------------------------------- fmt.c */
+
+/* formats and whether they are plain (fmt.h) */
+static const struct {
+	const char	*fmt;
+	int		 plain;
+} plain_cases[] = {
+	{ "", 1 }, { "text", 1 }, { "%s", 1 }, { "_dmarc.%s", 1 },
+	{ "%u.%u.%u.%u", 1 }, { "100%%", 1 }, { "%%s", 1 }, { "%s%%%u", 1 },
+	{ "%d", 0 }, { "%x", 0 }, { "%.3s", 0 }, { "%5u", 0 }, { "%zu", 0 },
+	{ "%-s", 0 }, { "%lu", 0 }, { "a%", 0 }, { "%s %c", 0 },
+};
+
+/* test_fmt_plain - which formats fmt.c writes itself */
+START_TEST(test_fmt_plain)
+{
+	ck_assert_msg(am_fmt_plain(plain_cases[_i].fmt) ==
+	    plain_cases[_i].plain, "\"%s\"", plain_cases[_i].fmt);
+}
+END_TEST
+
+#define FMT_OUT	48	/* the destination; caps go up to it */
+#define FMT_FILL 'Q'	/* what is in the bytes neither writes */
+
+/* same - am_fmt and snprintf on the same arguments: the same return and
+   the same FMT_OUT bytes, written and not */
+#define same(cap, ...) do {						\
+	char	 x[FMT_OUT], y[FMT_OUT];				\
+	int	 rx, ry;						\
+									\
+	memset(x, FMT_FILL, sizeof(x));					\
+	memset(y, FMT_FILL, sizeof(y));					\
+	rx = am_fmt(x, (cap), __VA_ARGS__);				\
+	ry = snprintf(y, (cap), __VA_ARGS__);				\
+	ck_assert_int_eq(rx, ry);					\
+	ck_assert_msg(memcmp(x, y, sizeof(x)) == 0, "cap %zu: \"%.*s\" " \
+	    "against \"%.*s\"", (size_t)(cap), FMT_OUT, x, FMT_OUT, y);	\
+} while (0)
+
+/* test_fmt_fixed - the daemon's own formats, every cap from 0 up */
+START_TEST(test_fmt_fixed)
+{
+	const char *volatile	 null_str = NULL;	/* "(null)", unseen */
+	size_t			 cap;
+
+	for (cap = 0; cap <= FMT_OUT; cap++) {
+		same(cap, "_dmarc.%s", "example.com");
+		same(cap, "%s._domainkey.%s", "sel", "example.org");
+		same(cap, "%u.%u.%u.%u.in-addr.arpa", 4u, 23u, 255u, 0u);
+		same(cap, "%s", "");
+		same(cap, "%s", "a string longer than some of the caps tried");
+		same(cap, "%u %u", 0u, 4294967295u);
+		same(cap, "100%% of %s", "it");
+		same(cap, "no conversion at all");
+		same(cap, "%s", null_str);
+		/* not plain: vsnprintf's */
+		same(cap, "%.*s|%x|%5u|%zu", 3, "abcdef", 255u, 7u, cap);
+	}
+}
+END_TEST
+
+/* the text between conversions in random formats */
+static const char *const fmt_text[] = { "", "a", "bc", ".", "%%", "-%%-" };
+
+/* conversions of random formats, and the arguments they take */
+enum fmt_kind { K_NONE, K_S, K_U, K_SS, K_SU, K_US, K_N };
+static const char *const fmt_conv[K_N][2] = {
+	[K_NONE] = { "", "" }, [K_S] = { "%s", "" }, [K_U] = { "%u", "" },
+	[K_SS] = { "%s", "%s" }, [K_SU] = { "%s", "%u" }, [K_US] = { "%u", "%s" },
+};
+
+/* test_fmt_random - random plain formats (text, up to two conversions,
+   text), arguments and caps */
+START_TEST(test_fmt_random)
+{
+	static const char *const strs[] = { "", "x", "example.net",
+	    "0123456789012345678901234567890123456789" };
+	char		 fmt[64];
+	unsigned int	 seed = 17, u;
+	const char	*s1, *s2;
+	enum fmt_kind	 kind;
+	size_t		 cap;
+	int		 iter;
+
+	for (iter = 0; iter < 20000; iter++) {
+		kind = (enum fmt_kind)(rand_r(&seed) % K_N);
+		snprintf(fmt, sizeof(fmt), "%s%s%s%s%s",
+		    fmt_text[rand_r(&seed) % nitems(fmt_text)],
+		    fmt_conv[kind][0],
+		    fmt_text[rand_r(&seed) % nitems(fmt_text)],
+		    fmt_conv[kind][1],
+		    fmt_text[rand_r(&seed) % nitems(fmt_text)]);
+		s1 = strs[rand_r(&seed) % nitems(strs)];
+		s2 = strs[rand_r(&seed) % nitems(strs)];
+		u = (unsigned int)rand_r(&seed) * (rand_r(&seed) % 2 ? 1u : 3u);
+		cap = (size_t)rand_r(&seed) % (FMT_OUT + 1);
+		ck_assert_msg(am_fmt_plain(fmt) == 1, "\"%s\"", fmt);
+		switch (kind) {
+		case K_NONE: same(cap, fmt, 0); break;
+		case K_S: same(cap, fmt, s1); break;
+		case K_U: same(cap, fmt, u); break;
+		case K_SS: same(cap, fmt, s1, s2); break;
+		case K_SU: same(cap, fmt, s1, u); break;
+		case K_US: same(cap, fmt, u, s1); break;
+		case K_N: break;
+		}
+	}
+}
+END_TEST
+
+/* test_addf_plain_over_cap - a plain addf whose second piece passes the
+   cap adds none of its pieces (all or nothing, as vsnprintf's path) */
+START_TEST(test_addf_plain_over_cap)
+{
+	struct am_buf	 b;
+
+	am_buf_init(&b, 12);
+	am_buf_adds(&b, "ab");
+	am_buf_addf(&b, "%s=%s", "cdef", "ghijklmnop");
+	ck_assert_int_eq(am_buf_failed(&b), 1);
+	ck_assert_str_eq(am_buf_str(&b), "ab");
+	ck_assert_uint_eq(b.len, 2);
+	am_buf_clear(&b);
+	am_buf_init(&b, 12);
+	am_buf_addf(&b, "%s=%u%%", "cdef", 4096u);	/* fits: 10 bytes */
+	ck_assert_str_eq(am_buf_str(&b), "cdef=4096%");
+	ck_assert_int_eq(am_buf_failed(&b), 0);
+	am_buf_clear(&b);
+}
+END_TEST
+
 /* buf_suite - all of the above */
 static Suite *
 buf_suite(void)
@@ -220,6 +353,12 @@ buf_suite(void)
 	tcase_add_test(tc, test_addf_over_cap);
 	tcase_add_test(tc, test_many_small);
 	tcase_add_test(tc, test_ascii_append);
+	tcase_add_test(tc, test_addf_plain_over_cap);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fmt");
+	tcase_add_loop_test(tc, test_fmt_plain, 0, nitems(plain_cases));
+	tcase_add_test(tc, test_fmt_fixed);
+	tcase_add_test(tc, test_fmt_random);
 	suite_add_tcase(s, tc);
 	return s;
 }
