@@ -327,7 +327,7 @@ reply(struct am_mctx *ctx, const char *qid, const struct am_outcome *o)
 		else
 			snprintf(text, sizeof(text),
 			    "DMARC policy quarantine for %s",
-			    o->res.dmarc.from_domain);
+			    o->res->dmarc.from_domain);
 		if (am_mctx_quarantine(ctx, text) == -1)
 			am_log_warn(qid, "MTA refused quarantine; delivering");
 		return AM_MS_CONTINUE;
@@ -387,7 +387,7 @@ record_history(struct am_daemon *d, const struct am_msg *m,
 	in.exempt = o->exempt != NULL;
 	in.action = o->verdict.action;
 	in.why = o->verdict.why;
-	in.res = &o->res;
+	in.res = o->res;
 	if (!am_hist_wanted(&in))
 		return;
 	am_hist_build(&in, &r);
@@ -416,7 +416,7 @@ cb_eom(struct am_mctx *ctx)
 	am_freport_offer(m, &o);	/* issue 13: queued, never waited for */
 	rc = reply(ctx, m->qid, &o);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	am_metrics_message(&o.res, o.exempt != NULL, o.verdict.action,
+	am_metrics_message(o.res, o.exempt != NULL, o.verdict.action,
 	    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	record_history(daemon_of(ctx), m, &o);
 	am_outcome_clear(&o);

@@ -115,7 +115,7 @@ job_new(struct am_msg *m, const struct am_outcome *o, enum am_freport_kind k)
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
-	j->res = o->res;
+	j->res = *o->res;
 	j->kind = k;
 	j->action = o->verdict.action;
 	j->arrival = time(NULL);
@@ -215,7 +215,7 @@ am_freport_offer(struct am_msg *m, const struct am_outcome *o)
 	if (!m->conn->cfg->failure_reports || o->exempt != NULL ||
 	    o->verdict.action == AM_ACT_TEMPFAIL)	/* retried: counted then */
 		return;
-	if ((k = am_freport_decide(&o->res)) == AM_FREPORT_NONE || is_own(m))
+	if ((k = am_freport_decide(o->res)) == AM_FREPORT_NONE || is_own(m))
 		return;
 	if ((j = job_new(m, o, k)) == NULL) {
 		pthread_mutex_lock(&fq.lock);

@@ -278,11 +278,13 @@ am_msg_summary(const struct am_msg *m, const struct am_verdict *v,
 	am_buf_adds(b, "\"");
 }
 
-/* outcome_copy - what the outcome carries besides the edits */
+/* outcome_copy - what the outcome carries besides the edits (the
+   results by reference: copying their 28 KB, and clearing them in
+   am_outcome_init, was 0.9 % of the CPU) */
 static void
 outcome_copy(const struct am_msg *m, struct am_outcome *o)
 {
-	o->res = m->res;
+	o->res = &m->res;
 	o->exempt = m->exempt;
 	o->err = m->err;
 	memcpy(o->errwhy, m->errwhy, sizeof(o->errwhy));

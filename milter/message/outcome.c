@@ -8,11 +8,15 @@
 
 #include "message/outcome.h"
 
-/* am_outcome_init - an empty outcome: accept, no edits */
+/* the results of an outcome that has none (an internal error's) */
+static const struct am_results	no_results;
+
+/* am_outcome_init - an empty outcome: accept, no edits, no results */
 void
 am_outcome_init(struct am_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
+	o->res = &no_results;
 	o->verdict.action = AM_ACT_ACCEPT;
 	o->verdict.why = "";
 	am_buf_init(&o->authres, AM_AUTHRES_MAX);

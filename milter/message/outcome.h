@@ -49,7 +49,9 @@ struct am_edit {
 
 struct am_outcome {
 	struct am_verdict	 verdict;	/* what happens to the message */
-	struct am_results	 res;		/* the results it was decided on */
+	/* the results it was decided on: the message's own (am_msg_end), so
+	   valid while the message is, never NULL (am_outcome_init: none) */
+	const struct am_results	*res;
 	const char		*exempt;	/* static: why no checks ran, or NULL */
 	enum am_err		 err;		/* the sticky error the verdict saw */
 	char			 errwhy[128];

@@ -327,7 +327,15 @@ START_TEST(test_end_edits)
 	edit_is(&o, 3, AM_EDIT_INSERT, "Authentication-Results", 0);
 	ck_assert_str_eq(o.edits[3].value, am_buf_str(&o.authres));
 	ck_assert_uint_eq(o.nforged, 2);
-	ck_assert_int_eq(o.res.dmarc.result, AM_DMARC_PASS);
+	ck_assert_int_eq(o.res->dmarc.result, AM_DMARC_PASS);
+	/* the message's own results, not a copy (issue 17) */
+	ck_assert_ptr_eq(o.res, &m->res);
+	am_outcome_clear(&o);
+	/* an outcome with no message has results all the same: none */
+	am_outcome_init(&o);
+	ck_assert_ptr_nonnull(o.res);
+	ck_assert_int_eq(o.res->dmarc.result, 0);
+	ck_assert_str_eq(o.res->dmarc.from_domain, "");
 	am_outcome_clear(&o);
 	am_conn_free(c);
 }
