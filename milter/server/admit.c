@@ -43,10 +43,7 @@ am_engine_now_ms(void)
 	struct timespec	 ts;
 	long		 ms;
 
-	/* the coarse clock (a tick, 1-4 ms, behind): idle times and read
-	   time-outs of seconds need no better, and it is read around every
-	   read() from the MTA, where the fine one's cost showed (issue 17) */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ms = (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return ms > 0 ? ms : 1;
 }

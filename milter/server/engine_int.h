@@ -110,7 +110,7 @@ struct am_engine {
 	int			 backoff_ms;	/* after that, 0 when not */
 };
 
-/* am_engine_now_ms - CLOCK_MONOTONIC_COARSE in ms, never 0 (admit.c) */
+/* am_engine_now_ms - CLOCK_MONOTONIC in ms, never 0 (admit.c) */
 long	am_engine_now_ms(void);
 
 /* am_engine_deadline - now + ms, for pthread_cond_timedwait (engine.c) */
