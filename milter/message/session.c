@@ -41,16 +41,13 @@ addr_to_text(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	const unsigned char	*a;
 
-	am_fmt(out, outlen, "unknown");
-	if (sa == NULL)
-		return;
-	if (sa->sa_family == AF_INET) {
+	if (sa != NULL && sa->sa_family == AF_INET) {
 		a = (const unsigned char *)
 		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 		am_fmt(out, outlen, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-	} else if (sa->sa_family != AF_INET6 || inet_ntop(AF_INET6,
-	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-	    (socklen_t)outlen) == NULL)
+	} else if (sa == NULL || sa->sa_family != AF_INET6 ||
+	    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+	    sa)->sin6_addr, out, (socklen_t)outlen) == NULL)
 		am_fmt(out, outlen, "unknown");
 }
 

@@ -283,6 +283,39 @@ START_TEST(test_client_and_path)
 }
 END_TEST
 
+/* the client's text (session.c's addr_to_text: IPv4 without inet_ntop) */
+START_TEST(test_client_text)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	struct sockaddr		 other;
+	struct am_conn		*c;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, "203.0.113.255", &sin.sin_addr), 1);
+	c = am_conn_new(&env, cfg, NULL, (struct sockaddr *)&sin);
+	ck_assert_str_eq(c->client_ip, "203.0.113.255");
+	am_conn_free(c);
+	sin.sin_addr.s_addr = 0;
+	c = am_conn_new(&env, cfg, NULL, (struct sockaddr *)&sin);
+	ck_assert_str_eq(c->client_ip, "0.0.0.0");
+	am_conn_free(c);
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::25", &sin6.sin6_addr),
+	    1);
+	c = am_conn_new(&env, cfg, NULL, (struct sockaddr *)&sin6);
+	ck_assert_str_eq(c->client_ip, "2001:db8::25");
+	am_conn_free(c);
+	memset(&other, 0, sizeof(other));
+	other.sa_family = AF_UNIX;		/* neither: no address text */
+	c = am_conn_new(&env, cfg, NULL, &other);
+	ck_assert_str_eq(c->client_ip, "unknown");
+	am_conn_free(c);
+}
+END_TEST
+
 /* edit_is - one edit of an outcome, as expected */
 static void
 edit_is(const struct am_outcome *o, size_t i, enum am_edit_kind kind,
@@ -414,6 +447,7 @@ session_suite(void)
 	tcase_add_test(tc, test_exempt_trusted_and_authenticated);
 	tcase_add_test(tc, test_summary_line);
 	tcase_add_test(tc, test_client_and_path);
+	tcase_add_test(tc, test_client_text);
 	tcase_add_test(tc, test_end_edits);
 	tcase_add_test(tc, test_end_refused);
 	tcase_add_test(tc, test_outcome_internal);
